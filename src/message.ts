@@ -1,0 +1,18 @@
+import type { ChannelMessage } from './channel/types.js';
+
+/** A network endpoint. */
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A message the server accepted from a client, with where and when it came from. */
+export interface Message extends ChannelMessage {
+  /** Unique within this process run, in arrival order: `<pid>.<n>`-style. */
+  readonly id: string;
+  readonly receivedAt: Date;
+  /** The client (smtpd's `peer`). */
+  readonly peer: Endpoint;
+  /** The address the client connected to. */
+  readonly local: Endpoint;
+}

@@ -1,0 +1,115 @@
+/**
+ * Runs byte scripts through the sans-I/O channel, h11's `tr()` style: the
+ * same input is fed whole, one byte at a time, and at seeded random splits,
+ * and every run must give the same wire output and messages.
+ */
+import assert from 'node:assert/strict';
+import { SMTPChannel } from '../../src/channel/channel.js';
+import { formatReply, type Reply } from '../../src/channel/reply.js';
+import type { ChannelConfig, ChannelMessage } from '../../src/channel/types.js';
+
+export const CONFIG: ChannelConfig = {
+  hostname: 'sink.test',
+  banner: 'smtpd-ts test',
+  dataSizeLimit: 33_554_432,
+  enableSMTPUTF8: false,
+};
+
+export interface Outcome {
+  /** Every reply as one string per reply line, greeting included. */
+  readonly lines: string[];
+  readonly messages: ChannelMessage[];
+  readonly closed: boolean;
+}
+
+/** Feeds `chunks` in order; settles each message with `verdict(message)` (default 250). */
+export function feed(
+  chunks: readonly Buffer[],
+  config: Partial<ChannelConfig> = {},
+  verdict: (m: ChannelMessage) => Reply | undefined = () => undefined,
+): Outcome {
+  const ch = new SMTPChannel({ ...CONFIG, ...config });
+  let wire = '';
+  const messages: ChannelMessage[] = [];
+  let closed = false;
+  const apply = (actions: ReturnType<SMTPChannel['receive']>): void => {
+    for (const a of actions) {
+      if (a.kind === 'reply') wire += formatReply(a.reply);
+      else if (a.kind === 'close') closed = true;
+      else if (a.kind === 'message') {
+        messages.push(a.message);
+        apply(ch.settle(verdict(a.message)));
+      }
+    }
+  };
+  apply(ch.greet());
+  for (const c of chunks) apply(ch.receive(c));
+  return { lines: wire.split('\r\n').slice(0, -1), messages, closed };
+}
+
+/** A small seeded PRNG (mulberry32), so random splits are replayable. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Splits `input` at random places. */
+export function randomSplit(input: Buffer, random: () => number): Buffer[] {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i < input.length) {
+    const n = 1 + Math.floor(random() * Math.min(input.length - i, 1 + Math.floor(random() * 64)));
+    out.push(input.subarray(i, i + n));
+    i += n;
+  }
+  return out;
+}
+
+function canonical(o: Outcome): unknown {
+  return {
+    lines: o.lines,
+    closed: o.closed,
+    messages: o.messages.map((m) => ({ ...m, data: m.data.toString('latin1') })),
+  };
+}
+
+/**
+ * Runs `input` whole, byte by byte and at 20 random splits; asserts every run
+ * agrees and returns the outcome.
+ */
+export function script(
+  input: string | Buffer,
+  config: Partial<ChannelConfig> = {},
+  verdict?: (m: ChannelMessage) => Reply | undefined,
+): Outcome {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  const whole = feed([bytes], config, verdict);
+  const expected = canonical(whole);
+  const bytewise = feed(
+    [...bytes].map((b) => Buffer.from([b])),
+    config,
+    verdict,
+  );
+  assert.deepEqual(canonical(bytewise), expected, 'byte-at-a-time run differs from whole run');
+  const random = prng(bytes.length * 7919 + 17);
+  for (let i = 0; i < 20; i++) {
+    assert.deepEqual(canonical(feed(randomSplit(bytes, random), config, verdict)), expected, `random split #${i} differs`);
+  }
+  return whole;
+}
+
+/** The reply codes of an outcome, greeting excluded, one per reply. */
+export function codes(o: Outcome): number[] {
+  return o.lines.filter((l) => l[3] !== '-').slice(1).map((l) => Number(l.slice(0, 3)));
+}
+
+/** CRLF-joins lines and ends with CRLF. */
+export function crlf(...lines: string[]): string {
+  return lines.map((l) => `${l}\r\n`).join('');
+}

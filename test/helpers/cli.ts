@@ -1,0 +1,92 @@
+/**
+ * Starts the real CLI (`src/run.ts` through tsx) as a child process and
+ * waits for its listening line, which names the real port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const RUN = path.join(ROOT, 'src', 'run.ts');
+
+/** `node --import tsx src/run.ts` argv prefix. */
+export const NODE_ARGS = ['--import', 'tsx', RUN];
+
+export interface RunningCli {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly host: string;
+  /** Everything written to stdout so far. */
+  stdout(): string;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Resolves once stdout contains `text` (bounded by `timeoutMs`). */
+  waitForStdout(text: string, timeoutMs?: number): Promise<void>;
+  /** Sends a signal and resolves with the exit code and signal. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const LISTENING = /listening on (\[[^\]]+\]|[^\s:]+):(\d+)/;
+
+/** Spawns the CLI with `args` (default address 127.0.0.1:0) and waits until it listens. */
+export async function startCli(args: readonly string[] = ['127.0.0.1:0'], timeoutMs = 15_000): Promise<RunningCli> {
+  const child = spawn(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+    for (const w of waiters) w();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+    for (const w of waiters) w();
+  });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const until = (check: () => boolean, what: string, ms: number) =>
+    new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(poll);
+      };
+      const poll = () => {
+        if (check()) {
+          done();
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${ms} ms waiting for ${what}\nstdout:\n${out}\nstderr:\n${err}`));
+      }, ms);
+      waiters.add(poll);
+      void exited.then(() => {
+        if (!check()) {
+          done();
+          reject(new Error(`CLI exited while waiting for ${what}\nstdout:\n${out}\nstderr:\n${err}`));
+        }
+      });
+      poll();
+    });
+  try {
+    await until(() => LISTENING.test(err), 'the listening line', timeoutMs);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  const m = LISTENING.exec(err)!;
+  return {
+    child,
+    host: m[1]!.replace(/^\[|\]$/g, ''),
+    port: Number(m[2]),
+    stdout: () => out,
+    stderr: () => err,
+    waitForStdout: (text, ms = 10_000) => until(() => out.includes(text), JSON.stringify(text), ms),
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const [code, sig] = await exited;
+      return { code, signal: sig };
+    },
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * A minimal SMTP client over node:net for tests: it sends bytes and reads
+ * complete replies (multi-line aware), each wait bounded by a timeout.
+ */
+import net from 'node:net';
+
+export interface SmtpReply {
+  readonly code: number;
+  readonly lines: string[];
+}
+
+export class SmtpClient {
+  private buf = '';
+  private readonly replies: SmtpReply[] = [];
+  private waiter: (() => void) | undefined;
+  private closed = false;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (s: string) => {
+      this.buf += s;
+      this.parse();
+      this.waiter?.();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+    socket.on('error', () => {});
+  }
+
+  /** Connects to host:port. */
+  static connect(port: number, host = '127.0.0.1', timeoutMs = 5000): Promise<SmtpClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`connect to ${host}:${port} timed out`));
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(new SmtpClient(socket));
+      });
+      socket.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+  }
+
+  private parse(): void {
+    let lines: string[] = [];
+    for (;;) {
+      const i = this.buf.indexOf('\r\n');
+      if (i < 0) return;
+      const line = this.buf.slice(0, i);
+      this.buf = this.buf.slice(i + 2);
+      lines.push(line.slice(4));
+      if (line[3] !== '-') {
+        this.replies.push({ code: Number(line.slice(0, 3)), lines });
+        lines = [];
+      }
+    }
+  }
+
+  /** Writes raw bytes. */
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Resolves with the next reply (or rejects on timeout / close). */
+  read(timeoutMs = 5000): Promise<SmtpReply> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const r = this.replies.shift();
+        if (r) {
+          clearTimeout(timer);
+          this.waiter = undefined;
+          resolve(r);
+        } else if (this.closed) {
+          clearTimeout(timer);
+          this.waiter = undefined;
+          reject(new Error('connection closed while waiting for a reply'));
+        }
+      };
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(new Error(`no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiter = check;
+      check();
+    });
+  }
+
+  /** Sends one command line (CRLF added) and reads its reply. */
+  async command(line: string, timeoutMs?: number): Promise<SmtpReply> {
+    this.write(`${line}\r\n`);
+    return this.read(timeoutMs);
+  }
+
+  /** Resolves once the server has closed the connection. */
+  waitClosed(timeoutMs = 5000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return resolve();
+      const timer = setTimeout(() => reject(new Error('server did not close the connection')), timeoutMs);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Sends one whole message (greeting .. QUIT) and returns every reply code in order. */
+export async function sendMail(
+  port: number,
+  opts: { from: string; to: string[]; data: string | Buffer; ehlo?: string; host?: string },
+): Promise<number[]> {
+  const c = await SmtpClient.connect(port, opts.host);
+  try {
+    const codes = [(await c.read()).code];
+    codes.push((await c.command(`EHLO ${opts.ehlo ?? 'client.test'}`)).code);
+    codes.push((await c.command(`MAIL FROM:<${opts.from}>`)).code);
+    for (const to of opts.to) codes.push((await c.command(`RCPT TO:<${to}>`)).code);
+    codes.push((await c.command('DATA')).code);
+    c.write(opts.data);
+    c.write('\r\n.\r\n');
+    codes.push((await c.read()).code);
+    codes.push((await c.command('QUIT')).code);
+    return codes;
+  } finally {
+    c.close();
+  }
+}

@@ -11,3 +11,5 @@ export { printRaw } from './printers/raw.js';
 export type { Printer } from './printers/printer.js';
 export type { Endpoint, Message } from './message.js';
 export { VERSION } from './version.js';
+export { Sink, SinkTimeoutError, startSink, type SinkMessage, type StartSinkOptions, type WaitOptions } from './sink.js';
+export type { ParsedMessage } from './printers/parse-message.js';

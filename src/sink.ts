@@ -1,0 +1,216 @@
+/**
+ * The sink for test suites: start it from code, send mail to it, await what
+ * arrived, assert. No HTTP API to poll and no sleeps:
+ *
+ * ```ts
+ * const sink = await startSink();            // 127.0.0.1, a free port
+ * await sendWelcomeMail({ port: sink.port });
+ * const [mail] = await sink.waitForMessages(1);
+ * assert.equal(mail.parsed?.subject, 'Welcome');
+ * await sink.close();
+ * ```
+ */
+import type { Reply } from './channel/reply.js';
+import type { Endpoint, Message } from './message.js';
+import type { ParsedMessage } from './printers/parse-message.js';
+import { SMTPServer, type Verdict } from './server.js';
+
+/** One message the sink accepted. */
+export interface SinkMessage {
+  readonly id: string;
+  readonly receivedAt: Date;
+  readonly peer: Endpoint;
+  /** The HELO/EHLO name the client gave. */
+  readonly helo: string;
+  /** The envelope sender; `<>` for the null sender. */
+  readonly mailFrom: string;
+  /** The envelope recipients, in order. */
+  readonly rcptTo: readonly string[];
+  readonly mailOptions: readonly string[];
+  readonly rcptOptions: readonly string[];
+  /** The message exactly as received (dot-unstuffed), CRLF line endings. */
+  readonly raw: Buffer;
+  /** Size of `raw` in bytes. */
+  readonly size: number;
+  /**
+   * The message parsed with mailparser (subject, from, to, text, html,
+   * attachments, headers...), or null with `parse: false` or when the
+   * message cannot be parsed (then `parseError` says why).
+   */
+  readonly parsed: ParsedMessage | null;
+  readonly parseError?: string;
+}
+
+/** Options of {@link startSink}. */
+export interface StartSinkOptions {
+  /** Address to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** Port; default 0, a free port (read it from `sink.port`). */
+  port?: number;
+  /** Largest accepted message in bytes, 0 for none. Default 33554432. */
+  dataSizeLimit?: number;
+  /** Advertise and accept SMTPUTF8. Default false. */
+  enableSMTPUTF8?: boolean;
+  /** Name in the greeting and the EHLO reply. */
+  hostname?: string;
+  /** Parse each message with mailparser before accepting it. Default true. */
+  parse?: boolean;
+  /**
+   * Decides each message's reply: return nothing to accept it (250), or a
+   * reply such as `'550 No such user'` to refuse it (it is then not recorded).
+   */
+  onMessage?: (message: SinkMessage) => Verdict | Promise<Verdict>;
+}
+
+/** Options of the wait methods. */
+export interface WaitOptions {
+  /** Milliseconds to wait before rejecting with SinkTimeoutError. Default 5000. */
+  timeout?: number;
+}
+
+/** A wait ran out of time; `received` lists what did arrive. */
+export class SinkTimeoutError extends Error {
+  readonly code = 'ERR_SMTPD_SINK_TIMEOUT';
+  constructor(
+    message: string,
+    readonly received: readonly SinkMessage[],
+  ) {
+    super(message);
+    this.name = 'SinkTimeoutError';
+  }
+}
+
+const DEFAULT_WAIT_MS = 5000;
+
+function describeMessage(m: SinkMessage, index: number): string {
+  const subject = m.parsed?.subject;
+  return `  #${index + 1} from ${m.mailFrom} to ${m.rcptTo.join(', ')}${subject != null ? ` subject ${JSON.stringify(subject)}` : ''}`;
+}
+
+/** A running sink. Create it with {@link startSink}. */
+export class Sink {
+  private readonly received: SinkMessage[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  /** @internal use {@link startSink} */
+  constructor(
+    /** The underlying server, for advanced use. */
+    readonly server: SMTPServer,
+    /** The host listened on. */
+    readonly host: string,
+    /** The port listened on (the real one when 0 was asked). */
+    readonly port: number,
+  ) {}
+
+  /** Every message accepted so far, in arrival order. */
+  get messages(): readonly SinkMessage[] {
+    return this.received;
+  }
+
+  /** Forgets the messages received so far (between tests). */
+  clear(): void {
+    this.received.length = 0;
+  }
+
+  /**
+   * Resolves with the first `count` messages once that many have arrived
+   * (at once if they already have). Rejects with SinkTimeoutError, listing
+   * what did arrive, when they do not arrive in time.
+   */
+  waitForMessages(count: number, options: WaitOptions = {}): Promise<SinkMessage[]> {
+    return this.until(
+      () => (this.received.length >= count ? this.received.slice(0, count) : undefined),
+      `${count} message${count === 1 ? '' : 's'}`,
+      options,
+    );
+  }
+
+  /** Resolves with the first message (received or future) for which `predicate` is true. */
+  waitFor(predicate: (message: SinkMessage) => boolean, options: WaitOptions = {}): Promise<SinkMessage> {
+    return this.until(() => this.received.find(predicate), 'a message matching the predicate', options);
+  }
+
+  /** Stops the server: transactions in flight get a short grace period. */
+  async close(): Promise<void> {
+    await this.server.close();
+  }
+
+  /** @internal records an accepted message and wakes the waiters */
+  record(message: SinkMessage): void {
+    this.received.push(message);
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  private until<T>(check: () => T | undefined, what: string, options: WaitOptions): Promise<T> {
+    const timeout = options.timeout ?? DEFAULT_WAIT_MS;
+    return new Promise<T>((resolve, reject) => {
+      const wake = () => {
+        const found = check();
+        if (found === undefined) return;
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(wake);
+        const list = this.received.map(describeMessage).join('\n');
+        const arrived = this.received.length === 0 ? 'none arrived' : `${this.received.length} arrived:\n${list}`;
+        reject(new SinkTimeoutError(`timed out after ${timeout} ms waiting for ${what}; ${arrived}`, [...this.received]));
+      }, timeout);
+      this.waiters.add(wake);
+      wake();
+    });
+  }
+}
+
+async function toSinkMessage(message: Message, parse: boolean): Promise<SinkMessage> {
+  const base = {
+    id: message.id,
+    receivedAt: message.receivedAt,
+    peer: message.peer,
+    helo: message.helo,
+    mailFrom: message.mailFrom,
+    rcptTo: message.rcptTos,
+    mailOptions: message.mailOptions,
+    rcptOptions: message.rcptOptions,
+    raw: message.data,
+    size: message.data.length,
+  };
+  if (!parse) return { ...base, parsed: null };
+  // Loaded on first use so that importing the library stays cheap.
+  const { parseMessage } = await import('./printers/parse-message.js');
+  try {
+    return { ...base, parsed: await parseMessage(message) };
+  } catch (err) {
+    return { ...base, parsed: null, parseError: (err as Error).message };
+  }
+}
+
+function isRefusal(verdict: Verdict): boolean {
+  if (verdict === undefined || verdict === '') return false;
+  const code = typeof verdict === 'string' ? Number(verdict.trim().slice(0, 3)) : (verdict as Reply).code;
+  return code >= 400;
+}
+
+/** Starts a sink on 127.0.0.1 and a free port; resolves once it accepts connections. */
+export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
+  const host = options.host ?? '127.0.0.1';
+  const parse = options.parse ?? true;
+  let sink: Sink | undefined;
+  const server = new SMTPServer({ host, port: options.port ?? 0 }, null, {
+    dataSizeLimit: options.dataSizeLimit,
+    enableSMTPUTF8: options.enableSMTPUTF8,
+    hostname: options.hostname,
+    handler: {
+      async handleMessage(message) {
+        const received = await toSinkMessage(message, parse);
+        const verdict = await options.onMessage?.(received);
+        if (!isRefusal(verdict)) sink!.record(received);
+        return verdict;
+      },
+    },
+  });
+  const address = await server.listen();
+  sink = new Sink(server, host, address.port);
+  return sink;
+}

@@ -1,0 +1,107 @@
+/**
+ * The library API for test suites: startSink, waiting without sleeps, and
+ * errors that say what did arrive. Mail is sent with nodemailer, a real
+ * client, as an application under test would.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import nodemailer from 'nodemailer';
+import { SinkTimeoutError, startSink } from '../src/sink.js';
+import { SmtpClient } from './helpers/smtp-client.js';
+
+function transport(port: number) {
+  return nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+}
+
+describe('startSink', () => {
+  it('listens on a free port and records messages with envelope, raw bytes and parsed fields', async () => {
+    const sink = await startSink();
+    try {
+      assert.ok(sink.port > 0);
+      await transport(sink.port).sendMail({
+        from: 'App <app@example.test>',
+        to: 'user@example.test',
+        bcc: 'audit@example.test',
+        subject: 'Grüße',
+        text: 'Hello there',
+        attachments: [{ filename: 'a.txt', content: 'attached' }],
+      });
+      const [m] = await sink.waitForMessages(1);
+      assert.equal(m!.mailFrom, 'app@example.test');
+      assert.deepEqual(m!.rcptTo, ['user@example.test', 'audit@example.test']);
+      assert.equal(m!.helo.length > 0, true);
+      assert.ok(m!.raw.includes('Subject: '));
+      assert.equal(m!.size, m!.raw.length);
+      assert.equal(m!.parsed?.subject, 'Grüße');
+      assert.equal(m!.parsed?.text?.trim(), 'Hello there');
+      assert.equal(m!.parsed?.attachments[0]?.filename, 'a.txt');
+      assert.equal(m!.peer.address, '127.0.0.1');
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('resolves waitForMessages at once when the messages are already there', async () => {
+    const sink = await startSink({ parse: false });
+    try {
+      await transport(sink.port).sendMail({ from: 'a@x.test', to: 'b@x.test', text: 'one' });
+      const got = await sink.waitForMessages(1, { timeout: 1 });
+      assert.equal(got.length, 1);
+      assert.equal(got[0]!.parsed, null);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('waitFor finds a future message matching a predicate', async () => {
+    const sink = await startSink();
+    try {
+      const waiting = sink.waitFor((m) => m.rcptTo.includes('second@x.test'), { timeout: 5000 });
+      const t = transport(sink.port);
+      await t.sendMail({ from: 'a@x.test', to: 'first@x.test', subject: 'one', text: '1' });
+      await t.sendMail({ from: 'a@x.test', to: 'second@x.test', subject: 'two', text: '2' });
+      assert.equal((await waiting).parsed?.subject, 'two');
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('rejects a timed-out wait with an error listing what did arrive', async () => {
+    const sink = await startSink();
+    try {
+      await transport(sink.port).sendMail({ from: 'a@x.test', to: 'b@x.test', subject: 'only one', text: '1' });
+      const err = await sink.waitForMessages(2, { timeout: 50 }).then(
+        () => assert.fail('should time out'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof SinkTimeoutError);
+      assert.equal(err.code, 'ERR_SMTPD_SINK_TIMEOUT');
+      assert.match(err.message, /waiting for 2 messages; 1 arrived:\n {2}#1 from a@x\.test to b@x\.test subject "only one"/);
+      assert.equal(err.received.length, 1);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('lets onMessage refuse a message, which the client hears and the sink does not record', async () => {
+    const sink = await startSink({ onMessage: (m) => (m.rcptTo.some((r) => r.startsWith('bounce@')) ? '550 No such user' : undefined) });
+    try {
+      await assert.rejects(transport(sink.port).sendMail({ from: 'a@x.test', to: 'bounce@x.test', text: 'x' }), /550 No such user/);
+      await transport(sink.port).sendMail({ from: 'a@x.test', to: 'ok@x.test', text: 'x' });
+      assert.deepEqual(
+        sink.messages.map((m) => m.rcptTo[0]),
+        ['ok@x.test'],
+      );
+      sink.clear();
+      assert.equal(sink.messages.length, 0);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('closes: the port stops accepting connections', async () => {
+    const sink = await startSink();
+    await sink.close();
+    await assert.rejects(SmtpClient.connect(sink.port, '127.0.0.1', 2000));
+  });
+});

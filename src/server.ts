@@ -6,10 +6,10 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import os from 'node:os';
-import { SMTPChannel } from './channel/channel.js';
 import { R, formatReply, parseReply, reply, type Reply } from './channel/reply.js';
-import { DATA_SIZE_DEFAULT, type Action, type ChannelMessage } from './channel/types.js';
-import type { Endpoint, Message } from './message.js';
+import { DATA_SIZE_DEFAULT, type ChannelConfig } from './channel/types.js';
+import { Connection, type ConnectionHost, type Timeouts } from './connection.js';
+import type { Message } from './message.js';
 import { VERSION } from './version.js';
 
 /** What a message handler may answer: nothing for `250 OK`, a reply, or a reply string as smtpd's process_message returned. */
@@ -18,6 +18,23 @@ export type Verdict = Reply | string | undefined | void;
 /** Receives each completed message; see `src/handlers/`. */
 export interface Handler {
   handleMessage(message: Message): Verdict | Promise<Verdict>;
+}
+
+/**
+ * Thrown by a handler to answer `reply` for an expected failure (an output
+ * that cannot be written gets 451): logged as one line, without a stack.
+ */
+export class ReplyError extends Error {
+  readonly code: string = 'ERR_SMTPD_REPLY';
+
+  constructor(
+    readonly reply: Reply,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
 }
 
 /** smtpd's `process_message` keyword arguments. */
@@ -39,129 +56,39 @@ export interface ServerOptions {
   trace?: NodeJS.WritableStream;
   /** Where handler failures are reported (default process.stderr). */
   log?: NodeJS.WritableStream;
+  /** Open connections at most; one more gets 421 and is closed. 0: no limit. Default 1024. */
+  maxConnections?: number;
+  /** Recipients per message at most; more get 452. 0: no limit. Default 1000 (RFC 5321 asks for at least 100). */
+  maxRecipients?: number;
+  /** Messages per connection at most; the next MAIL gets 421. 0 (default): no limit. */
+  maxMessagesPerConnection?: number;
+  /** `accept` (default) or `reject` (550) messages with bare CR or LF line endings. */
+  bareLineEndings?: 'accept' | 'reject';
+  /** Timeouts in milliseconds (0 disables one); defaults from RFC 5321 4.5.3.2. */
+  timeouts?: Partial<Timeouts>;
 }
+
+/** RFC 5321 4.5.3.2's timeouts: 5 minutes for a command, 3 for a data block, 10 for a transaction. */
+export const DEFAULT_TIMEOUTS: Timeouts = { command: 300_000, data: 180_000, transaction: 600_000 };
+
+/** Default open connections at most (`--max-connections`). */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+
+/** Default recipients per message at most (`--max-recipients`). */
+export const DEFAULT_MAX_RECIPIENTS = 1000;
 
 /** Default grace period for transactions in flight at shutdown, in milliseconds. */
 export const SHUTDOWN_GRACE_MS = 3000;
-
-const R421_SHUTDOWN = (host: string) => reply(421, `${host} Service closing transmission channel`);
-
-/** One client connection: a socket and its channel. */
-class Connection {
-  readonly channel: SMTPChannel;
-  /** A message is with the handler; the socket is paused. */
-  busy = false;
-  closing = false;
-
-  constructor(
-    readonly server: SMTPServer,
-    readonly socket: net.Socket,
-    readonly peer: Endpoint,
-    readonly local: Endpoint,
-  ) {
-    this.channel = new SMTPChannel(server.channelConfig);
-    socket.on('data', (chunk: Buffer) => this.apply(this.channel.receive(chunk)));
-    socket.on('end', () => this.apply(this.channel.eof()));
-    socket.on('error', () => {}); // ECONNRESET and friends: 'close' follows
-    socket.on('close', () => {
-      this.channel.eof();
-      server.forget(this);
-    });
-    this.trace('connected');
-    this.apply(this.channel.greet());
-  }
-
-  /** Carries out the channel's actions in order. */
-  apply(actions: Action[]): void {
-    let text = '';
-    for (const action of actions) {
-      switch (action.kind) {
-        case 'reply':
-          text += formatReply(action.reply);
-          break;
-        case 'trace':
-          this.trace(`<<< ${action.line}`);
-          break;
-        case 'message':
-          this.flush(text);
-          text = '';
-          void this.deliver(action.message);
-          break;
-        case 'close':
-          this.flush(text);
-          text = '';
-          this.socket.end();
-          break;
-        default: {
-          const never: never = action;
-          throw new Error(`unknown action ${JSON.stringify(never)}`);
-        }
-      }
-    }
-    this.flush(text);
-  }
-
-  private flush(text: string): void {
-    if (text === '' || this.socket.destroyed) return;
-    if (this.server.traceStream) for (const line of text.slice(0, -2).split('\r\n')) this.trace(`>>> ${line}`);
-    this.socket.write(text);
-  }
-
-  private async deliver(data: ChannelMessage): Promise<void> {
-    this.busy = true;
-    this.socket.pause();
-    const message: Message = {
-      ...data,
-      id: this.server.nextId(),
-      receivedAt: new Date(),
-      peer: this.peer,
-      local: this.local,
-    };
-    this.trace(`<<< [message ${message.id}: ${message.data.length} bytes]`);
-    // The 250 goes out only after the handler has finished with the message
-    // (printed and flushed it), so a 250 always means "written".
-    const verdict = await this.server.handle(message);
-    this.busy = false;
-    this.apply(this.channel.settle(verdict));
-    if (verdict === undefined || verdict.code < 400) this.server.emit('message', message);
-    if (this.closing) return this.shutdown();
-    if (!this.socket.destroyed) this.socket.resume();
-  }
-
-  /** Ends the session now if idle, or after the message in flight. */
-  shutdown(): void {
-    this.closing = true;
-    if (this.busy) return;
-    // A transaction in flight (after MAIL, in DATA, or with pipelined input
-    // held) may finish within the grace period.
-    if (this.channel.mailFrom !== null || this.channel.stateName === 'data' || this.channel.heldBytes > 0) return;
-    this.apply(this.channel.abort(R421_SHUTDOWN(this.server.channelConfig.hostname)));
-  }
-
-  /** Ends the session unconditionally (grace period over). */
-  abort(): void {
-    this.apply(this.channel.abort(R421_SHUTDOWN(this.server.channelConfig.hostname)));
-    this.socket.destroySoon();
-  }
-
-  private trace(text: string): void {
-    this.server.traceStream?.write(`${this.peer.address}:${this.peer.port} ${text}\n`);
-  }
-}
 
 /**
  * An SMTP server in the spirit of Python's `smtpd.SMTPServer`: it accepts
  * every connection and hands each completed message to `processMessage`
  * (or the handler given in the options).
  */
-export class SMTPServer extends EventEmitter {
-  readonly channelConfig: {
-    hostname: string;
-    banner: string;
-    dataSizeLimit: number;
-    enableSMTPUTF8: boolean;
-    trace: boolean;
-  };
+export class SMTPServer extends EventEmitter implements ConnectionHost {
+  readonly channelConfig: ChannelConfig;
+  readonly timeouts: Timeouts;
+  readonly maxConnections: number;
   readonly traceStream: NodeJS.WritableStream | undefined;
   private readonly handler: Handler | undefined;
   private readonly log: NodeJS.WritableStream;
@@ -185,7 +112,12 @@ export class SMTPServer extends EventEmitter {
       dataSizeLimit: options.dataSizeLimit ?? DATA_SIZE_DEFAULT,
       enableSMTPUTF8: options.enableSMTPUTF8 ?? false,
       trace: options.trace !== undefined,
+      maxRecipients: options.maxRecipients ?? DEFAULT_MAX_RECIPIENTS,
+      maxMessages: options.maxMessagesPerConnection ?? 0,
+      bareLineEndings: options.bareLineEndings ?? 'accept',
     };
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.traceStream = options.trace;
     this.handler = options.handler;
     this.log = options.log ?? process.stderr;
@@ -265,6 +197,10 @@ export class SMTPServer extends EventEmitter {
       this.log.write(`smtpd-ts: handler returned a reply without a valid code: ${JSON.stringify(verdict)}\n`);
       return R.R451_HANDLER_FAILED;
     } catch (err) {
+      if (err instanceof ReplyError) {
+        this.log.write(`smtpd-ts: message ${message.id} answered ${err.reply.code}: ${err.message}\n`);
+        return err.reply;
+      }
       // The client hears a temporary failure, never our internals (STYLE 11).
       this.log.write(`smtpd-ts: error while handling message ${message.id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       return R.R451_HANDLER_FAILED;
@@ -278,6 +214,11 @@ export class SMTPServer extends EventEmitter {
   }
 
   /** @internal */
+  accepted(message: Message): void {
+    this.emit('message', message);
+  }
+
+  /** @internal */
   forget(c: Connection): void {
     this.connections.delete(c);
     if (this.connections.size === 0) this.emit('drained');
@@ -287,6 +228,12 @@ export class SMTPServer extends EventEmitter {
     socket.setNoDelay(true);
     const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
+    if (this.maxConnections > 0 && this.connections.size >= this.maxConnections) {
+      // RFC 5321 3.1: a server may refuse a session with 421 at the greeting.
+      socket.on('error', () => {});
+      socket.end(formatReply(reply(421, `${this.channelConfig.hostname} Error: too many connections, try again later`)));
+      return;
+    }
     this.connections.add(new Connection(this, socket, peer, local));
   }
 }

@@ -23,7 +23,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { emptyTransaction, lookupVerb, type CommandContext, type Session, type Transaction } from './commands.js';
-import { DataDecoder } from './data-decoder.js';
+import { countBareLineEndings, DataDecoder } from './data-decoder.js';
 import { LineReader, type LineResult } from './line-reader.js';
 import { pyStrip } from './py-text.js';
 import { R, reply, type Reply } from './reply.js';
@@ -60,6 +60,8 @@ export class SMTPChannel implements CommandContext {
   /** MAIL's line limit after EHLO (smtpd's `command_size_limits['MAIL']`). */
   private readonly mailLineLimit: number;
   private out: Action[] = [];
+  /** Messages accepted on this connection (for `maxMessages`). */
+  private accepted = 0;
 
   constructor(readonly config: ChannelConfig) {
     this.mailLineLimit =
@@ -103,6 +105,7 @@ export class SMTPChannel implements CommandContext {
     this.out = [];
     this.state = COMMAND;
     this.tx = emptyTransaction();
+    if (verdict === undefined || verdict.code < 400) this.accepted++;
     this.send(verdict ?? R.R250_OK);
     this.run();
     return this.out;
@@ -146,6 +149,9 @@ export class SMTPChannel implements CommandContext {
   get transaction(): Transaction {
     return this.tx;
   }
+  get messagesAccepted(): number {
+    return this.accepted;
+  }
   send(r: Reply): void {
     this.out.push({ kind: 'reply', reply: r });
   }
@@ -186,6 +192,14 @@ export class SMTPChannel implements CommandContext {
       this.send(R.R552_TOO_MUCH_DATA);
       return;
     }
+    const data = decoder.message();
+    const bareLineEndings = countBareLineEndings(data);
+    if (this.config.bareLineEndings === 'reject' && bareLineEndings.cr + bareLineEndings.lf > 0) {
+      this.state = COMMAND;
+      this.tx = emptyTransaction();
+      this.send(R.R550_BARE_LINE_ENDING);
+      return;
+    }
     const tx = this.tx;
     const message: ChannelMessage = {
       helo: this.session.greeting,
@@ -194,7 +208,8 @@ export class SMTPChannel implements CommandContext {
       rcptTos: tx.rcptTos,
       mailOptions: tx.mailOptions,
       rcptOptions: tx.rcptOptions,
-      data: decoder.message(),
+      data,
+      bareLineEndings,
     };
     this.state = AWAITING;
     this.out.push({ kind: 'message', message });

@@ -38,6 +38,8 @@ export interface CommandContext {
   readonly config: ChannelConfig;
   readonly session: Session;
   readonly transaction: Transaction;
+  /** Messages accepted so far on this connection. */
+  readonly messagesAccepted: number;
   send(reply: Reply): void;
   /** Replaces the transaction with an empty one (smtpd's `_set_rset_state`). */
   resetTransaction(): void;
@@ -167,6 +169,11 @@ function mail(ctx: CommandContext, arg: string | null): void {
   if (!path) return ctx.send(syntaxError);
   const tx = ctx.transaction;
   if (tx.mailFrom) return ctx.send(R.R503_NESTED_MAIL);
+  const maxMessages = ctx.config.maxMessages ?? 0;
+  if (maxMessages > 0 && ctx.messagesAccepted >= maxMessages) {
+    ctx.send(R.R421_TOO_MANY_MESSAGES(ctx.config.hostname));
+    return ctx.close();
+  }
   const params = parseParams(path.options);
   if (!params) return ctx.send(syntaxError);
   const body = params.get('BODY') ?? '7BIT';
@@ -204,6 +211,8 @@ function rcpt(ctx: CommandContext, arg: string | null): void {
   if (!params) return ctx.send(syntaxError);
   // smtpd recognises no RCPT parameters.
   if (params.size > 0) return ctx.send(R.R555_RCPT_PARAMS);
+  const maxRecipients = ctx.config.maxRecipients ?? 0;
+  if (maxRecipients > 0 && tx.rcptTos.length >= maxRecipients) return ctx.send(R.R452_TOO_MANY_RECIPIENTS);
   tx.rcptTos.push(path.address);
   tx.rcptOptions = path.options;
   ctx.send(R.R250_OK);

@@ -14,6 +14,8 @@
  * `\r\n.\r\n` in the data alone and hung on an empty message.)
  */
 
+import type { BareLineEndings } from './types.js';
+
 const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
@@ -31,6 +33,15 @@ const enum At {
   Dot,
   /** After `.` and CR at the start of a line; the CR is held back. */
   DotCR,
+}
+
+/** Counts CRs not followed by LF and LFs not preceded by CR, hopping with indexOf. */
+export function countBareLineEndings(data: Buffer): BareLineEndings {
+  let lf = 0;
+  let cr = 0;
+  for (let i = data.indexOf(LF); i >= 0; i = data.indexOf(LF, i + 1)) if (i === 0 || data[i - 1] !== CR) lf++;
+  for (let i = data.indexOf(CR); i >= 0; i = data.indexOf(CR, i + 1)) if (data[i + 1] !== LF) cr++;
+  return { cr, lf };
 }
 
 /** What {@link DataDecoder.feed} found in one chunk. */

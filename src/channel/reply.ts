@@ -60,7 +60,11 @@ export const R = {
   R250_OK: reply(250, 'OK'),
   R252_CANNOT_VRFY: reply(252, 'Cannot VRFY user, but will accept message and attempt delivery'),
   R354_START_DATA: reply(354, 'End data with <CR><LF>.<CR><LF>'),
+  /** Ours: `maxMessages` reached (smtpd had no such limit). */
+  R421_TOO_MANY_MESSAGES: (host: string) => reply(421, `${host} Error: too many messages in this connection`),
   R451_HANDLER_FAILED: reply(451, 'Requested action aborted: error in processing'),
+  /** Ours: RFC 5321 4.5.3.1.10's reply for one recipient too many. */
+  R452_TOO_MANY_RECIPIENTS: reply(452, 'Error: too many recipients'),
   R500_BAD_SYNTAX: reply(500, 'Error: bad syntax'),
   /** Ours: smtpd raised UnicodeDecodeError and dropped the connection. */
   R500_NOT_UTF8: reply(500, 'Error: command line is not valid UTF-8'),
@@ -86,6 +90,8 @@ export const R = {
   R503_NESTED_MAIL: reply(503, 'Error: nested MAIL command'),
   R503_NEED_MAIL: reply(503, 'Error: need MAIL command'),
   R503_NEED_RCPT: reply(503, 'Error: need RCPT command'),
+  /** Ours, with `bareLineEndings: 'reject'`. */
+  R550_BARE_LINE_ENDING: reply(550, 'Error: bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)'),
   R552_SIZE_EXCEEDED: reply(552, 'Error: message size exceeds fixed maximum message size'),
   R552_TOO_MUCH_DATA: reply(552, 'Error: Too much mail data'),
   R555_MAIL_PARAMS: reply(555, 'MAIL FROM parameters not recognized or not implemented'),

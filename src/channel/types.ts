@@ -25,6 +25,23 @@ export interface ChannelConfig {
   readonly enableSMTPUTF8: boolean;
   /** Emit `trace` actions for each line received (the `--debug` protocol trace). */
   readonly trace?: boolean;
+  /** Recipients per transaction; more get 452 (RFC 5321 4.5.3.1.10). 0 or absent: no limit. */
+  readonly maxRecipients?: number;
+  /** Messages per connection; the next MAIL gets 421 and a close. 0 or absent: no limit. */
+  readonly maxMessages?: number;
+  /**
+   * What to do with a message that has a bare CR or bare LF (RFC 5321 2.3.8
+   * forbids them): `accept` it and count them in the message (the default,
+   * as smtpd did), or `reject` it with 550 (Postfix's smtpd_forbid_bare_newline).
+   * Either way they never end the message.
+   */
+  readonly bareLineEndings?: 'accept' | 'reject';
+}
+
+/** How many bare line endings a message had (CR not before LF, LF not after CR). */
+export interface BareLineEndings {
+  readonly cr: number;
+  readonly lf: number;
 }
 
 /** The envelope of a completed message, as the channel accepted it. */
@@ -42,6 +59,8 @@ export interface ChannelMessage {
   readonly rcptOptions: readonly string[];
   /** The message: dots unstuffed, bytes as received (never decoded), ending with CRLF unless empty. */
   readonly data: Buffer;
+  /** Bare CRs and LFs in `data`: senders' bugs, and the stuff of SMTP smuggling. */
+  readonly bareLineEndings: BareLineEndings;
 }
 
 /** What the channel asks its I/O layer to do, in order. */

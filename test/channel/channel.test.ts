@@ -350,3 +350,54 @@ describe('robustness', () => {
     }
   });
 });
+
+describe('limits', () => {
+  it('answers 452 to recipients over maxRecipients and keeps the ones accepted', () => {
+    const o = script(crlf(EHLO, 'MAIL FROM:<a@x>', 'RCPT TO:<1@x>', 'RCPT TO:<2@x>', 'RCPT TO:<3@x>', 'DATA', 'x', '.'), { maxRecipients: 2 });
+    assert.deepEqual(codes(o).slice(1), [250, 250, 250, 452, 354, 250]);
+    assert.equal(o.lines.find((l) => l.startsWith('452')), '452 Error: too many recipients');
+    assert.deepEqual(o.messages[0]!.rcptTos, ['1@x', '2@x']);
+  });
+
+  it('answers the MAIL after maxMessages accepted messages with 421 and closes', () => {
+    const one = crlf(...TX, 'DATA', 'x', '.');
+    const o = script(crlf(EHLO) + one + one + one, { maxMessages: 2 });
+    assert.equal(o.messages.length, 2);
+    assert.equal(o.lines.at(-1), '421 sink.test Error: too many messages in this connection');
+    assert.equal(o.closed, true);
+  });
+
+  it('does not count refused messages against maxMessages', () => {
+    const one = crlf(...TX, 'DATA', 'x', '.');
+    const o = script(crlf(EHLO) + one + one, { maxMessages: 1 }, () => reply(451, 'not now'));
+    assert.deepEqual(codes(o).slice(-2), [354, 451]);
+  });
+});
+
+describe('bare line endings in DATA', () => {
+  const withBare = crlf(EHLO, ...TX, 'DATA') + 'a\nb\rc\r\n.\r\n';
+
+  it('accepts them by default and counts them in the message', () => {
+    const o = script(withBare);
+    assert.deepEqual(o.messages[0]!.bareLineEndings, { cr: 1, lf: 1 });
+    assert.deepEqual(script(crlf(EHLO, ...TX, 'DATA', 'clean', '.')).messages[0]!.bareLineEndings, { cr: 0, lf: 0 });
+  });
+
+  it('rejects them with 550 when asked to, and the session goes on', () => {
+    const o = script(withBare + crlf(...TX, 'DATA', 'clean', '.'), { bareLineEndings: 'reject' });
+    assert.equal(o.lines.find((l) => l.startsWith('550')), '550 Error: bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)');
+    assert.deepEqual(
+      o.messages.map((m) => m.data.toString()),
+      ['clean\r\n'],
+    );
+  });
+
+  it('never lets a smuggled end of data start a second message', () => {
+    for (const fake of ['\n.\n', '\r.\r', '\r\n.\n', '\n.\r\n', '\r\n.\r']) {
+      const smuggled = `${fake}MAIL FROM:<evil@x>\r\nRCPT TO:<victim@x>\r\nDATA\r\nforged\r\n`;
+      const o = script(crlf(EHLO, ...TX, 'DATA') + `real${smuggled}` + '.\r\n');
+      assert.equal(o.messages.length, 1, JSON.stringify(fake));
+      assert.deepEqual(codes(o).slice(-1), [250]);
+    }
+  });
+});

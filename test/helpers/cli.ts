@@ -21,8 +21,8 @@ export interface RunningCli {
   stdout(): string;
   /** Everything written to stderr so far. */
   stderr(): string;
-  /** Resolves once stdout contains `text` (bounded by `timeoutMs`). */
-  waitForStdout(text: string, timeoutMs?: number): Promise<void>;
+  /** Resolves once stdout contains `text`, or once `text(stdout)` holds (bounded by `timeoutMs`). */
+  waitForStdout(text: string | ((out: string) => boolean), timeoutMs?: number): Promise<void>;
   /** Sends a signal and resolves with the exit code and signal. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -82,7 +82,10 @@ export async function startCli(args: readonly string[] = ['127.0.0.1:0'], timeou
     port: Number(m[2]),
     stdout: () => out,
     stderr: () => err,
-    waitForStdout: (text, ms = 10_000) => until(() => out.includes(text), JSON.stringify(text), ms),
+    waitForStdout: (text, ms = 10_000) =>
+      typeof text === 'string'
+        ? until(() => out.includes(text), JSON.stringify(text), ms)
+        : until(() => text(out), `stdout to satisfy ${text.name || 'a check'}`, ms),
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const [code, sig] = await exited;

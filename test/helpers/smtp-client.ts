@@ -11,6 +11,8 @@ export interface SmtpReply {
 
 export class SmtpClient {
   private buf = '';
+  /** Lines of a multi-line reply whose last line has not arrived yet. */
+  private partial: string[] = [];
   private readonly replies: SmtpReply[] = [];
   private waiter: (() => void) | undefined;
   private closed = false;
@@ -49,16 +51,16 @@ export class SmtpClient {
   }
 
   private parse(): void {
-    let lines: string[] = [];
     for (;;) {
       const i = this.buf.indexOf('\r\n');
       if (i < 0) return;
       const line = this.buf.slice(0, i);
       this.buf = this.buf.slice(i + 2);
-      lines.push(line.slice(4));
+      // A multi-line reply may arrive over several 'data' events (smtpd sends each line apart).
+      this.partial.push(line.slice(4));
       if (line[3] !== '-') {
-        this.replies.push({ code: Number(line.slice(0, 3)), lines });
-        lines = [];
+        this.replies.push({ code: Number(line.slice(0, 3)), lines: this.partial });
+        this.partial = [];
       }
     }
   }

@@ -1,0 +1,67 @@
+/**
+ * A long random fuzz run of the channel: `npm run fuzz -- --seconds 600
+ * [--seed N]`. Each case is SMTP-shaped or arbitrary bytes, fed whole and at
+ * random splits under a random configuration; the run fails on an exception,
+ * a malformed reply line, or a split that changes the outcome, and prints the
+ * seed and the input needed to replay it. CI runs it for a few seconds
+ * (test/fuzz/fuzz.test.ts).
+ */
+import fc from 'fast-check';
+import { isDeepStrictEqual } from 'node:util';
+import { feed } from '../helpers/byte-script.js';
+import { anyBytes, cut, REPLY_LINE, smtpBytes } from './smtp-input.js';
+
+const config = fc.record({
+  enableSMTPUTF8: fc.boolean(),
+  dataSizeLimit: fc.constantFrom(0, 16, 100, 33_554_432),
+  bareLineEndings: fc.constantFrom('accept' as const, 'reject' as const),
+  maxRecipients: fc.constantFrom(0, 1, 3),
+  maxMessages: fc.constantFrom(0, 1, 2),
+});
+
+function outcome(chunks: Buffer[], cfg: object) {
+  const o = feed(chunks, cfg);
+  return { lines: o.lines, closed: o.closed, messages: o.messages.map((m) => ({ ...m, data: m.data.toString('latin1') })) };
+}
+
+export interface FuzzResult {
+  readonly cases: number;
+  readonly failure: string | undefined;
+}
+
+/** Fuzzes for `seconds`; resolves with the number of cases and the first failure, if any. */
+export function fuzzChannel(seconds: number, seed: number): FuzzResult {
+  let cases = 0;
+  const result = fc.check(
+    fc.property(fc.oneof(smtpBytes, anyBytes), fc.array(fc.nat(), { maxLength: 16 }), config, (bytes, offsets, cfg) => {
+      cases++;
+      const whole = outcome([bytes], cfg);
+      for (const line of whole.lines) if (!REPLY_LINE.test(line)) throw new Error(`malformed reply line ${JSON.stringify(line)}`);
+      if (!isDeepStrictEqual(outcome(cut(bytes, offsets), cfg), whole)) throw new Error('a split changed the outcome');
+    }),
+    { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
+  );
+  return { cases, failure: result.failed ? fc.defaultReportMessage(result) : undefined };
+}
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(value) || value < 0) {
+    process.stderr.write(`fuzz: --${name} needs a non-negative number\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  const seconds = arg('seconds', 60);
+  const seed = arg('seed', Date.now() % 2 ** 31);
+  process.stderr.write(`fuzz: channel for ${seconds} s, seed ${seed}\n`);
+  const { cases, failure } = fuzzChannel(seconds, seed);
+  if (failure) {
+    process.stderr.write(`${failure}\nfuzz: FAILED after ${cases} cases (replay with --seed ${seed})\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`fuzz: ${cases} cases, no failure\n`);
+}

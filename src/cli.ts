@@ -6,7 +6,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import net from 'node:net';
 import { DATA_SIZE_DEFAULT } from './channel/types.js';
-import { DebuggingHandler } from './handlers/debugging.js';
+import { OutputHandler } from './handlers/outputs.js';
+import { openOutputs, type OutputSettings, type OutputSpec } from './outputs/open-outputs.js';
+import { OutputError } from './outputs/output.js';
+import { FORMAT_NAMES, isFormatName, type FormatName } from './printers/registry.js';
 import { SMTPServer } from './server.js';
 import { VERSION } from './version.js';
 
@@ -24,7 +27,7 @@ export interface HostPort {
 }
 
 /** Everything the CLI decides, as data. */
-export interface Config {
+export interface Config extends OutputSettings {
   readonly local: HostPort;
   readonly remote: HostPort;
   readonly className: ServerClassName;
@@ -33,6 +36,8 @@ export interface Config {
   readonly debug: boolean;
   /** Drop privileges to `nobody` when started as root on a port below 1024 (smtpd's default without -n). */
   readonly setuid: boolean;
+  /** `--json-raw`: JSON output carries the raw message, base64. */
+  readonly jsonRaw: boolean;
 }
 
 /** The `-c` classes smtpd-ts provides. */
@@ -49,6 +54,38 @@ export interface CliOptions {
   size?: string;
   debug?: boolean;
   smtputf8?: boolean;
+  /** Default `raw`. */
+  format?: string;
+  output?: string[];
+  jsonRaw?: boolean;
+  saveDir?: string;
+  color?: boolean;
+}
+
+/**
+ * Parses `--output [FORMAT:]FILE`: FORMAT is one of FORMAT_NAMES (default
+ * `defaultFormat`), FILE `-` is stdout. A prefix that is not a format name is
+ * part of the file name (`./json:x` names a file `json:x`).
+ */
+export function parseOutputSpec(spec: string, defaultFormat: FormatName): OutputSpec {
+  const colon = spec.indexOf(':');
+  const prefix = spec.slice(0, Math.max(colon, 0));
+  const [format, file] = isFormatName(prefix) ? [prefix, spec.slice(colon + 1)] : [defaultFormat, spec];
+  if (file === '') throw new UsageError(`bad --output '${spec}': expected [FORMAT:]FILE, FILE '-' for stdout`);
+  return { format, path: file === '-' ? null : file };
+}
+
+/** The outputs the flags ask for: `--format` to stdout unless `--output` says otherwise. */
+function toOutputs(options: CliOptions): OutputSpec[] {
+  const format = options.format ?? 'raw';
+  if (!isFormatName(format)) throw new UsageError(`unknown format '${format}' (available: ${FORMAT_NAMES.join(', ')})`);
+  const specs = (options.output ?? ['-']).map((o) => parseOutputSpec(o, format));
+  const seen = new Set<string | null>();
+  for (const { path } of specs) {
+    if (seen.has(path)) throw new UsageError(`two outputs write to ${path ?? 'stdout'}`);
+    seen.add(path);
+  }
+  return specs;
 }
 
 /** Parses `host:port`, `[v6]:port` or `v6-address:port` (the port is after the last colon). */
@@ -64,6 +101,11 @@ export function parseHostPort(spec: string, what: string): HostPort {
   if (host.includes(':') && net.isIPv6(host) === false) throw new UsageError(`bad ${what} host in '${spec}'`);
   // smtpd bound every interface for an empty host; so do we (with a warning at start).
   return { host: host === '' ? '0.0.0.0' : host, port: Number(portText) };
+}
+
+function nonEmpty(value: string | undefined, flag: string): string | null {
+  if (value === '') throw new UsageError(`${flag} needs a directory`);
+  return value ?? null;
 }
 
 /** Turns parsed options and positional arguments into a Config. Pure. */
@@ -84,6 +126,10 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     smtputf8: options.smtputf8 ?? false,
     debug: options.debug ?? false,
     setuid: !(options.nosetuid ?? false),
+    outputs: toOutputs(options),
+    jsonRaw: options.jsonRaw ?? false,
+    saveDir: nonEmpty(options.saveDir, '--save-dir'),
+    color: options.color,
   };
 }
 
@@ -98,6 +144,16 @@ function program(): Command {
     .option('-s, --size <bytes>', `largest accepted message, 0 for no limit (default: ${DATA_SIZE_DEFAULT})`)
     .option('-d, --debug', 'print a protocol trace on stderr')
     .option('-u, --smtputf8', 'enable the SMTPUTF8 extension (RFC 6531)')
+    .option('-f, --format <name>', `how messages are shown: ${FORMAT_NAMES.join(', ')}`, 'raw')
+    .option(
+      '-o, --output <[format:]file>',
+      "write to FILE (appending) instead of stdout, in FORMAT (default: --format); '-' is stdout; repeatable",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--json-raw', 'add the raw message, base64, to JSON output')
+    .option('--save-dir <dir>', 'also save every message into the Maildir DIR (created if missing)')
+    .option('--color', 'colour human formats even when not on a terminal')
+    .option('--no-color', 'never colour (default: colour on a terminal, unless NO_COLOR is set)')
     .version(VERSION, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
     .allowExcessArguments(false)
@@ -151,15 +207,24 @@ function isLoopback(host: string): boolean {
 
 /** Starts the server a Config describes. Rejects with a one-line message when it cannot listen. */
 export async function start(config: Config, io: CliIO): Promise<Running> {
+  const outputs = await openOutputs(config, io.stdout);
   const server = new SMTPServer(config.local, config.remote, {
     dataSizeLimit: config.dataSizeLimit,
     enableSMTPUTF8: config.smtputf8,
-    handler: new DebuggingHandler(io.stdout),
+    handler: new OutputHandler({ ...outputs, includeRaw: config.jsonRaw, log: io.stderr }),
     ...(config.debug ? { trace: io.stderr } : {}),
     log: io.stderr,
   });
-  const address = await server.listen();
+  const address = await server.listen().catch(async (err: unknown) => {
+    await outputs.close();
+    throw err;
+  });
   if (config.setuid) dropPrivileges(config, io);
+  await outputs.checkWritable().catch(async (err: unknown) => {
+    await server.close();
+    await outputs.close();
+    throw err;
+  });
   if (!isLoopback(config.local.host)) {
     io.stderr.write(`smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`);
   }
@@ -169,6 +234,7 @@ export async function start(config: Config, io: CliIO): Promise<Running> {
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= server.close().then(async () => {
+      await outputs.close();
       await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
       resolveExit(EXIT.OK);
     }));
@@ -195,6 +261,10 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
   try {
     running = await start(config, io);
   } catch (err) {
+    if (err instanceof OutputError) {
+      io.stderr.write(`smtpd-ts: ${err.message}\n`);
+      return EXIT.START_FAILED;
+    }
     const e = err as NodeJS.ErrnoException;
     const where = `${config.local.host}:${config.local.port}`;
     const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;

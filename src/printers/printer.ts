@@ -1,4 +1,33 @@
 import type { Message } from '../message.js';
+import type { ParsedMessage } from './parse-message.js';
+import type { Style } from './style.js';
+
+/** What a printer may use besides the message. Every field is optional. */
+export interface PrintContext {
+  /** Colours for the printer's own text (default: none). */
+  readonly style?: Style;
+  /** The parsed message, for formats that parse; absent when parsing failed. */
+  readonly parsed?: ParsedMessage;
+  /** Why the message could not be parsed, when it could not. */
+  readonly parseError?: string;
+  /** Where `--save-dir` stored the message. */
+  readonly savedAs?: string;
+  /** `--json-raw`: add the raw message, base64, to JSON output. */
+  readonly includeRaw?: boolean;
+}
 
 /** Turns a message into the text shown for it. Pure: no I/O, no state. */
-export type Printer = (message: Message) => string;
+export type Printer = (message: Message, context?: PrintContext) => string;
+
+/**
+ * A printer and what it needs, as `--format` names them (see `registry.ts`).
+ * A library user can write their own and hand it to the OutputHandler.
+ */
+export interface Format {
+  readonly name: string;
+  readonly print: Printer;
+  /** The printer reads `context.parsed`, so the message is parsed (with mailparser) first. */
+  readonly parses: boolean;
+  /** Text for people, which may be coloured; JSON is for programs and never is. */
+  readonly human: boolean;
+}

@@ -1,0 +1,70 @@
+/**
+ * The CLI's handler: parses the message once if any output's format needs
+ * it, saves it to the Maildir, prints it to every output, and returns only
+ * when every write has completed, so the 250 means "written". Any failure to
+ * save or write throws OutputError: the client gets 451 and may try again.
+ */
+import type { Message } from '../message.js';
+import type { Maildir } from '../outputs/maildir.js';
+import { describeIoError, OutputError, type Output } from '../outputs/output.js';
+import { parseMessage, type ParsedMessage } from '../printers/parse-message.js';
+import type { PrintContext } from '../printers/printer.js';
+import { terminalSafe } from '../printers/terminal-safe.js';
+import type { Handler } from '../server.js';
+
+export interface OutputHandlerOptions {
+  readonly outputs: readonly Output[];
+  /** Where `--save-dir` delivers each message. */
+  readonly maildir?: Maildir | undefined;
+  /** `--json-raw`. */
+  readonly includeRaw?: boolean;
+  /** Where warnings go (default process.stderr). */
+  readonly log?: NodeJS.WritableStream;
+}
+
+export class OutputHandler implements Handler {
+  private readonly parses: boolean;
+
+  constructor(private readonly options: OutputHandlerOptions) {
+    this.parses = options.outputs.some((o) => o.format.parses);
+  }
+
+  async handleMessage(message: Message): Promise<void> {
+    const context: PrintContext = {
+      includeRaw: this.options.includeRaw ?? false,
+      ...(this.parses ? await this.parse(message) : {}),
+      ...(this.options.maildir ? { savedAs: await this.save(this.options.maildir, message) } : {}),
+    };
+    const writes = this.options.outputs.map(async ({ format, style, destination }) => {
+      // Outside the try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
+      const text = format.print(message, { ...context, style });
+      try {
+        await destination.write(text);
+      } catch (err) {
+        throw new OutputError(`cannot write to ${destination.name}: ${describeIoError(err)}`, { cause: err });
+      }
+    });
+    // Every output is attempted; the first failure is reported.
+    const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** The parsed message, or why it could not be parsed (with a warning: it is shown raw). */
+  private async parse(message: Message): Promise<{ parsed: ParsedMessage } | { parseError: string }> {
+    try {
+      return { parsed: await parseMessage(message) };
+    } catch (err) {
+      const why = terminalSafe(err instanceof Error ? err.message : String(err));
+      (this.options.log ?? process.stderr).write(`smtpd-ts: warning: message ${message.id} could not be parsed (${why}); shown raw\n`);
+      return { parseError: why };
+    }
+  }
+
+  private async save(maildir: Maildir, message: Message): Promise<string> {
+    try {
+      return await maildir.save(message);
+    } catch (err) {
+      throw new OutputError(`cannot save to Maildir ${maildir.dir}: ${describeIoError(err)}`, { cause: err });
+    }
+  }
+}

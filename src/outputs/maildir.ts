@@ -1,0 +1,91 @@
+/**
+ * `--save-dir DIR`: every message is delivered into a Maildir, which mutt and
+ * other mail readers open directly (aiosmtpd's Mailbox handler does the same
+ * with Python's mailbox.Maildir).
+ *
+ * Delivery follows https://cr.yp.to/proto/maildir.html: write the file in
+ * `tmp/` under a unique name, fsync it, then rename it into `new/`, so a
+ * reader never sees half a message. Names come from the clock, the process
+ * and a counter, never from the message.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Message } from '../message.js';
+
+/** The three Maildir folders. */
+const FOLDERS = ['tmp', 'new', 'cur'] as const;
+
+/**
+ * A Maildir host name: `/` and `:` would break the name (`:` starts the
+ * info part), so the spec has them written as `\057` and `\072`.
+ */
+export function maildirHostname(hostname: string): string {
+  return hostname.replace(/\//g, '\\057').replace(/:/g, '\\072');
+}
+
+/**
+ * The lines aiosmtpd's Message handler adds (X-Peer, X-MailFrom, X-RcptTo),
+ * so the envelope can be read in a mail reader; then the message with
+ * Maildir's LF line endings.
+ */
+export function maildirContent(message: Message): Buffer {
+  const envelope = `X-Peer: ${message.peer.address}\nX-MailFrom: ${message.mailFrom}\nX-RcptTo: ${message.rcptTos.join(', ')}\n`;
+  // latin1 maps each byte to one char and back, so only CRLF pairs change.
+  const body = message.data.toString('latin1').replace(/\r\n/g, '\n');
+  return Buffer.concat([Buffer.from(envelope, 'utf8'), Buffer.from(body, 'latin1')]);
+}
+
+export class Maildir {
+  private count = 0;
+  private readonly host: string;
+
+  /** @param dir the Maildir (created by `open()` when missing) */
+  constructor(
+    readonly dir: string,
+    hostname = os.hostname(),
+  ) {
+    this.host = maildirHostname(hostname);
+  }
+
+  /** Creates the Maildir and its folders (mode 0700, as mail is private) where missing. */
+  async open(): Promise<void> {
+    for (const folder of FOLDERS) await fs.mkdir(path.join(this.dir, folder), { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * Rejects unless this process can deliver here: run after dropping
+   * privileges, as `nobody` cannot write a Maildir root created as 0700.
+   */
+  async checkWritable(): Promise<void> {
+    for (const folder of ['tmp', 'new']) await fs.access(path.join(this.dir, folder), fs.constants.W_OK | fs.constants.X_OK);
+  }
+
+  /** A name unique to this delivery: `<seconds>.M<microseconds>P<pid>Q<count>.<host>`. */
+  uniqueName(now = performance.timeOrigin + performance.now()): string {
+    this.count += 1;
+    const seconds = Math.floor(now / 1000);
+    const micros = Math.floor((now - seconds * 1000) * 1000);
+    return `${seconds}.M${micros}P${process.pid}Q${this.count}.${this.host}`;
+  }
+
+  /** Delivers the message into `new/`; resolves with the file's path. */
+  async save(message: Message): Promise<string> {
+    const name = this.uniqueName();
+    const tmp = path.join(this.dir, 'tmp', name);
+    const target = path.join(this.dir, 'new', name);
+    // 'wx': a name that somehow exists already is an error, not an overwrite.
+    const handle = await fs.open(tmp, 'wx', 0o600);
+    try {
+      await handle.writeFile(maildirContent(message));
+      await handle.sync();
+    } catch (err) {
+      await handle.close();
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    await handle.close();
+    await fs.rename(tmp, target);
+    return target;
+  }
+}

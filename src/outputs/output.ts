@@ -1,0 +1,51 @@
+/**
+ * An output is a format written to a destination: stdout, a file. The
+ * OutputHandler (src/handlers/outputs.ts) writes each message to every output
+ * and waits for every write before the 250.
+ */
+import { R } from '../channel/reply.js';
+import type { Format } from '../printers/printer.js';
+import type { Style } from '../printers/style.js';
+import { ReplyError } from '../server.js';
+
+/** Somewhere text goes. `write` resolves once the text is written, or rejects. */
+export interface Destination {
+  /** For messages: `stdout`, or the file's path. */
+  readonly name: string;
+  /** Whether it is a terminal (colour is on by default only there). */
+  readonly isTTY: boolean;
+  write(text: string): Promise<void>;
+  /** Releases the destination (closes a file; leaves stdout open). */
+  close(): Promise<void>;
+}
+
+/** One format, styled, written to one destination. */
+export interface Output {
+  readonly format: Format;
+  readonly style: Style;
+  readonly destination: Destination;
+}
+
+/**
+ * An output or the Maildir could not be opened or written: the client gets
+ * 451 (try again later) and stderr one line, with no stack trace.
+ */
+export class OutputError extends ReplyError {
+  override readonly code = 'ERR_SMTPD_OUTPUT';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(R.R451_HANDLER_FAILED, message, options);
+  }
+}
+
+/**
+ * A system error in words: `no space left on device (ENOSPC)` from Node's
+ * `ENOSPC: no space left on device, write`.
+ */
+export function describeIoError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === undefined || !err.message.startsWith(`${code}: `)) return err.message;
+  const words = err.message.slice(code.length + 2).replace(/, \w+(?: '.*')?$/s, '');
+  return `${words} (${code})`;
+}

@@ -1,0 +1,90 @@
+/**
+ * The `json` format's schema as data (JSON Schema 2020-12), kept next to the
+ * printer and checked against real CLI output by test/formats-json.test.ts.
+ * README.md ("JSON output") documents the same fields for people.
+ */
+import { JSON_SCHEMA_VERSION } from './json.js';
+
+const string = { type: 'string' } as const;
+const nullableString = { type: ['string', 'null'] } as const;
+const strings = { type: 'array', items: string } as const;
+
+const endpoint = {
+  type: 'object',
+  required: ['address', 'port'],
+  additionalProperties: false,
+  properties: { address: string, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+} as const;
+
+const addresses = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'address'],
+    additionalProperties: false,
+    properties: { name: string, address: string },
+  },
+} as const;
+
+const properties = {
+  schemaVersion: { const: JSON_SCHEMA_VERSION },
+  id: string,
+  receivedAt: { type: 'string', format: 'date-time' },
+  peer: endpoint,
+  local: endpoint,
+  helo: string,
+  esmtp: { type: 'boolean' },
+  mailFrom: string,
+  rcptTo: strings,
+  mailOptions: strings,
+  rcptOptions: strings,
+  size: { type: 'integer', minimum: 0 },
+  savedAs: nullableString,
+  parseError: nullableString,
+  messageId: nullableString,
+  subject: nullableString,
+  from: addresses,
+  to: addresses,
+  cc: addresses,
+  bcc: addresses,
+  date: { type: ['string', 'null'], format: 'date-time' },
+  headers: {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['name', 'value'],
+      additionalProperties: false,
+      properties: { name: string, value: string },
+    },
+  },
+  text: nullableString,
+  html: nullableString,
+  attachments: {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['filename', 'contentType', 'size', 'sha256', 'disposition', 'contentId'],
+      additionalProperties: false,
+      properties: {
+        filename: nullableString,
+        contentType: string,
+        size: { type: 'integer', minimum: 0 },
+        sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+        disposition: nullableString,
+        contentId: nullableString,
+      },
+    },
+  },
+  raw: { type: 'string', contentEncoding: 'base64' },
+} as const;
+
+/** JSON Schema of one line of `--format json` output. */
+export const JSON_SCHEMA = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: `https://github.com/smtpd-ts/smtpd-ts/schema/message-v${JSON_SCHEMA_VERSION}.json`,
+  title: 'smtpd-ts message',
+  type: 'object',
+  required: Object.keys(properties).filter((k) => k !== 'raw'),
+  additionalProperties: false,
+  properties,
+} as const;

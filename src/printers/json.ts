@@ -1,0 +1,100 @@
+/**
+ * The `json` format: one JSON object per message on one line (JSON lines),
+ * for `jq` and CI logs. The fields are documented in README.md ("JSON
+ * output") and as a JSON Schema in `json-schema.ts`; a change to either is a
+ * change to the schema version.
+ */
+import type { Endpoint, Message } from '../message.js';
+import type { ParsedMessage } from './parse-message.js';
+import type { PrintContext } from './printer.js';
+
+/** Bumped on any incompatible change to JsonRecord. */
+export const JSON_SCHEMA_VERSION = 1;
+
+/** The object printed for each message: the envelope, then the parsed fields. */
+export interface JsonRecord extends ParsedMessage {
+  readonly schemaVersion: typeof JSON_SCHEMA_VERSION;
+  readonly id: string;
+  readonly receivedAt: string;
+  readonly peer: Endpoint;
+  readonly local: Endpoint;
+  readonly helo: string;
+  readonly esmtp: boolean;
+  readonly mailFrom: string;
+  readonly rcptTo: readonly string[];
+  readonly mailOptions: readonly string[];
+  readonly rcptOptions: readonly string[];
+  readonly size: number;
+  readonly savedAs: string | null;
+  readonly parseError: string | null;
+  /** The message as received, base64; with `--json-raw`, and always when parsing failed. */
+  readonly raw?: string;
+}
+
+/** The parsed fields of a message that could not be parsed. */
+const UNPARSED: ParsedMessage = {
+  messageId: null,
+  subject: null,
+  from: [],
+  to: [],
+  cc: [],
+  bcc: [],
+  date: null,
+  headers: [],
+  text: null,
+  html: null,
+  attachments: [],
+};
+
+/** Builds the record for a message; parsed fields are null or empty when `context.parsed` is absent. */
+export function toJsonRecord(message: Message, context: PrintContext = {}): JsonRecord {
+  const parseError = context.parsed ? null : (context.parseError ?? 'not parsed');
+  const p = context.parsed ?? UNPARSED;
+  return {
+    schemaVersion: JSON_SCHEMA_VERSION,
+    id: message.id,
+    receivedAt: message.receivedAt.toISOString(),
+    peer: { address: message.peer.address, port: message.peer.port },
+    local: { address: message.local.address, port: message.local.port },
+    helo: message.helo,
+    esmtp: message.extended,
+    mailFrom: message.mailFrom,
+    rcptTo: message.rcptTos,
+    mailOptions: message.mailOptions,
+    rcptOptions: message.rcptOptions,
+    size: message.data.length,
+    savedAs: context.savedAs ?? null,
+    parseError,
+    // Spelled out, not spread, so the order of the keys is fixed here.
+    messageId: p.messageId,
+    subject: p.subject,
+    from: p.from,
+    to: p.to,
+    cc: p.cc,
+    bcc: p.bcc,
+    date: p.date,
+    headers: p.headers,
+    text: p.text,
+    html: p.html,
+    attachments: p.attachments,
+    // Nothing is lost: without a parse, the raw bytes are the only record.
+    ...(context.includeRaw || parseError !== null ? { raw: message.data.toString('base64') } : {}),
+  };
+}
+
+/**
+ * JSON.stringify escapes C0 controls but leaves DEL and C1 (U+007F-U+009F)
+ * as they are; a terminal may act on C1 (U+009B is CSI), so they are escaped
+ * too, and so are U+2028/U+2029, which some line readers take for newlines.
+ * The JSON means the same, and the line holds no control character.
+ */
+const UNESCAPED_CONTROLS = /[\x7f-\x9f\u2028\u2029]/g;
+
+/** One line of JSON, newline-terminated. */
+export function printJson(message: Message, context: PrintContext = {}): string {
+  const line = JSON.stringify(toJsonRecord(message, context)).replace(
+    UNESCAPED_CONTROLS,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return `${line}\n`;
+}

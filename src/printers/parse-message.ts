@@ -1,0 +1,211 @@
+/**
+ * The one place a message is parsed (with mailparser) for the `parsed` and
+ * `json` formats, into a plain ParsedMessage those printers read.
+ *
+ * Attachments are streamed through SHA-256 and dropped, never kept, so the
+ * memory a message costs stays proportional to its raw size plus its text.
+ * What mailparser cannot parse (a header block over its 1 MiB limit, too many
+ * parts) rejects with MessageParseError; the caller shows the message raw.
+ */
+import type { AddressObject, AttachmentStream, HeaderLines, Headers, MailParser as MailParserType, MessageText } from 'mailparser';
+import type { Message } from '../message.js';
+
+/** A mailbox from an address header. Groups are flattened into their members. */
+export interface ParsedAddress {
+  /** Display name, decoded; empty when there is none. */
+  readonly name: string;
+  readonly address: string;
+}
+
+/** One header field as it came, in order, duplicates kept. */
+export interface HeaderField {
+  /** The name as written, e.g. `Subject`. */
+  readonly name: string;
+  /** The value, unfolded and read as UTF-8, encoded words (RFC 2047) left as sent. */
+  readonly value: string;
+}
+
+/** What is known about an attachment; its bytes are hashed, never kept. */
+export interface AttachmentSummary {
+  readonly filename: string | null;
+  readonly contentType: string;
+  /** Decoded size in bytes. */
+  readonly size: number;
+  /** SHA-256 of the decoded content, lowercase hex. */
+  readonly sha256: string;
+  /** `attachment`, `inline`, ..., or null when the part had no Content-Disposition. */
+  readonly disposition: string | null;
+  /** The Content-ID, angle brackets included, or null. */
+  readonly contentId: string | null;
+}
+
+/** A message as the parsed and json formats show it. */
+export interface ParsedMessage {
+  readonly headers: readonly HeaderField[];
+  readonly messageId: string | null;
+  /** Decoded (RFC 2047, any charset). */
+  readonly subject: string | null;
+  readonly from: readonly ParsedAddress[];
+  readonly to: readonly ParsedAddress[];
+  readonly cc: readonly ParsedAddress[];
+  /** The Bcc header's addresses, then every envelope recipient named in neither To nor Cc. */
+  readonly bcc: readonly ParsedAddress[];
+  /** The Date header as ISO 8601 UTC, or null when missing or unreadable. */
+  readonly date: string | null;
+  /** The text/plain body, decoded (or the HTML as text when there is no plain part). */
+  readonly text: string | null;
+  readonly html: string | null;
+  readonly attachments: readonly AttachmentSummary[];
+}
+
+/** The message could not be parsed; it is still accepted and shown raw. */
+export class MessageParseError extends Error {
+  readonly code = 'ERR_SMTPD_PARSE';
+}
+
+/** How long a parse may take before the message is shown raw instead. */
+export const PARSE_TIMEOUT_MS = 10_000;
+
+/** HTML longer than this is not converted to text (html-to-text is slow on huge documents). */
+const MAX_HTML_TO_TEXT = 1 << 20;
+
+/** Parses `message.data`; rejects with MessageParseError. */
+export async function parseMessage(message: Message, timeoutMs = PARSE_TIMEOUT_MS): Promise<ParsedMessage> {
+  // Loaded here, on first use, not at the top: mailparser and its
+  // dependencies take a noticeable time to load, which `raw` and `headers`
+  // users should not pay, and `import 'smtpd-ts'` must not load it at all.
+  const { MailParser } = await import('mailparser');
+  const parser = new MailParser({
+    checksumAlgo: 'sha256',
+    skipTextToHtml: true,
+    skipTextLinks: true,
+    skipImageLinks: true,
+    maxHtmlLengthToParse: MAX_HTML_TO_TEXT,
+  });
+  const raw = await run(parser, message.data, timeoutMs);
+  return toParsedMessage(raw, message.rcptTos);
+}
+
+interface RawParse {
+  headers: Headers;
+  headerLines: HeaderLines;
+  text: MessageText | undefined;
+  attachments: AttachmentSummary[];
+}
+
+function run(parser: MailParserType, data: Buffer, timeoutMs: number): Promise<RawParse> {
+  return new Promise((resolve, reject) => {
+    const out: RawParse = { headers: new Map(), headerLines: [], text: undefined, attachments: [] };
+    let settled = false;
+    const settle = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err === undefined) return resolve(out);
+      // mailparser may go on after an error; nothing more is wanted from it.
+      parser.destroy();
+      reject(new MessageParseError(err instanceof Error ? err.message : String(err)));
+    };
+    const timer = setTimeout(() => settle(new Error(`parsing took longer than ${timeoutMs} ms`)), timeoutMs);
+    parser.on('headers', (headers) => {
+      out.headers = headers;
+      out.headerLines = parser.headerLines || [];
+    });
+    parser.on('data', (part) => {
+      if (part.type === 'text') out.text = part;
+      else drainAttachment(part, out.attachments, settle);
+    });
+    parser.on('error', settle);
+    parser.on('end', () => settle(undefined));
+    parser.end(data);
+  });
+}
+
+/** Reads an attachment to its end (mailparser hashes it on the way) and keeps its summary. */
+function drainAttachment(part: AttachmentStream, into: AttachmentSummary[], fail: (err: unknown) => void): void {
+  part.content.on('error', fail);
+  part.content.on('end', () => {
+    into.push({
+      filename: part.filename ?? null,
+      contentType: part.contentType,
+      size: part.size ?? 0,
+      sha256: part.checksum ?? '',
+      disposition: part.contentDisposition ?? null,
+      contentId: part.contentId ?? null,
+    });
+    part.release?.();
+  });
+  part.content.resume();
+}
+
+function toParsedMessage(raw: RawParse, rcptTos: readonly string[]): ParsedMessage {
+  const headers = raw.headerLines.map(({ line }) => headerField(line));
+  const to = addresses(raw.headers.get('to'));
+  const cc = addresses(raw.headers.get('cc'));
+  const text = raw.text;
+  return {
+    headers,
+    messageId: stringHeader(raw.headers.get('message-id')),
+    subject: stringHeader(raw.headers.get('subject')),
+    from: addresses(raw.headers.get('from')),
+    to,
+    cc,
+    bcc: blindCopies(addresses(raw.headers.get('bcc')), [...to, ...cc], rcptTos),
+    date: isoDate(headers),
+    text: text?.text ?? null,
+    html: text?.html ?? null,
+    attachments: raw.attachments,
+  };
+}
+
+/** Splits a raw header line (a binary string, folding included) into name and unfolded value. */
+function headerField(line: string): HeaderField {
+  const text = Buffer.from(line, 'latin1').toString('utf8');
+  const colon = text.indexOf(':');
+  const name = colon < 0 ? text : text.slice(0, colon);
+  const value = colon < 0 ? '' : text.slice(colon + 1).replace(/\r?\n(?=[ \t])/g, '');
+  return { name: name.trimEnd(), value: value.trim() };
+}
+
+function stringHeader(value: unknown): string | null {
+  if (Array.isArray(value)) return stringHeader(value[0]);
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/** mailparser's address objects (one per header occurrence) as a flat list of mailboxes. */
+function addresses(value: unknown): ParsedAddress[] {
+  if (value === undefined) return [];
+  const objects = (Array.isArray(value) ? value : [value]) as AddressObject[];
+  const out: ParsedAddress[] = [];
+  const visit = (list: AddressObject['value']) => {
+    for (const a of list) {
+      if (a.group) visit(a.group);
+      else out.push({ name: a.name ?? '', address: a.address ?? '' });
+    }
+  };
+  for (const o of objects) visit(o.value ?? []);
+  return out;
+}
+
+/** The Bcc header's mailboxes, then the envelope recipients no header names (the true blind copies). */
+function blindCopies(bcc: ParsedAddress[], shown: ParsedAddress[], rcptTos: readonly string[]): ParsedAddress[] {
+  const known = new Set([...shown, ...bcc].map((a) => a.address.toLowerCase()));
+  const out = [...bcc];
+  for (const rcpt of rcptTos) {
+    if (known.has(rcpt.toLowerCase())) continue;
+    known.add(rcpt.toLowerCase());
+    out.push({ name: '', address: rcpt });
+  }
+  return out;
+}
+
+/**
+ * The first Date header as ISO 8601. Read from the header itself: mailparser
+ * puts the current time in place of a date it cannot read.
+ */
+function isoDate(headers: readonly HeaderField[]): string | null {
+  const field = headers.find((h) => h.name.toLowerCase() === 'date');
+  if (!field) return null;
+  const date = new Date(field.value);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { FileDestination } from '../../src/outputs/file-destination.js';
+import { OutputError } from '../../src/outputs/output.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+describe('a file destination', () => {
+  const tmp = tempDir('file');
+
+  it('appends to what the file holds, in the order of the writes, each whole', async () => {
+    const file = tmp.join('log.jsonl');
+    await writeFile(file, 'before\n');
+    const d = await FileDestination.open(file);
+    const big = `${'x'.repeat(1 << 20)}\n`;
+    await Promise.all([d.write('one\n'), d.write(big), d.write('three\n')]);
+    await d.close();
+    assert.equal(await readFile(file, 'utf8'), `before\none\n${big}three\n`);
+    assert.equal(d.isTTY, false);
+  });
+
+  it('fails to open with an OutputError that says which file and why', async () => {
+    const missing = tmp.join('no-such-dir', 'x');
+    await assert.rejects(FileDestination.open(missing), (err: unknown) => {
+      assert.ok(err instanceof OutputError);
+      assert.equal(err.message, `cannot open output ${missing}: no such file or directory (ENOENT)`);
+      assert.equal(err.reply.code, 451);
+      return true;
+    });
+  });
+
+  it('rejects a write the disk cannot take, and still takes the next one', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, async () => {
+    const d = await FileDestination.open('/dev/full');
+    await assert.rejects(d.write('x\n'), { code: 'ENOSPC' });
+    await assert.rejects(d.write('y\n'), { code: 'ENOSPC' });
+    await d.close();
+  });
+});

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ParsedMessage } from '../../src/printers/parse-message.js';
+import { formatAddress, printParsed } from '../../src/printers/parsed.js';
+import { END_MESSAGE, MESSAGE_FOLLOWS, printRaw } from '../../src/printers/raw.js';
+import { MARKED } from '../helpers/marked-style.js';
+import { makeMessage } from '../helpers/message.js';
+
+const PARSED: ParsedMessage = {
+  headers: [{ name: 'Date', value: 'Mon, 01 Jan 2024 10:00:00 +0100' }],
+  messageId: '<id@example.com>',
+  subject: 'Grüße',
+  from: [{ name: 'Alice', address: 'alice@example.com' }],
+  to: [{ name: '', address: 'bob@example.com' }],
+  cc: [],
+  bcc: [{ name: '', address: 'hidden@example.com' }],
+  date: '2024-01-01T09:00:00.000Z',
+  text: 'Hello\nworld\n',
+  html: '<p>é</p>',
+  attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', size: 3, sha256: 'ab'.repeat(32), disposition: 'attachment', contentId: null }],
+};
+
+describe('the parsed printer', () => {
+  it('prints the decoded fields, the text, the HTML size and the attachments in the framing', () => {
+    const text = printParsed(makeMessage('Subject: x\n\ny\n'), { parsed: PARSED });
+    assert.equal(
+      text,
+      [
+        MESSAGE_FOLLOWS,
+        'From: Alice <alice@example.com>',
+        'To: bob@example.com',
+        'Bcc: hidden@example.com',
+        'Subject: Grüße',
+        'Date: Mon, 01 Jan 2024 10:00:00 +0100',
+        'Message-ID: <id@example.com>',
+        'X-Peer: 127.0.0.1',
+        '',
+        'Hello',
+        'world',
+        '',
+        'HTML body: 9 bytes',
+        'Attachments: 1',
+        `  1. a.pdf  application/pdf  3 bytes  sha256:${'ab'.repeat(32)}`,
+        END_MESSAGE,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('says so when there is no text, no HTML and no attachment', () => {
+    const text = printParsed(makeMessage('x\n'), { parsed: { ...PARSED, text: null, html: null, attachments: [] } });
+    assert.ok(text.includes('\n(no text body)\n\nHTML body: none\nAttachments: none\n'));
+  });
+
+  it('shows the message raw when it could not be parsed', () => {
+    const m = makeMessage('Subject: x\n\ny\n');
+    assert.equal(printParsed(m, { parseError: 'broken' }), printRaw(m));
+  });
+
+  it('escapes control characters from every decoded field, then styles only its own text', () => {
+    const evil = '\x1b]0;owned\x07\x9b2J';
+    const parsed: ParsedMessage = {
+      ...PARSED,
+      subject: evil,
+      from: [{ name: evil, address: 'a@example.com' }],
+      bcc: [{ name: '', address: `${evil}@example.com` }],
+      text: `${evil}\r\nline\rwith CR\n`,
+      attachments: [{ ...PARSED.attachments[0]!, filename: evil, contentType: evil }],
+    };
+    const text = printParsed(makeMessage('x\n', { mailOptions: [evil] }), { parsed, style: MARKED });
+    assert.doesNotMatch(text, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    assert.ok(text.includes('<H>Subject</H>:<S> \\x1b]0;owned\\x07\\x9b2J</S>'));
+    assert.ok(text.includes('line\\x0dwith CR'));
+  });
+});
+
+describe('formatAddress', () => {
+  it('quotes a display name only when it needs quoting', () => {
+    assert.equal(formatAddress({ name: '', address: 'a@b' }), 'a@b');
+    assert.equal(formatAddress({ name: 'Jöran Müller', address: 'a@b' }), 'Jöran Müller <a@b>');
+    assert.equal(formatAddress({ name: 'Doe, "J"', address: 'a@b' }), '"Doe, \\"J\\"" <a@b>');
+    assert.equal(formatAddress({ name: 'Only a name', address: '' }), 'Only a name');
+  });
+});

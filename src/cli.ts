@@ -1,137 +1,25 @@
 /**
- * The command line: commander parses, `toConfig` turns the options into a
- * typed Config (pure, throws UsageError), and `main` runs the server until a
- * signal. `bin/smtpd-ts.js` only calls `main(process.argv.slice(2))`.
+ * The command line: commander parses, `toConfig` (src/config.ts) turns the
+ * options into a typed Config, and `main` runs the server until a signal,
+ * `--exit-after` or `--timeout`. `bin/smtpd-ts.js` only runs `src/run.ts`,
+ * which calls `main(process.argv.slice(2))`.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { DATA_SIZE_DEFAULT } from './channel/types.js';
+import { DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES, toConfig, UsageError, type CliOptions, type Config } from './config.js';
 import { OutputHandler } from './handlers/outputs.js';
-import { openOutputs, type OutputSettings, type OutputSpec } from './outputs/open-outputs.js';
+import { openOutputs, type OpenedOutputs } from './outputs/open-outputs.js';
 import { OutputError } from './outputs/output.js';
-import { FORMAT_NAMES, isFormatName, type FormatName } from './printers/registry.js';
-import { SMTPServer } from './server.js';
+import { FORMAT_NAMES } from './printers/registry.js';
+import { EXIT, removeRunFiles, watchRun, writeFileAtomic, type RunEnd } from './run-control.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS, SMTPServer } from './server.js';
 import { VERSION } from './version.js';
 
-/** Exit codes, documented in the README. */
-export const EXIT = { OK: 0, START_FAILED: 1, USAGE: 2 } as const;
+export { EXIT };
 
-/** A bad flag or argument: one line on stderr and exit 2. */
-export class UsageError extends Error {
-  readonly code = 'ERR_SMTPD_USAGE';
-}
-
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Everything the CLI decides, as data. */
-export interface Config extends OutputSettings {
-  readonly local: HostPort;
-  readonly remote: HostPort;
-  readonly className: ServerClassName;
-  readonly dataSizeLimit: number;
-  readonly smtputf8: boolean;
-  readonly debug: boolean;
-  /** Drop privileges to `nobody` when started as root on a port below 1024 (smtpd's default without -n). */
-  readonly setuid: boolean;
-  /** `--json-raw`: JSON output carries the raw message, base64. */
-  readonly jsonRaw: boolean;
-}
-
-/** The `-c` classes smtpd-ts provides. */
-export const SERVER_CLASSES = ['DebuggingServer'] as const;
-export type ServerClassName = (typeof SERVER_CLASSES)[number];
-
-const DEFAULT_LOCAL = '127.0.0.1:1025';
-const DEFAULT_REMOTE = 'localhost:25';
-
-/** Options as commander gives them. */
-export interface CliOptions {
-  nosetuid?: boolean;
-  class: string;
-  size?: string;
-  debug?: boolean;
-  smtputf8?: boolean;
-  /** Default `raw`. */
-  format?: string;
-  output?: string[];
-  jsonRaw?: boolean;
-  saveDir?: string;
-  color?: boolean;
-}
-
-/**
- * Parses `--output [FORMAT:]FILE`: FORMAT is one of FORMAT_NAMES (default
- * `defaultFormat`), FILE `-` is stdout. A prefix that is not a format name is
- * part of the file name (`./json:x` names a file `json:x`).
- */
-export function parseOutputSpec(spec: string, defaultFormat: FormatName): OutputSpec {
-  const colon = spec.indexOf(':');
-  const prefix = spec.slice(0, Math.max(colon, 0));
-  const [format, file] = isFormatName(prefix) ? [prefix, spec.slice(colon + 1)] : [defaultFormat, spec];
-  if (file === '') throw new UsageError(`bad --output '${spec}': expected [FORMAT:]FILE, FILE '-' for stdout`);
-  return { format, path: file === '-' ? null : file };
-}
-
-/** The outputs the flags ask for: `--format` to stdout unless `--output` says otherwise. */
-function toOutputs(options: CliOptions): OutputSpec[] {
-  const format = options.format ?? 'raw';
-  if (!isFormatName(format)) throw new UsageError(`unknown format '${format}' (available: ${FORMAT_NAMES.join(', ')})`);
-  const specs = (options.output ?? ['-']).map((o) => parseOutputSpec(o, format));
-  const seen = new Set<string | null>();
-  for (const { path } of specs) {
-    if (seen.has(path)) throw new UsageError(`two outputs write to ${path ?? 'stdout'}`);
-    seen.add(path);
-  }
-  return specs;
-}
-
-/** Parses `host:port`, `[v6]:port` or `v6-address:port` (the port is after the last colon). */
-export function parseHostPort(spec: string, what: string): HostPort {
-  const colon = spec.lastIndexOf(':');
-  if (colon < 0) throw new UsageError(`bad ${what} address '${spec}': expected host:port`);
-  let host = spec.slice(0, colon);
-  const portText = spec.slice(colon + 1);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535) {
-    throw new UsageError(`bad ${what} port in '${spec}': expected a number from 0 to 65535`);
-  }
-  if (host.includes(':') && net.isIPv6(host) === false) throw new UsageError(`bad ${what} host in '${spec}'`);
-  // smtpd bound every interface for an empty host; so do we (with a warning at start).
-  return { host: host === '' ? '0.0.0.0' : host, port: Number(portText) };
-}
-
-function nonEmpty(value: string | undefined, flag: string): string | null {
-  if (value === '') throw new UsageError(`${flag} needs a directory`);
-  return value ?? null;
-}
-
-/** Turns parsed options and positional arguments into a Config. Pure. */
-export function toConfig(options: CliOptions, args: readonly string[]): Config {
-  if (!(SERVER_CLASSES as readonly string[]).includes(options.class)) {
-    throw new UsageError(`unknown class '${options.class}' (available: ${SERVER_CLASSES.join(', ')})`);
-  }
-  let dataSizeLimit = DATA_SIZE_DEFAULT;
-  if (options.size !== undefined) {
-    if (!/^[0-9]+$/.test(options.size)) throw new UsageError(`invalid size: '${options.size}' (bytes, 0 for no limit)`);
-    dataSizeLimit = Number(options.size);
-  }
-  return {
-    local: parseHostPort(args[0] ?? DEFAULT_LOCAL, 'local'),
-    remote: parseHostPort(args[1] ?? DEFAULT_REMOTE, 'remote'),
-    className: options.class as ServerClassName,
-    dataSizeLimit,
-    smtputf8: options.smtputf8 ?? false,
-    debug: options.debug ?? false,
-    setuid: !(options.nosetuid ?? false),
-    outputs: toOutputs(options),
-    jsonRaw: options.jsonRaw ?? false,
-    saveDir: nonEmpty(options.saveDir, '--save-dir'),
-    color: options.color,
-  };
-}
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function program(): Command {
   return new Command('smtpd-ts')
@@ -139,21 +27,29 @@ function program(): Command {
     .usage('[options] [localhost:port [remotehost:port]]')
     .argument('[localhost:port]', `address to listen on; port 0 picks a free port (default: ${DEFAULT_LOCAL})`)
     .argument('[remotehost:port]', `upstream server for relaying classes (default: ${DEFAULT_REMOTE})`)
-    .option('-n, --nosetuid', 'never drop privileges to nobody')
+    .option('-n, --nosetuid', 'never drop privileges')
     .addOption(new Option('-c, --class <classname>', 'server class').choices(SERVER_CLASSES).default('DebuggingServer'))
     .option('-s, --size <bytes>', `largest accepted message, 0 for no limit (default: ${DATA_SIZE_DEFAULT})`)
     .option('-d, --debug', 'print a protocol trace on stderr')
     .option('-u, --smtputf8', 'enable the SMTPUTF8 extension (RFC 6531)')
     .option('-f, --format <name>', `how messages are shown: ${FORMAT_NAMES.join(', ')}`, 'raw')
-    .option(
-      '-o, --output <[format:]file>',
-      "write to FILE (appending) instead of stdout, in FORMAT (default: --format); '-' is stdout; repeatable",
-      (value: string, previous: string[] = []) => [...previous, value],
-    )
+    .option('-o, --output <[format:]file>', "write to FILE (appending) instead of stdout, in FORMAT (default: --format); '-' is stdout; repeatable", collect)
     .option('--json-raw', 'add the raw message, base64, to JSON output')
     .option('--save-dir <dir>', 'also save every message into the Maildir DIR (created if missing)')
     .option('--color', 'colour human formats even when not on a terminal')
     .option('--no-color', 'never colour (default: colour on a terminal, unless NO_COLOR is set)')
+    .option('--exit-after <n>', 'exit 0 once N messages were accepted and written')
+    .option('--timeout <seconds>', `exit ${EXIT.TIMEOUT} if the run has not finished after SECONDS`)
+    .option('--ready-file <path>', 'write host:port to PATH (atomically) once connections are accepted')
+    .option('--pid-file <path>', 'write the process id to PATH')
+    .option('--max-connections <n>', `open connections at most, 0 for no limit (default: ${DEFAULT_MAX_CONNECTIONS})`)
+    .option('--max-recipients <n>', `recipients per message at most, 0 for no limit (default: ${DEFAULT_MAX_RECIPIENTS})`)
+    .option('--max-messages-per-connection <n>', 'messages per connection at most, 0 for no limit (default: 0)')
+    .option('--command-timeout <seconds>', `close an idle session with 421 (default: ${DEFAULT_TIMEOUTS.command / 1000})`)
+    .option('--data-timeout <seconds>', `close a silent DATA with 421 (default: ${DEFAULT_TIMEOUTS.data / 1000})`)
+    .option('--transaction-timeout <seconds>', `longest MAIL-to-final-dot transaction (default: ${DEFAULT_TIMEOUTS.transaction / 1000})`)
+    .option('--bare-lf <policy>', 'messages with bare CR or LF line endings: accept (flagged) or reject (550) (default: accept)')
+    .option('--user <name>', 'drop privileges to NAME after binding (default: nobody, only as root on a port below 1024)')
     .version(VERSION, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
     .allowExcessArguments(false)
@@ -165,15 +61,6 @@ function program(): Command {
 export interface CliIO {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
-}
-
-/** A server that main() started, for callers that stop it themselves. */
-export interface Running {
-  readonly server: SMTPServer;
-  /** Resolves with the exit code once the server has stopped. */
-  readonly exited: Promise<number>;
-  /** Shuts down gracefully (what SIGINT and SIGTERM do). */
-  stop(): Promise<void>;
 }
 
 /** Parses argv; returns a Config, or an exit code after printing help, the version or a usage error. */
@@ -205,8 +92,53 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-/** Starts the server a Config describes. Rejects with a one-line message when it cannot listen. */
-export async function start(config: Config, io: CliIO): Promise<Running> {
+/** A failure to start, already worded for stderr: exit 1. */
+class StartError extends Error {}
+
+/** The primary group of `user` from /etc/passwd, if it can be read. */
+function primaryGroup(user: string): number | undefined {
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[0] === user);
+    const gid = line ? Number(line.split(':')[3]) : NaN;
+    return Number.isInteger(gid) ? gid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * smtpd became `nobody` after binding unless -n, and failed when not root.
+ * We drop to `nobody` only where it matters (root on a port below 1024), or
+ * to `--user` anywhere; -n never drops.
+ */
+function dropPrivileges(config: Config, boundPort: number): void {
+  if (!config.setuid) return;
+  const root = process.getuid?.() === 0;
+  const user = config.user ?? (root && boundPort > 0 && boundPort < 1024 ? 'nobody' : null);
+  if (user === null) return;
+  try {
+    const gid = primaryGroup(user);
+    if (gid !== undefined) {
+      process.setgroups?.([gid]);
+      process.setgid?.(gid);
+    }
+    process.setuid?.(user);
+  } catch (err) {
+    throw new StartError(`cannot drop privileges to ${user}: ${(err as Error).message}${config.user ? '' : '; use -n to stay root'}`);
+  }
+}
+
+/** A started sink: its server, outputs and address. */
+export interface Started {
+  readonly server: SMTPServer;
+  readonly outputs: OpenedOutputs;
+  readonly address: net.AddressInfo;
+}
+
+/** Opens the outputs, binds, drops privileges; rejects with a worded error. */
+export async function start(config: Config, io: CliIO): Promise<Started> {
   const outputs = await openOutputs(config, io.stdout);
   const server = new SMTPServer(config.local, config.remote, {
     dataSizeLimit: config.dataSizeLimit,
@@ -214,71 +146,70 @@ export async function start(config: Config, io: CliIO): Promise<Running> {
     handler: new OutputHandler({ ...outputs, includeRaw: config.jsonRaw, log: io.stderr }),
     ...(config.debug ? { trace: io.stderr } : {}),
     log: io.stderr,
+    maxConnections: config.maxConnections,
+    maxRecipients: config.maxRecipients,
+    maxMessagesPerConnection: config.maxMessagesPerConnection,
+    bareLineEndings: config.bareLineEndings,
+    timeouts: config.timeouts,
   });
-  const address = await server.listen().catch(async (err: unknown) => {
+  let address: net.AddressInfo;
+  try {
+    address = await server.listen();
+  } catch (err) {
     await outputs.close();
-    throw err;
-  });
-  if (config.setuid) dropPrivileges(config, io);
-  await outputs.checkWritable().catch(async (err: unknown) => {
-    await server.close();
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${why}`);
+  }
+  try {
+    // The pid and ready files are written like outputs: before dropping privileges.
+    if (config.pidFile) await writeFileAtomic(config.pidFile, `${process.pid}\n`);
+    if (config.readyFile) await writeFileAtomic(config.readyFile, `${formatAddress(address)}\n`);
+    dropPrivileges(config, address.port);
+    await outputs.checkWritable();
+  } catch (err) {
+    await server.close(0);
     await outputs.close();
-    throw err;
-  });
+    await removeRunFiles(config);
+    throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
+  }
   if (!isLoopback(config.local.host)) {
     io.stderr.write(`smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`);
   }
   io.stderr.write(`smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)}\n`);
-  let resolveExit!: (code: number) => void;
-  const exited = new Promise<number>((resolve) => (resolveExit = resolve));
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= server.close().then(async () => {
-      await outputs.close();
-      await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
-      resolveExit(EXIT.OK);
-    }));
-  return { server, exited, stop };
-}
-
-/** smtpd became `nobody` unless -n; we do so only where it matters: root on a privileged port. */
-function dropPrivileges(config: Config, io: CliIO): void {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0 || config.local.port >= 1024) return;
-  try {
-    process.setgid?.('nogroup');
-    process.setuid?.('nobody');
-  } catch (err) {
-    io.stderr.write(`smtpd-ts: cannot drop privileges to nobody (${(err as Error).message}); use -n to stay root\n`);
-    process.exit(EXIT.START_FAILED);
-  }
+  return { server, outputs, address };
 }
 
 /** Runs the CLI with explicit arguments; resolves with the process exit code. */
 export async function main(argv: readonly string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const config = parseArgv(argv, io);
   if (typeof config === 'number') return config;
-  let running: Running;
-  try {
-    running = await start(config, io);
-  } catch (err) {
-    if (err instanceof OutputError) {
-      io.stderr.write(`smtpd-ts: ${err.message}\n`);
-      return EXIT.START_FAILED;
-    }
-    const e = err as NodeJS.ErrnoException;
-    const where = `${config.local.host}:${config.local.port}`;
-    const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
-    io.stderr.write(`smtpd-ts: cannot listen on ${where}: ${why}\n`);
-    return EXIT.START_FAILED;
-  }
-  const onSignal = (signal: NodeJS.Signals) => {
-    io.stderr.write(`smtpd-ts: ${signal}: finishing transactions in flight, then exiting\n`);
-    void running.stop();
-  };
+  // Signal handlers go in before the listening line, so a script that sends
+  // SIGTERM as soon as it sees the line gets a graceful exit.
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const signalled = new Promise<RunEnd>((resolve) => {
+    onSignal = (signal) => resolve({ code: EXIT.OK, reason: `${signal}: finishing transactions in flight, then exiting` });
+  });
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const code = await running.exited;
+  let started: Started;
+  try {
+    started = await start(config, io);
+  } catch (err) {
+    io.stderr.write(`smtpd-ts: ${(err as Error).message}\n`);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    return EXIT.START_FAILED;
+  }
+  const watch = watchRun(started.server, config);
+  const end = await Promise.race([watch.ended, signalled]);
+  watch.dispose();
+  if (end.reason) io.stderr.write(`smtpd-ts: ${end.reason}\n`);
+  await started.server.close();
+  await started.outputs.close();
+  await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
+  await removeRunFiles(config);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  return code;
+  return end.code;
 }

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { toConfig, UsageError } from '../src/cli.js';
+import { toConfig, UsageError } from '../src/config.js';
 import { VERSION } from '../src/version.js';
 import { NODE_ARGS, ROOT, startCli } from './helpers/cli.js';
 import { SmtpClient, sendMail } from './helpers/smtp-client.js';

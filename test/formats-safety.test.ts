@@ -194,7 +194,7 @@ describe('bad output flags', () => {
       [['-f', 'xml'], /^smtpd-ts: unknown format 'xml' \(available: raw, headers, parsed, json\)\n$/],
       [['-o', 'json:'], /^smtpd-ts: bad --output 'json:'/],
       [['-o', '-', '-o', 'json:-'], /^smtpd-ts: two outputs write to stdout\n$/],
-      [['--save-dir', ''], /^smtpd-ts: --save-dir needs a directory\n$/],
+      [['--save-dir', ''], /^smtpd-ts: --save-dir needs a path\n$/],
     ];
     const results = await Promise.all(cases.map(([args]) => cli(...args)));
     results.forEach((r, i) => {

@@ -1,0 +1,188 @@
+/**
+ * Flags to Config: a pure function from what commander parsed to a typed,
+ * validated configuration. Every bad value throws UsageError with one line
+ * naming the flag; nothing here touches the network or the file system.
+ */
+import net from 'node:net';
+import { DATA_SIZE_DEFAULT } from './channel/types.js';
+import type { Timeouts } from './connection.js';
+import type { OutputSettings, OutputSpec } from './outputs/open-outputs.js';
+import { FORMAT_NAMES, isFormatName, type FormatName } from './printers/registry.js';
+import type { RunControl } from './run-control.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS } from './server.js';
+
+/** A bad flag or argument: one line on stderr and exit 2. */
+export class UsageError extends Error {
+  readonly code = 'ERR_SMTPD_USAGE';
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The `-c` classes smtpd-ts provides. */
+export const SERVER_CLASSES = ['DebuggingServer'] as const;
+export type ServerClassName = (typeof SERVER_CLASSES)[number];
+
+export const DEFAULT_LOCAL = '127.0.0.1:1025';
+export const DEFAULT_REMOTE = 'localhost:25';
+
+/** Server limits set by flags (issue: hardening). */
+export interface Limits {
+  readonly maxConnections: number;
+  readonly maxRecipients: number;
+  readonly maxMessagesPerConnection: number;
+  readonly bareLineEndings: 'accept' | 'reject';
+  /** In milliseconds. */
+  readonly timeouts: Timeouts;
+}
+
+/** Everything the CLI decides, as data. */
+export interface Config extends OutputSettings, RunControl, Limits {
+  readonly local: HostPort;
+  readonly remote: HostPort;
+  readonly className: ServerClassName;
+  readonly dataSizeLimit: number;
+  readonly smtputf8: boolean;
+  readonly debug: boolean;
+  /** `-n` not given: privileges may be dropped (see `user`). */
+  readonly setuid: boolean;
+  /** `--user`: drop to this user after binding, wherever it listens; null: `nobody`, only as root below port 1024. */
+  readonly user: string | null;
+  /** `--json-raw`: JSON output carries the raw message, base64. */
+  readonly jsonRaw: boolean;
+}
+
+/** Options as commander gives them (strings; validated here). */
+export interface CliOptions {
+  nosetuid?: boolean;
+  class: string;
+  size?: string;
+  debug?: boolean;
+  smtputf8?: boolean;
+  format?: string;
+  output?: string[];
+  jsonRaw?: boolean;
+  saveDir?: string;
+  color?: boolean;
+  exitAfter?: string;
+  timeout?: string;
+  readyFile?: string;
+  pidFile?: string;
+  maxConnections?: string;
+  maxRecipients?: string;
+  maxMessagesPerConnection?: string;
+  commandTimeout?: string;
+  dataTimeout?: string;
+  transactionTimeout?: string;
+  bareLf?: string;
+  user?: string;
+}
+
+/** A whole number >= `min` from a flag, or `fallback` when the flag is absent. */
+function count(value: string | undefined, flag: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (!/^[0-9]+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`${flag} needs a whole number${min > 0 ? ` from ${min}` : ''}, not '${value}'`);
+  }
+  return Number(value);
+}
+
+/** Seconds (decimals allowed) from a flag, as milliseconds. */
+function seconds(value: string | undefined, flag: string, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new UsageError(`${flag} needs a number of seconds, not '${value}'`);
+  return Math.round(Number(value) * 1000);
+}
+
+function path(value: string | undefined, flag: string): string | null {
+  if (value === '') throw new UsageError(`${flag} needs a path`);
+  return value ?? null;
+}
+
+/**
+ * Parses `--output [FORMAT:]FILE`: FORMAT is one of FORMAT_NAMES (default
+ * `defaultFormat`), FILE `-` is stdout. A prefix that is not a format name is
+ * part of the file name (`./json:x` names a file `json:x`).
+ */
+export function parseOutputSpec(spec: string, defaultFormat: FormatName): OutputSpec {
+  const colon = spec.indexOf(':');
+  const prefix = spec.slice(0, Math.max(colon, 0));
+  const [format, file] = isFormatName(prefix) ? [prefix, spec.slice(colon + 1)] : [defaultFormat, spec];
+  if (file === '') throw new UsageError(`bad --output '${spec}': expected [FORMAT:]FILE, FILE '-' for stdout`);
+  return { format, path: file === '-' ? null : file };
+}
+
+/** The outputs the flags ask for: `--format` to stdout unless `--output` says otherwise. */
+function toOutputs(options: CliOptions): OutputSpec[] {
+  const format = options.format ?? 'raw';
+  if (!isFormatName(format)) throw new UsageError(`unknown format '${format}' (available: ${FORMAT_NAMES.join(', ')})`);
+  const specs = (options.output ?? ['-']).map((o) => parseOutputSpec(o, format));
+  const seen = new Set<string | null>();
+  for (const { path: p } of specs) {
+    if (seen.has(p)) throw new UsageError(`two outputs write to ${p ?? 'stdout'}`);
+    seen.add(p);
+  }
+  return specs;
+}
+
+/** Parses `host:port`, `[v6]:port` or `v6-address:port` (the port is after the last colon). */
+export function parseHostPort(spec: string, what: string): HostPort {
+  const colon = spec.lastIndexOf(':');
+  if (colon < 0) throw new UsageError(`bad ${what} address '${spec}': expected host:port`);
+  let host = spec.slice(0, colon);
+  const portText = spec.slice(colon + 1);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw new UsageError(`bad ${what} port in '${spec}': expected a number from 0 to 65535`);
+  }
+  if (host.includes(':') && !net.isIPv6(host)) throw new UsageError(`bad ${what} host in '${spec}'`);
+  // smtpd bound every interface for an empty host; so do we (with a warning at start).
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(portText) };
+}
+
+function bareLf(value: string | undefined): 'accept' | 'reject' {
+  if (value === undefined || value === 'accept' || value === 'reject') return value ?? 'accept';
+  throw new UsageError(`--bare-lf takes accept or reject, not '${value}'`);
+}
+
+/** Turns parsed options and positional arguments into a Config. Pure. */
+export function toConfig(options: CliOptions, args: readonly string[]): Config {
+  if (!(SERVER_CLASSES as readonly string[]).includes(options.class)) {
+    throw new UsageError(`unknown class '${options.class}' (available: ${SERVER_CLASSES.join(', ')})`);
+  }
+  if (options.size !== undefined && !/^[0-9]+$/.test(options.size)) {
+    throw new UsageError(`invalid size: '${options.size}' (bytes, 0 for no limit)`);
+  }
+  if (options.user !== undefined && options.nosetuid) throw new UsageError('--user and -n/--nosetuid contradict each other');
+  const timeout = options.timeout === undefined ? null : seconds(options.timeout, '--timeout', 0) / 1000;
+  if (timeout === 0) throw new UsageError('--timeout needs a number of seconds above 0');
+  return {
+    local: parseHostPort(args[0] ?? DEFAULT_LOCAL, 'local'),
+    remote: parseHostPort(args[1] ?? DEFAULT_REMOTE, 'remote'),
+    className: options.class as ServerClassName,
+    dataSizeLimit: options.size === undefined ? DATA_SIZE_DEFAULT : Number(options.size),
+    smtputf8: options.smtputf8 ?? false,
+    debug: options.debug ?? false,
+    setuid: !(options.nosetuid ?? false),
+    user: path(options.user, '--user'),
+    outputs: toOutputs(options),
+    jsonRaw: options.jsonRaw ?? false,
+    saveDir: path(options.saveDir, '--save-dir'),
+    color: options.color,
+    exitAfter: options.exitAfter === undefined ? null : count(options.exitAfter, '--exit-after', 0, 1),
+    timeoutSeconds: timeout,
+    readyFile: path(options.readyFile, '--ready-file'),
+    pidFile: path(options.pidFile, '--pid-file'),
+    maxConnections: count(options.maxConnections, '--max-connections', DEFAULT_MAX_CONNECTIONS),
+    maxRecipients: count(options.maxRecipients, '--max-recipients', DEFAULT_MAX_RECIPIENTS),
+    maxMessagesPerConnection: count(options.maxMessagesPerConnection, '--max-messages-per-connection', 0),
+    bareLineEndings: bareLf(options.bareLf),
+    timeouts: {
+      command: seconds(options.commandTimeout, '--command-timeout', DEFAULT_TIMEOUTS.command),
+      data: seconds(options.dataTimeout, '--data-timeout', DEFAULT_TIMEOUTS.data),
+      transaction: seconds(options.transactionTimeout, '--transaction-timeout', DEFAULT_TIMEOUTS.transaction),
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Runs the CI example of the README, as written, with `npx smtpd-ts` bound
+ * to this checkout's source. It needs bash, curl and jq: skipped otherwise.
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { promisify } from 'node:util';
+import { RUN, ROOT } from './helpers/cli.js';
+import { readmeExample } from './helpers/readme.js';
+
+const exec = promisify(execFile);
+
+function missing(tools: string[]): string[] {
+  return tools.filter((t) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+it('the README CI example passes as written', { timeout: 60_000 }, async (t) => {
+  const absent = missing(['bash', 'curl', 'jq']);
+  if (absent.length > 0) return t.skip(`needs ${absent.join(', ')} (apt-get install ${absent.join(' ')})`);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-ci-example-'));
+  try {
+    // `npx smtpd-ts ARGS` runs this checkout's CLI from source.
+    const shim = path.join(dir, 'npx');
+    await writeFile(shim, `#!/bin/sh\n[ "$1" = smtpd-ts ] && shift\nexec "${process.execPath}" --import tsx "${RUN}" "$@"\n`);
+    await chmod(shim, 0o755);
+    const script = path.join(dir, 'ci.sh');
+    await writeFile(script, readmeExample('ci-example'));
+    const { stdout, stderr } = await exec('bash', [script], {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+      timeout: 50_000,
+    });
+    assert.match(stdout, /mail test passed/);
+    assert.match(stderr, /listening on 127\.0\.0\.1:\d+/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -9,13 +9,22 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { DATA_SIZE_DEFAULT } from './channel/types.js';
 import { DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES, toConfig, UsageError, type CliOptions, type Config } from './config.js';
+import { judgeRun } from './expect/outcome.js';
+import { ExpectationTracker } from './expect/tracker.js';
+import { extensionServerOptions } from './extensions/server-options.js';
 import { OutputHandler } from './handlers/outputs.js';
+import { lintMessage } from './lint/lint.js';
+import { enforceStrict } from './lint/strict.js';
 import { openOutputs, type OpenedOutputs } from './outputs/open-outputs.js';
 import { OutputError } from './outputs/output.js';
+import { toJsonRecord } from './printers/json.js';
 import { FORMAT_NAMES } from './printers/registry.js';
+import { relayServerOptions } from './relay/server-options.js';
+import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from './relay/settings.js';
 import { EXIT, removeRunFiles, watchRun, writeFileAtomic, type RunEnd } from './run-control.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS, SMTPServer } from './server.js';
 import { VERSION } from './version.js';
+import { runWait, WAIT_SUMMARY } from './wait/wait-command.js';
 
 export { EXIT };
 
@@ -50,6 +59,35 @@ function program(): Command {
     .option('--transaction-timeout <seconds>', `longest MAIL-to-final-dot transaction (default: ${DEFAULT_TIMEOUTS.transaction / 1000})`)
     .option('--bare-lf <policy>', 'messages with bare CR or LF line endings: accept (flagged) or reject (550) (default: accept)')
     .option('--user <name>', 'drop privileges to NAME after binding (default: nobody, only as root on a port below 1024)')
+    .option('--relay <host:port>', 'relay every message to this SMTP server (as -c PureProxy), and print it too')
+    .option('--relay-tls', 'require STARTTLS with a valid certificate upstream (default: STARTTLS when offered, unverified)')
+    .option('--relay-user <name>', 'AUTH to the upstream as NAME (with --relay-password-file)')
+    .option('--relay-password-file <path>', 'the upstream password, on the first line of PATH')
+    .option('--relay-timeout <seconds>', `each wait for the upstream at most; then 451 (default: ${DEFAULT_RELAY_TIMEOUT_S})`)
+    .option('--relay-allow <cidr>', 'peers that may relay (default: loopback only); needed to relay from a non-loopback address; repeatable', collect)
+    .option('--relay-domains <domains>', 'relay only to these recipient domains (comma-separated; .example.com takes subdomains); repeatable', collect)
+    .option('--deliver <pattern=command>', 'pipe the message to COMMAND once per recipient matching PATTERN (glob or /regexp/); exit 0 accepts, 75 defers (451), others 550; repeatable', collect)
+    .option('--deliver-timeout <seconds>', `kill a --deliver command after SECONDS; then 451 (default: ${DEFAULT_DELIVER_TIMEOUT_S})`)
+    .option('--lint', "show the protocol lint's findings after each message in human formats (JSON always has them)")
+    .option('--strict', 'refuse a message with an error-severity lint finding with 550, naming the finding')
+    .option('--expect <expr>', `at exit, exit ${EXIT.EXPECTATION_FAILED} unless a message matches EXPR: [every:|none:]FIELD OP VALUE [&& ...], OP one of = != ~ !~ < <= > >=; repeatable`, collect)
+    .option('--expect-count <range>', `at exit, exit ${EXIT.EXPECTATION_FAILED} unless the number of accepted messages is N, MIN..MAX, >=N, >N, <=N or <N`)
+    .option('--tls', 'offer STARTTLS with a self-signed certificate generated at start (its SHA-256 fingerprint goes to stderr)')
+    .option('--tls-cert <file>', 'offer STARTTLS with this PEM certificate (chain); needs --tls-key')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--tls-implicit', 'TLS from the first byte (SMTPS, RFC 8314) instead of STARTTLS')
+    .option('--require-tls', 'answer 530 to MAIL before STARTTLS')
+    .option('--auth-file <file>', 'check AUTH credentials against FILE (user:password lines); 535 on failure (default: accept any)')
+    .option('--require-auth', 'answer 530 to MAIL before AUTH')
+    .option('--auth-insecure', 'offer AUTH without TLS on any address (default: only on loopback)')
+    .option('--no-auth', 'do not offer AUTH')
+    .option('--no-chunking', 'do not offer CHUNKING (BDAT)')
+    .option('--binarymime', 'offer BINARYMIME (RFC 3030): MAIL takes BODY=BINARYMIME')
+    .option('--enhanced-status-codes', 'offer ENHANCEDSTATUSCODES: every reply carries its RFC 3463 code')
+    .option('--dsn', 'accept the DSN parameters RET, ENVID, NOTIFY, ORCPT (RFC 3461) and record them')
+    .option('--lmtp', 'speak LMTP (RFC 2033): LHLO, one reply per recipient after the data')
+    .option('--proxy-protocol', 'expect a PROXY protocol v1 or v2 header on each connection (behind a load balancer)')
+    .addHelpText('after', WAIT_SUMMARY)
     .version(VERSION, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
     .allowExcessArguments(false)
@@ -135,15 +173,35 @@ export interface Started {
   readonly server: SMTPServer;
   readonly outputs: OpenedOutputs;
   readonly address: net.AddressInfo;
+  /** Follows `--expect` and `--expect-count`; null when there are none. */
+  readonly expectations: ExpectationTracker | null;
 }
 
 /** Opens the outputs, binds, drops privileges; rejects with a worded error. */
 export async function start(config: Config, io: CliIO): Promise<Started> {
   const outputs = await openOutputs(config, io.stdout);
+  // TLS certificate and --auth-file, read (or generated) before binding.
+  const extensions = await extensionServerOptions(config.extensions, io.stderr).catch(async (err: Error) => {
+    await outputs.close();
+    throw new StartError(err.message);
+  });
+  const expecting = config.expectCount !== null || config.expectations.length > 0;
+  const expectations = expecting ? new ExpectationTracker(config.expectCount, config.expectations) : null;
   const server = new SMTPServer(config.local, config.remote, {
     dataSizeLimit: config.dataSizeLimit,
     enableSMTPUTF8: config.smtputf8,
-    handler: new OutputHandler({ ...outputs, includeRaw: config.jsonRaw, log: io.stderr }),
+    // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with this OutputHandler
+    // (src/handlers/relay.ts); --strict is checked before anything is relayed or piped.
+    ...(await relayServerOptions(config.relay, io.stderr, new OutputHandler({
+      ...outputs,
+      includeRaw: config.jsonRaw,
+      log: io.stderr,
+      showLint: config.lint,
+      strict: config.strict,
+      // Expectations read the JSON record's parsed fields (and lint), whatever the output format.
+      parseAlways: expecting,
+      ...(expectations ? { onWritten: (message, context) => expectations.observe(toJsonRecord(message, { ...context, includeRaw: false })) } : {}),
+    }), config.strict ? (message) => enforceStrict(lintMessage(message)) : undefined)),
     ...(config.debug ? { trace: io.stderr } : {}),
     log: io.stderr,
     maxConnections: config.maxConnections,
@@ -151,6 +209,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     maxMessagesPerConnection: config.maxMessagesPerConnection,
     bareLineEndings: config.bareLineEndings,
     timeouts: config.timeouts,
+    ...extensions,
   });
   let address: net.AddressInfo;
   try {
@@ -177,11 +236,14 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     io.stderr.write(`smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`);
   }
   io.stderr.write(`smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)}\n`);
-  return { server, outputs, address };
+  return { server, outputs, address, expectations };
 }
 
 /** Runs the CLI with explicit arguments; resolves with the process exit code. */
 export async function main(argv: readonly string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  // `wait` is dispatched by hand, not as a commander subcommand, so that the
+  // root command's optional positional address keeps parsing exactly as before.
+  if (argv[0] === 'wait') return runWait(argv.slice(1), io);
   const config = parseArgv(argv, io);
   if (typeof config === 'number') return config;
   // Signal handlers go in before the listening line, so a script that sends
@@ -211,5 +273,5 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
   await removeRunFiles(config);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  return end.code;
+  return started.expectations ? judgeRun(end, started.expectations, config.exitAfter, io.stderr) : end.code;
 }

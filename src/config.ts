@@ -6,8 +6,11 @@
 import net from 'node:net';
 import { DATA_SIZE_DEFAULT } from './channel/types.js';
 import type { Timeouts } from './connection.js';
+import { toExtensionSettings, type ExtensionCliOptions, type ExtensionSettings } from './extensions/settings.js';
+import { ExpectSyntaxError, parseCountRange, parseExpectation, type CountRange, type Expectation } from './expect/parse.js';
 import type { OutputSettings, OutputSpec } from './outputs/open-outputs.js';
 import { FORMAT_NAMES, isFormatName, type FormatName } from './printers/registry.js';
+import { toRelaySettings, type RelayCliOptions, type RelaySettings } from './relay/settings.js';
 import type { RunControl } from './run-control.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS } from './server.js';
 
@@ -22,7 +25,7 @@ export interface HostPort {
 }
 
 /** The `-c` classes smtpd-ts provides. */
-export const SERVER_CLASSES = ['DebuggingServer'] as const;
+export const SERVER_CLASSES = ['DebuggingServer', 'PureProxy'] as const;
 export type ServerClassName = (typeof SERVER_CLASSES)[number];
 
 export const DEFAULT_LOCAL = '127.0.0.1:1025';
@@ -38,8 +41,20 @@ export interface Limits {
   readonly timeouts: Timeouts;
 }
 
+/** Testing the sender (issue 8): the lint and the expectations judged at exit. */
+export interface SenderChecks {
+  /** `--lint`: human formats show the lint's findings (JSON always has them). */
+  readonly lint: boolean;
+  /** `--strict`: refuse messages with error-severity findings with 550. */
+  readonly strict: boolean;
+  /** `--expect-count`, or null. */
+  readonly expectCount: CountRange | null;
+  /** Every `--expect`, in order. */
+  readonly expectations: readonly Expectation[];
+}
+
 /** Everything the CLI decides, as data. */
-export interface Config extends OutputSettings, RunControl, Limits {
+export interface Config extends OutputSettings, RunControl, Limits, SenderChecks {
   readonly local: HostPort;
   readonly remote: HostPort;
   readonly className: ServerClassName;
@@ -52,10 +67,14 @@ export interface Config extends OutputSettings, RunControl, Limits {
   readonly user: string | null;
   /** `--json-raw`: JSON output carries the raw message, base64. */
   readonly jsonRaw: boolean;
+  /** TLS, AUTH, CHUNKING, enhanced codes, DSN, LMTP, PROXY (src/extensions/settings.ts). */
+  readonly extensions: ExtensionSettings;
+  /** PureProxy, `--relay*` and `--deliver*` (src/relay/settings.ts). */
+  readonly relay: RelaySettings;
 }
 
 /** Options as commander gives them (strings; validated here). */
-export interface CliOptions {
+export interface CliOptions extends RelayCliOptions, ExtensionCliOptions {
   nosetuid?: boolean;
   class: string;
   size?: string;
@@ -78,6 +97,10 @@ export interface CliOptions {
   transactionTimeout?: string;
   bareLf?: string;
   user?: string;
+  lint?: boolean;
+  strict?: boolean;
+  expect?: string[];
+  expectCount?: string;
 }
 
 /** A whole number >= `min` from a flag, or `fallback` when the flag is absent. */
@@ -147,6 +170,19 @@ function bareLf(value: string | undefined): 'accept' | 'reject' {
   throw new UsageError(`--bare-lf takes accept or reject, not '${value}'`);
 }
 
+/** `--expect` and `--expect-count`, parsed; a bad one is a usage error naming the bad part. */
+function expectations(options: CliOptions): Pick<SenderChecks, 'expectCount' | 'expectations'> {
+  try {
+    return {
+      expectCount: options.expectCount === undefined ? null : parseCountRange(options.expectCount),
+      expectations: (options.expect ?? []).map(parseExpectation),
+    };
+  } catch (err) {
+    if (err instanceof ExpectSyntaxError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 /** Turns parsed options and positional arguments into a Config. Pure. */
 export function toConfig(options: CliOptions, args: readonly string[]): Config {
   if (!(SERVER_CLASSES as readonly string[]).includes(options.class)) {
@@ -161,6 +197,7 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
   return {
     local: parseHostPort(args[0] ?? DEFAULT_LOCAL, 'local'),
     remote: parseHostPort(args[1] ?? DEFAULT_REMOTE, 'remote'),
+    relay: toRelaySettings(options, options.class, args[1], parseHostPort(args[0] ?? DEFAULT_LOCAL, 'local')),
     className: options.class as ServerClassName,
     dataSizeLimit: options.size === undefined ? DATA_SIZE_DEFAULT : Number(options.size),
     smtputf8: options.smtputf8 ?? false,
@@ -169,6 +206,7 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     user: path(options.user, '--user'),
     outputs: toOutputs(options),
     jsonRaw: options.jsonRaw ?? false,
+    extensions: toExtensionSettings(options),
     saveDir: path(options.saveDir, '--save-dir'),
     color: options.color,
     exitAfter: options.exitAfter === undefined ? null : count(options.exitAfter, '--exit-after', 0, 1),
@@ -184,5 +222,8 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
       data: seconds(options.dataTimeout, '--data-timeout', DEFAULT_TIMEOUTS.data),
       transaction: seconds(options.transactionTimeout, '--transaction-timeout', DEFAULT_TIMEOUTS.transaction),
     },
+    lint: options.lint ?? false,
+    strict: options.strict ?? false,
+    ...expectations(options),
   };
 }

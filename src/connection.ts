@@ -2,13 +2,18 @@
  * One client connection: adapts a socket to its sans-I/O channel. It writes
  * the replies, pauses the socket while a message is with the handler (so a
  * pipelining client cannot make us buffer without bound), and enforces the
- * RFC 5321 4.5.3.2 timeouts. No SMTP rule lives here.
+ * RFC 5321 4.5.3.2 timeouts. It also owns the transport: the PROXY protocol
+ * header before anything else, TLS from the first byte (RFC 8314) or after
+ * the channel's `starttls` action (RFC 3207). No SMTP rule lives here.
  */
 import type net from 'node:net';
+import type tls from 'node:tls';
 import { SMTPChannel } from './channel/channel.js';
 import { formatReply, reply, type Reply } from './channel/reply.js';
 import type { Action, ChannelConfig, ChannelMessage } from './channel/types.js';
 import type { Endpoint, Message } from './message.js';
+import { parseProxyHeader } from './proxy-protocol.js';
+import { serverTlsSocket } from './tls.js';
 
 /** Timeouts in milliseconds; 0 disables one. */
 export interface Timeouts {
@@ -23,11 +28,20 @@ export interface Timeouts {
   readonly transaction: number;
 }
 
+/** Whether a recipient is accepted at RCPT: undefined, or the reply that refuses it. */
+export type RecipientPolicy = (address: string, peer: Endpoint) => Reply | undefined;
+
 /** What a connection needs from its server. */
 export interface ConnectionHost {
   readonly channelConfig: ChannelConfig;
   readonly timeouts: Timeouts;
   readonly traceStream: NodeJS.WritableStream | undefined;
+  /** TLS, when configured: for STARTTLS, or from the first byte with `implicit` (RFC 8314). */
+  readonly tls: { readonly context: tls.SecureContext; readonly implicit: boolean } | undefined;
+  /** A PROXY protocol v1/v2 header precedes each connection's bytes. */
+  readonly proxyProtocol: boolean;
+  /** The RCPT policy, asked with the client's address (src/relay/policy.ts). */
+  readonly acceptRecipient?: RecipientPolicy | undefined;
   /** Runs the handler; resolves with the verdict (undefined for 250), never rejects. */
   handle(message: Message): Promise<Reply | undefined>;
   nextId(): string;
@@ -42,30 +56,119 @@ const R421_TIMEOUT = (host: string) => reply(421, `${host} Error: timeout exceed
 
 export class Connection {
   readonly channel: SMTPChannel;
+  /** The transport: the accepted socket, then the TLS socket over it. */
+  socket: net.Socket;
   /** A message is with the handler; the socket is paused. */
   private busy = false;
   private closing = false;
+  private closed = false;
   private transactionTimer: NodeJS.Timeout | undefined;
   private idleTimeout = -1;
+  /** Bytes of a PROXY header received so far; null once it has been read (or when none is expected). */
+  private proxyBytes: Buffer | null;
 
   constructor(
     private readonly host: ConnectionHost,
-    readonly socket: net.Socket,
-    readonly peer: Endpoint,
-    readonly local: Endpoint,
+    socket: net.Socket,
+    /** The client: the socket's peer, or the PROXY header's source. */
+    public peer: Endpoint,
+    public local: Endpoint,
   ) {
-    this.channel = new SMTPChannel(host.channelConfig);
-    socket.on('data', (chunk: Buffer) => this.apply(this.channel.receive(chunk)));
-    socket.on('end', () => this.apply(this.channel.eof()));
+    this.socket = socket;
+    const policy = host.acceptRecipient;
+    // `this.peer` is read at each RCPT: a PROXY header may change it after this.
+    this.channel = new SMTPChannel(policy ? { ...host.channelConfig, acceptRecipient: (address) => policy(address, this.peer) } : host.channelConfig);
+    this.proxyBytes = host.proxyProtocol ? Buffer.alloc(0) : null;
     socket.on('error', () => {}); // ECONNRESET and friends: 'close' follows
-    socket.on('timeout', () => this.expire());
-    socket.on('close', () => {
-      clearTimeout(this.transactionTimer);
-      this.channel.eof();
-      host.forget(this);
-    });
+    socket.on('close', () => this.onClose());
+    this.listen(socket);
     this.trace('connected');
+    if (this.proxyBytes) {
+      socket.setTimeout(host.timeouts.command);
+      this.idleTimeout = host.timeouts.command;
+    } else {
+      this.begin(Buffer.alloc(0));
+    }
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.proxyBytes) return this.readProxyHeader(chunk);
+    this.apply(this.channel.receive(chunk));
+  };
+  private readonly onEnd = (): void => this.apply(this.channel.eof());
+  private readonly onTimeout = (): void => this.expire();
+
+  private listen(socket: net.Socket): void {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('timeout', this.onTimeout);
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.transactionTimer);
+    this.channel.eof();
+    this.host.forget(this);
+  }
+
+  /** The session proper: TLS first with implicit TLS, else the greeting; `initial` are bytes already received. */
+  private begin(initial: Buffer): void {
+    if (this.host.tls?.implicit) return this.startTls(initial, true);
     this.apply(this.channel.greet());
+    if (initial.length > 0) this.apply(this.channel.receive(initial));
+  }
+
+  private readProxyHeader(chunk: Buffer): void {
+    const bytes = Buffer.concat([this.proxyBytes!, chunk]);
+    const header = parseProxyHeader(bytes);
+    if (header.kind === 'incomplete') {
+      this.proxyBytes = bytes;
+      return;
+    }
+    this.proxyBytes = null;
+    if (header.kind === 'invalid') {
+      // Not a reply: the peer is a proxy that failed, or someone bypassing it.
+      this.trace(`closed: ${header.reason}`);
+      this.socket.destroy();
+      return;
+    }
+    if (header.source) this.peer = header.source;
+    if (header.destination) this.local = header.destination;
+    if (header.source) this.trace(`PROXY: client ${header.source.address}:${header.source.port}`);
+    this.begin(bytes.subarray(header.length));
+  }
+
+  /**
+   * Wraps the socket in a server-side TLS socket. After STARTTLS nothing
+   * received in the clear is carried over (the channel has dropped it); with
+   * implicit TLS, `initial` (bytes after a PROXY header) starts the handshake.
+   */
+  private startTls(initial: Buffer, implicit: boolean): void {
+    const raw = this.socket;
+    raw.off('data', this.onData);
+    raw.off('end', this.onEnd);
+    raw.off('timeout', this.onTimeout);
+    raw.setTimeout(0);
+    const secure = serverTlsSocket(raw, this.host.tls!.context, initial);
+    this.socket = secure;
+    this.idleTimeout = -1;
+    secure.on('error', (err) => {
+      this.trace(`TLS error: ${err.message}`);
+      secure.destroy();
+    });
+    secure.on('close', () => {
+      raw.destroy();
+      this.onClose();
+    });
+    secure.once('secure', () => {
+      const info = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher()?.name ?? 'unknown' };
+      this.trace(`TLS established: ${info.protocol} ${info.cipher}`);
+      this.apply(this.channel.tlsEstablished(info));
+      if (implicit) this.apply(this.channel.greet());
+    });
+    this.listen(secure);
+    this.armTimers();
   }
 
   /** Carries out the channel's actions in order, then re-arms the timers for the new state. */
@@ -89,6 +192,12 @@ export class Connection {
           text = '';
           this.socket.end();
           break;
+        case 'starttls':
+          // The 220 goes out in the clear, then the handshake starts.
+          this.flush(text);
+          text = '';
+          this.startTls(Buffer.alloc(0), false);
+          break;
         default: {
           const never: never = action;
           throw new Error(`unknown action ${JSON.stringify(never)}`);
@@ -105,7 +214,8 @@ export class Connection {
     if (this.busy) return;
     // A transaction in flight (after MAIL, in DATA, or with pipelined input
     // held) may finish within the grace period.
-    if (this.channel.mailFrom !== null || this.channel.stateName === 'data' || this.channel.heldBytes > 0) return;
+    const state = this.channel.stateName;
+    if (this.channel.mailFrom !== null || state === 'data' || state === 'bdat' || this.channel.heldBytes > 0) return;
     this.apply(this.channel.abort(R421_SHUTDOWN(this.host.channelConfig.hostname)));
   }
 
@@ -140,12 +250,17 @@ export class Connection {
   private armTimers(): void {
     const t = this.host.timeouts;
     // While the handler has the message, the client is waiting on us.
-    const idle = this.busy ? 0 : this.channel.stateName === 'data' ? t.data : t.command;
+    const state = this.channel.stateName;
+    const idle = this.busy ? 0 : state === 'data' || state === 'bdat' ? t.data : t.command;
     if (idle !== this.idleTimeout) {
       this.socket.setTimeout(idle);
       this.idleTimeout = idle;
     }
-    const inTransaction = this.channel.mailFrom !== null && !this.busy;
+    // A closed channel keeps the fields of the transaction the peer hung up
+    // in (after MAIL, or right after the final dot while the handler ran),
+    // but nothing is left to time: a timer armed now would hold the
+    // connection, and the process at exit, for the whole transaction timeout.
+    const inTransaction = this.channel.stateName !== 'closed' && this.channel.mailFrom !== null && !this.busy;
     if (inTransaction && this.transactionTimer === undefined && t.transaction > 0) {
       this.transactionTimer = setTimeout(() => this.expire(), t.transaction);
     } else if (!inTransaction && this.transactionTimer !== undefined) {

@@ -14,6 +14,8 @@ export const EXIT = {
   START_FAILED: 1,
   USAGE: 2,
   TIMEOUT: 3,
+  /** An `--expect` or `--expect-count` did not hold at exit (src/expect/). */
+  EXPECTATION_FAILED: 4,
 } as const;
 
 /** The CI-mode part of the configuration. */

@@ -3,12 +3,14 @@
  * everything that needs I/O or time (accepting, writing replies, pausing a
  * socket while a message is handled, graceful shutdown) and no SMTP rule.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import os from 'node:os';
+import tls from 'node:tls';
 import { R, formatReply, parseReply, reply, type Reply } from './channel/reply.js';
 import { DATA_SIZE_DEFAULT, type ChannelConfig } from './channel/types.js';
-import { Connection, type ConnectionHost, type Timeouts } from './connection.js';
+import { Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
 import type { Message } from './message.js';
 import { VERSION } from './version.js';
 
@@ -66,6 +68,42 @@ export interface ServerOptions {
   bareLineEndings?: 'accept' | 'reject';
   /** Timeouts in milliseconds (0 disables one); defaults from RFC 5321 4.5.3.2. */
   timeouts?: Partial<Timeouts>;
+  /**
+   * Decides each RCPT: undefined accepts the recipient, a reply refuses it
+   * (relaying's `--relay-allow`, `--relay-domains`: src/relay/policy.ts).
+   * Synchronous and pure: the channel asks it without doing I/O.
+   */
+  acceptRecipient?: RecipientPolicy;
+  /** A PEM certificate and key: STARTTLS is offered (RFC 3207), or TLS starts at once with `tlsImplicit`. */
+  tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** TLS from the first byte (SMTPS, RFC 8314); needs `tls`. */
+  tlsImplicit?: boolean;
+  /** MAIL before STARTTLS gets 530. */
+  requireTls?: boolean;
+  /**
+   * AUTH PLAIN, LOGIN, CRAM-MD5 (RFC 4954). On by default, accepting any
+   * credentials; offered only over TLS unless listening on loopback or
+   * `insecure` is set. `users` checks them (535 on failure); `required`
+   * answers 530 to MAIL without AUTH. `false` turns AUTH off.
+   */
+  auth?: false | { readonly users?: ReadonlyMap<string, string>; readonly required?: boolean; readonly insecure?: boolean };
+  /** CHUNKING (RFC 3030); default true. */
+  chunking?: boolean;
+  /** BINARYMIME (RFC 3030), with CHUNKING; default false (smtpd answered BODY=BINARYMIME 501). */
+  binaryMime?: boolean;
+  /** ENHANCEDSTATUSCODES (RFC 2034); default false. */
+  enhancedStatusCodes?: boolean;
+  /** DSN parameters (RFC 3461) accepted and recorded; default false. */
+  dsn?: boolean;
+  /** Speak LMTP (RFC 2033) instead of SMTP; default false. */
+  lmtp?: boolean;
+  /** Expect a PROXY protocol v1/v2 header on each connection; default false. */
+  proxyProtocol?: boolean;
+}
+
+/** True for host names and addresses that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** RFC 5321 4.5.3.2's timeouts: 5 minutes for a command, 3 for a data block, 10 for a transaction. */
@@ -90,6 +128,9 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
   readonly timeouts: Timeouts;
   readonly maxConnections: number;
   readonly traceStream: NodeJS.WritableStream | undefined;
+  readonly acceptRecipient: RecipientPolicy | undefined;
+  readonly tls: { readonly context: tls.SecureContext; readonly implicit: boolean } | undefined;
+  readonly proxyProtocol: boolean;
   private readonly handler: Handler | undefined;
   private readonly log: NodeJS.WritableStream;
   private readonly server: net.Server;
@@ -106,8 +147,11 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     options: ServerOptions = {},
   ) {
     super();
+    if (options.tlsImplicit && !options.tls) throw new TypeError('tlsImplicit needs tls (a certificate and key)');
+    const hostname = options.hostname ?? os.hostname();
+    const auth = options.auth === false ? undefined : options.auth;
     this.channelConfig = {
-      hostname: options.hostname ?? os.hostname(),
+      hostname,
       banner: `smtpd-ts ${VERSION}`,
       dataSizeLimit: options.dataSizeLimit ?? DATA_SIZE_DEFAULT,
       enableSMTPUTF8: options.enableSMTPUTF8 ?? false,
@@ -115,10 +159,33 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       maxRecipients: options.maxRecipients ?? DEFAULT_MAX_RECIPIENTS,
       maxMessages: options.maxMessagesPerConnection ?? 0,
       bareLineEndings: options.bareLineEndings ?? 'accept',
+      starttls: options.tls !== undefined && !options.tlsImplicit,
+      requireTls: options.requireTls ?? false,
+      ...(options.auth === false
+        ? {}
+        : {
+            auth: {
+              insecure: auth?.insecure ?? isLoopbackHost(localaddr.host),
+              required: auth?.required ?? false,
+              ...(auth?.users ? { users: auth.users } : {}),
+              // RFC 2195: unique per exchange; randomness is the server's job, not the channel's.
+              challenge: () => `<${randomBytes(8).toString('hex')}.${Date.now()}@${hostname}>`,
+            },
+          }),
+      chunking: options.chunking ?? true,
+      binaryMime: options.binaryMime ?? false,
+      enhancedStatusCodes: options.enhancedStatusCodes ?? false,
+      dsn: options.dsn ?? false,
+      lmtp: options.lmtp ?? false,
     };
+    this.tls = options.tls
+      ? { context: tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key }), implicit: options.tlsImplicit ?? false }
+      : undefined;
+    this.proxyProtocol = options.proxyProtocol ?? false;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.traceStream = options.trace;
+    this.acceptRecipient = options.acceptRecipient;
     this.handler = options.handler;
     this.log = options.log ?? process.stderr;
     this.server = net.createServer((socket) => this.accept(socket));

@@ -12,6 +12,8 @@
  */
 import type { Reply } from './channel/reply.js';
 import type { Endpoint, Message } from './message.js';
+import type { Finding } from './lint/findings.js';
+import { lintMessage } from './lint/lint.js';
 import type { ParsedMessage } from './printers/parse-message.js';
 import { SMTPServer, type Verdict } from './server.js';
 
@@ -39,6 +41,8 @@ export interface SinkMessage {
    */
   readonly parsed: ParsedMessage | null;
   readonly parseError?: string;
+  /** The protocol lint's findings (src/lint/): what the sender did wrong; empty for a clean message. */
+  readonly lint: readonly Finding[];
 }
 
 /** Options of {@link startSink}. */
@@ -175,6 +179,7 @@ async function toSinkMessage(message: Message, parse: boolean): Promise<SinkMess
     rcptOptions: message.rcptOptions,
     raw: message.data,
     size: message.data.length,
+    lint: lintMessage(message),
   };
   if (!parse) return { ...base, parsed: null };
   // Loaded on first use so that importing the library stays cheap.

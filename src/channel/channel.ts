@@ -3,16 +3,19 @@
  *
  * Theory of operation. The I/O layer feeds received bytes to `receive()` and
  * carries out the actions it returns, in order: send a reply, hand a
- * completed message to the handler, close. The channel is in one of four
- * states:
+ * completed message to the handler, start TLS, close. The channel is in one
+ * of these states:
  *
  *   command           lines are read and dispatched through the verb table
- *      | DATA (354)
- *   data              bytes go to the data decoder until CRLF.CRLF
- *      | end of data  (over the size limit: 552, back to command)
+ *      | DATA (354)          | BDAT n [LAST]        | AUTH (334)      | STARTTLS (220)
+ *   data              bdat                   auth              starttls
+ *      | CRLF.CRLF           | n bytes read         | next line       | tlsEstablished()
+ *      |                     | (250, or the message | (235/535/334)   | new session, and the
+ *      |                     |  after LAST)         |                 | bytes pipelined after
+ *      |                     |                      |                 | STARTTLS were dropped
  *   awaiting-verdict  a `message` action was returned; nothing is processed,
  *      |              bytes received meanwhile are held, until `settle()`
- *      | settle(reply) sends the verdict (250 OK by default)
+ *      | settle(reply) sends the verdict (250 OK by default; LMTP: one per recipient)
  *   command ...
  *   closed            after QUIT, `abort()` or `eof()`; input is ignored
  *
@@ -22,7 +25,10 @@
  * (settling with no message pending) throws ChannelUsageError.
  */
 import { isUtf8 } from 'node:buffer';
-import { emptyTransaction, lookupVerb, type CommandContext, type Session, type Transaction } from './commands.js';
+import { continueAuth, traceable, type AuthStep } from './auth.js';
+import { feedChunk, type ChunkReader } from './bdat.js';
+import { emptySession, emptyTransaction, lookupVerb, type CommandContext, type Session, type Transaction } from './commands.js';
+import { withEnhancedCode } from './enhanced-codes.js';
 import { countBareLineEndings, DataDecoder } from './data-decoder.js';
 import { LineReader, type LineResult } from './line-reader.js';
 import { pyStrip } from './py-text.js';
@@ -35,6 +41,7 @@ import {
   type ChannelConfig,
   type ChannelMessage,
   type ChannelStateName,
+  type TlsInfo,
 } from './types.js';
 
 /** Thrown when the channel's API is used out of order: a bug in the caller, not the peer. */
@@ -45,15 +52,18 @@ export class ChannelUsageError extends Error {
 type State =
   | { readonly name: 'command' }
   | { readonly name: 'data'; readonly decoder: DataDecoder }
-  | { readonly name: 'awaiting-verdict' }
+  | { readonly name: 'bdat'; readonly reader: ChunkReader }
+  | { readonly name: 'auth'; readonly step: AuthStep }
+  | { readonly name: 'starttls' }
+  | { readonly name: 'awaiting-verdict'; readonly recipients: number }
   | { readonly name: 'closed' };
 
 const COMMAND: State = { name: 'command' };
-const AWAITING: State = { name: 'awaiting-verdict' };
+const STARTTLS: State = { name: 'starttls' };
 const CLOSED: State = { name: 'closed' };
 
 export class SMTPChannel implements CommandContext {
-  readonly session: Session = { greeting: '', extended: false };
+  session: Session = emptySession();
   private tx: Transaction = emptyTransaction();
   private state: State = COMMAND;
   private readonly lines: LineReader;
@@ -62,6 +72,7 @@ export class SMTPChannel implements CommandContext {
   private out: Action[] = [];
   /** Messages accepted on this connection (for `maxMessages`). */
   private accepted = 0;
+  private greeted = false;
 
   constructor(readonly config: ChannelConfig) {
     this.mailLineLimit =
@@ -73,21 +84,36 @@ export class SMTPChannel implements CommandContext {
 
   /** The 220 greeting, to send when the connection opens. */
   greet(): Action[] {
+    this.greeted = true;
+    // RFC 2034 section 4: the greeting carries no enhanced code.
     return [{ kind: 'reply', reply: reply(220, `${this.config.hostname} ${this.config.banner}`) }];
+  }
+
+  /**
+   * The TLS handshake is done: after the `starttls` action, or before
+   * `greet()` for implicit TLS (RFC 8314). The session starts over (RFC 3207
+   * section 4.2: forget the greeting, the transaction and any AUTH).
+   */
+  tlsEstablished(info: TlsInfo): Action[] {
+    if (this.state === CLOSED) return [];
+    if (this.state !== STARTTLS && this.greeted) throw new ChannelUsageError(`tlsEstablished() called in state ${this.state.name}`);
+    this.session = emptySession(info);
+    this.tx = emptyTransaction();
+    this.state = COMMAND;
+    return [];
   }
 
   /** Feeds bytes received from the peer; returns what to do. */
   receive(chunk: Uint8Array): Action[] {
-    if (this.state === CLOSED || chunk.length === 0) return [];
+    // In starttls, anything before the handshake is discarded: the client
+    // must wait for the 220 (RFC 3207 section 4.2), and honouring bytes sent
+    // in the clear would let a man in the middle inject commands (CVE-2011-0411).
+    if (this.state === CLOSED || this.state === STARTTLS || chunk.length === 0) return [];
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    if (this.state.name === 'data') {
-      const result = this.state.decoder.feed(bytes);
-      if (!result.done) return [];
-      this.out = [];
-      this.endData();
-      this.lines.push(result.rest);
+    this.out = [];
+    if (this.state.name === 'data' || this.state.name === 'bdat') {
+      if (!this.feedBody(bytes)) return this.out;
     } else {
-      this.out = [];
       this.lines.push(bytes);
     }
     this.run();
@@ -101,12 +127,14 @@ export class SMTPChannel implements CommandContext {
   settle(verdict?: Reply): Action[] {
     // The peer may hang up while its message is with the handler.
     if (this.state === CLOSED) return [];
-    if (this.state !== AWAITING) throw new ChannelUsageError(`settle() called in state ${this.state.name}`);
+    if (this.state.name !== 'awaiting-verdict') throw new ChannelUsageError(`settle() called in state ${this.state.name}`);
     this.out = [];
+    // RFC 2033 section 4.2: LMTP answers once per accepted recipient.
+    const replies = this.config.lmtp ? this.state.recipients : 1;
     this.state = COMMAND;
     this.tx = emptyTransaction();
     if (verdict === undefined || verdict.code < 400) this.accepted++;
-    this.send(verdict ?? R.R250_OK);
+    for (let i = 0; i < replies; i++) this.send(verdict ?? R.R250_QUEUED);
     this.run();
     return this.out;
   }
@@ -121,7 +149,7 @@ export class SMTPChannel implements CommandContext {
   abort(final: Reply): Action[] {
     if (this.state === CLOSED) return [];
     this.state = CLOSED;
-    return [{ kind: 'reply', reply: final }, { kind: 'close' }];
+    return [{ kind: 'reply', reply: this.enhance(final) }, { kind: 'close' }];
   }
 
   /** smtpd's `smtp_state`, plus the states it had no name for. */
@@ -153,7 +181,7 @@ export class SMTPChannel implements CommandContext {
     return this.accepted;
   }
   send(r: Reply): void {
-    this.out.push({ kind: 'reply', reply: r });
+    this.out.push({ kind: 'reply', reply: this.enhance(r) });
   }
   resetTransaction(): void {
     this.tx = emptyTransaction();
@@ -161,44 +189,92 @@ export class SMTPChannel implements CommandContext {
   startData(): void {
     this.state = { name: 'data', decoder: new DataDecoder(this.config.dataSizeLimit) };
   }
+  startAuth(step: AuthStep): void {
+    this.state = { name: 'auth', step };
+  }
+  startChunk(reader: ChunkReader): void {
+    this.state = { name: 'bdat', reader };
+  }
+  startTls(): void {
+    this.state = STARTTLS;
+    // What was pipelined after STARTTLS is dropped (CVE-2011-0411).
+    this.lines.take();
+    this.out.push({ kind: 'starttls' });
+  }
   close(): void {
     this.state = CLOSED;
     this.out.push({ kind: 'close' });
   }
 
-  /** Processes held lines until input runs out or the state stops taking commands. */
+  private enhance(r: Reply): Reply {
+    return this.config.enhancedStatusCodes ? withEnhancedCode(r) : r;
+  }
+
+  /** Processes held lines until input runs out or the state stops taking lines. */
   private run(): void {
-    while (this.state === COMMAND) {
+    while (this.state === COMMAND || this.state.name === 'auth') {
       const line = this.lines.next();
       if (!line) return;
-      this.dispatch(line);
-      if (this.state.name === 'data') {
-        const result = this.state.decoder.feed(this.lines.take());
-        if (!result.done) return;
-        this.endData();
-        this.lines.unshift(result.rest);
-      }
+      if (this.state.name === 'auth') this.answerChallenge(this.state.step, line);
+      else this.dispatch(line);
+      if ((this.state.name === 'data' || this.state.name === 'bdat') && !this.feedBody(this.lines.take())) return;
     }
+  }
+
+  /** Feeds DATA or BDAT bytes; true once the phase has ended, with the bytes after it back in the line reader. */
+  private feedBody(bytes: Buffer): boolean {
+    if (this.state.name === 'data') {
+      const result = this.state.decoder.feed(bytes);
+      if (!result.done) return false;
+      this.endData();
+      this.lines.unshift(result.rest);
+      return true;
+    }
+    if (this.state.name === 'bdat') {
+      const end = feedChunk(this.state.reader, this.tx, this.config.dataSizeLimit, bytes);
+      if (end === undefined) return false;
+      this.state = COMMAND;
+      if (end.kind === 'message') this.complete(end.data, end.lineBased);
+      else {
+        if (end.endsTransaction) this.tx = emptyTransaction();
+        this.send(end.reply);
+      }
+      this.lines.unshift(end.rest);
+      return true;
+    }
+    return true;
+  }
+
+  /** A continuation line of AUTH; it is never traced, since it carries the password. */
+  private answerChallenge(step: AuthStep, line: LineResult): void {
+    this.state = COMMAND;
+    if (this.config.trace) this.out.push({ kind: 'trace', line: '[AUTH response hidden]' });
+    if (line.kind === 'too-long') return this.send(R.R500_LINE_TOO_LONG);
+    continueAuth(this, step, line.bytes.toString('latin1'));
   }
 
   private endData(): void {
     if (this.state.name !== 'data') return;
     const decoder = this.state.decoder;
-    if (decoder.tooBig) {
-      // smtpd stayed in DATA after this 552, reading the next commands as
-      // mail; RFC 5321 4.2.5 has the transaction end here.
-      this.state = COMMAND;
-      this.tx = emptyTransaction();
-      this.send(R.R552_TOO_MUCH_DATA);
-      return;
-    }
-    const data = decoder.message();
+    // smtpd stayed in DATA after this 552, reading the next commands as
+    // mail; RFC 5321 4.2.5 has the transaction end here.
+    if (decoder.tooBig) return this.refuseMessage(R.R552_TOO_MUCH_DATA);
+    this.complete(decoder.message(), true);
+  }
+
+  /** Ends the transaction with a refusal of its message: once, or once per recipient in LMTP (RFC 2033 4.2). */
+  private refuseMessage(r: Reply): void {
+    const replies = this.config.lmtp ? this.tx.rcptTos.length : 1;
+    this.state = COMMAND;
+    this.tx = emptyTransaction();
+    for (let i = 0; i < replies; i++) this.send(r);
+  }
+
+  /** A message is complete (DATA or BDAT LAST): hand it over and wait for the verdict. */
+  private complete(data: Buffer, lineBased: boolean): void {
     const bareLineEndings = countBareLineEndings(data);
-    if (this.config.bareLineEndings === 'reject' && bareLineEndings.cr + bareLineEndings.lf > 0) {
-      this.state = COMMAND;
-      this.tx = emptyTransaction();
-      this.send(R.R550_BARE_LINE_ENDING);
-      return;
+    if (lineBased && this.config.bareLineEndings === 'reject' && bareLineEndings.cr + bareLineEndings.lf > 0) {
+      return this.refuseMessage(R.R550_BARE_LINE_ENDING);
     }
     const tx = this.tx;
     const message: ChannelMessage = {
@@ -210,8 +286,10 @@ export class SMTPChannel implements CommandContext {
       rcptOptions: tx.rcptOptions,
       data,
       bareLineEndings,
+      tls: this.session.tls,
+      authUser: this.session.authUser,
     };
-    this.state = AWAITING;
+    this.state = { name: 'awaiting-verdict', recipients: tx.rcptTos.length };
     this.out.push({ kind: 'message', message });
   }
 
@@ -219,7 +297,7 @@ export class SMTPChannel implements CommandContext {
   private dispatch(line: LineResult): void {
     if (line.kind === 'too-long') return this.send(R.R500_LINE_TOO_LONG);
     const bytes = line.bytes;
-    if (this.config.trace) this.out.push({ kind: 'trace', line: bytes.toString('latin1') });
+    if (this.config.trace) this.out.push({ kind: 'trace', line: traceable(bytes.toString('latin1')) });
     if (bytes.length === 0) return this.send(R.R500_BAD_SYNTAX);
     if (!isUtf8(bytes)) return this.send(R.R500_NOT_UTF8);
     const text = bytes.toString('utf8');
@@ -229,8 +307,9 @@ export class SMTPChannel implements CommandContext {
     const limit = this.session.extended && verb === 'MAIL' ? this.mailLineLimit : COMMAND_SIZE_LIMIT;
     if (bytes.length > limit) return this.send(R.R500_LINE_TOO_LONG);
     const spec = lookupVerb(verb);
-    if (!spec) return this.send(R.R500_UNRECOGNIZED(verb));
+    if (!spec || (spec.enabled && !spec.enabled(this.config, this.session))) return this.send(R.R500_UNRECOGNIZED(verb));
     spec.run(this, arg);
   }
 }
+
 

@@ -5,10 +5,13 @@
  * sequence; where we differ, the comment says why.
  */
 import { parseAddress } from './address.js';
+import { AUTH_COMMAND, authKeyword, authOffered, type AuthStep } from './auth.js';
+import { BDAT_COMMAND, type ChunkedBody, type ChunkReader } from './bdat.js';
+import { checkDsnMailParams, checkDsnRcptParams } from './dsn.js';
 import { parseParams, splitOptions } from './params.js';
 import { pyStrip } from './py-text.js';
 import { R, type Reply } from './reply.js';
-import { type ChannelConfig } from './types.js';
+import { type ChannelConfig, type TlsInfo } from './types.js';
 
 /** One transaction (smtpd's mailfrom/rcpttos/options); RSET and the end of DATA replace it. */
 export interface Transaction {
@@ -18,11 +21,15 @@ export interface Transaction {
   rcptOptions: string[];
   /** MAIL carried SMTPUTF8 (smtpd's `require_SMTPUTF8`). */
   smtputf8: boolean;
+  /** MAIL carried BODY=BINARYMIME (RFC 3030): only BDAT may follow. */
+  binary: boolean;
+  /** The message so far, once a BDAT chunk was taken; DATA is then refused. */
+  chunks: ChunkedBody | null;
 }
 
 /** A transaction with nothing in it yet. */
 export function emptyTransaction(): Transaction {
-  return { mailFrom: null, rcptTos: [], mailOptions: [], rcptOptions: [], smtputf8: false };
+  return { mailFrom: null, rcptTos: [], mailOptions: [], rcptOptions: [], smtputf8: false, binary: false, chunks: null };
 }
 
 /** The session: what outlives transactions. */
@@ -31,6 +38,15 @@ export interface Session {
   greeting: string;
   /** EHLO was used (smtpd's `extended_smtp`). */
   extended: boolean;
+  /** The TLS session, null in the clear; STARTTLS starts a new Session (RFC 3207 section 4.2). */
+  tls: TlsInfo | null;
+  /** The user name AUTH succeeded with, null before (RFC 4954). */
+  authUser: string | null;
+}
+
+/** A session with nothing in it yet. */
+export function emptySession(tls: TlsInfo | null = null): Session {
+  return { greeting: '', extended: false, tls, authUser: null };
 }
 
 /** What a command may do to the channel that runs it. */
@@ -45,13 +61,26 @@ export interface CommandContext {
   resetTransaction(): void;
   /** Switches to the data phase after the 354. */
   startData(): void;
+  /** Reads the next line as the answer to an AUTH challenge. */
+  startAuth(step: AuthStep): void;
+  /** Reads a BDAT chunk, then replies. */
+  startChunk(reader: ChunkReader): void;
+  /** Asks the I/O layer for a TLS handshake, after the 220 sent so far. */
+  startTls(): void;
   /** Closes the connection after the replies sent so far. */
   close(): void;
 }
 
-export type Verb = 'EHLO' | 'HELO' | 'MAIL' | 'RCPT' | 'DATA' | 'RSET' | 'NOOP' | 'QUIT' | 'VRFY' | 'HELP' | 'EXPN';
+export type Verb =
+  | 'EHLO' | 'HELO' | 'MAIL' | 'RCPT' | 'DATA' | 'RSET' | 'NOOP' | 'QUIT' | 'VRFY' | 'HELP' | 'EXPN'
+  | 'LHLO' | 'STARTTLS' | 'AUTH' | 'BDAT';
 
 export interface CommandSpec {
+  /**
+   * Whether the verb exists under this configuration and session; absent:
+   * always. Otherwise it is unrecognized (500), as smtpd had it.
+   */
+  readonly enabled?: (config: ChannelConfig, session: Session) => boolean;
   /** HELP's line for this verb; absent for verbs smtpd's HELP does not list. */
   readonly help?: (extended: boolean) => string;
   /** Runs the command; `arg` is null when the line had no space after the verb. */
@@ -61,8 +90,9 @@ export interface CommandSpec {
 const EXTENDED_SYNTAX = ' [SP <mail-parameters>]';
 
 export const COMMANDS: Record<Verb, CommandSpec> = {
-  EHLO: { help: () => 'EHLO hostname', run: (ctx, arg) => greet(ctx, arg, true) },
-  HELO: { help: () => 'HELO hostname', run: (ctx, arg) => greet(ctx, arg, false) },
+  // RFC 2033 section 4.1: an LMTP server answers HELO and EHLO as unknown.
+  EHLO: { help: () => 'EHLO hostname', enabled: (c) => !c.lmtp, run: (ctx, arg) => greet(ctx, arg, true) },
+  HELO: { help: () => 'HELO hostname', enabled: (c) => !c.lmtp, run: (ctx, arg) => greet(ctx, arg, false) },
   MAIL: {
     help: (ext) => `MAIL FROM: <address>${ext ? EXTENDED_SYNTAX : ''}`,
     run: mail,
@@ -77,6 +107,8 @@ export const COMMANDS: Record<Verb, CommandSpec> = {
       if (!ctx.session.greeting) return ctx.send(R.R503_NEED_HELO);
       if (ctx.transaction.rcptTos.length === 0) return ctx.send(R.R503_NEED_RCPT);
       if (arg) return ctx.send(R.R501_DATA_SYNTAX);
+      if (ctx.transaction.binary) return ctx.send(R.R503_BINARYMIME_NEEDS_BDAT);
+      if (ctx.transaction.chunks !== null) return ctx.send(R.R503_DATA_AFTER_BDAT);
       ctx.send(R.R354_START_DATA);
       ctx.startData();
     },
@@ -117,6 +149,21 @@ export const COMMANDS: Record<Verb, CommandSpec> = {
     },
   },
   EXPN: { run: (ctx) => ctx.send(R.R502_EXPN) },
+  // The verbs smtpd did not have carry no HELP line, so HELP reads as smtpd's.
+  // Extensions exist only after EHLO, which announces them (RFC 5321 2.2.1);
+  // before it they are unknown, as they were to smtpd, whose codes we keep.
+  LHLO: { enabled: (c) => c.lmtp === true, run: (ctx, arg) => greet(ctx, arg, true) },
+  STARTTLS: {
+    enabled: (c, s) => c.starttls === true && s.extended,
+    run(ctx, arg) {
+      if (arg) return ctx.send(R.R501_STARTTLS_SYNTAX);
+      if (ctx.session.tls !== null) return ctx.send(R.R503_TLS_ACTIVE);
+      ctx.send(R.R220_READY_TLS);
+      ctx.startTls();
+    },
+  },
+  AUTH: AUTH_COMMAND,
+  BDAT: BDAT_COMMAND,
 };
 
 /** The verbs HELP lists, in smtpd's order. */
@@ -136,14 +183,23 @@ function greet(ctx: CommandContext, arg: string | null, extended: boolean): void
   if (ctx.session.greeting) return ctx.send(R.R503_DUPLICATE_HELO);
   ctx.resetTransaction();
   ctx.session.greeting = arg;
-  if (!extended) return ctx.send({ code: 250, lines: [ctx.config.hostname] });
+  // RFC 2034 section 4: the HELO/EHLO reply carries no enhanced code.
+  if (!extended) return ctx.send({ code: 250, lines: [ctx.config.hostname], enhanced: '' });
   ctx.session.extended = true;
-  const lines = [ctx.config.hostname];
-  if (ctx.config.dataSizeLimit) lines.push(`SIZE ${ctx.config.dataSizeLimit}`);
+  const config = ctx.config;
+  const lines = [config.hostname];
+  if (config.dataSizeLimit) lines.push(`SIZE ${config.dataSizeLimit}`);
   lines.push('8BITMIME');
-  if (ctx.config.enableSMTPUTF8) lines.push('SMTPUTF8');
-  lines.push('PIPELINING', 'HELP');
-  ctx.send({ code: 250, lines });
+  if (config.enableSMTPUTF8) lines.push('SMTPUTF8');
+  lines.push('PIPELINING');
+  if (config.chunking) lines.push('CHUNKING');
+  if (config.chunking && config.binaryMime) lines.push('BINARYMIME');
+  if (config.enhancedStatusCodes) lines.push('ENHANCEDSTATUSCODES');
+  if (config.dsn) lines.push('DSN');
+  if (config.starttls && ctx.session.tls === null) lines.push('STARTTLS');
+  if (authOffered(config, ctx.session)) lines.push(authKeyword());
+  lines.push('HELP');
+  ctx.send({ code: 250, lines, enhanced: '' });
 }
 
 /** smtpd's `_strip_command_keyword`: the text after `FROM:`/`TO:`, or '' when the keyword is missing. */
@@ -169,6 +225,9 @@ function mail(ctx: CommandContext, arg: string | null): void {
   if (!path) return ctx.send(syntaxError);
   const tx = ctx.transaction;
   if (tx.mailFrom) return ctx.send(R.R503_NESTED_MAIL);
+  // RFC 3207 section 4 and RFC 4954 section 6: a server may insist on either.
+  if (ctx.config.requireTls && ctx.session.tls === null) return ctx.send(R.R530_NEED_TLS);
+  if (ctx.config.auth?.required && ctx.session.authUser === null) return ctx.send(R.R530_NEED_AUTH);
   const maxMessages = ctx.config.maxMessages ?? 0;
   if (maxMessages > 0 && ctx.messagesAccepted >= maxMessages) {
     ctx.send(R.R421_TOO_MANY_MESSAGES(ctx.config.hostname));
@@ -178,7 +237,8 @@ function mail(ctx: CommandContext, arg: string | null): void {
   if (!params) return ctx.send(syntaxError);
   const body = params.get('BODY') ?? '7BIT';
   params.delete('BODY');
-  if (body !== '7BIT' && body !== '8BITMIME') return ctx.send(R.R501_BAD_BODY);
+  const binary = body === 'BINARYMIME' && ctx.config.chunking === true && ctx.config.binaryMime === true;
+  if (body !== '7BIT' && body !== '8BITMIME' && !binary) return ctx.send(R.R501_BAD_BODY);
   let smtputf8 = false;
   if (ctx.config.enableSMTPUTF8 && params.has('SMTPUTF8')) {
     if (params.get('SMTPUTF8') !== true) return ctx.send(R.R501_SMTPUTF8_ARG);
@@ -192,11 +252,16 @@ function mail(ctx: CommandContext, arg: string | null): void {
     if (size === true || !/^[0-9]+$/.test(size)) return ctx.send(syntaxError);
     if (ctx.config.dataSizeLimit && Number(size) > ctx.config.dataSizeLimit) return ctx.send(R.R552_SIZE_EXCEEDED);
   }
+  if (ctx.config.dsn) {
+    const bad = checkDsnMailParams(params);
+    if (bad) return ctx.send(R.R501_DSN_SYNTAX(bad));
+  }
   if (params.size > 0) return ctx.send(R.R555_MAIL_PARAMS);
   tx.mailFrom = path.address;
   tx.mailOptions = path.options;
   tx.smtputf8 = smtputf8;
-  ctx.send(R.R250_OK);
+  tx.binary = binary;
+  ctx.send(R.R250_MAIL_OK);
 }
 
 function rcpt(ctx: CommandContext, arg: string | null): void {
@@ -209,11 +274,17 @@ function rcpt(ctx: CommandContext, arg: string | null): void {
   if (!path) return ctx.send(syntaxError);
   const params = parseParams(path.options);
   if (!params) return ctx.send(syntaxError);
-  // smtpd recognises no RCPT parameters.
+  if (ctx.config.dsn) {
+    const bad = checkDsnRcptParams(params);
+    if (bad) return ctx.send(R.R501_DSN_SYNTAX(bad));
+  }
+  // smtpd recognises no RCPT parameters (DSN's, with `dsn`, are taken out above).
   if (params.size > 0) return ctx.send(R.R555_RCPT_PARAMS);
+  const refusal = ctx.config.acceptRecipient?.(path.address);
+  if (refusal) return ctx.send(refusal);
   const maxRecipients = ctx.config.maxRecipients ?? 0;
   if (maxRecipients > 0 && tx.rcptTos.length >= maxRecipients) return ctx.send(R.R452_TOO_MANY_RECIPIENTS);
   tx.rcptTos.push(path.address);
   tx.rcptOptions = path.options;
-  ctx.send(R.R250_OK);
+  ctx.send(R.R250_RCPT_OK);
 }

@@ -10,11 +10,22 @@ export interface Reply {
   readonly code: number;
   /** One entry per line; a multi-line reply uses `code-text` for all but the last. */
   readonly lines: readonly string[];
+  /**
+   * The RFC 3463 enhanced status code (`2.1.5`), sent before each line's text
+   * only with ENHANCEDSTATUSCODES (see enhanced-codes.ts); `''` for replies
+   * that never carry one (334 challenges, the EHLO capability list).
+   */
+  readonly enhanced?: string;
 }
 
 /** Builds a reply value. */
 export function reply(code: number, ...lines: string[]): Reply {
   return { code, lines: lines.length > 0 ? lines : [''] };
+}
+
+/** Builds a reply value with its enhanced status code (RFC 3463). */
+export function ereply(enhanced: string, code: number, ...lines: string[]): Reply {
+  return { ...reply(code, ...lines), enhanced };
 }
 
 /** Serialises a reply to its wire form, CRLF-terminated, multi-line aware. */
@@ -56,44 +67,74 @@ export function printable(text: string): string {
 
 /** Every reply the channel gives, named `R<code>_<reason>`. */
 export const R = {
-  R221_BYE: reply(221, 'Bye'),
-  R250_OK: reply(250, 'OK'),
-  R252_CANNOT_VRFY: reply(252, 'Cannot VRFY user, but will accept message and attempt delivery'),
-  R354_START_DATA: reply(354, 'End data with <CR><LF>.<CR><LF>'),
+  /** Ours: RFC 3207's go-ahead. */
+  R220_READY_TLS: ereply('2.0.0', 220, 'Ready to start TLS'),
+  R221_BYE: ereply('2.0.0', 221, 'Bye'),
+  /** Ours: RFC 4954 section 6. */
+  R235_AUTH_OK: ereply('2.7.0', 235, 'Authentication successful'),
+  R250_OK: ereply('2.0.0', 250, 'OK'),
+  /** smtpd's `250 OK` to MAIL and RCPT, with RFC 3463's codes for them. */
+  R250_MAIL_OK: ereply('2.1.0', 250, 'OK'),
+  R250_RCPT_OK: ereply('2.1.5', 250, 'OK'),
+  /** smtpd's `250 OK` after the data (the handler's default verdict). */
+  R250_QUEUED: ereply('2.6.0', 250, 'OK'),
+  /** Ours: RFC 3030's reply to a BDAT chunk that is not the last. */
+  R250_CHUNK_OK: (size: number) => ereply('2.0.0', 250, `${size} octets received`),
+  /** Ours: an AUTH challenge (RFC 4954 section 4); base64 text, never an enhanced code. */
+  R334_CHALLENGE: (base64: string) => ereply('', 334, base64),
+  R252_CANNOT_VRFY: ereply('2.5.0', 252, 'Cannot VRFY user, but will accept message and attempt delivery'),
+  R354_START_DATA: ereply('', 354, 'End data with <CR><LF>.<CR><LF>'),
   /** Ours: `maxMessages` reached (smtpd had no such limit). */
-  R421_TOO_MANY_MESSAGES: (host: string) => reply(421, `${host} Error: too many messages in this connection`),
-  R451_HANDLER_FAILED: reply(451, 'Requested action aborted: error in processing'),
+  R421_TOO_MANY_MESSAGES: (host: string) => ereply('4.7.0', 421, `${host} Error: too many messages in this connection`),
+  R451_HANDLER_FAILED: ereply('4.3.0', 451, 'Requested action aborted: error in processing'),
   /** Ours: RFC 5321 4.5.3.1.10's reply for one recipient too many. */
-  R452_TOO_MANY_RECIPIENTS: reply(452, 'Error: too many recipients'),
-  R500_BAD_SYNTAX: reply(500, 'Error: bad syntax'),
+  R452_TOO_MANY_RECIPIENTS: ereply('4.5.3', 452, 'Error: too many recipients'),
+  R500_BAD_SYNTAX: ereply('5.5.2', 500, 'Error: bad syntax'),
   /** Ours: smtpd raised UnicodeDecodeError and dropped the connection. */
-  R500_NOT_UTF8: reply(500, 'Error: command line is not valid UTF-8'),
-  R500_LINE_TOO_LONG: reply(500, 'Error: line too long'),
-  R500_UNRECOGNIZED: (verb: string) => reply(500, `Error: command "${printable(verb)}" not recognized`),
-  R501_HELO_SYNTAX: reply(501, 'Syntax: HELO hostname'),
-  R501_EHLO_SYNTAX: reply(501, 'Syntax: EHLO hostname'),
-  R501_NOOP_SYNTAX: reply(501, 'Syntax: NOOP'),
-  R501_RSET_SYNTAX: reply(501, 'Syntax: RSET'),
-  R501_DATA_SYNTAX: reply(501, 'Syntax: DATA'),
-  R501_VRFY_SYNTAX: reply(501, 'Syntax: VRFY <address>'),
+  R500_NOT_UTF8: ereply('5.5.2', 500, 'Error: command line is not valid UTF-8'),
+  R500_LINE_TOO_LONG: ereply('5.5.2', 500, 'Error: line too long'),
+  R500_UNRECOGNIZED: (verb: string) => ereply('5.5.1', 500, `Error: command "${printable(verb)}" not recognized`),
+  R501_HELO_SYNTAX: ereply('5.5.4', 501, 'Syntax: HELO hostname'),
+  R501_EHLO_SYNTAX: ereply('5.5.4', 501, 'Syntax: EHLO hostname'),
+  R501_NOOP_SYNTAX: ereply('5.5.4', 501, 'Syntax: NOOP'),
+  R501_RSET_SYNTAX: ereply('5.5.4', 501, 'Syntax: RSET'),
+  R501_DATA_SYNTAX: ereply('5.5.4', 501, 'Syntax: DATA'),
+  R501_VRFY_SYNTAX: ereply('5.5.4', 501, 'Syntax: VRFY <address>'),
   R501_MAIL_SYNTAX: (extended: boolean) =>
-    reply(501, `Syntax: MAIL FROM: <address>${extended ? ' [SP <mail-parameters>]' : ''}`),
+    ereply('5.5.4', 501, `Syntax: MAIL FROM: <address>${extended ? ' [SP <mail-parameters>]' : ''}`),
   R501_RCPT_SYNTAX: (extended: boolean) =>
-    reply(501, `Syntax: RCPT TO: <address>${extended ? ' [SP <mail-parameters>]' : ''}`),
-  R501_BAD_BODY: reply(501, 'Error: BODY can only be one of 7BIT, 8BITMIME'),
-  R501_SMTPUTF8_ARG: reply(501, 'Error: SMTPUTF8 takes no arguments'),
-  R501_HELP_UNKNOWN: (commands: string) => reply(501, `Supported commands: ${commands}`),
-  R502_EXPN: reply(502, 'EXPN not implemented'),
-  R502_CANNOT_VRFY: (arg: string) => reply(502, `Could not VRFY ${printable(arg)}`),
-  R503_DUPLICATE_HELO: reply(503, 'Duplicate HELO/EHLO'),
-  R503_NEED_HELO: reply(503, 'Error: send HELO first'),
-  R503_NESTED_MAIL: reply(503, 'Error: nested MAIL command'),
-  R503_NEED_MAIL: reply(503, 'Error: need MAIL command'),
-  R503_NEED_RCPT: reply(503, 'Error: need RCPT command'),
+    ereply('5.5.4', 501, `Syntax: RCPT TO: <address>${extended ? ' [SP <mail-parameters>]' : ''}`),
+  R501_BAD_BODY: ereply('5.5.4', 501, 'Error: BODY can only be one of 7BIT, 8BITMIME'),
+  R501_SMTPUTF8_ARG: ereply('5.5.4', 501, 'Error: SMTPUTF8 takes no arguments'),
+  R501_HELP_UNKNOWN: (commands: string) => ereply('5.5.4', 501, `Supported commands: ${commands}`),
+  /** Ours, for the extensions (RFC 3207, 4954, 3030, 3461). */
+  R501_STARTTLS_SYNTAX: ereply('5.5.4', 501, 'Syntax: STARTTLS'),
+  R501_AUTH_SYNTAX: ereply('5.5.4', 501, 'Syntax: AUTH mechanism [initial-response]'),
+  R501_AUTH_CANCELLED: ereply('5.7.0', 501, 'Authentication cancelled'),
+  R501_BAD_BASE64: ereply('5.5.2', 501, 'Error: invalid base64 or credentials format'),
+  R501_BDAT_SYNTAX: ereply('5.5.4', 501, 'Syntax: BDAT chunk-size [LAST]'),
+  R501_DSN_SYNTAX: (param: string) => ereply('5.5.4', 501, `Error: bad ${param} parameter (RFC 3461)`),
+  R502_EXPN: ereply('5.5.1', 502, 'EXPN not implemented'),
+  R502_CANNOT_VRFY: (arg: string) => ereply('5.5.1', 502, `Could not VRFY ${printable(arg)}`),
+  R503_DUPLICATE_HELO: ereply('5.5.1', 503, 'Duplicate HELO/EHLO'),
+  R503_NEED_HELO: ereply('5.5.1', 503, 'Error: send HELO first'),
+  R503_NESTED_MAIL: ereply('5.5.1', 503, 'Error: nested MAIL command'),
+  R503_NEED_MAIL: ereply('5.5.1', 503, 'Error: need MAIL command'),
+  R503_NEED_RCPT: ereply('5.5.1', 503, 'Error: need RCPT command'),
+  R503_ALREADY_AUTH: ereply('5.5.1', 503, 'Error: already authenticated'),
+  R503_AUTH_IN_TRANSACTION: ereply('5.5.1', 503, 'Error: AUTH not permitted during a mail transaction'),
+  R503_TLS_ACTIVE: ereply('5.5.1', 503, 'Error: TLS already active'),
+  R503_BINARYMIME_NEEDS_BDAT: ereply('5.5.1', 503, 'Error: BODY=BINARYMIME requires BDAT'),
+  R503_DATA_AFTER_BDAT: ereply('5.5.1', 503, 'Error: DATA after BDAT in one transaction'),
+  R504_AUTH_MECHANISM: ereply('5.5.4', 504, 'Unrecognized authentication type'),
+  R530_NEED_TLS: ereply('5.7.0', 530, 'Must issue a STARTTLS command first'),
+  R530_NEED_AUTH: ereply('5.7.0', 530, 'Authentication required'),
+  R535_AUTH_FAILED: ereply('5.7.8', 535, 'Authentication credentials invalid'),
+  R538_NEED_ENCRYPTION: ereply('5.7.11', 538, 'Encryption required for requested authentication mechanism'),
   /** Ours, with `bareLineEndings: 'reject'`. */
-  R550_BARE_LINE_ENDING: reply(550, 'Error: bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)'),
-  R552_SIZE_EXCEEDED: reply(552, 'Error: message size exceeds fixed maximum message size'),
-  R552_TOO_MUCH_DATA: reply(552, 'Error: Too much mail data'),
-  R555_MAIL_PARAMS: reply(555, 'MAIL FROM parameters not recognized or not implemented'),
-  R555_RCPT_PARAMS: reply(555, 'RCPT TO parameters not recognized or not implemented'),
+  R550_BARE_LINE_ENDING: ereply('5.6.0', 550, 'Error: bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)'),
+  R552_SIZE_EXCEEDED: ereply('5.3.4', 552, 'Error: message size exceeds fixed maximum message size'),
+  R552_TOO_MUCH_DATA: ereply('5.3.4', 552, 'Error: Too much mail data'),
+  R555_MAIL_PARAMS: ereply('5.5.4', 555, 'MAIL FROM parameters not recognized or not implemented'),
+  R555_RCPT_PARAMS: ereply('5.5.4', 555, 'RCPT TO parameters not recognized or not implemented'),
 } as const;

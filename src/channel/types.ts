@@ -36,6 +36,55 @@ export interface ChannelConfig {
    * Either way they never end the message.
    */
   readonly bareLineEndings?: 'accept' | 'reject';
+  /** Offer STARTTLS (RFC 3207): the I/O layer has a certificate. */
+  readonly starttls?: boolean;
+  /** MAIL before TLS gets 530 (`--require-tls`). */
+  readonly requireTls?: boolean;
+  /** AUTH (RFC 4954); absent: no AUTH command at all. */
+  readonly auth?: AuthConfig;
+  /** CHUNKING (RFC 3030): BDAT. */
+  readonly chunking?: boolean;
+  /**
+   * BINARYMIME (RFC 3030), with `chunking`: MAIL takes BODY=BINARYMIME. Off
+   * unless asked for, since smtpd answered that parameter 501.
+   */
+  readonly binaryMime?: boolean;
+  /** ENHANCEDSTATUSCODES (RFC 2034/3463): every reply but the greeting and EHLO's carries its code. */
+  readonly enhancedStatusCodes?: boolean;
+  /** DSN (RFC 3461): RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT. */
+  readonly dsn?: boolean;
+  /** LMTP (RFC 2033): LHLO instead of HELO/EHLO, one reply per recipient after the data. */
+  readonly lmtp?: boolean;
+  /**
+   * Decides each RCPT after its syntax is checked: undefined accepts the
+   * recipient, a reply refuses it (550 from the relay policy). It must be
+   * synchronous and pure, as the channel is: no I/O, no promises.
+   */
+  readonly acceptRecipient?: (address: string) => Reply | undefined;
+}
+
+/** How AUTH behaves. */
+export interface AuthConfig {
+  /** Offer AUTH without TLS (loopback, or `--auth-insecure`); otherwise only after TLS. */
+  readonly insecure?: boolean;
+  /** user -> password; absent: any credentials are accepted (a debugging sink). */
+  readonly users?: ReadonlyMap<string, string>;
+  /** MAIL before AUTH gets 530 (`--require-auth`). */
+  readonly required?: boolean;
+  /**
+   * The CRAM-MD5 challenge (RFC 2195: `<unique.timestamp@host>`). Supplied by
+   * the I/O layer, which has clocks and randomness; the default,
+   * `<smtpd-ts@hostname>`, is fixed so that byte scripts are repeatable.
+   */
+  readonly challenge?: () => string;
+}
+
+/** The TLS session, as the I/O layer reports it once the handshake is done. */
+export interface TlsInfo {
+  /** e.g. `TLSv1.3`. */
+  readonly protocol: string;
+  /** e.g. `TLS_AES_256_GCM_SHA384`. */
+  readonly cipher: string;
 }
 
 /** How many bare line endings a message had (CR not before LF, LF not after CR). */
@@ -61,6 +110,10 @@ export interface ChannelMessage {
   readonly data: Buffer;
   /** Bare CRs and LFs in `data`: senders' bugs, and the stuff of SMTP smuggling. */
   readonly bareLineEndings: BareLineEndings;
+  /** The TLS session the message came over, or null in the clear. */
+  readonly tls?: TlsInfo | null;
+  /** The user name the client authenticated as (never the password), or null. */
+  readonly authUser?: string | null;
 }
 
 /** What the channel asks its I/O layer to do, in order. */
@@ -74,8 +127,14 @@ export type Action =
   | { readonly kind: 'message'; readonly message: ChannelMessage }
   /** Close the connection once the replies before this action are sent. */
   | { readonly kind: 'close' }
+  /**
+   * Start a server-side TLS handshake on the connection (after the 220 to
+   * STARTTLS), then call `tlsEstablished()`. Bytes received meanwhile are
+   * discarded by the channel (CVE-2011-0411).
+   */
+  | { readonly kind: 'starttls' }
   /** A line received, for the protocol trace (only with `trace: true`). */
   | { readonly kind: 'trace'; readonly line: string };
 
 /** The channel's state, smtpd's `smtp_state` plus the states smtpd had no name for. */
-export type ChannelStateName = 'command' | 'data' | 'awaiting-verdict' | 'closed';
+export type ChannelStateName = 'command' | 'data' | 'bdat' | 'auth' | 'starttls' | 'awaiting-verdict' | 'closed';

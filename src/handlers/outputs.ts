@@ -1,9 +1,15 @@
 /**
- * The CLI's handler: parses the message once if any output's format needs
- * it, saves it to the Maildir, prints it to every output, and returns only
- * when every write has completed, so the 250 means "written". Any failure to
- * save or write throws OutputError: the client gets 451 and may try again.
+ * The CLI's handler: lints the message (src/lint/) when anything shows or
+ * judges the findings, refuses it with 550 under `--strict` before anything
+ * is written, parses it once if any output's format (or an expectation)
+ * needs it, saves it to the Maildir, prints it to every output, and returns
+ * only when every write has completed, so the 250 means "written". Any
+ * failure to save or write throws OutputError: the client gets 451 and may
+ * try again.
  */
+import type { Finding } from '../lint/findings.js';
+import { lintMessage } from '../lint/lint.js';
+import { enforceStrict } from '../lint/strict.js';
 import type { Message } from '../message.js';
 import type { Maildir } from '../outputs/maildir.js';
 import { describeIoError, OutputError, type Output } from '../outputs/output.js';
@@ -20,24 +26,42 @@ export interface OutputHandlerOptions {
   readonly includeRaw?: boolean;
   /** Where warnings go (default process.stderr). */
   readonly log?: NodeJS.WritableStream;
+  /** `--lint`: human formats show the lint's findings too (JSON always carries them). */
+  readonly showLint?: boolean;
+  /** `--strict`: refuse a message with an error-severity finding with 550; it is written nowhere. */
+  readonly strict?: boolean;
+  /** Parse every message, even when no output's format needs it (expectations read parsed fields). */
+  readonly parseAlways?: boolean;
+  /** Called once a message has been written to every output, with what the printers were given. */
+  readonly onWritten?: (message: Message, context: PrintContext) => void;
 }
 
 export class OutputHandler implements Handler {
   private readonly parses: boolean;
+  /** Whether anything shows or judges findings: JSON always carries them. */
+  private readonly lints: boolean;
 
   constructor(private readonly options: OutputHandlerOptions) {
-    this.parses = options.outputs.some((o) => o.format.parses);
+    this.parses = (options.parseAlways ?? false) || options.outputs.some((o) => o.format.parses);
+    this.lints = (options.showLint ?? false) || (options.strict ?? false) || (options.parseAlways ?? false) || options.outputs.some((o) => !o.format.human);
   }
 
-  async handleMessage(message: Message): Promise<void> {
+  /** `extra` is added to what the printers get, e.g. the relay's outcome (src/handlers/relay.ts). */
+  async handleMessage(message: Message, extra: PrintContext = {}): Promise<void> {
+    const lint: readonly Finding[] | undefined = this.lints ? lintMessage(message) : undefined;
+    if (lint && this.options.strict) enforceStrict(lint);
     const context: PrintContext = {
       includeRaw: this.options.includeRaw ?? false,
+      ...extra,
+      ...(lint ? { lint } : {}),
       ...(this.parses ? await this.parse(message) : {}),
       ...(this.options.maildir ? { savedAs: await this.save(this.options.maildir, message) } : {}),
     };
     const writes = this.options.outputs.map(async ({ format, style, destination }) => {
+      // Human formats show findings only with --lint, so that raw stays DebuggingServer's output.
+      const shown = format.human && !this.options.showLint ? { ...context, lint: undefined } : context;
       // Outside the try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
-      const text = format.print(message, { ...context, style });
+      const text = format.print(message, { ...shown, style });
       try {
         await destination.write(text);
       } catch (err) {
@@ -47,6 +71,7 @@ export class OutputHandler implements Handler {
     // Every output is attempted; the first failure is reported.
     const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
+    this.options.onWritten?.(message, context);
   }
 
   /** The parsed message, or why it could not be parsed (with a warning: it is shown raw). */

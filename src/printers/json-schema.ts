@@ -3,6 +3,7 @@
  * printer and checked against real CLI output by test/formats-json.test.ts.
  * README.md ("JSON output") documents the same fields for people.
  */
+import { LINT_CODES } from '../lint/findings.js';
 import { JSON_SCHEMA_VERSION } from './json.js';
 
 const string = { type: 'string' } as const;
@@ -34,6 +35,13 @@ const properties = {
   local: endpoint,
   helo: string,
   esmtp: { type: 'boolean' },
+  tls: {
+    type: ['object', 'null'],
+    required: ['protocol', 'cipher'],
+    additionalProperties: false,
+    properties: { protocol: string, cipher: string },
+  },
+  authUser: nullableString,
   mailFrom: string,
   rcptTo: strings,
   mailOptions: strings,
@@ -75,6 +83,37 @@ const properties = {
       },
     },
   },
+  lint: {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['code', 'severity', 'message'],
+      additionalProperties: false,
+      properties: {
+        code: { type: 'string', pattern: `^(${LINT_CODES.join('|')})$` },
+        severity: { type: 'string', pattern: '^(error|warning|note)$' },
+        message: string,
+      },
+    },
+  },
+  relay: {
+    type: 'object',
+    required: ['upstream', 'accepted', 'refused'],
+    additionalProperties: false,
+    properties: {
+      upstream: nullableString,
+      accepted: strings,
+      refused: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['address', 'code', 'message'],
+          additionalProperties: false,
+          properties: { address: string, code: { type: 'integer', minimum: 400, maximum: 599 }, message: string },
+        },
+      },
+    },
+  },
   raw: { type: 'string', contentEncoding: 'base64' },
 } as const;
 
@@ -84,7 +123,7 @@ export const JSON_SCHEMA = {
   $id: `https://github.com/smtpd-ts/smtpd-ts/schema/message-v${JSON_SCHEMA_VERSION}.json`,
   title: 'smtpd-ts message',
   type: 'object',
-  required: Object.keys(properties).filter((k) => k !== 'raw'),
+  required: Object.keys(properties).filter((k) => k !== 'raw' && k !== 'relay'),
   additionalProperties: false,
   properties,
 } as const;

@@ -4,7 +4,10 @@
  * output") and as a JSON Schema in `json-schema.ts`; a change to either is a
  * change to the schema version.
  */
+import type { Finding } from '../lint/findings.js';
+import type { TlsInfo } from '../channel/types.js';
 import type { Endpoint, Message } from '../message.js';
+import type { RelayRecord } from '../relay/outcome.js';
 import type { ParsedMessage } from './parse-message.js';
 import type { PrintContext } from './printer.js';
 
@@ -20,6 +23,10 @@ export interface JsonRecord extends ParsedMessage {
   readonly local: Endpoint;
   readonly helo: string;
   readonly esmtp: boolean;
+  /** The TLS session the message came over (STARTTLS or implicit TLS), or null in the clear. */
+  readonly tls: TlsInfo | null;
+  /** The user name AUTH succeeded with (never the password), or null. */
+  readonly authUser: string | null;
   readonly mailFrom: string;
   readonly rcptTo: readonly string[];
   readonly mailOptions: readonly string[];
@@ -27,6 +34,10 @@ export interface JsonRecord extends ParsedMessage {
   readonly size: number;
   readonly savedAs: string | null;
   readonly parseError: string | null;
+  /** The lint's findings (src/lint/); empty when there are none or the message was not linted. */
+  readonly lint: readonly Finding[];
+  /** Relaying and `--deliver` only: who accepted the message and who refused it. */
+  readonly relay?: RelayRecord;
   /** The message as received, base64; with `--json-raw`, and always when parsing failed. */
   readonly raw?: string;
 }
@@ -58,6 +69,8 @@ export function toJsonRecord(message: Message, context: PrintContext = {}): Json
     local: { address: message.local.address, port: message.local.port },
     helo: message.helo,
     esmtp: message.extended,
+    tls: message.tls ? { protocol: message.tls.protocol, cipher: message.tls.cipher } : null,
+    authUser: message.authUser ?? null,
     mailFrom: message.mailFrom,
     rcptTo: message.rcptTos,
     mailOptions: message.mailOptions,
@@ -77,6 +90,8 @@ export function toJsonRecord(message: Message, context: PrintContext = {}): Json
     text: p.text,
     html: p.html,
     attachments: p.attachments,
+    lint: context.lint ?? [],
+    ...(context.relay ? { relay: context.relay } : {}),
     // Nothing is lost: without a parse, the raw bytes are the only record.
     ...(context.includeRaw || parseError !== null ? { raw: message.data.toString('base64') } : {}),
   };

@@ -6,6 +6,7 @@
  */
 import type { Message } from '../message.js';
 import type { ParsedAddress, ParsedMessage } from './parse-message.js';
+import { lintBlock } from './lint-block.js';
 import type { PrintContext } from './printer.js';
 import { END_MESSAGE, MESSAGE_FOLLOWS, optionLines, printRaw, styleHeaderLine } from './raw.js';
 import { PLAIN } from './style.js';
@@ -35,6 +36,8 @@ export function parsedLines(message: Message, parsed: ParsedMessage): string[] {
     ['Date', parsed.headers.find((h) => h.name.toLowerCase() === 'date')?.value ?? null],
     ['Message-ID', parsed.messageId],
     ['X-Peer', message.peer.address],
+    ['TLS', message.tls ? `${message.tls.protocol} ${message.tls.cipher}` : null],
+    ['Auth-User', message.authUser ?? null],
   ];
   const out: string[] = [];
   for (const [name, value] of fields) if (value) out.push(`${name}: ${terminalSafe(value)}`);
@@ -53,12 +56,12 @@ export function parsedLines(message: Message, parsed: ParsedMessage): string[] {
   return out;
 }
 
-/** Prints the parsed message, or the raw one when it could not be parsed. */
+/** Prints the parsed message (then any lint findings), or the raw one when it could not be parsed. */
 export function printParsed(message: Message, context: PrintContext = {}): string {
   const { parsed, style = PLAIN } = context;
   if (parsed === undefined) return printRaw(message, context);
   const lines = parsedLines(message, parsed);
   const blank = lines.indexOf('');
   const styled = lines.map((line, i) => (i < blank ? styleHeaderLine(line, style) : line));
-  return [style.frame(MESSAGE_FOLLOWS), ...optionLines(message), ...styled, style.frame(END_MESSAGE)].join('\n') + '\n';
+  return [style.frame(MESSAGE_FOLLOWS), ...optionLines(message), ...styled, style.frame(END_MESSAGE)].join('\n') + '\n' + lintBlock(context.lint);
 }

@@ -1,4 +1,6 @@
+import type { Finding } from '../lint/findings.js';
 import type { Message } from '../message.js';
+import type { RelayRecord } from '../relay/outcome.js';
 import type { ParsedMessage } from './parse-message.js';
 import type { Style } from './style.js';
 
@@ -14,6 +16,10 @@ export interface PrintContext {
   readonly savedAs?: string;
   /** `--json-raw`: add the raw message, base64, to JSON output. */
   readonly includeRaw?: boolean;
+  /** The lint's findings (src/lint/), when the message was linted; human formats add a block for them. */
+  readonly lint?: readonly Finding[];
+  /** What the upstream and `--deliver` commands did with the message (PureProxy, `--relay`, `--deliver`). */
+  readonly relay?: RelayRecord;
 }
 
 /** Turns a message into the text shown for it. Pure: no I/O, no state. */

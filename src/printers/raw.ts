@@ -5,6 +5,7 @@
  * become U+FFFD) and show control characters as `\xHH`.
  */
 import type { Message } from '../message.js';
+import { lintBlock } from './lint-block.js';
 import type { PrintContext } from './printer.js';
 import { PLAIN, type Style } from './style.js';
 import { terminalSafe } from './terminal-safe.js';
@@ -74,7 +75,7 @@ export function frame(message: Message, headersOnly: boolean, style: Style = PLA
   return out.join('\n') + '\n';
 }
 
-/** The `raw` format: DebuggingServer's framing around the whole message. */
+/** The `raw` format: DebuggingServer's framing around the whole message, then any lint findings. */
 export function printRaw(message: Message, context: PrintContext = {}): string {
-  return frame(message, false, context.style);
+  return frame(message, false, context.style) + lintBlock(context.lint);
 }

@@ -10,7 +10,13 @@ import { feed } from '../helpers/byte-script.js';
 import { anyBytes, cut, REPLY_LINE, smtpBytes } from '../fuzz/smtp-input.js';
 
 const RUNS = 1000;
-const configs = [{}, { enableSMTPUTF8: true, dataSizeLimit: 64 }, { bareLineEndings: 'reject' as const, maxRecipients: 2, maxMessages: 1 }];
+const configs = [
+  {},
+  { enableSMTPUTF8: true, dataSizeLimit: 64 },
+  { bareLineEndings: 'reject' as const, maxRecipients: 2, maxMessages: 1 },
+  { starttls: true, auth: { insecure: true }, chunking: true, binaryMime: true, enhancedStatusCodes: true, dsn: true, dataSizeLimit: 64 },
+  { lmtp: true, chunking: true, requireTls: true, auth: { insecure: true, required: true, users: new Map([['u', 'p']]) } },
+];
 
 function outcome(chunks: Buffer[], config: object) {
   const o = feed(chunks, config);

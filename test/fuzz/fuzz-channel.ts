@@ -17,6 +17,17 @@ const config = fc.record({
   bareLineEndings: fc.constantFrom('accept' as const, 'reject' as const),
   maxRecipients: fc.constantFrom(0, 1, 3),
   maxMessages: fc.constantFrom(0, 1, 2),
+  starttls: fc.boolean(),
+  requireTls: fc.boolean(),
+  auth: fc.option(
+    fc.record({ insecure: fc.boolean(), required: fc.boolean(), users: fc.option(fc.constant(new Map([['a', 'b']])), { nil: undefined }) }),
+    { nil: undefined },
+  ),
+  chunking: fc.boolean(),
+  binaryMime: fc.boolean(),
+  enhancedStatusCodes: fc.boolean(),
+  dsn: fc.boolean(),
+  lmtp: fc.boolean(),
 });
 
 function outcome(chunks: Buffer[], cfg: object) {

@@ -6,7 +6,18 @@
 import assert from 'node:assert/strict';
 import { SMTPChannel } from '../../src/channel/channel.js';
 import { formatReply, type Reply } from '../../src/channel/reply.js';
-import type { ChannelConfig, ChannelMessage } from '../../src/channel/types.js';
+import type { ChannelConfig, ChannelMessage, TlsInfo } from '../../src/channel/types.js';
+
+/**
+ * In a script, where the TLS handshake completes (after STARTTLS): the
+ * helper calls `tlsEstablished(TEST_TLS)` there. Bytes before it are split
+ * among themselves, bytes after it too, never across it.
+ */
+export const HANDSHAKE = Symbol('TLS handshake');
+export const TEST_TLS: TlsInfo = { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' };
+
+/** A script: bytes, or segments of bytes with handshakes between them. */
+export type ScriptInput = string | Buffer | readonly (string | Buffer | typeof HANDSHAKE)[];
 
 export const CONFIG: ChannelConfig = {
   hostname: 'sink.test',
@@ -20,11 +31,13 @@ export interface Outcome {
   readonly lines: string[];
   readonly messages: ChannelMessage[];
   readonly closed: boolean;
+  /** How many `starttls` actions the channel asked for. */
+  readonly starttls: number;
 }
 
 /** Feeds `chunks` in order; settles each message with `verdict(message)` (default 250). */
 export function feed(
-  chunks: readonly Buffer[],
+  chunks: readonly (Buffer | typeof HANDSHAKE)[],
   config: Partial<ChannelConfig> = {},
   verdict: (m: ChannelMessage) => Reply | undefined = () => undefined,
 ): Outcome {
@@ -32,10 +45,12 @@ export function feed(
   let wire = '';
   const messages: ChannelMessage[] = [];
   let closed = false;
+  let starttls = 0;
   const apply = (actions: ReturnType<SMTPChannel['receive']>): void => {
     for (const a of actions) {
       if (a.kind === 'reply') wire += formatReply(a.reply);
       else if (a.kind === 'close') closed = true;
+      else if (a.kind === 'starttls') starttls++;
       else if (a.kind === 'message') {
         messages.push(a.message);
         apply(ch.settle(verdict(a.message)));
@@ -43,8 +58,8 @@ export function feed(
     }
   };
   apply(ch.greet());
-  for (const c of chunks) apply(ch.receive(c));
-  return { lines: wire.split('\r\n').slice(0, -1), messages, closed };
+  for (const c of chunks) apply(c === HANDSHAKE ? ch.tlsEstablished(TEST_TLS) : ch.receive(c));
+  return { lines: wire.split('\r\n').slice(0, -1), messages, closed, starttls };
 }
 
 /** A small seeded PRNG (mulberry32), so random splits are replayable. */
@@ -75,6 +90,7 @@ function canonical(o: Outcome): unknown {
   return {
     lines: o.lines,
     closed: o.closed,
+    starttls: o.starttls,
     messages: o.messages.map((m) => ({ ...m, data: m.data.toString('latin1') })),
   };
 }
@@ -84,22 +100,26 @@ function canonical(o: Outcome): unknown {
  * agrees and returns the outcome.
  */
 export function script(
-  input: string | Buffer,
+  input: ScriptInput,
   config: Partial<ChannelConfig> = {},
   verdict?: (m: ChannelMessage) => Reply | undefined,
 ): Outcome {
-  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-  const whole = feed([bytes], config, verdict);
+  const parts: readonly (string | Buffer | typeof HANDSHAKE)[] = typeof input === 'string' || Buffer.isBuffer(input) ? [input] : input;
+  const segments = parts.map((s): Buffer | typeof HANDSHAKE => (s === HANDSHAKE ? s : typeof s === 'string' ? Buffer.from(s, 'utf8') : s));
+  const split = (how: (b: Buffer) => Buffer[]): (Buffer | typeof HANDSHAKE)[] =>
+    segments.flatMap((s): (Buffer | typeof HANDSHAKE)[] => (s === HANDSHAKE ? [s] : how(s)));
+  const whole = feed(split((b) => [b]), config, verdict);
   const expected = canonical(whole);
   const bytewise = feed(
-    [...bytes].map((b) => Buffer.from([b])),
+    split((b) => [...b].map((x) => Buffer.from([x]))),
     config,
     verdict,
   );
   assert.deepEqual(canonical(bytewise), expected, 'byte-at-a-time run differs from whole run');
-  const random = prng(bytes.length * 7919 + 17);
+  const length = segments.reduce((n, s) => n + (s === HANDSHAKE ? 0 : s.length), 0);
+  const random = prng(length * 7919 + 17);
   for (let i = 0; i < 20; i++) {
-    assert.deepEqual(canonical(feed(randomSplit(bytes, random), config, verdict)), expected, `random split #${i} differs`);
+    assert.deepEqual(canonical(feed(split((b) => randomSplit(b, random)), config, verdict)), expected, `random split #${i} differs`);
   }
   return whole;
 }

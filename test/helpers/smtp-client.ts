@@ -1,8 +1,11 @@
 /**
  * A minimal SMTP client over node:net for tests: it sends bytes and reads
- * complete replies (multi-line aware), each wait bounded by a timeout.
+ * complete replies (multi-line aware), each wait bounded by a timeout. It can
+ * switch to TLS in place (STARTTLS) or start in TLS (implicit TLS), trusting
+ * any certificate.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface SmtpReply {
   readonly code: number;
@@ -17,18 +20,56 @@ export class SmtpClient {
   private waiter: (() => void) | undefined;
   private closed = false;
 
-  private constructor(private readonly socket: net.Socket) {
+  private constructor(private socket: net.Socket) {
+    this.attach(socket);
+  }
+
+  private attach(socket: net.Socket): void {
     socket.setEncoding('latin1');
-    socket.on('data', (s: string) => {
-      this.buf += s;
-      this.parse();
-      this.waiter?.();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.waiter?.();
-    });
+    socket.on('data', this.onData);
+    socket.on('close', this.onClose);
     socket.on('error', () => {});
+  }
+
+  private readonly onData = (s: string): void => {
+    this.buf += s;
+    this.parse();
+    this.waiter?.();
+  };
+
+  private readonly onClose = (): void => {
+    this.closed = true;
+    this.waiter?.();
+  };
+
+  /** Connects with TLS from the first byte (RFC 8314); `head` is written in the clear first (a PROXY header). */
+  static async connectTls(port: number, head?: Buffer | string, timeoutMs = 5000): Promise<SmtpClient> {
+    const plain = await SmtpClient.connect(port, '127.0.0.1', timeoutMs);
+    if (head !== undefined) plain.write(head);
+    await plain.startTls(timeoutMs);
+    return plain;
+  }
+
+  /** Switches to TLS (after a 220 to STARTTLS); resolves with the negotiated protocol. */
+  async startTls(timeoutMs = 5000): Promise<string> {
+    const raw = this.socket;
+    raw.off('data', this.onData);
+    raw.off('close', this.onClose);
+    const secure = tls.connect({ socket: raw, rejectUnauthorized: false, servername: 'sink.test' });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('TLS handshake timed out')), timeoutMs);
+      secure.once('secureConnect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      secure.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    this.socket = secure;
+    this.attach(secure);
+    return secure.getProtocol() ?? '';
   }
 
   /** Connects to host:port. */

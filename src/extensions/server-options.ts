@@ -1,0 +1,58 @@
+/**
+ * Turns the extension settings into server options at start-up: reads the
+ * certificate or generates one (printing its fingerprint), reads the
+ * `--auth-file`. Errors are worded for stderr (exit 1).
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { parseUsers } from '../channel/auth.js';
+import type { ServerOptions } from '../server.js';
+import { loadCredentials, selfSignedCredentials } from '../tls.js';
+import type { ExtensionSettings } from './settings.js';
+
+type ExtensionOptions = Pick<
+  ServerOptions,
+  'tls' | 'tlsImplicit' | 'requireTls' | 'auth' | 'chunking' | 'binaryMime' | 'enhancedStatusCodes' | 'dsn' | 'lmtp' | 'proxyProtocol'
+>;
+
+/** The server options for `settings`; writes the certificate's fingerprint to `log`. */
+export async function extensionServerOptions(settings: ExtensionSettings, log: NodeJS.WritableStream): Promise<ExtensionOptions> {
+  const options: ExtensionOptions = {
+    chunking: settings.chunking,
+    binaryMime: settings.binaryMime,
+    enhancedStatusCodes: settings.enhancedStatusCodes,
+    dsn: settings.dsn,
+    lmtp: settings.lmtp,
+    proxyProtocol: settings.proxyProtocol,
+    tlsImplicit: settings.tlsImplicit,
+    requireTls: settings.requireTls,
+    auth: false,
+  };
+  if (settings.tls) {
+    const hostname = os.hostname();
+    const credentials =
+      settings.tls.kind === 'files' ? await loadCredentials(settings.tls.cert, settings.tls.key) : await selfSignedCredentials(hostname);
+    options.tls = { cert: credentials.cert, key: credentials.key };
+    const what = credentials.selfSigned ? `self-signed certificate for ${hostname}, generated for this run` : 'certificate';
+    log.write(`smtpd-ts: TLS ${what}: SHA-256 fingerprint ${credentials.fingerprint256}\n`);
+  }
+  if (settings.auth) {
+    let users: Map<string, string> | undefined;
+    if (settings.auth.file !== null) {
+      const path = settings.auth.file;
+      const text = await readFile(path, 'utf8').catch((e: Error) => Promise.reject(new Error(`cannot read --auth-file ${path}: ${e.message}`)));
+      try {
+        users = parseUsers(text);
+      } catch (e) {
+        throw new Error(`bad --auth-file ${path}: ${(e as Error).message}`);
+      }
+    }
+    options.auth = {
+      required: settings.auth.required,
+      // Without --auth-insecure the server decides: in the clear on loopback only.
+      ...(settings.auth.insecure ? { insecure: true } : {}),
+      ...(users ? { users } : {}),
+    };
+  }
+  return options;
+}

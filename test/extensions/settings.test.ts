@@ -1,0 +1,140 @@
+/**
+ * The extension flags: pure flag -> settings checks, and the CLI as a
+ * process with `--tls --auth-file --require-auth -d -f json`, driven by
+ * Node's tls client.
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { toConfig, UsageError } from '../../src/config.js';
+import { toExtensionSettings } from '../../src/extensions/settings.js';
+import { startCli, type RunningCli } from '../helpers/cli.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { NODE_ARGS, ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { testCredentials } from '../helpers/tls-credentials.js';
+import { SmtpClient } from '../helpers/smtp-client.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+describe('extension flags', () => {
+  it('default to CHUNKING and AUTH on, everything else off', () => {
+    assert.deepEqual(toConfig({ class: 'DebuggingServer' }, []).extensions, {
+      tls: null,
+      tlsImplicit: false,
+      requireTls: false,
+      auth: { file: null, required: false, insecure: false },
+      chunking: true,
+      binaryMime: false,
+      enhancedStatusCodes: false,
+      dsn: false,
+      lmtp: false,
+      proxyProtocol: false,
+    });
+  });
+
+  it('read --tls, --tls-cert with --tls-key, and the switches', () => {
+    assert.deepEqual(toExtensionSettings({ tls: true, tlsImplicit: true }).tls, { kind: 'self-signed' });
+    assert.deepEqual(toExtensionSettings({ tlsCert: 'c.pem', tlsKey: 'k.pem', requireTls: true }).tls, { kind: 'files', cert: 'c.pem', key: 'k.pem' });
+    const s = toExtensionSettings({ auth: false, chunking: false, enhancedStatusCodes: true, dsn: true, lmtp: true, proxyProtocol: true });
+    assert.equal(s.auth, null);
+    assert.equal(s.chunking, false);
+    assert.ok(s.enhancedStatusCodes && s.dsn && s.lmtp && s.proxyProtocol);
+  });
+
+  it('refuse contradictions with a usage error', () => {
+    for (const bad of [
+      { tlsCert: 'c.pem' },
+      { tlsKey: 'k.pem' },
+      { tls: true, tlsCert: 'c.pem', tlsKey: 'k.pem' },
+      { tlsImplicit: true },
+      { requireTls: true },
+      { auth: false, requireAuth: true },
+      { auth: false, authFile: 'users' },
+      { chunking: false, binarymime: true },
+      { authFile: '' },
+    ]) {
+      assert.throws(() => toExtensionSettings(bad), UsageError, JSON.stringify(bad));
+    }
+  });
+});
+
+describe('the CLI with --tls --auth-file --require-auth', () => {
+  const dir = tempDir('tls-cli');
+  let cli: RunningCli;
+
+  before(async () => {
+    await writeFile(dir.join('users'), '# test users\nalice:s3cret-pw\n');
+    cli = await startCli(['--tls', '--auth-file', dir.join('users'), '--require-auth', '-d', '-f', 'json', '127.0.0.1:0'], 20_000);
+  });
+  after(async () => {
+    await cli?.stop();
+  });
+
+  it('prints the generated certificate\'s fingerprint, and records TLS and the user but never the password', async () => {
+    assert.match(cli.stderr(), /self-signed certificate .*SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}\n/);
+    const c = await SmtpClient.connect(cli.port);
+    try {
+      await c.read();
+      await c.command('EHLO client.test');
+      assert.equal((await c.command('STARTTLS')).code, 220);
+      await c.startTls();
+      await c.command('EHLO client.test');
+      assert.equal((await c.command('MAIL FROM:<a@b>')).code, 530);
+      assert.equal((await c.command(`AUTH PLAIN ${b64('\0alice\0wrong-pw')}`)).code, 535);
+      assert.equal((await c.command('AUTH LOGIN')).code, 334);
+      assert.equal((await c.command(b64('alice'))).code, 334);
+      assert.equal((await c.command(b64('s3cret-pw'))).code, 235);
+      for (const line of ['MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'DATA']) await c.command(line);
+      assert.equal((await c.command('Subject: cli tls\r\n\r\nhi\r\n.')).code, 250);
+    } finally {
+      c.close();
+    }
+    await cli.waitForStdout('cli tls');
+    const record = JSON.parse(cli.stdout().trim().split('\n')[0]!) as { tls: { protocol: string }; authUser: string };
+    assert.match(record.tls.protocol, /^TLSv1\.[23]$/);
+    assert.equal(record.authUser, 'alice');
+    const everything = cli.stdout() + cli.stderr();
+    for (const secret of ['s3cret-pw', b64('s3cret-pw'), 'wrong-pw', b64('\0alice\0wrong-pw')]) assert.ok(!everything.includes(secret), `${secret} leaked`);
+    assert.match(cli.stderr(), /TLS established: TLSv1\.[23]/);
+  });
+});
+
+describe('the CLI with --tls-cert, --tls-key and --tls-implicit', () => {
+  const dir = tempDir('tls-files');
+  let cli: RunningCli | undefined;
+
+  before(async () => {
+    const c = await testCredentials();
+    await writeFile(dir.join('cert.pem'), c.cert);
+    await writeFile(dir.join('key.pem'), c.key);
+    await writeFile(dir.join('bad.pem'), 'not a certificate\n');
+  });
+  after(async () => {
+    await cli?.stop();
+  });
+
+  it('serves SMTPS with the given certificate, and prints its fingerprint', async () => {
+    cli = await startCli(['--tls-cert', dir.join('cert.pem'), '--tls-key', dir.join('key.pem'), '--tls-implicit', '127.0.0.1:0']);
+    assert.match(cli.stderr(), new RegExp(`certificate: SHA-256 fingerprint ${(await testCredentials()).fingerprint256}`));
+    const c = await SmtpClient.connectTls(cli.port);
+    try {
+      assert.equal((await c.read()).code, 220);
+      assert.equal((await c.command('EHLO client.test')).code, 250);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('exits 1 with one line when the certificate cannot be used', async () => {
+    const run = promisify(execFile);
+    const args = [...NODE_ARGS, '--tls-cert', dir.join('bad.pem'), '--tls-key', dir.join('key.pem'), '127.0.0.1:0'];
+    const err = await run(process.execPath, args, { cwd: ROOT, timeout: 20_000 }).then(
+      () => assert.fail('started with a bad certificate'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(err.code, 1);
+    assert.match(err.stderr, /^smtpd-ts: bad TLS certificate or key: .+\n$/);
+  });
+});

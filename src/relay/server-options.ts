@@ -1,0 +1,55 @@
+/**
+ * From the CLI's relay settings to the server's handler and RCPT policy:
+ * the RelayHandler around the CLI's OutputHandler, with the upstream's
+ * password read from its file at start (an unreadable file stops the start).
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { RelayHandler } from '../handlers/relay.js';
+import type { Message } from '../message.js';
+import type { PrintContext } from '../printers/printer.js';
+import type { Handler, ServerOptions } from '../server.js';
+import { recipientPolicy } from './policy.js';
+import type { RelaySettings } from './settings.js';
+import type { UpstreamOptions } from './upstream.js';
+
+/** What `--relay-password-file` holds: the password on its first line. */
+async function readPassword(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).split(/\r?\n/)[0]!;
+  } catch (err) {
+    throw new Error(`cannot read --relay-password-file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * The CLI's handler and RCPT policy for its relay settings: `printer` alone
+ * when there is nothing to relay or deliver; otherwise a RelayHandler that
+ * delivers, then prints with `printer`. Reads the password file.
+ */
+export async function relayServerOptions(
+  settings: RelaySettings,
+  log: NodeJS.WritableStream,
+  printer: Handler & { handleMessage(message: Message, context?: PrintContext): Promise<void> },
+  check?: (message: Message) => void,
+): Promise<Pick<ServerOptions, 'handler' | 'acceptRecipient'>> {
+  if (!settings.upstream && settings.routes.length === 0) return { handler: printer };
+  const auth = settings.user !== null && settings.passwordFile !== null ? { user: settings.user, pass: await readPassword(settings.passwordFile) } : undefined;
+  const upstream: UpstreamOptions | null = settings.upstream && {
+    ...settings.upstream,
+    requireTLS: settings.requireTLS,
+    auth,
+    timeoutMs: settings.timeoutMs,
+    name: os.hostname(),
+  };
+  const handler = new RelayHandler({
+    upstream,
+    routes: settings.routes,
+    deliverTimeoutMs: settings.deliverTimeoutMs,
+    print: (message, context) => printer.handleMessage(message, context),
+    log,
+    ...(check ? { check } : {}),
+  });
+  const policy = recipientPolicy({ relaying: upstream !== null, allow: settings.allow, domains: settings.domains, routes: settings.routes });
+  return { handler, acceptRecipient: policy };
+}

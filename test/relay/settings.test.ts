@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { toConfig, UsageError } from '../../src/config.js';
+
+const config = (args: string[], options: Record<string, unknown> = {}) => toConfig({ class: 'DebuggingServer', ...options }, args);
+
+describe('relay flags', () => {
+  it('relay nothing by default, and print only', () => {
+    assert.equal(config(['127.0.0.1:0']).relay.upstream, null);
+  });
+
+  it('take the upstream from -c PureProxy\'s remote address (smtpd\'s localhost:25 by default) or --relay', () => {
+    assert.deepEqual(toConfig({ class: 'PureProxy' }, ['127.0.0.1:0', 'mx.test:2525']).relay.upstream, { host: 'mx.test', port: 2525 });
+    assert.deepEqual(toConfig({ class: 'PureProxy' }, ['127.0.0.1:0']).relay.upstream, { host: 'localhost', port: 25 });
+    assert.deepEqual(config(['127.0.0.1:0'], { relay: '[::1]:25' }).relay.upstream, { host: '::1', port: 25 });
+  });
+
+  it('have defaults for the timeouts and take seconds', () => {
+    const r = config(['127.0.0.1:0'], { relay: 'mx.test:25', relayTimeout: '0.5', deliver: ['*@l.test=cat'] }).relay;
+    assert.equal(r.timeoutMs, 500);
+    assert.equal(r.deliverTimeoutMs, 60_000);
+    assert.equal(r.routes[0]!.pattern, '*@l.test');
+  });
+
+  const refused: [string, string[], Record<string, unknown>, RegExp][] = [
+    ['relaying from a non-loopback address', ['0.0.0.0:25'], { relay: 'mx.test:25' }, /open relay.*--relay-allow/],
+    ['PureProxy on every interface', [':2525'], { class: 'PureProxy' }, /open relay/],
+    ['two upstreams', ['127.0.0.1:0', 'a.test:25'], { relay: 'b.test:25' }, /once/],
+    ['a bad CIDR', ['127.0.0.1:0'], { relay: 'mx.test:25', relayAllow: ['10.0.0.0/40'] }, /--relay-allow/],
+    ['relay flags without an upstream', ['127.0.0.1:0'], { relayTls: true }, /--relay-tls needs an upstream/],
+    ['a user without a password file', ['127.0.0.1:0'], { relay: 'mx.test:25', relayUser: 'u' }, /go together/],
+    ['a bad domain', ['127.0.0.1:0'], { relay: 'mx.test:25', relayDomains: ['a b'] }, /--relay-domains/],
+    ['a --deliver without a command', ['127.0.0.1:0'], { deliver: ['*@x.test'] }, /--deliver/],
+    ['a zero timeout', ['127.0.0.1:0'], { deliver: ['*=cat'], deliverTimeout: '0' }, /--deliver-timeout/],
+  ];
+  for (const [what, args, options, message] of refused) {
+    it(`refuse ${what} with a UsageError (exit 2)`, () => {
+      assert.throws(() => config(args, options), (e: unknown) => e instanceof UsageError && message.test(e.message));
+    });
+  }
+
+  it('relay from a non-loopback address when --relay-allow names who may', () => {
+    assert.deepEqual(config(['0.0.0.0:0'], { relay: 'mx.test:25', relayAllow: ['10.0.0.0/8'] }).relay.allow, ['10.0.0.0/8']);
+  });
+});

@@ -3,30 +3,20 @@
  * to this checkout's source. It needs bash, curl and jq: skipped otherwise.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { promisify } from 'node:util';
 import { RUN, ROOT } from './helpers/cli.js';
+import { missingTools } from './helpers/process.js';
 import { readmeExample } from './helpers/readme.js';
 
 const exec = promisify(execFile);
 
-function missing(tools: string[]): string[] {
-  return tools.filter((t) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-}
-
 it('the README CI example passes as written', { timeout: 60_000 }, async (t) => {
-  const absent = missing(['bash', 'curl', 'jq']);
+  const absent = missingTools(['bash', 'curl', 'jq']);
   if (absent.length > 0) return t.skip(`needs ${absent.join(', ')} (apt-get install ${absent.join(' ')})`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-ci-example-'));
   try {

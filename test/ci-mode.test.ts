@@ -5,24 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { NODE_ARGS, ROOT, startCli } from './helpers/cli.js';
+import { exitCode } from './helpers/process.js';
 import { SmtpClient, sendMail } from './helpers/smtp-client.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const MAIL = { from: 'a@example.test', to: ['b@example.test'], data: 'Subject: ci\r\n\r\nbody' };
-
-/** Resolves with the exit code of a started CLI (bounded). */
-async function exitCode(child: import('node:child_process').ChildProcess, ms = 15_000): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return code;
-}
 
 describe('CI mode', () => {
   const dir = tempDir('ci-mode');

@@ -1,0 +1,48 @@
+/**
+ * What the kernel says about a server process: CPU time (utime + stime, all
+ * threads, from /proc/PID/stat) and memory (VmRSS, VmHWM from
+ * /proc/PID/status). CPU time is the figure a busy machine disturbs least,
+ * so every server gets it.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticksPerSecond: number | undefined;
+
+/** USER_HZ: the unit of utime and stime (100 on Linux nearly everywhere). */
+export function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 });
+    const n = Number(r.stdout?.trim());
+    ticksPerSecond = Number.isInteger(n) && n > 0 ? n : 100;
+  }
+  return ticksPerSecond;
+}
+
+/** CPU seconds the process has used so far, user plus system, every thread included. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of the line are utime and stime; fields[0] here is field 3.
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return (utime + stime) / clockTicks();
+}
+
+export interface Memory {
+  /** Resident set size now, in KiB. */
+  readonly rssKiB: number;
+  /** Peak resident set size since the process started, in KiB. */
+  readonly hwmKiB: number;
+}
+
+export function memory(pid: number): Memory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!m) throw new Error(`/proc/${pid}/status has no ${name}`);
+    return Number(m[1]);
+  };
+  return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM') };
+}

@@ -44,7 +44,7 @@ export function parsedLines(message: Message, parsed: ParsedMessage): string[] {
   out.push('');
   const text = parsed.text ?? '';
   if (text.trim() === '') out.push('(no text body)');
-  else out.push(...text.replace(/\r?\n$/, '').split(/\r?\n/).map(terminalSafe));
+  else out.push(...text.replace(/\r?\n$/, '').split(/\r?\n/).map((l) => terminalSafe(l)));
   out.push('');
   out.push(parsed.html === null ? 'HTML body: none' : `HTML body: ${byteSize(Buffer.byteLength(parsed.html))}`);
   if (parsed.attachments.length === 0) out.push('Attachments: none');

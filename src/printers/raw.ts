@@ -44,32 +44,60 @@ export function styleHeaderLine(safeLine: string, style: Style): string {
 }
 
 /**
- * The message's lines as bytes.splitlines() gives them from smtpd's data,
- * which had no final line ending: split on CRLF, CR or LF.
+ * The message as text with smtpd's line breaks: smtpd's data had no final
+ * line ending, and bytes.splitlines() splits on CRLF, CR or LF and gives no
+ * empty piece after a final break. Returned joined by LF, so that a 10 MiB
+ * body is never split into a hundred thousand strings.
  */
-export function messageLines(data: Buffer): string[] {
+export function messageText(data: Buffer): string | undefined {
   let end = data.length;
   if (end >= 2 && data[end - 2] === 0x0d && data[end - 1] === 0x0a) end -= 2;
-  if (end === 0) return [];
-  const lines = data.toString('utf8', 0, end).split(/\r\n|\r|\n/);
-  // splitlines() gives no empty piece after a final line break.
-  if (lines.at(-1) === '') lines.pop();
-  return lines;
+  if (end === 0) return undefined;
+  let text = data.toString('utf8', 0, end);
+  // replaceAll with a plain string is several times faster than a regex here.
+  if (text.includes('\r')) text = text.replaceAll('\r\n', '\n');
+  if (text.includes('\r')) text = text.replaceAll('\r', '\n');
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
 }
+
+/** The message's lines, as smtpd's DebuggingServer iterated over them. */
+export function messageLines(data: Buffer): string[] {
+  return messageText(data)?.split('\n') ?? [];
+}
+
+/**
+ * Splits the text at smtpd's first empty line: the header lines before it,
+ * and the text after it (null when the empty line is the last line, or when
+ * there is no empty line at all: then `sawEmpty` is false).
+ */
+function splitAtEmptyLine(text: string): { head: string | null; body: string | null; sawEmpty: boolean } {
+  if (text === '' || text[0] === '\n') return { head: null, body: text === '' ? null : text.slice(1), sawEmpty: true };
+  const i = text.indexOf('\n\n');
+  if (i >= 0) return { head: text.slice(0, i), body: text.slice(i + 2), sawEmpty: true };
+  if (text.endsWith('\n')) return { head: text.slice(0, -1), body: null, sawEmpty: true };
+  return { head: text, body: null, sawEmpty: false };
+}
+
+/** Control characters but tab and LF, for escaping a whole body at once. */
+const BODY_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
 /** One message in DebuggingServer's framing; `headersOnly` stops at the end of the header block. */
 export function frame(message: Message, headersOnly: boolean, style: Style = PLAIN): string {
   const out: string[] = [style.frame(MESSAGE_FOLLOWS), ...optionLines(message)];
-  let inHeaders = true;
-  for (const line of messageLines(message.data)) {
-    if (inHeaders && line === '') {
+  const text = messageText(message.data);
+  if (text !== undefined) {
+    const { head, body, sawEmpty } = splitAtEmptyLine(text);
+    if (head !== null) for (const line of head.split('\n')) out.push(styleHeaderLine(terminalSafe(line), style));
+    if (sawEmpty) {
       // smtpd adds X-Peer at the first empty line, so a message without a
       // body separator gets none.
       out.push(styleHeaderLine(`X-Peer: ${terminalSafe(message.peer.address)}`, style));
-      inHeaders = false;
-      if (headersOnly) break;
+      if (!headersOnly) {
+        out.push('');
+        // The body is escaped as one string: LF separates its lines.
+        if (body !== null) out.push(BODY_CONTROL.test(body) ? terminalSafe(body, true) : body);
+      }
     }
-    out.push(inHeaders ? styleHeaderLine(terminalSafe(line), style) : terminalSafe(line));
   }
   out.push(style.frame(END_MESSAGE));
   return out.join('\n') + '\n';

@@ -5,6 +5,7 @@
  * which calls `main(process.argv.slice(2))`.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { DATA_SIZE_DEFAULT } from './channel/types.js';
@@ -20,6 +21,10 @@ import { OutputError } from './outputs/output.js';
 import { toJsonRecord } from './printers/json.js';
 import { FORMAT_NAMES } from './printers/registry.js';
 import { relayServerOptions } from './relay/server-options.js';
+import { RuleEngine } from './rules/engine.js';
+import { loadRulesFile, usesRandom } from './rules/settings.js';
+import { formatSessionEnd, printSessionJson } from './transcript/print.js';
+import type { FinishedSession } from './transcript/transcript.js';
 import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from './relay/settings.js';
 import { EXIT, removeRunFiles, watchRun, writeFileAtomic, type RunEnd } from './run-control.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS, SMTPServer } from './server.js';
@@ -86,6 +91,11 @@ function program(): Command {
     .option('--enhanced-status-codes', 'offer ENHANCEDSTATUSCODES: every reply carries its RFC 3463 code')
     .option('--dsn', 'accept the DSN parameters RET, ENVID, NOTIFY, ORCPT (RFC 3461) and record them')
     .option('--lmtp', 'speak LMTP (RFC 2033): LHLO, one reply per recipient after the data')
+    .option('--reply <rule>', 'answer a command with a scripted reply or fault: VERB[~PATTERN][#N|#N+|#*N][?P%]=[delay:TIME] REPLY[!close]|drop (see README); repeatable', collect)
+    .option('--rules <file>', 'more --reply rules, one a line (# comments)')
+    .option('--seed <n>', 'seed for rules with a ?P% probability, to replay the same faults (default: random, printed)')
+    .option('--connection-rate <n/seconds>', 'more than N new connections within SECONDS get 421 and a close')
+    .option('--transcript', 'record every session: a JSON line of type session, or the dialogue before each message')
     .option('--proxy-protocol', 'expect a PROXY protocol v1 or v2 header on each connection (behind a load balancer)')
     .addHelpText('after', WAIT_SUMMARY)
     .version(VERSION, '-V, --version', 'print the version and exit')
@@ -107,7 +117,9 @@ export function parseArgv(argv: readonly string[], io: CliIO): Config | number {
   cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} });
   try {
     cmd.parse([...argv], { from: 'user' });
-    return toConfig(cmd.opts<CliOptions>(), cmd.args);
+    const config = toConfig(cmd.opts<CliOptions>(), cmd.args);
+    // Read here, not in the pure toConfig, so that a bad line is still a usage error (exit 2).
+    return { ...config, rules: loadRulesFile(config.rules) };
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.OK; // --help, --version
@@ -175,6 +187,22 @@ export interface Started {
   readonly address: net.AddressInfo;
   /** Follows `--expect` and `--expect-count`; null when there are none. */
   readonly expectations: ExpectationTracker | null;
+  /** `--transcript` writes in flight, to wait for before the outputs close. */
+  readonly transcriptWrites: Set<Promise<void>>;
+}
+
+/** Writes a finished session to every output: its JSON line, or the rest of its dialogue for people. */
+function writeSession(outputs: OpenedOutputs, session: FinishedSession, log: NodeJS.WritableStream, pending: Set<Promise<void>>): void {
+  for (const { format, style, destination } of outputs.outputs) {
+    const text = format.human ? formatSessionEnd(session.record, session.unprinted, style) : printSessionJson(session.record);
+    const write: Promise<void> = destination
+      .write(text)
+      .catch((err: unknown) => {
+        log.write(`smtpd-ts: cannot write session ${session.record.id} to ${destination.name}: ${(err as Error).message}\n`);
+      })
+      .finally(() => pending.delete(write));
+    pending.add(write);
+  }
 }
 
 /** Opens the outputs, binds, drops privileges; rejects with a worded error. */
@@ -187,6 +215,11 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   });
   const expecting = config.expectCount !== null || config.expectations.length > 0;
   const expectations = expecting ? new ExpectationTracker(config.expectCount, config.expectations) : null;
+  const rules = config.rules;
+  const seed = rules.seed ?? randomInt(0, 2 ** 32);
+  if (usesRandom(rules) && rules.seed === null) io.stderr.write(`smtpd-ts: random rules use seed ${seed} (replay with --seed ${seed})\n`);
+  const engine = rules.rules.length > 0 ? new RuleEngine(rules.rules, seed) : null;
+  const transcriptWrites = new Set<Promise<void>>();
   const server = new SMTPServer(config.local, config.remote, {
     dataSizeLimit: config.dataSizeLimit,
     enableSMTPUTF8: config.smtputf8,
@@ -210,6 +243,9 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     bareLineEndings: config.bareLineEndings,
     timeouts: config.timeouts,
     ...extensions,
+    ...(engine ? { replyRule: engine.hook } : {}),
+    connectionRate: rules.connectionRate,
+    ...(rules.transcript ? { transcript: (session: FinishedSession) => writeSession(outputs, session, io.stderr, transcriptWrites) } : {}),
   });
   let address: net.AddressInfo;
   try {
@@ -236,7 +272,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     io.stderr.write(`smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`);
   }
   io.stderr.write(`smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)}\n`);
-  return { server, outputs, address, expectations };
+  return { server, outputs, address, expectations, transcriptWrites };
 }
 
 /** Runs the CLI with explicit arguments; resolves with the process exit code. */
@@ -268,6 +304,7 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
   watch.dispose();
   if (end.reason) io.stderr.write(`smtpd-ts: ${end.reason}\n`);
   await started.server.close();
+  await Promise.all(started.transcriptWrites);
   await started.outputs.close();
   await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
   await removeRunFiles(config);

@@ -11,6 +11,7 @@ import { ExpectSyntaxError, parseCountRange, parseExpectation, type CountRange, 
 import type { OutputSettings, OutputSpec } from './outputs/open-outputs.js';
 import { FORMAT_NAMES, isFormatName, type FormatName } from './printers/registry.js';
 import { toRelaySettings, type RelayCliOptions, type RelaySettings } from './relay/settings.js';
+import { toRuleSettings, type RuleCliOptions, type RuleSettings } from './rules/settings.js';
 import type { RunControl } from './run-control.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS } from './server.js';
 
@@ -71,10 +72,12 @@ export interface Config extends OutputSettings, RunControl, Limits, SenderChecks
   readonly extensions: ExtensionSettings;
   /** PureProxy, `--relay*` and `--deliver*` (src/relay/settings.ts). */
   readonly relay: RelaySettings;
+  /** `--reply`, `--rules`, `--seed`, `--connection-rate`, `--transcript` (src/rules/settings.ts). */
+  readonly rules: RuleSettings;
 }
 
 /** Options as commander gives them (strings; validated here). */
-export interface CliOptions extends RelayCliOptions, ExtensionCliOptions {
+export interface CliOptions extends RelayCliOptions, ExtensionCliOptions, RuleCliOptions {
   nosetuid?: boolean;
   class: string;
   size?: string;
@@ -225,5 +228,6 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     lint: options.lint ?? false,
     strict: options.strict ?? false,
     ...expectations(options),
+    rules: toRuleSettings(options),
   };
 }

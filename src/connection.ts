@@ -14,6 +14,7 @@ import type { Action, ChannelConfig, ChannelMessage } from './channel/types.js';
 import type { Endpoint, Message } from './message.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { serverTlsSocket } from './tls.js';
+import { Transcript, type FinishedSession, type SessionEnd } from './transcript/transcript.js';
 
 /** Timeouts in milliseconds; 0 disables one. */
 export interface Timeouts {
@@ -49,6 +50,8 @@ export interface ConnectionHost {
   accepted(message: Message): void;
   /** The connection has closed. */
   forget(connection: Connection): void;
+  /** `--transcript`: a session id, and where each finished session goes; absent: nothing is recorded. */
+  readonly transcripts?: { nextId(): string; finished(session: FinishedSession): void } | undefined;
 }
 
 const R421_SHUTDOWN = (host: string) => reply(421, `${host} Service closing transmission channel`);
@@ -66,6 +69,11 @@ export class Connection {
   private idleTimeout = -1;
   /** Bytes of a PROXY header received so far; null once it has been read (or when none is expected). */
   private proxyBytes: Buffer | null;
+  /** Actions held back by a scripted delay, carried out when `delayTimer` fires; null when none. */
+  private held: Action[] | null = null;
+  private delayTimer: NodeJS.Timeout | undefined;
+  /** `--transcript`: the session's dialogue; null when not recorded. */
+  private readonly transcript: Transcript | null;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -79,6 +87,7 @@ export class Connection {
     // `this.peer` is read at each RCPT: a PROXY header may change it after this.
     this.channel = new SMTPChannel(policy ? { ...host.channelConfig, acceptRecipient: (address) => policy(address, this.peer) } : host.channelConfig);
     this.proxyBytes = host.proxyProtocol ? Buffer.alloc(0) : null;
+    this.transcript = host.transcripts ? new Transcript(host.transcripts.nextId()) : null;
     socket.on('error', () => {}); // ECONNRESET and friends: 'close' follows
     socket.on('close', () => this.onClose());
     this.listen(socket);
@@ -95,7 +104,10 @@ export class Connection {
     if (this.proxyBytes) return this.readProxyHeader(chunk);
     this.apply(this.channel.receive(chunk));
   };
-  private readonly onEnd = (): void => this.apply(this.channel.eof());
+  private readonly onEnd = (): void => {
+    this.transcript?.ended('client-closed');
+    this.apply(this.channel.eof());
+  };
   private readonly onTimeout = (): void => this.expire();
 
   private listen(socket: net.Socket): void {
@@ -108,7 +120,12 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.transactionTimer);
+    clearTimeout(this.delayTimer);
     this.channel.eof();
+    if (this.transcript) {
+      this.transcript.ended('client-closed');
+      this.host.transcripts?.finished({ record: this.transcript.toRecord(this.peer, this.local), unprinted: this.transcript.takeUnprinted() });
+    }
     this.host.forget(this);
   }
 
@@ -129,6 +146,7 @@ export class Connection {
     this.proxyBytes = null;
     if (header.kind === 'invalid') {
       // Not a reply: the peer is a proxy that failed, or someone bypassing it.
+      this.transcript?.ended('error');
       this.trace(`closed: ${header.reason}`);
       this.socket.destroy();
       return;
@@ -154,6 +172,7 @@ export class Connection {
     this.socket = secure;
     this.idleTimeout = -1;
     secure.on('error', (err) => {
+      this.transcript?.ended('error');
       this.trace(`TLS error: ${err.message}`);
       secure.destroy();
     });
@@ -164,6 +183,7 @@ export class Connection {
     secure.once('secure', () => {
       const info = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher()?.name ?? 'unknown' };
       this.trace(`TLS established: ${info.protocol} ${info.cipher}`);
+      if (this.transcript) this.transcript.tls = info;
       this.apply(this.channel.tlsEstablished(info));
       if (implicit) this.apply(this.channel.greet());
     });
@@ -173,14 +193,23 @@ export class Connection {
 
   /** Carries out the channel's actions in order, then re-arms the timers for the new state. */
   apply(actions: Action[]): void {
+    // Behind a scripted delay, everything waits its turn.
+    if (this.held) {
+      this.held.push(...actions);
+      return;
+    }
     let text = '';
-    for (const action of actions) {
+    let lastCode = 0;
+    for (let i = 0; i < actions.length; i++) {
+      const action = actions[i]!;
       switch (action.kind) {
         case 'reply':
           text += formatReply(action.reply);
+          lastCode = action.reply.code;
           break;
         case 'trace':
-          this.trace(`<<< ${action.line}`);
+          this.transcript?.add('client', action.line);
+          this.host.traceStream?.write(`${this.peer.address}:${this.peer.port} <<< ${action.line}\n`);
           break;
         case 'message':
           this.flush(text);
@@ -190,7 +219,23 @@ export class Connection {
         case 'close':
           this.flush(text);
           text = '';
+          this.transcript?.ended(lastCode === 221 ? 'quit' : 'server-closed');
           this.socket.end();
+          break;
+        case 'delay':
+          this.flush(text);
+          this.hold(actions.slice(i + 1), action.ms);
+          return;
+        case 'drop':
+          this.flush(text);
+          text = '';
+          this.transcript?.ended('drop');
+          this.trace('dropped by a rule');
+          this.socket.destroy();
+          break;
+        case 'rule':
+          this.transcript?.rules.push(action.rule);
+          this.trace(`rule fired: ${action.rule}`);
           break;
         case 'starttls':
           // The 220 goes out in the clear, then the handshake starts.
@@ -208,34 +253,63 @@ export class Connection {
     this.armTimers();
   }
 
+  /** Holds `rest` back for `ms` (a scripted delay); the socket is paused meanwhile. */
+  private hold(rest: Action[], ms: number): void {
+    this.held = rest;
+    this.socket.pause();
+    this.armTimers();
+    this.delayTimer = setTimeout(() => {
+      this.delayTimer = undefined;
+      const actions = this.held ?? [];
+      this.held = null;
+      this.apply(actions);
+      if (this.held || this.busy || this.socket.destroyed) return;
+      if (this.closing) return this.shutdown();
+      this.socket.resume();
+    }, ms);
+  }
+
   /** Ends the session now if idle, or after the transaction in flight. */
   shutdown(): void {
     this.closing = true;
-    if (this.busy) return;
+    if (this.busy || this.held) return;
     // A transaction in flight (after MAIL, in DATA, or with pipelined input
     // held) may finish within the grace period.
     const state = this.channel.stateName;
     if (this.channel.mailFrom !== null || state === 'data' || state === 'bdat' || this.channel.heldBytes > 0) return;
+    this.transcript?.ended('shutdown');
     this.apply(this.channel.abort(R421_SHUTDOWN(this.host.channelConfig.hostname)));
   }
 
   /** Ends the session unconditionally (grace period over). */
   abort(): void {
+    this.transcript?.ended('shutdown');
+    clearTimeout(this.delayTimer);
+    this.held = null;
     this.apply(this.channel.abort(R421_SHUTDOWN(this.host.channelConfig.hostname)));
     this.socket.destroySoon();
   }
 
   private flush(text: string): void {
     if (text === '' || this.socket.destroyed) return;
-    if (this.host.traceStream) for (const line of text.slice(0, -2).split('\r\n')) this.trace(`>>> ${line}`);
+    if (this.host.traceStream || this.transcript) {
+      for (const line of text.slice(0, -2).split('\r\n')) {
+        this.transcript?.add('server', line);
+        this.host.traceStream?.write(`${this.peer.address}:${this.peer.port} >>> ${line}\n`);
+      }
+    }
     this.socket.write(text);
   }
 
   private async deliver(data: ChannelMessage): Promise<void> {
     this.busy = true;
     this.socket.pause();
-    const message: Message = { ...data, id: this.host.nextId(), receivedAt: new Date(), peer: this.peer, local: this.local };
-    this.trace(`<<< [message ${message.id}: ${message.data.length} bytes]`);
+    const id = this.host.nextId();
+    this.host.traceStream?.write(`${this.peer.address}:${this.peer.port} <<< [message ${id}: ${data.data.length} bytes]\n`);
+    this.transcript?.add('event', `message ${id}: ${data.data.length} bytes`);
+    this.transcript?.messages.push(id);
+    const dialogue = this.transcript?.takeUnprinted();
+    const message: Message = { ...data, id, receivedAt: new Date(), peer: this.peer, local: this.local, ...(dialogue ? { dialogue } : {}) };
     // The 250 goes out only after the handler has finished with the message
     // (printed and flushed it), so a 250 always means "written".
     const verdict = await this.host.handle(message);
@@ -243,7 +317,7 @@ export class Connection {
     this.apply(this.channel.settle(verdict));
     if (verdict === undefined || verdict.code < 400) this.host.accepted(message);
     if (this.closing) return this.shutdown();
-    if (!this.socket.destroyed) this.socket.resume();
+    if (!this.socket.destroyed && !this.held) this.socket.resume();
   }
 
   /** Inactivity timeout for the current state; the transaction bound from MAIL on. */
@@ -251,7 +325,7 @@ export class Connection {
     const t = this.host.timeouts;
     // While the handler has the message, the client is waiting on us.
     const state = this.channel.stateName;
-    const idle = this.busy ? 0 : state === 'data' || state === 'bdat' ? t.data : t.command;
+    const idle = this.busy || this.held ? 0 : state === 'data' || state === 'bdat' ? t.data : t.command;
     if (idle !== this.idleTimeout) {
       this.socket.setTimeout(idle);
       this.idleTimeout = idle;
@@ -270,12 +344,15 @@ export class Connection {
   }
 
   private expire(): void {
+    this.transcript?.ended('timeout');
     this.trace('timeout');
     this.apply(this.channel.abort(R421_TIMEOUT(this.host.channelConfig.hostname)));
     this.socket.destroySoon();
   }
 
+  /** An event, for the `-d` trace and the transcript. */
   private trace(text: string): void {
+    this.transcript?.add('event', text);
     this.host.traceStream?.write(`${this.peer.address}:${this.peer.port} ${text}\n`);
   }
 }

@@ -1,4 +1,5 @@
 import type { ChannelMessage } from './channel/types.js';
+import type { TranscriptLine } from './transcript/transcript.js';
 
 /** A network endpoint. */
 export interface Endpoint {
@@ -15,4 +16,6 @@ export interface Message extends ChannelMessage {
   readonly peer: Endpoint;
   /** The address the client connected to. */
   readonly local: Endpoint;
+  /** `--transcript`: the session's dialogue since the last message, which human formats print before it. */
+  readonly dialogue?: readonly TranscriptLine[];
 }

@@ -9,9 +9,10 @@ import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
 import { R, formatReply, parseReply, reply, type Reply } from './channel/reply.js';
-import { DATA_SIZE_DEFAULT, type ChannelConfig } from './channel/types.js';
+import { DATA_SIZE_DEFAULT, type ChannelConfig, type RuleEvent, type RuleOutcome } from './channel/types.js';
 import { Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
 import type { Message } from './message.js';
+import type { FinishedSession } from './transcript/transcript.js';
 import { VERSION } from './version.js';
 
 /** What a message handler may answer: nothing for `250 OK`, a reply, or a reply string as smtpd's process_message returned. */
@@ -99,6 +100,15 @@ export interface ServerOptions {
   lmtp?: boolean;
   /** Expect a PROXY protocol v1/v2 header on each connection; default false. */
   proxyProtocol?: boolean;
+  /**
+   * Scripted replies and faults (`--reply`, src/rules/engine.ts): asked at
+   * the greeting, before each command and at the end of the data.
+   */
+  replyRule?: (event: RuleEvent) => RuleOutcome | undefined;
+  /** At most `count` new connections within `windowMs`; more get 421 and a close (smtp-sink's and Jim's rate fault). */
+  connectionRate?: { readonly count: number; readonly windowMs: number } | null;
+  /** `--transcript`: each finished session's dialogue (AUTH secrets hidden) is given here. */
+  transcript?: (session: FinishedSession) => void;
 }
 
 /** True for host names and addresses that only this machine can reach. */
@@ -131,6 +141,11 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
   readonly acceptRecipient: RecipientPolicy | undefined;
   readonly tls: { readonly context: tls.SecureContext; readonly implicit: boolean } | undefined;
   readonly proxyProtocol: boolean;
+  readonly transcripts: ConnectionHost['transcripts'];
+  private readonly connectionRate: ServerOptions['connectionRate'];
+  /** When the connections of the current rate window arrived (monotonic ms), oldest first. */
+  private readonly recentConnections: number[] = [];
+  private sessions = 0;
   private readonly handler: Handler | undefined;
   private readonly log: NodeJS.WritableStream;
   private readonly server: net.Server;
@@ -155,7 +170,8 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       banner: `smtpd-ts ${VERSION}`,
       dataSizeLimit: options.dataSizeLimit ?? DATA_SIZE_DEFAULT,
       enableSMTPUTF8: options.enableSMTPUTF8 ?? false,
-      trace: options.trace !== undefined,
+      // The transcript records the received lines from the channel's trace.
+      trace: options.trace !== undefined || options.transcript !== undefined,
       maxRecipients: options.maxRecipients ?? DEFAULT_MAX_RECIPIENTS,
       maxMessages: options.maxMessagesPerConnection ?? 0,
       bareLineEndings: options.bareLineEndings ?? 'accept',
@@ -177,7 +193,13 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       enhancedStatusCodes: options.enhancedStatusCodes ?? false,
       dsn: options.dsn ?? false,
       lmtp: options.lmtp ?? false,
+      ...(options.replyRule ? { replyRule: options.replyRule } : {}),
     };
+    this.connectionRate = options.connectionRate ?? null;
+    const transcript = options.transcript;
+    this.transcripts = transcript
+      ? { nextId: () => `${process.pid}.s${++this.sessions}`, finished: (session) => transcript(session) }
+      : undefined;
     this.tls = options.tls
       ? { context: tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key }), implicit: options.tlsImplicit ?? false }
       : undefined;
@@ -291,6 +313,17 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     if (this.connections.size === 0) this.emit('drained');
   }
 
+  /** Counts a new connection against `connectionRate`; true when it is one too many (and is not counted). */
+  private overRate(): boolean {
+    const rate = this.connectionRate;
+    if (!rate) return false;
+    const now = performance.now();
+    while (this.recentConnections.length > 0 && now - this.recentConnections[0]! >= rate.windowMs) this.recentConnections.shift();
+    if (this.recentConnections.length >= rate.count) return true;
+    this.recentConnections.push(now);
+    return false;
+  }
+
   private accept(socket: net.Socket): void {
     socket.setNoDelay(true);
     const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
@@ -299,6 +332,11 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       // RFC 5321 3.1: a server may refuse a session with 421 at the greeting.
       socket.on('error', () => {});
       socket.end(formatReply(reply(421, `${this.channelConfig.hostname} Error: too many connections, try again later`)));
+      return;
+    }
+    if (this.overRate()) {
+      socket.on('error', () => {});
+      socket.end(formatReply(reply(421, `${this.channelConfig.hostname} Error: too many connections per second, try again later`)));
       return;
     }
     this.connections.add(new Connection(this, socket, peer, local));

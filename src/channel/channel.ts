@@ -19,6 +19,11 @@
  *   command ...
  *   closed            after QUIT, `abort()` or `eof()`; input is ignored
  *
+ * Scripted replies (`replyRule`, src/rules/) are asked at the greeting,
+ * before each command runs and at the end of the data: an outcome replaces
+ * the reply, or comes before it as a `delay` action, or ends the session
+ * with a `drop` action; the I/O layer keeps the time.
+ *
  * It never touches a socket, a clock, the console or a promise, so every
  * rule is testable with byte scripts and any split of them into chunks.
  * Whatever a peer sends gives replies, never an exception; misusing this API
@@ -33,6 +38,7 @@ import { countBareLineEndings, DataDecoder } from './data-decoder.js';
 import { LineReader, type LineResult } from './line-reader.js';
 import { pyStrip } from './py-text.js';
 import { R, reply, type Reply } from './reply.js';
+import { announce, belongsToTransaction, commandSubject, headerSection } from './rule-hook.js';
 import {
   COMMAND_SIZE_LIMIT,
   MAIL_SIZE_EXTENSION,
@@ -41,6 +47,7 @@ import {
   type ChannelConfig,
   type ChannelMessage,
   type ChannelStateName,
+  type RuleOutcome,
   type TlsInfo,
 } from './types.js';
 
@@ -73,6 +80,10 @@ export class SMTPChannel implements CommandContext {
   /** Messages accepted on this connection (for `maxMessages`). */
   private accepted = 0;
   private greeted = false;
+  /** A DATA rule said drop: the connection drops at the first data bytes, after the 354. */
+  private dropInData = false;
+  /** An EOD rule that keeps the message: its delay, and the reply that replaces an accepting verdict. */
+  private verdictRule: RuleOutcome | null = null;
 
   constructor(readonly config: ChannelConfig) {
     this.mailLineLimit =
@@ -85,8 +96,12 @@ export class SMTPChannel implements CommandContext {
   /** The 220 greeting, to send when the connection opens. */
   greet(): Action[] {
     this.greeted = true;
+    this.out = [];
+    const outcome = this.config.replyRule?.({ verb: 'CONNECT', subject: '' });
+    if (outcome && this.takeOutcome(outcome)) return this.out;
     // RFC 2034 section 4: the greeting carries no enhanced code.
-    return [{ kind: 'reply', reply: reply(220, `${this.config.hostname} ${this.config.banner}`) }];
+    this.out.push({ kind: 'reply', reply: reply(220, `${this.config.hostname} ${this.config.banner}`) });
+    return this.out;
   }
 
   /**
@@ -133,8 +148,15 @@ export class SMTPChannel implements CommandContext {
     const replies = this.config.lmtp ? this.state.recipients : 1;
     this.state = COMMAND;
     this.tx = emptyTransaction();
-    if (verdict === undefined || verdict.code < 400) this.accepted++;
-    for (let i = 0; i < replies; i++) this.send(verdict ?? R.R250_QUEUED);
+    const accepted = verdict === undefined || verdict.code < 400;
+    if (accepted) this.accepted++;
+    const rule = this.verdictRule;
+    this.verdictRule = null;
+    if (rule && rule.delayMs > 0) this.out.push({ kind: 'delay', ms: rule.delayMs });
+    // An EOD rule's 2xx replaces an accepting verdict; a handler's refusal stands.
+    const final = accepted && rule?.reply ? rule.reply : verdict;
+    for (let i = 0; i < replies; i++) this.send(final ?? R.R250_QUEUED);
+    if (rule?.close) this.close();
     this.run();
     return this.out;
   }
@@ -206,6 +228,36 @@ export class SMTPChannel implements CommandContext {
     this.out.push({ kind: 'close' });
   }
 
+  /** A scripted fault: the connection goes, with nothing more sent. */
+  private drop(): void {
+    this.state = CLOSED;
+    this.dropInData = false;
+    this.out.push({ kind: 'drop' });
+  }
+
+  /**
+   * Carries out a rule's outcome: announces it (and its delay), then drops,
+   * or sends its reply (and closes); true when that replaced the normal
+   * processing, false when it goes on (a delay alone, or DATA's drop, which
+   * waits for the data).
+   */
+  private takeOutcome(outcome: RuleOutcome, verb = 'CONNECT'): boolean {
+    this.out.push(...announce(outcome));
+    if (belongsToTransaction(verb, this.tx.mailFrom !== null)) this.tx.rules.push(...outcome.rules);
+    if (outcome.drop && verb === 'DATA') {
+      this.dropInData = true;
+      return false;
+    }
+    if (outcome.drop) {
+      this.drop();
+      return true;
+    }
+    if (!outcome.reply) return false;
+    this.send(outcome.reply);
+    if (outcome.close) this.close();
+    return true;
+  }
+
   private enhance(r: Reply): Reply {
     return this.config.enhancedStatusCodes ? withEnhancedCode(r) : r;
   }
@@ -224,6 +276,10 @@ export class SMTPChannel implements CommandContext {
   /** Feeds DATA or BDAT bytes; true once the phase has ended, with the bytes after it back in the line reader. */
   private feedBody(bytes: Buffer): boolean {
     if (this.state.name === 'data') {
+      if (this.dropInData && bytes.length > 0) {
+        this.drop();
+        return false;
+      }
       const result = this.state.decoder.feed(bytes);
       if (!result.done) return false;
       this.endData();
@@ -277,6 +333,21 @@ export class SMTPChannel implements CommandContext {
       return this.refuseMessage(R.R550_BARE_LINE_ENDING);
     }
     const tx = this.tx;
+    const outcome = this.config.replyRule?.({ verb: 'EOD', subject: headerSection(data) });
+    if (outcome) {
+      const refused = outcome.drop || (outcome.reply !== null && outcome.reply.code >= 400);
+      // The delay of a message handed over comes before its verdict (settle).
+      this.out.push(...announce(refused ? outcome : { ...outcome, delayMs: 0 }));
+      tx.rules.push(...outcome.rules);
+      if (outcome.drop) return this.drop();
+      if (outcome.reply && outcome.reply.code >= 400) {
+        this.refuseMessage(outcome.reply);
+        if (outcome.close) this.close();
+        return;
+      }
+      // A delay, a 2xx or a close waits for the handler's verdict (settle).
+      this.verdictRule = outcome;
+    }
     const message: ChannelMessage = {
       helo: this.session.greeting,
       extended: this.session.extended,
@@ -288,6 +359,7 @@ export class SMTPChannel implements CommandContext {
       bareLineEndings,
       tls: this.session.tls,
       authUser: this.session.authUser,
+      ...(tx.rules.length > 0 ? { rules: [...tx.rules] } : {}),
     };
     this.state = { name: 'awaiting-verdict', recipients: tx.rcptTos.length };
     this.out.push({ kind: 'message', message });
@@ -308,7 +380,11 @@ export class SMTPChannel implements CommandContext {
     if (bytes.length > limit) return this.send(R.R500_LINE_TOO_LONG);
     const spec = lookupVerb(verb);
     if (!spec || (spec.enabled && !spec.enabled(this.config, this.session))) return this.send(R.R500_UNRECOGNIZED(verb));
+    const outcome = this.config.replyRule?.({ verb, subject: commandSubject(verb, arg) });
+    if (outcome && this.takeOutcome(outcome, verb)) return;
     spec.run(this, arg);
+    // DATA was refused (503, 501...): there will be no data to drop in.
+    if (this.dropInData && this.state.name !== 'data') this.drop();
   }
 }
 

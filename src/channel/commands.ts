@@ -25,11 +25,13 @@ export interface Transaction {
   binary: boolean;
   /** The message so far, once a BDAT chunk was taken; DATA is then refused. */
   chunks: ChunkedBody | null;
+  /** Scripted rules (ChannelConfig.replyRule) that fired in this transaction, as written. */
+  readonly rules: string[];
 }
 
 /** A transaction with nothing in it yet. */
 export function emptyTransaction(): Transaction {
-  return { mailFrom: null, rcptTos: [], mailOptions: [], rcptOptions: [], smtputf8: false, binary: false, chunks: null };
+  return { mailFrom: null, rcptTos: [], mailOptions: [], rcptOptions: [], smtputf8: false, binary: false, chunks: null, rules: [] };
 }
 
 /** The session: what outlives transactions. */

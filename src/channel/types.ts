@@ -61,6 +61,39 @@ export interface ChannelConfig {
    * synchronous and pure, as the channel is: no I/O, no promises.
    */
   readonly acceptRecipient?: (address: string) => Reply | undefined;
+  /**
+   * Scripted replies and faults (`--reply`, src/rules/): asked at the
+   * greeting, before each command runs and at the end of the data; an
+   * outcome replaces the normal reply, delays it or drops the connection.
+   * Synchronous, as the channel is; absent: nothing changes.
+   */
+  readonly replyRule?: (event: RuleEvent) => RuleOutcome | undefined;
+}
+
+/** What the channel asks the rules about. */
+export interface RuleEvent {
+  /** `CONNECT` (the greeting), a command verb upper-cased, or `EOD` (the end of the data). */
+  readonly verb: string;
+  /**
+   * What a pattern is matched against: the command's argument (AUTH: its
+   * mechanism only, never a secret), the message's header section for EOD,
+   * '' for CONNECT.
+   */
+  readonly subject: string;
+}
+
+/** What the rules decided for one event. */
+export interface RuleOutcome {
+  /** The rules that fired, as written (recorded in the message's or session's JSON). */
+  readonly rules: readonly string[];
+  /** Wait this long (a `delay` action) before the reply. */
+  readonly delayMs: number;
+  /** Close the connection without a reply (for DATA: after the 354, at the first data bytes). */
+  readonly drop: boolean;
+  /** The reply instead of the normal one, or null to keep it. */
+  readonly reply: Reply | null;
+  /** Close after the reply. */
+  readonly close: boolean;
 }
 
 /** How AUTH behaves. */
@@ -114,6 +147,8 @@ export interface ChannelMessage {
   readonly tls?: TlsInfo | null;
   /** The user name the client authenticated as (never the password), or null. */
   readonly authUser?: string | null;
+  /** Scripted rules (`--reply`) that fired during this transaction, as written; absent when none. */
+  readonly rules?: readonly string[];
 }
 
 /** What the channel asks its I/O layer to do, in order. */
@@ -134,7 +169,13 @@ export type Action =
    */
   | { readonly kind: 'starttls' }
   /** A line received, for the protocol trace (only with `trace: true`). */
-  | { readonly kind: 'trace'; readonly line: string };
+  | { readonly kind: 'trace'; readonly line: string }
+  /** Carry out the actions after this one `ms` milliseconds later (a scripted delay). */
+  | { readonly kind: 'delay'; readonly ms: number }
+  /** Close the connection at once, with nothing more sent (a scripted fault). */
+  | { readonly kind: 'drop' }
+  /** A scripted rule fired (for the session transcript). */
+  | { readonly kind: 'rule'; readonly rule: string };
 
 /** The channel's state, smtpd's `smtp_state` plus the states smtpd had no name for. */
 export type ChannelStateName = 'command' | 'data' | 'bdat' | 'auth' | 'starttls' | 'awaiting-verdict' | 'closed';

@@ -17,6 +17,7 @@ import { parseMessage, type ParsedMessage } from '../printers/parse-message.js';
 import type { PrintContext } from '../printers/printer.js';
 import { terminalSafe } from '../printers/terminal-safe.js';
 import type { Handler } from '../server.js';
+import { formatDialogue } from '../transcript/print.js';
 
 export interface OutputHandlerOptions {
   readonly outputs: readonly Output[];
@@ -61,7 +62,9 @@ export class OutputHandler implements Handler {
       // Human formats show findings only with --lint, so that raw stays DebuggingServer's output.
       const shown = format.human && !this.options.showLint ? { ...context, lint: undefined } : context;
       // Outside the try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
-      const text = format.print(message, { ...shown, style });
+      // `--transcript`: the dialogue that led to the message comes before it.
+      const dialogue = format.human && message.dialogue ? formatDialogue(message.dialogue, style) : '';
+      const text = dialogue + format.print(message, { ...shown, style });
       try {
         await destination.write(text);
       } catch (err) {

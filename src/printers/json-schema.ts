@@ -28,6 +28,7 @@ const addresses = {
 } as const;
 
 const properties = {
+  type: { const: 'message' },
   schemaVersion: { const: JSON_SCHEMA_VERSION },
   id: string,
   receivedAt: { type: 'string', format: 'date-time' },
@@ -114,6 +115,7 @@ const properties = {
       },
     },
   },
+  rules: strings,
   raw: { type: 'string', contentEncoding: 'base64' },
 } as const;
 
@@ -123,7 +125,41 @@ export const JSON_SCHEMA = {
   $id: `https://github.com/smtpd-ts/smtpd-ts/schema/message-v${JSON_SCHEMA_VERSION}.json`,
   title: 'smtpd-ts message',
   type: 'object',
-  required: Object.keys(properties).filter((k) => k !== 'raw' && k !== 'relay'),
+  required: Object.keys(properties).filter((k) => k !== 'raw' && k !== 'relay' && k !== 'rules'),
   additionalProperties: false,
   properties,
+} as const;
+
+const tlsInfo = properties.tls;
+
+/** JSON Schema of a `session` line (`--transcript`), beside the message lines. */
+export const SESSION_JSON_SCHEMA = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: `https://github.com/smtpd-ts/smtpd-ts/schema/session-v${JSON_SCHEMA_VERSION}.json`,
+  title: 'smtpd-ts session',
+  type: 'object',
+  required: ['type', 'schemaVersion', 'id', 'startedAt', 'endedAt', 'peer', 'local', 'tls', 'end', 'messages', 'rules', 'dialogue'],
+  additionalProperties: false,
+  properties: {
+    type: { const: 'session' },
+    schemaVersion: { const: JSON_SCHEMA_VERSION },
+    id: string,
+    startedAt: { type: 'string', format: 'date-time' },
+    endedAt: { type: 'string', format: 'date-time' },
+    peer: endpoint,
+    local: endpoint,
+    tls: tlsInfo,
+    end: { type: 'string', pattern: '^(quit|client-closed|server-closed|timeout|drop|shutdown|error)$' },
+    messages: strings,
+    rules: strings,
+    dialogue: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['at', 'dir', 'text'],
+        additionalProperties: false,
+        properties: { at: { type: 'string', format: 'date-time' }, dir: { type: 'string', pattern: '^(client|server|event)$' }, text: string },
+      },
+    },
+  },
 } as const;

@@ -16,6 +16,8 @@ export const JSON_SCHEMA_VERSION = 1;
 
 /** The object printed for each message: the envelope, then the parsed fields. */
 export interface JsonRecord extends ParsedMessage {
+  /** Tells message lines from `--transcript`'s `session` lines (src/transcript/). */
+  readonly type: 'message';
   readonly schemaVersion: typeof JSON_SCHEMA_VERSION;
   readonly id: string;
   readonly receivedAt: string;
@@ -38,6 +40,8 @@ export interface JsonRecord extends ParsedMessage {
   readonly lint: readonly Finding[];
   /** Relaying and `--deliver` only: who accepted the message and who refused it. */
   readonly relay?: RelayRecord;
+  /** Scripted rules (`--reply`, `--rules`) that fired in this message's transaction, as written; absent when none. */
+  readonly rules?: readonly string[];
   /** The message as received, base64; with `--json-raw`, and always when parsing failed. */
   readonly raw?: string;
 }
@@ -62,6 +66,7 @@ export function toJsonRecord(message: Message, context: PrintContext = {}): Json
   const parseError = context.parsed ? null : (context.parseError ?? 'not parsed');
   const p = context.parsed ?? UNPARSED;
   return {
+    type: 'message',
     schemaVersion: JSON_SCHEMA_VERSION,
     id: message.id,
     receivedAt: message.receivedAt.toISOString(),
@@ -92,6 +97,7 @@ export function toJsonRecord(message: Message, context: PrintContext = {}): Json
     attachments: p.attachments,
     lint: context.lint ?? [],
     ...(context.relay ? { relay: context.relay } : {}),
+    ...(message.rules && message.rules.length > 0 ? { rules: message.rules } : {}),
     // Nothing is lost: without a parse, the raw bytes are the only record.
     ...(context.includeRaw || parseError !== null ? { raw: message.data.toString('base64') } : {}),
   };
@@ -105,11 +111,13 @@ export function toJsonRecord(message: Message, context: PrintContext = {}): Json
  */
 const UNESCAPED_CONTROLS = /[\x7f-\x9f\u2028\u2029]/g;
 
+/** Any value as one line of JSON, newline-terminated, with no control character in it. */
+export function jsonLine(value: unknown): string {
+  const line = JSON.stringify(value).replace(UNESCAPED_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `${line}\n`;
+}
+
 /** One line of JSON, newline-terminated. */
 export function printJson(message: Message, context: PrintContext = {}): string {
-  const line = JSON.stringify(toJsonRecord(message, context)).replace(
-    UNESCAPED_CONTROLS,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-  return `${line}\n`;
+  return jsonLine(toJsonRecord(message, context));
 }

@@ -13,6 +13,10 @@ export interface Style {
   readonly headerName: (text: string) => string;
   /** The value of the Subject header. */
   readonly subject: (text: string) => string;
+  /** A transcript line from the client (`--transcript`); absent: plain. */
+  readonly client?: (text: string) => string;
+  /** A transcript line from the server; absent: plain. */
+  readonly server?: (text: string) => string;
 }
 
 const same = (text: string): string => text;
@@ -52,5 +56,5 @@ export async function loadColorStyle(): Promise<Style> {
   // We have decided colour is on (the caller checked the flag, the
   // environment and the terminal), so at least 16 colours even on a pipe.
   const chalk = new Chalk({ level: 1 });
-  return { frame: chalk.cyan, headerName: chalk.bold, subject: chalk.bold.yellow };
+  return { frame: chalk.cyan, headerName: chalk.bold, subject: chalk.bold.yellow, client: chalk.green, server: chalk.blue };
 }

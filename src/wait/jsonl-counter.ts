@@ -1,5 +1,5 @@
 /**
- * Counts the complete lines of a JSON-lines file that another process
+ * Counts the complete message lines (not `--transcript` session lines) of a JSON-lines file that another process
  * appends to (an smtpd-ts `-o json:FILE`), reading only what was added since
  * the last look. A line counts once its newline is there, so a line being
  * written is never counted half-way. A file that shrank (rotated, truncated)
@@ -9,9 +9,14 @@ import { open } from 'node:fs/promises';
 
 const CHUNK = 1 << 16;
 
+/** How a `--transcript` session line starts (src/transcript/): not a message, so not counted. */
+const SESSION_PREFIX = Buffer.from('{"type":"session"');
+
 export class JsonlCounter {
   private offset = 0;
   private lines = 0;
+  /** The first bytes of the line being read (up to SESSION_PREFIX's length), across reads. */
+  private head = Buffer.alloc(0);
 
   constructor(readonly path: string) {}
 
@@ -26,17 +31,32 @@ export class JsonlCounter {
     }
     try {
       const { size } = await file.stat();
-      if (size < this.offset) [this.offset, this.lines] = [0, 0];
+      if (size < this.offset) [this.offset, this.lines, this.head] = [0, 0, Buffer.alloc(0)];
       const buf = Buffer.alloc(CHUNK);
       while (this.offset < size) {
         const { bytesRead } = await file.read(buf, 0, Math.min(CHUNK, size - this.offset), this.offset);
         if (bytesRead === 0) break;
-        for (let i = buf.indexOf(0x0a); i >= 0 && i < bytesRead; i = buf.indexOf(0x0a, i + 1)) this.lines++;
+        this.countLines(buf.subarray(0, bytesRead));
         this.offset += bytesRead;
       }
       return this.lines;
     } finally {
       await file.close();
+    }
+  }
+
+  /** Counts the complete message lines in `bytes`, carrying the start of an unfinished line over. */
+  private countLines(bytes: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const nl = bytes.indexOf(0x0a, start);
+      const end = nl < 0 ? bytes.length : nl;
+      const want = SESSION_PREFIX.length - this.head.length;
+      if (want > 0) this.head = Buffer.concat([this.head, bytes.subarray(start, Math.min(end, start + want))]);
+      if (nl < 0) return;
+      if (!this.head.equals(SESSION_PREFIX)) this.lines++;
+      this.head = Buffer.alloc(0);
+      start = nl + 1;
     }
   }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { type ParsedAddress, parseAddress } from '../../src/channel/address.js';
+import { prng } from '../helpers/byte-script.js';
 
 // Expected values were produced by Python 3.11.7's smtpd.SMTPChannel._getaddr.
 const CASES: Array<[string, ParsedAddress]> = [
@@ -127,20 +128,9 @@ const TEMPLATES = [
   '<=?utf-8?q?caf=C3=A9?=@x>', '<=?utf-8?b?Y2Fmw6k=?=@x.y>', '(c) a . b (d) @ (e) x . y', '<a(b)c@d(e)>', 'a.b@[ x ]',
 ];
 
-/** mulberry32: a small seeded generator, so every run tests the same inputs. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function generateInputs(count: number, seed: number): string[] {
-  const random = seededRandom(seed);
+  // Seeded, so every run tests the same inputs.
+  const random = prng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const piece = (): string => (random() < 0.75 ? pick(ATOMS) : pick(FRAGMENTS));
   const inputs: string[] = [];

@@ -38,7 +38,7 @@ describe('parseExpectation', () => {
   });
 
   for (const [source, message] of [
-    ['subjct=Welcome', /^bad --expect 'subjct=Welcome': unknown field 'subjct' \(fields: schemaVersion, id, .*subject.*\)$/],
+    ['subjct=Welcome', /^bad --expect 'subjct=Welcome': unknown field 'subjct' \(fields: type, schemaVersion, id, .*subject.*\)$/],
     ['from.adress=a', /unknown field 'from\.adress' \(fields of from: name, address\)/],
     ['subject.x=a', /'subject' has no fields/],
     ['subject Welcome', /expected an operator \(!= !~ <= >= = ~ < >\) after 'subject', found 'Welcome'/],

@@ -8,6 +8,8 @@
  */
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
+import { RuleEngine } from '../../src/rules/engine.js';
+import { parseRule } from '../../src/rules/parse.js';
 import { feed } from '../helpers/byte-script.js';
 import { anyBytes, cut, REPLY_LINE, smtpBytes } from './smtp-input.js';
 
@@ -28,11 +30,19 @@ const config = fc.record({
   enhancedStatusCodes: fc.boolean(),
   dsn: fc.boolean(),
   lmtp: fc.boolean(),
+  // Scripted replies (src/rules/): parsed once, given to a fresh engine per run (it counts events).
+  rules: fc.constantFrom(
+    [],
+    ['RCPT~b=550 5.1.1 No such user', 'EOD#2=451 4.3.0 Later'],
+    ['MAIL#2=421 Bye!close', '*=delay:5ms', 'CONNECT=220 fake ready'],
+    ['DATA=drop'],
+    ['EOD?50%=250 Queued', 'RCPT#*2=452 full', 'AUTH=drop', 'BDAT#2=554!close'],
+  ),
 });
 
-function outcome(chunks: Buffer[], cfg: object) {
-  const o = feed(chunks, cfg);
-  return { lines: o.lines, closed: o.closed, messages: o.messages.map((m) => ({ ...m, data: m.data.toString('latin1') })) };
+function outcome(chunks: Buffer[], { rules, ...cfg }: { readonly rules: readonly string[] }) {
+  const o = feed(chunks, () => ({ ...cfg, ...(rules.length > 0 ? { replyRule: new RuleEngine(rules.map(parseRule), 7).hook } : {}) }));
+  return { lines: o.lines, closed: o.closed, faults: o.faults, messages: o.messages.map((m) => ({ ...m, data: m.data.toString('latin1') })) };
 }
 
 export interface FuzzResult {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { SMTPChannel } from '../../src/channel/channel.js';
 import { formatReply, type Reply } from '../../src/channel/reply.js';
 import type { ChannelConfig, ChannelMessage, TlsInfo } from '../../src/channel/types.js';
+import { mulberry32 } from '../../src/rules/engine.js';
 
 /**
  * In a script, where the TLS handshake completes (after STARTTLS): the
@@ -33,15 +34,24 @@ export interface Outcome {
   readonly closed: boolean;
   /** How many `starttls` actions the channel asked for. */
   readonly starttls: number;
+  /** Scripted rules' actions, in order: `delay <ms>`, `drop`, `rule <source>` (empty without rules). */
+  readonly faults: string[];
 }
+
+/**
+ * A channel configuration, or a function making a fresh one for each run:
+ * a stateful hook (a rule engine counts events) must start afresh each time.
+ */
+export type ScriptConfig = Partial<ChannelConfig> | (() => Partial<ChannelConfig>);
 
 /** Feeds `chunks` in order; settles each message with `verdict(message)` (default 250). */
 export function feed(
   chunks: readonly (Buffer | typeof HANDSHAKE)[],
-  config: Partial<ChannelConfig> = {},
+  config: ScriptConfig = {},
   verdict: (m: ChannelMessage) => Reply | undefined = () => undefined,
 ): Outcome {
-  const ch = new SMTPChannel({ ...CONFIG, ...config });
+  const ch = new SMTPChannel({ ...CONFIG, ...(typeof config === 'function' ? config() : config) });
+  const faults: string[] = [];
   let wire = '';
   const messages: ChannelMessage[] = [];
   let closed = false;
@@ -51,6 +61,12 @@ export function feed(
       if (a.kind === 'reply') wire += formatReply(a.reply);
       else if (a.kind === 'close') closed = true;
       else if (a.kind === 'starttls') starttls++;
+      else if (a.kind === 'delay') faults.push(`delay ${a.ms}`);
+      else if (a.kind === 'rule') faults.push(`rule ${a.rule}`);
+      else if (a.kind === 'drop') {
+        faults.push('drop');
+        closed = true;
+      }
       else if (a.kind === 'message') {
         messages.push(a.message);
         apply(ch.settle(verdict(a.message)));
@@ -59,20 +75,11 @@ export function feed(
   };
   apply(ch.greet());
   for (const c of chunks) apply(c === HANDSHAKE ? ch.tlsEstablished(TEST_TLS) : ch.receive(c));
-  return { lines: wire.split('\r\n').slice(0, -1), messages, closed, starttls };
+  return { lines: wire.split('\r\n').slice(0, -1), messages, closed, starttls, faults };
 }
 
-/** A small seeded PRNG (mulberry32), so random splits are replayable. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32, shared with the rule engine), so random splits are replayable. */
+export const prng = mulberry32;
 
 /** Splits `input` at random places. */
 export function randomSplit(input: Buffer, random: () => number): Buffer[] {
@@ -91,6 +98,7 @@ function canonical(o: Outcome): unknown {
     lines: o.lines,
     closed: o.closed,
     starttls: o.starttls,
+    faults: o.faults,
     messages: o.messages.map((m) => ({ ...m, data: m.data.toString('latin1') })),
   };
 }
@@ -101,7 +109,7 @@ function canonical(o: Outcome): unknown {
  */
 export function script(
   input: ScriptInput,
-  config: Partial<ChannelConfig> = {},
+  config: ScriptConfig = {},
   verdict?: (m: ChannelMessage) => Reply | undefined,
 ): Outcome {
   const parts: readonly (string | Buffer | typeof HANDSHAKE)[] = typeof input === 'string' || Buffer.isBuffer(input) ? [input] : input;

@@ -24,50 +24,31 @@
  * the reply, or comes before it as a `delay` action, or ends the session
  * with a `drop` action; the I/O layer keeps the time.
  *
+ * The states are in channel-state.ts; a command line is read in
+ * command-line.ts; a message's end and its verdict are in end-of-message.ts.
+ *
  * It never touches a socket, a clock, the console or a promise, so every
  * rule is testable with byte scripts and any split of them into chunks.
  * Whatever a peer sends gives replies, never an exception; misusing this API
  * (settling with no message pending) throws ChannelUsageError.
  */
-import { isUtf8 } from 'node:buffer';
 import { continueAuth, traceable, type AuthStep } from './auth.js';
-import { feedChunk, type ChunkReader } from './bdat.js';
-import { emptySession, emptyTransaction, lookupVerb, type CommandContext, type Session, type Transaction } from './commands.js';
+import type { ChunkReader } from './bdat.js';
+import { CLOSED, COMMAND, STARTTLS, type State } from './channel-state.js';
+import { mailLineLimit, readCommandLine } from './command-line.js';
+import { emptySession, emptyTransaction, type CommandContext, type Session, type Transaction } from './commands.js';
+import { DataDecoder } from './data-decoder.js';
+import { answerVerdict, bodyEnding, type MessageEnding } from './end-of-message.js';
 import { withEnhancedCode } from './enhanced-codes.js';
-import { countBareLineEndings, DataDecoder } from './data-decoder.js';
 import { LineReader, type LineResult } from './line-reader.js';
-import { pyStrip } from './py-text.js';
 import { R, reply, type Reply } from './reply.js';
-import { announce, belongsToTransaction, commandSubject, headerSection } from './rule-hook.js';
-import {
-  COMMAND_SIZE_LIMIT,
-  MAIL_SIZE_EXTENSION,
-  MAIL_SMTPUTF8_EXTENSION,
-  type Action,
-  type ChannelConfig,
-  type ChannelMessage,
-  type ChannelStateName,
-  type RuleOutcome,
-  type TlsInfo,
-} from './types.js';
+import { announce, belongsToTransaction, commandSubject } from './rule-hook.js';
+import { COMMAND_SIZE_LIMIT, type Action, type ChannelConfig, type ChannelStateName, type RuleOutcome, type TlsInfo } from './types.js';
 
 /** Thrown when the channel's API is used out of order: a bug in the caller, not the peer. */
 export class ChannelUsageError extends Error {
   readonly code = 'ERR_SMTP_CHANNEL_USAGE';
 }
-
-type State =
-  | { readonly name: 'command' }
-  | { readonly name: 'data'; readonly decoder: DataDecoder }
-  | { readonly name: 'bdat'; readonly reader: ChunkReader }
-  | { readonly name: 'auth'; readonly step: AuthStep }
-  | { readonly name: 'starttls' }
-  | { readonly name: 'awaiting-verdict'; readonly recipients: number }
-  | { readonly name: 'closed' };
-
-const COMMAND: State = { name: 'command' };
-const STARTTLS: State = { name: 'starttls' };
-const CLOSED: State = { name: 'closed' };
 
 export class SMTPChannel implements CommandContext {
   session: Session = emptySession();
@@ -86,10 +67,7 @@ export class SMTPChannel implements CommandContext {
   private verdictRule: RuleOutcome | null = null;
 
   constructor(readonly config: ChannelConfig) {
-    this.mailLineLimit =
-      COMMAND_SIZE_LIMIT +
-      (config.dataSizeLimit ? MAIL_SIZE_EXTENSION : 0) +
-      (config.enableSMTPUTF8 ? MAIL_SMTPUTF8_EXTENSION : 0);
+    this.mailLineLimit = mailLineLimit(config);
     this.lines = new LineReader(Math.max(COMMAND_SIZE_LIMIT, this.mailLineLimit));
   }
 
@@ -144,19 +122,10 @@ export class SMTPChannel implements CommandContext {
     if (this.state === CLOSED) return [];
     if (this.state.name !== 'awaiting-verdict') throw new ChannelUsageError(`settle() called in state ${this.state.name}`);
     this.out = [];
-    // RFC 2033 section 4.2: LMTP answers once per accepted recipient.
-    const replies = this.config.lmtp ? this.state.recipients : 1;
-    this.state = COMMAND;
-    this.tx = emptyTransaction();
-    const accepted = verdict === undefined || verdict.code < 400;
-    if (accepted) this.accepted++;
-    const rule = this.verdictRule;
+    const { accepted, ending } = answerVerdict(this.config, this.state.recipients, verdict, this.verdictRule);
     this.verdictRule = null;
-    if (rule && rule.delayMs > 0) this.out.push({ kind: 'delay', ms: rule.delayMs });
-    // An EOD rule's 2xx replaces an accepting verdict; a handler's refusal stands.
-    const final = accepted && rule?.reply ? rule.reply : verdict;
-    for (let i = 0; i < replies; i++) this.send(final ?? R.R250_QUEUED);
-    if (rule?.close) this.close();
+    if (accepted) this.accepted++;
+    this.endMessage(ending);
     this.run();
     return this.out;
   }
@@ -236,21 +205,16 @@ export class SMTPChannel implements CommandContext {
   }
 
   /**
-   * Carries out a rule's outcome: announces it (and its delay), then drops,
-   * or sends its reply (and closes); true when that replaced the normal
-   * processing, false when it goes on (a delay alone, or DATA's drop, which
-   * waits for the data).
+   * Announces a rule's outcome and carries it out (a drop, or its reply and a close); false
+   * when the normal processing goes on (a delay alone, or DATA's drop, which waits for the data).
    */
   private takeOutcome(outcome: RuleOutcome, verb = 'CONNECT'): boolean {
     this.out.push(...announce(outcome));
     if (belongsToTransaction(verb, this.tx.mailFrom !== null)) this.tx.rules.push(...outcome.rules);
-    if (outcome.drop && verb === 'DATA') {
-      this.dropInData = true;
-      return false;
-    }
     if (outcome.drop) {
-      this.drop();
-      return true;
+      if (verb === 'DATA') this.dropInData = true;
+      else this.drop();
+      return verb !== 'DATA';
     }
     if (!outcome.reply) return false;
     this.send(outcome.reply);
@@ -275,29 +239,15 @@ export class SMTPChannel implements CommandContext {
 
   /** Feeds DATA or BDAT bytes; true once the phase has ended, with the bytes after it back in the line reader. */
   private feedBody(bytes: Buffer): boolean {
-    if (this.state.name === 'data') {
-      if (this.dropInData && bytes.length > 0) {
-        this.drop();
-        return false;
-      }
-      const result = this.state.decoder.feed(bytes);
-      if (!result.done) return false;
-      this.endData();
-      this.lines.unshift(result.rest);
-      return true;
+    if (this.state.name !== 'data' && this.state.name !== 'bdat') return true;
+    if (this.state.name === 'data' && this.dropInData && bytes.length > 0) {
+      this.drop();
+      return false;
     }
-    if (this.state.name === 'bdat') {
-      const end = feedChunk(this.state.reader, this.tx, this.config.dataSizeLimit, bytes);
-      if (end === undefined) return false;
-      this.state = COMMAND;
-      if (end.kind === 'message') this.complete(end.data, end.lineBased);
-      else {
-        if (end.endsTransaction) this.tx = emptyTransaction();
-        this.send(end.reply);
-      }
-      this.lines.unshift(end.rest);
-      return true;
-    }
+    const fed = bodyEnding(this.state, bytes, this.config, this.session, this.tx);
+    if (fed === undefined) return false;
+    this.endMessage(fed.ending);
+    this.lines.unshift(fed.rest);
     return true;
   }
 
@@ -309,83 +259,40 @@ export class SMTPChannel implements CommandContext {
     continueAuth(this, step, line.bytes.toString('latin1'));
   }
 
-  private endData(): void {
-    if (this.state.name !== 'data') return;
-    const decoder = this.state.decoder;
-    // smtpd stayed in DATA after this 552, reading the next commands as
-    // mail; RFC 5321 4.2.5 has the transaction end here.
-    if (decoder.tooBig) return this.refuseMessage(R.R552_TOO_MUCH_DATA);
-    this.complete(decoder.message(), true);
-  }
-
-  /** Ends the transaction with a refusal of its message: once, or once per recipient in LMTP (RFC 2033 4.2). */
-  private refuseMessage(r: Reply): void {
-    const replies = this.config.lmtp ? this.tx.rcptTos.length : 1;
-    this.state = COMMAND;
-    this.tx = emptyTransaction();
-    for (let i = 0; i < replies; i++) this.send(r);
-  }
-
-  /** A message is complete (DATA or BDAT LAST): hand it over and wait for the verdict. */
-  private complete(data: Buffer, lineBased: boolean): void {
-    const bareLineEndings = countBareLineEndings(data);
-    if (lineBased && this.config.bareLineEndings === 'reject' && bareLineEndings.cr + bareLineEndings.lf > 0) {
-      return this.refuseMessage(R.R550_BARE_LINE_ENDING);
-    }
-    const tx = this.tx;
-    const outcome = this.config.replyRule?.({ verb: 'EOD', subject: headerSection(data) });
-    if (outcome) {
-      const refused = outcome.drop || (outcome.reply !== null && outcome.reply.code >= 400);
-      // The delay of a message handed over comes before its verdict (settle).
-      this.out.push(...announce(refused ? outcome : { ...outcome, delayMs: 0 }));
-      tx.rules.push(...outcome.rules);
-      if (outcome.drop) return this.drop();
-      if (outcome.reply && outcome.reply.code >= 400) {
-        this.refuseMessage(outcome.reply);
-        if (outcome.close) this.close();
+  /** Carries out the end of a message (see end-of-message.ts): replies (a refusal, a BDAT chunk's reply or the verdict), a drop, or the hand-over. */
+  private endMessage({ before, end }: MessageEnding): void {
+    this.out.push(...before);
+    switch (end.kind) {
+      case 'replies':
+        this.state = COMMAND;
+        if (end.endsTransaction) this.tx = emptyTransaction();
+        for (const r of end.replies) this.send(r);
+        if (end.close) this.close();
         return;
+      case 'drop':
+        return this.drop();
+      case 'hand-over':
+        this.verdictRule = end.verdictRule;
+        this.state = { name: 'awaiting-verdict', recipients: this.tx.rcptTos.length };
+        this.out.push({ kind: 'message', message: end.message });
+        return;
+      default: {
+        const never: never = end;
+        throw new Error(`unreachable message end ${JSON.stringify(never)}`);
       }
-      // A delay, a 2xx or a close waits for the handler's verdict (settle).
-      this.verdictRule = outcome;
     }
-    const message: ChannelMessage = {
-      helo: this.session.greeting,
-      extended: this.session.extended,
-      mailFrom: tx.mailFrom ?? '',
-      rcptTos: tx.rcptTos,
-      mailOptions: tx.mailOptions,
-      rcptOptions: tx.rcptOptions,
-      data,
-      bareLineEndings,
-      tls: this.session.tls,
-      authUser: this.session.authUser,
-      ...(tx.rules.length > 0 ? { rules: [...tx.rules] } : {}),
-    };
-    this.state = { name: 'awaiting-verdict', recipients: tx.rcptTos.length };
-    this.out.push({ kind: 'message', message });
   }
 
-  /** smtpd's `found_terminator` for a command line, check for check. */
+  /** A command line (see command-line.ts): asks the rules, then runs the verb. */
   private dispatch(line: LineResult): void {
     if (line.kind === 'too-long') return this.send(R.R500_LINE_TOO_LONG);
-    const bytes = line.bytes;
-    if (this.config.trace) this.out.push({ kind: 'trace', line: traceable(bytes.toString('latin1')) });
-    if (bytes.length === 0) return this.send(R.R500_BAD_SYNTAX);
-    if (!isUtf8(bytes)) return this.send(R.R500_NOT_UTF8);
-    const text = bytes.toString('utf8');
-    const space = text.indexOf(' ');
-    const verb = (space < 0 ? text : text.slice(0, space)).toUpperCase();
-    const arg = space < 0 ? null : pyStrip(text.slice(space + 1));
-    const limit = this.session.extended && verb === 'MAIL' ? this.mailLineLimit : COMMAND_SIZE_LIMIT;
-    if (bytes.length > limit) return this.send(R.R500_LINE_TOO_LONG);
-    const spec = lookupVerb(verb);
-    if (!spec || (spec.enabled && !spec.enabled(this.config, this.session))) return this.send(R.R500_UNRECOGNIZED(verb));
-    const outcome = this.config.replyRule?.({ verb, subject: commandSubject(verb, arg) });
-    if (outcome && this.takeOutcome(outcome, verb)) return;
-    spec.run(this, arg);
+    if (this.config.trace) this.out.push({ kind: 'trace', line: traceable(line.bytes.toString('latin1')) });
+    const command = readCommandLine(line.bytes, this.config, this.session, this.mailLineLimit);
+    if (command.kind === 'refused') return this.send(command.reply);
+    const outcome = this.config.replyRule?.({ verb: command.verb, subject: commandSubject(command.verb, command.arg) });
+    if (outcome && this.takeOutcome(outcome, command.verb)) return;
+    command.spec.run(this, command.arg);
     // DATA was refused (503, 501...): there will be no data to drop in.
     if (this.dropInData && this.state.name !== 'data') this.drop();
   }
 }
-
-

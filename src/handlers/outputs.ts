@@ -64,7 +64,9 @@ export class OutputHandler implements Handler {
       // Outside the try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
       // `--transcript`: the dialogue that led to the message comes before it.
       const dialogue = format.human && message.dialogue ? formatDialogue(message.dialogue, style) : '';
-      const text = dialogue + format.print(message, { ...shown, style });
+      const printContext = { ...shown, style };
+      const bytes = format.printBytes?.(message, printContext);
+      const text = bytes === undefined ? dialogue + format.print(message, printContext) : dialogue === '' ? bytes : Buffer.concat([Buffer.from(dialogue), bytes]);
       try {
         await destination.write(text);
       } catch (err) {

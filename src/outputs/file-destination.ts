@@ -26,7 +26,7 @@ export class FileDestination implements Destination {
     }
   }
 
-  write(text: string): Promise<void> {
+  write(text: string | Uint8Array): Promise<void> {
     const done = this.queue.then(() => this.handle.writeFile(text));
     this.queue = done.catch(() => {});
     return done;

@@ -14,7 +14,7 @@ export interface Destination {
   readonly name: string;
   /** Whether it is a terminal (colour is on by default only there). */
   readonly isTTY: boolean;
-  write(text: string): Promise<void>;
+  write(text: string | Uint8Array): Promise<void>;
   /** Releases the destination (closes a file; leaves stdout open). */
   close(): Promise<void>;
 }

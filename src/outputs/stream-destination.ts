@@ -19,7 +19,7 @@ export class StreamDestination implements Destination {
     stream.on('error', () => {});
   }
 
-  write(text: string): Promise<void> {
+  write(text: string | Uint8Array): Promise<void> {
     return writeText(this.stream, text);
   }
 

@@ -36,4 +36,9 @@ export interface Format {
   readonly parses: boolean;
   /** Text for people, which may be coloured; JSON is for programs and never is. */
   readonly human: boolean;
+  /**
+   * The same output as `print`, as bytes, where that is much cheaper (large
+   * messages); undefined means "use `print`".
+   */
+  readonly printBytes?: (message: Message, context?: PrintContext) => Buffer | undefined;
 }

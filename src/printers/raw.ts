@@ -81,24 +81,30 @@ function splitAtEmptyLine(text: string): { head: string | null; body: string | n
 /** Control characters but tab and LF, for escaping a whole body at once. */
 const BODY_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
+/**
+ * The lines before the body: the framing, the options, the header lines
+ * (styled, terminal-safe) and, at smtpd's first empty line, X-Peer and the
+ * empty line itself (not in `headersOnly` mode).
+ */
+export function headLines(message: Message, head: string | null, sawEmpty: boolean, headersOnly: boolean, style: Style): string[] {
+  const out: string[] = [style.frame(MESSAGE_FOLLOWS), ...optionLines(message)];
+  if (head !== null) for (const line of head.split('\n')) out.push(styleHeaderLine(terminalSafe(line), style));
+  if (sawEmpty) {
+    // smtpd adds X-Peer at the first empty line, so a message without a
+    // body separator gets none.
+    out.push(styleHeaderLine(`X-Peer: ${terminalSafe(message.peer.address)}`, style));
+    if (!headersOnly) out.push('');
+  }
+  return out;
+}
+
 /** One message in DebuggingServer's framing; `headersOnly` stops at the end of the header block. */
 export function frame(message: Message, headersOnly: boolean, style: Style = PLAIN): string {
-  const out: string[] = [style.frame(MESSAGE_FOLLOWS), ...optionLines(message)];
   const text = messageText(message.data);
-  if (text !== undefined) {
-    const { head, body, sawEmpty } = splitAtEmptyLine(text);
-    if (head !== null) for (const line of head.split('\n')) out.push(styleHeaderLine(terminalSafe(line), style));
-    if (sawEmpty) {
-      // smtpd adds X-Peer at the first empty line, so a message without a
-      // body separator gets none.
-      out.push(styleHeaderLine(`X-Peer: ${terminalSafe(message.peer.address)}`, style));
-      if (!headersOnly) {
-        out.push('');
-        // The body is escaped as one string: LF separates its lines.
-        if (body !== null) out.push(BODY_CONTROL.test(body) ? terminalSafe(body, true) : body);
-      }
-    }
-  }
+  const { head, body, sawEmpty } = text === undefined ? { head: null, body: null, sawEmpty: false } : splitAtEmptyLine(text);
+  const out = text === undefined ? [style.frame(MESSAGE_FOLLOWS), ...optionLines(message)] : headLines(message, head, sawEmpty, headersOnly, style);
+  // The body is escaped as one string: LF separates its lines.
+  if (sawEmpty && !headersOnly && body !== null) out.push(BODY_CONTROL.test(body) ? terminalSafe(body, true) : body);
   out.push(style.frame(END_MESSAGE));
   return out.join('\n') + '\n';
 }

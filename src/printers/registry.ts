@@ -7,10 +7,11 @@ import { printJson } from './json.js';
 import { printParsed } from './parsed.js';
 import type { Format } from './printer.js';
 import { printRaw } from './raw.js';
+import { printRawBytes } from './raw-bytes.js';
 
 /** Every built-in format by name; `raw` is the default. */
 export const FORMATS = {
-  raw: { name: 'raw', print: printRaw, parses: false, human: true },
+  raw: { name: 'raw', print: printRaw, printBytes: printRawBytes, parses: false, human: true },
   headers: { name: 'headers', print: printHeaders, parses: false, human: true },
   parsed: { name: 'parsed', print: printParsed, parses: true, human: true },
   json: { name: 'json', print: printJson, parses: true, human: false },

@@ -128,6 +128,25 @@ describe('running', () => {
     }
   });
 
+  it('warns who can send to it when it listens beyond loopback', async () => {
+    const cli = await startCli(['0.0.0.0:0']);
+    try {
+      assert.match(cli.stderr(), /warning: listening on 0\.0\.0\.0: anyone who can reach this address can send to it/);
+      // The test itself still only talks to loopback.
+      const c = await SmtpClient.connect(cli.port, '127.0.0.1');
+      assert.equal((await c.read()).code, 220);
+      c.close();
+    } finally {
+      await cli.stop();
+    }
+    const quiet = await startCli(['127.0.0.1:0']);
+    try {
+      assert.doesNotMatch(quiet.stderr(), /warning/);
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   it('prints a protocol trace on stderr with -d', async () => {
     const cli = await startCli(['-d', '127.0.0.1:0']);
     try {

@@ -25,6 +25,26 @@ export function maildirHostname(hostname: string): string {
 }
 
 /**
+ * `mkdir -p` with mode 0700, bounded by the depth of the path. Not
+ * fs.mkdir's `recursive`, which loops forever where mkdir answers ENOENT
+ * although the parent exists (under /proc, for one).
+ */
+async function makeDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { mode: 0o700 });
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || path.dirname(dir) === dir) throw err;
+  }
+  await makeDir(path.dirname(dir));
+  await fs.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+}
+
+/**
  * The lines aiosmtpd's Message handler adds (X-Peer, X-MailFrom, X-RcptTo),
  * so the envelope can be read in a mail reader; then the message with
  * Maildir's LF line endings.
@@ -50,7 +70,7 @@ export class Maildir {
 
   /** Creates the Maildir and its folders (mode 0700, as mail is private) where missing. */
   async open(): Promise<void> {
-    for (const folder of FOLDERS) await fs.mkdir(path.join(this.dir, folder), { recursive: true, mode: 0o700 });
+    for (const folder of FOLDERS) await makeDir(path.join(this.dir, folder));
   }
 
   /**

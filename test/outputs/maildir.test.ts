@@ -49,6 +49,11 @@ describe('the Maildir', () => {
     assert.equal(maildirHostname('a/b:c'), 'a\\057b\\072c');
   });
 
+  it('rejects, without hanging, where a folder cannot be made though its parent exists (/proc)', async (t) => {
+    if (!(await stat('/proc/self').catch(() => undefined))) return t.skip('no /proc here');
+    await assert.rejects(new Maildir('/proc/no-such-maildir').open(), { code: 'ENOENT' });
+  });
+
   it('rejects when the Maildir has gone', async () => {
     const md = new Maildir(tmp.join('gone'));
     await md.open();

@@ -11,8 +11,7 @@ import type { CommandContext, CommandSpec, Session } from './commands.js';
 import { R } from './reply.js';
 import type { AuthConfig, ChannelConfig } from './types.js';
 
-export const MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5'] as const;
-export type Mechanism = (typeof MECHANISMS)[number];
+const MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5'] as const;
 
 /** What the next continuation line of an AUTH exchange answers. */
 export type AuthStep =
@@ -36,9 +35,7 @@ export function authOffered(config: ChannelConfig, session: Session): boolean {
 }
 
 /** The EHLO keyword line. */
-export function authKeyword(): string {
-  return `AUTH ${MECHANISMS.join(' ')}`;
-}
+export const AUTH_KEYWORD = `AUTH ${MECHANISMS.join(' ')}`;
 
 /** Checks credentials against `users`; with no map, anything is accepted. Pure. */
 export function checkCredentials(users: ReadonlyMap<string, string> | undefined, c: Credentials): boolean {

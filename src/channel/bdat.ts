@@ -6,6 +6,7 @@
  * Chunks add up to one message under the same size limit as DATA.
  */
 import type { CommandContext, CommandSpec, Transaction } from './commands.js';
+import { MessageBody } from './message-body.js';
 import { R, type Reply } from './reply.js';
 
 const BDAT_ARG = /^([0-9]{1,15})(?: +(LAST))? *$/i;
@@ -35,35 +36,6 @@ export class ChunkReader {
   }
 }
 
-/** The message built from BDAT chunks; storing stops past the size limit (RFC 5321 4.2.5). */
-export class ChunkedBody {
-  private readonly parts: Buffer[] = [];
-  private stored = 0;
-  private overflow = false;
-
-  /** @param limit the data size limit in bytes, 0 for none. */
-  constructor(private readonly limit: number) {}
-
-  add(data: Buffer): void {
-    if (this.overflow || data.length === 0) return;
-    this.stored += data.length;
-    if (this.limit > 0 && this.stored > this.limit) {
-      this.overflow = true;
-      this.parts.length = 0;
-      return;
-    }
-    this.parts.push(data);
-  }
-
-  get tooBig(): boolean {
-    return this.overflow;
-  }
-
-  message(): Buffer {
-    return Buffer.concat(this.parts, this.stored);
-  }
-}
-
 /** How a chunk ended: a reply (`endsTransaction` after a 552), or the whole message after LAST. */
 export type ChunkEnd =
   | { readonly kind: 'reply'; readonly reply: Reply; readonly endsTransaction: boolean; readonly rest: Buffer }
@@ -75,7 +47,7 @@ export type ChunkEnd =
  */
 export function feedChunk(reader: ChunkReader, tx: Transaction, limit: number, bytes: Buffer): ChunkEnd | undefined {
   const { data, rest } = reader.feed(bytes);
-  if (reader.refusal === undefined) (tx.chunks ??= new ChunkedBody(limit)).add(data);
+  if (reader.refusal === undefined) (tx.chunks ??= new MessageBody(limit)).add(data);
   if (rest === undefined) return undefined;
   if (reader.refusal !== undefined) return { kind: 'reply', reply: reader.refusal, endsTransaction: false, rest };
   const chunks = tx.chunks!;

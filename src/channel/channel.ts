@@ -41,7 +41,7 @@ import { DataDecoder } from './data-decoder.js';
 import { answerVerdict, bodyEnding, type MessageEnding } from './end-of-message.js';
 import { withEnhancedCode } from './enhanced-codes.js';
 import { LineReader, type LineResult } from './line-reader.js';
-import { R, reply, type Reply } from './reply.js';
+import { R, type Reply } from './reply.js';
 import { announce, belongsToTransaction, commandSubject } from './rule-hook.js';
 import { COMMAND_SIZE_LIMIT, type Action, type ChannelConfig, type ChannelStateName, type RuleOutcome, type TlsInfo } from './types.js';
 
@@ -61,10 +61,6 @@ export class SMTPChannel implements CommandContext {
   /** Messages accepted on this connection (for `maxMessages`). */
   private accepted = 0;
   private greeted = false;
-  /** A DATA rule said drop: the connection drops at the first data bytes, after the 354. */
-  private dropInData = false;
-  /** An EOD rule that keeps the message: its delay, and the reply that replaces an accepting verdict. */
-  private verdictRule: RuleOutcome | null = null;
 
   constructor(readonly config: ChannelConfig) {
     this.mailLineLimit = mailLineLimit(config);
@@ -77,8 +73,7 @@ export class SMTPChannel implements CommandContext {
     this.out = [];
     const outcome = this.config.replyRule?.({ verb: 'CONNECT', subject: '' });
     if (outcome && this.takeOutcome(outcome)) return this.out;
-    // RFC 2034 section 4: the greeting carries no enhanced code.
-    this.out.push({ kind: 'reply', reply: reply(220, `${this.config.hostname} ${this.config.banner}`) });
+    this.send(R.R220_GREETING(this.config.hostname, this.config.banner));
     return this.out;
   }
 
@@ -122,8 +117,8 @@ export class SMTPChannel implements CommandContext {
     if (this.state === CLOSED) return [];
     if (this.state.name !== 'awaiting-verdict') throw new ChannelUsageError(`settle() called in state ${this.state.name}`);
     this.out = [];
-    const { accepted, ending } = answerVerdict(this.config, this.state.recipients, verdict, this.verdictRule);
-    this.verdictRule = null;
+    // The transaction is as it was handed over: nothing is processed meanwhile.
+    const { accepted, ending } = answerVerdict(this.config, this.tx.rcptTos.length, verdict, this.state.verdictRule);
     if (accepted) this.accepted++;
     this.endMessage(ending);
     this.run();
@@ -200,7 +195,6 @@ export class SMTPChannel implements CommandContext {
   /** A scripted fault: the connection goes, with nothing more sent. */
   private drop(): void {
     this.state = CLOSED;
-    this.dropInData = false;
     this.out.push({ kind: 'drop' });
   }
 
@@ -212,9 +206,9 @@ export class SMTPChannel implements CommandContext {
     this.out.push(...announce(outcome));
     if (belongsToTransaction(verb, this.tx.mailFrom !== null)) this.tx.rules.push(...outcome.rules);
     if (outcome.drop) {
-      if (verb === 'DATA') this.dropInData = true;
-      else this.drop();
-      return verb !== 'DATA';
+      if (verb === 'DATA') return false; // DATA runs, and the drop waits for its data (see dispatch)
+      this.drop();
+      return true;
     }
     if (!outcome.reply) return false;
     this.send(outcome.reply);
@@ -240,7 +234,7 @@ export class SMTPChannel implements CommandContext {
   /** Feeds DATA or BDAT bytes; true once the phase has ended, with the bytes after it back in the line reader. */
   private feedBody(bytes: Buffer): boolean {
     if (this.state.name !== 'data' && this.state.name !== 'bdat') return true;
-    if (this.state.name === 'data' && this.dropInData && bytes.length > 0) {
+    if (this.state.name === 'data' && this.state.dropAtData && bytes.length > 0) {
       this.drop();
       return false;
     }
@@ -272,8 +266,7 @@ export class SMTPChannel implements CommandContext {
       case 'drop':
         return this.drop();
       case 'hand-over':
-        this.verdictRule = end.verdictRule;
-        this.state = { name: 'awaiting-verdict', recipients: this.tx.rcptTos.length };
+        this.state = { name: 'awaiting-verdict', verdictRule: end.verdictRule };
         this.out.push({ kind: 'message', message: end.message });
         return;
       default: {
@@ -292,7 +285,11 @@ export class SMTPChannel implements CommandContext {
     const outcome = this.config.replyRule?.({ verb: command.verb, subject: commandSubject(command.verb, command.arg) });
     if (outcome && this.takeOutcome(outcome, command.verb)) return;
     command.spec.run(this, command.arg);
-    // DATA was refused (503, 501...): there will be no data to drop in.
-    if (this.dropInData && this.state.name !== 'data') this.drop();
+    // A DATA rule's drop comes at the first data bytes, after the 354; when
+    // DATA was refused (503, 501...) there will be no data to drop in.
+    if (outcome?.drop) {
+      if (this.state.name === 'data') this.state = { ...this.state, dropAtData: true };
+      else this.drop();
+    }
   }
 }

@@ -5,9 +5,10 @@
  * sequence; where we differ, the comment says why.
  */
 import { parseAddress } from './address.js';
-import { AUTH_COMMAND, authKeyword, authOffered, type AuthStep } from './auth.js';
-import { BDAT_COMMAND, type ChunkedBody, type ChunkReader } from './bdat.js';
+import { AUTH_COMMAND, AUTH_KEYWORD, authOffered, type AuthStep } from './auth.js';
+import { BDAT_COMMAND, type ChunkReader } from './bdat.js';
 import { checkDsnMailParams, checkDsnRcptParams } from './dsn.js';
+import type { MessageBody } from './message-body.js';
 import { parseParams, splitOptions } from './params.js';
 import { pyStrip } from './py-text.js';
 import { R, type Reply } from './reply.js';
@@ -24,7 +25,7 @@ export interface Transaction {
   /** MAIL carried BODY=BINARYMIME (RFC 3030): only BDAT may follow. */
   binary: boolean;
   /** The message so far, once a BDAT chunk was taken; DATA is then refused. */
-  chunks: ChunkedBody | null;
+  chunks: MessageBody | null;
   /** Scripted rules (ChannelConfig.replyRule) that fired in this transaction, as written. */
   readonly rules: string[];
 }
@@ -185,8 +186,7 @@ function greet(ctx: CommandContext, arg: string | null, extended: boolean): void
   if (ctx.session.greeting) return ctx.send(R.R503_DUPLICATE_HELO);
   ctx.resetTransaction();
   ctx.session.greeting = arg;
-  // RFC 2034 section 4: the HELO/EHLO reply carries no enhanced code.
-  if (!extended) return ctx.send({ code: 250, lines: [ctx.config.hostname], enhanced: '' });
+  if (!extended) return ctx.send(R.R250_HELO(ctx.config.hostname));
   ctx.session.extended = true;
   const config = ctx.config;
   const lines = [config.hostname];
@@ -199,9 +199,9 @@ function greet(ctx: CommandContext, arg: string | null, extended: boolean): void
   if (config.enhancedStatusCodes) lines.push('ENHANCEDSTATUSCODES');
   if (config.dsn) lines.push('DSN');
   if (config.starttls && ctx.session.tls === null) lines.push('STARTTLS');
-  if (authOffered(config, ctx.session)) lines.push(authKeyword());
+  if (authOffered(config, ctx.session)) lines.push(AUTH_KEYWORD);
   lines.push('HELP');
-  ctx.send({ code: 250, lines, enhanced: '' });
+  ctx.send(R.R250_EHLO(lines));
 }
 
 /** smtpd's `_strip_command_keyword`: the text after `FROM:`/`TO:`, or '' when the keyword is missing. */

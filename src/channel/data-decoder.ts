@@ -7,13 +7,16 @@
  *
  * It carries one small integer state across chunks, hops from LF to LF with
  * `indexOf`, and keeps `subarray` views of the input cut around stuffed dots:
- * one `Buffer.concat` per message, none per chunk.
+ * one `Buffer.concat` per message, none per chunk. On the way it counts the
+ * bare CRs and LFs it passes (RFC 5321 2.3.8), so the message is not scanned
+ * again for them.
  *
  * The CRLF of the DATA command itself counts as the CRLF before the first
  * line, so an empty message (`DATA`, `.`) ends at once. (smtpd searched for
  * `\r\n.\r\n` in the data alone and hung on an empty message.)
  */
 
+import { MessageBody } from './message-body.js';
 import type { BareLineEndings } from './types.js';
 
 const LF = 0x0a;
@@ -52,14 +55,17 @@ export type FeedResult =
 
 export class DataDecoder {
   private at: At = At.LineStart;
-  private readonly parts: Buffer[] = [];
-  private stored = 0;
+  private readonly body: MessageBody;
   /** Every byte of the data phase seen so far, terminator included. */
   private received = 0;
-  private overflow = false;
+  private bareCr = 0;
+  private bareLf = 0;
 
   /** @param limit the data size limit in bytes, 0 for none (smtpd's data_size_limit). */
-  constructor(private readonly limit: number) {}
+  constructor(private readonly limit: number) {
+    // +2: the final CRLF is kept but not counted (see size).
+    this.body = new MessageBody(limit > 0 ? limit + 2 : 0);
+  }
 
   /**
    * The message size as smtpd counted it for its limit: the raw bytes before
@@ -71,12 +77,17 @@ export class DataDecoder {
 
   /** True when the message is over the size limit and will be answered 552. */
   get tooBig(): boolean {
-    return this.overflow || (this.limit > 0 && this.size > this.limit);
+    return this.body.tooBig || (this.limit > 0 && this.size > this.limit);
+  }
+
+  /** Bare CRs and LFs in {@link message}: as {@link countBareLineEndings} would count them there. */
+  get bareLineEndings(): BareLineEndings {
+    return { cr: this.bareCr, lf: this.bareLf };
   }
 
   /** The decoded message: dots unstuffed, line endings as received, ending with CRLF unless empty. */
   message(): Buffer {
-    return this.overflow ? Buffer.alloc(0) : Buffer.concat(this.parts, this.stored);
+    return this.body.message();
   }
 
   /** Consumes a chunk of the data phase. */
@@ -85,15 +96,25 @@ export class DataDecoder {
     let i = 0;
     let from = 0; // start of the run of bytes not yet kept
     let at = this.at;
+    let cr = -1; // the next CR at or after i once looked up (n: none), so CRs are hopped to once each
     while (i < n) {
       switch (at) {
         case At.Mid: {
           const lf = chunk.indexOf(LF, i);
+          const end = lf < 0 ? n : lf;
+          // A CR before the last byte of this run has no LF after it. The one
+          // at the end is either CRLF or, at the chunk's end, MidCR's to judge.
+          if (cr < i) cr = indexOrEnd(chunk, CR, i);
+          for (; cr < end - 1; cr = indexOrEnd(chunk, CR, cr + 1)) this.bareCr++;
           if (lf < 0) {
             at = chunk[n - 1] === CR ? At.MidCR : At.Mid;
             i = n;
+          } else if (lf > i && chunk[lf - 1] === CR) {
+            at = At.LineStart;
+            i = lf + 1;
           } else {
-            at = lf > i && chunk[lf - 1] === CR ? At.LineStart : At.Mid;
+            this.bareLf++;
+            at = At.Mid;
             i = lf + 1;
           }
           break;
@@ -103,6 +124,7 @@ export class DataDecoder {
             at = At.LineStart;
             i++;
           } else {
+            this.bareCr++;
             at = At.Mid;
           }
           break;
@@ -140,8 +162,9 @@ export class DataDecoder {
             this.at = At.LineStart;
             return { done: true, rest: chunk.subarray(i + 1) };
           }
-          // `.`, CR, then not LF: the CR was data, and so is what follows.
+          // `.`, CR, then not LF: the CR was data (a bare one), and so is what follows.
           this.keep(CR_BYTE, 0, 1);
+          this.bareCr++;
           at = At.Mid;
           break;
         default: {
@@ -157,15 +180,15 @@ export class DataDecoder {
   }
 
   private keep(chunk: Buffer, start: number, end: number): void {
-    if (end <= start || this.overflow) return;
-    this.stored += end - start;
     // Past the limit, storing stops and scanning goes on (RFC 5321 4.2.5: the
-    // 552 comes after the end of data). +2: the final CRLF is kept but not counted.
-    if (this.limit > 0 && this.stored > this.limit + 2) {
-      this.overflow = true;
-      this.parts.length = 0;
-      return;
-    }
-    this.parts.push(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end));
+    // 552 comes after the end of data); no views are cut for nothing.
+    if (end <= start || this.body.tooBig) return;
+    this.body.add(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end));
   }
+}
+
+/** `buf.indexOf(byte, from)`, or the buffer's length when it is not there. */
+function indexOrEnd(buf: Buffer, byte: number, from: number): number {
+  const at = buf.indexOf(byte, from);
+  return at < 0 ? buf.length : at;
 }

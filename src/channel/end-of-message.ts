@@ -13,7 +13,7 @@ import type { Session, Transaction } from './commands.js';
 import { countBareLineEndings, type DataDecoder } from './data-decoder.js';
 import { R, type Reply } from './reply.js';
 import { announce, headerSection } from './rule-hook.js';
-import type { Action, ChannelConfig, ChannelMessage, RuleOutcome } from './types.js';
+import type { Action, BareLineEndings, ChannelConfig, ChannelMessage, RuleOutcome } from './types.js';
 
 /** What the channel does when a message's data has ended, or its verdict is in. */
 export type MessageEnd =
@@ -69,18 +69,24 @@ function endOfData(config: ChannelConfig, session: Session, tx: Transaction, dec
   // smtpd stayed in DATA after this 552, reading the next commands as
   // mail; RFC 5321 4.2.5 has the transaction end here.
   if (decoder.tooBig) return { before: [], end: refusal(config, tx, R.R552_TOO_MUCH_DATA) };
-  return endOfMessage(config, session, tx, decoder.message(), true);
+  return endOfMessage(config, session, tx, decoder.message(), decoder.bareLineEndings, true);
 }
 
 /** The end of a BDAT chunk: its reply (once, even in LMTP), or the whole message after LAST. */
 function endOfChunk(config: ChannelConfig, session: Session, tx: Transaction, end: ChunkEnd): MessageEnding {
-  if (end.kind === 'message') return endOfMessage(config, session, tx, end.data, end.lineBased);
+  if (end.kind === 'message') return endOfMessage(config, session, tx, end.data, countBareLineEndings(end.data), end.lineBased);
   return { before: [], end: { kind: 'replies', replies: [end.reply], endsTransaction: end.endsTransaction, close: false } };
 }
 
 /** A message is complete (DATA or BDAT LAST): refused, dropped, or handed over. */
-function endOfMessage(config: ChannelConfig, session: Session, tx: Transaction, data: Buffer, lineBased: boolean): MessageEnding {
-  const bareLineEndings = countBareLineEndings(data);
+function endOfMessage(
+  config: ChannelConfig,
+  session: Session,
+  tx: Transaction,
+  data: Buffer,
+  bareLineEndings: BareLineEndings,
+  lineBased: boolean,
+): MessageEnding {
   if (lineBased && config.bareLineEndings === 'reject' && bareLineEndings.cr + bareLineEndings.lf > 0) {
     return { before: [], end: refusal(config, tx, R.R550_BARE_LINE_ENDING) };
   }
@@ -88,15 +94,14 @@ function endOfMessage(config: ChannelConfig, session: Session, tx: Transaction, 
   let verdictRule: RuleOutcome | null = null;
   let actions: Action[] = [];
   if (outcome) {
-    const refused = outcome.drop || (outcome.reply !== null && outcome.reply.code >= 400);
-    // The delay of a message handed over comes before its verdict (settle).
-    actions = announce(refused ? outcome : { ...outcome, delayMs: 0 });
     tx.rules.push(...outcome.rules);
-    if (outcome.drop) return { before: actions, end: { kind: 'drop' } };
+    if (outcome.drop) return { before: announce(outcome), end: { kind: 'drop' } };
     if (outcome.reply && outcome.reply.code >= 400) {
-      return { before: actions, end: refusal(config, tx, outcome.reply, outcome.close) };
+      return { before: announce(outcome), end: refusal(config, tx, outcome.reply, outcome.close) };
     }
-    // A delay, a 2xx or a close waits for the handler's verdict (settle).
+    // A delay, a 2xx or a close waits for the handler's verdict (settle),
+    // and so the delay comes before the verdict, not here.
+    actions = announce({ ...outcome, delayMs: 0 });
     verdictRule = outcome;
   }
   const message: ChannelMessage = {

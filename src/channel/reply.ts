@@ -67,12 +67,17 @@ export function printable(text: string): string {
 
 /** Every reply the channel gives, named `R<code>_<reason>`. */
 export const R = {
+  /** The greeting; RFC 2034 section 4: it carries no enhanced code. */
+  R220_GREETING: (host: string, banner: string) => ereply('', 220, `${host} ${banner}`),
   /** Ours: RFC 3207's go-ahead. */
   R220_READY_TLS: ereply('2.0.0', 220, 'Ready to start TLS'),
   R221_BYE: ereply('2.0.0', 221, 'Bye'),
   /** Ours: RFC 4954 section 6. */
   R235_AUTH_OK: ereply('2.7.0', 235, 'Authentication successful'),
   R250_OK: ereply('2.0.0', 250, 'OK'),
+  /** The HELO reply and EHLO's capability list; RFC 2034 section 4: no enhanced code. */
+  R250_HELO: (host: string) => ereply('', 250, host),
+  R250_EHLO: (lines: readonly string[]) => ereply('', 250, ...lines),
   /** smtpd's `250 OK` to MAIL and RCPT, with RFC 3463's codes for them. */
   R250_MAIL_OK: ereply('2.1.0', 250, 'OK'),
   R250_RCPT_OK: ereply('2.1.5', 250, 'OK'),
@@ -132,6 +137,11 @@ export const R = {
   R535_AUTH_FAILED: ereply('5.7.8', 535, 'Authentication credentials invalid'),
   R538_NEED_ENCRYPTION: ereply('5.7.11', 538, 'Encryption required for requested authentication mechanism'),
   /** Ours, with `bareLineEndings: 'reject'`. */
+  /** Ours: the relay policy (src/relay/policy.ts) refuses a recipient; the class code, as before the table held it. */
+  R550_RELAY_DENIED: ereply('5.0.0', 550, 'Error: relay access denied'),
+  R550_RELAY_DOMAIN: ereply('5.0.0', 550, 'Error: relaying to this domain is not allowed'),
+  /** Ours: `--strict` refuses a message (src/lint/strict.ts); `finding` is printable ASCII. */
+  R550_STRICT: (finding: string) => ereply('5.0.0', 550, `Error: message rejected by --strict: ${finding}`),
   R550_BARE_LINE_ENDING: ereply('5.6.0', 550, 'Error: bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)'),
   R552_SIZE_EXCEEDED: ereply('5.3.4', 552, 'Error: message size exceeds fixed maximum message size'),
   R552_TOO_MUCH_DATA: ereply('5.3.4', 552, 'Error: Too much mail data'),

@@ -4,14 +4,14 @@
  * no output, not in the Maildir, and not counted by --exit-after or the
  * expectations. stderr gets one line (the server logs a ReplyError).
  */
-import { reply } from '../channel/reply.js';
+import { R } from '../channel/reply.js';
 import { ReplyError } from '../server.js';
 import { firstError, type Finding } from './findings.js';
 
 /** The 550 for `finding`: printable ASCII only, since it goes on the wire. */
 export function strictReply(finding: Finding) {
   const text = `${finding.code}: ${finding.message}`.replace(/[^\x20-\x7e]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
-  return reply(550, `Error: message rejected by --strict: ${text}`);
+  return R.R550_STRICT(text);
 }
 
 /** Thrown by the OutputHandler for a message `--strict` refuses. */

@@ -14,14 +14,14 @@
  *   (and printed), as DebuggingServer does.
  */
 import net from 'node:net';
-import { reply, type Reply } from '../channel/reply.js';
+import { R, type Reply } from '../channel/reply.js';
 import type { Endpoint } from '../message.js';
 import type { DeliverRoute } from './routes.js';
 
-/** Ours: the peer may not relay (not in `--relay-allow`). */
-export const R550_RELAY_DENIED = reply(550, 'Error: relay access denied');
-/** Ours: the recipient's domain is not in `--relay-domains`. */
-export const R550_RELAY_DOMAIN = reply(550, 'Error: relaying to this domain is not allowed');
+/** The peer may not relay (not in `--relay-allow`); the reply lives in the R table. */
+export const R550_RELAY_DENIED = R.R550_RELAY_DENIED;
+/** The recipient's domain is not in `--relay-domains`; the reply lives in the R table. */
+export const R550_RELAY_DOMAIN = R.R550_RELAY_DOMAIN;
 
 /** Loopback networks: who may relay when `--relay-allow` is not given. */
 export const LOOPBACK_CIDRS = ['127.0.0.0/8', '::1/128'] as const;

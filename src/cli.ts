@@ -16,6 +16,7 @@ import { extensionServerOptions } from './extensions/server-options.js';
 import { OutputHandler } from './handlers/outputs.js';
 import { lintMessage } from './lint/lint.js';
 import { enforceStrict } from './lint/strict.js';
+import type { Message } from './message.js';
 import { openOutputs, type OpenedOutputs } from './outputs/open-outputs.js';
 import { OutputError } from './outputs/output.js';
 import { toJsonRecord } from './printers/json.js';
@@ -27,7 +28,7 @@ import { formatSessionEnd, printSessionJson } from './transcript/print.js';
 import type { FinishedSession } from './transcript/transcript.js';
 import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from './relay/settings.js';
 import { EXIT, removeRunFiles, watchRun, writeFileAtomic, type RunEnd } from './run-control.js';
-import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS, SMTPServer } from './server.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS, isLoopbackHost, SMTPServer } from './server.js';
 import { VERSION } from './version.js';
 import { runWait, WAIT_SUMMARY } from './wait/wait-command.js';
 
@@ -112,7 +113,7 @@ export interface CliIO {
 }
 
 /** Parses argv; returns a Config, or an exit code after printing help, the version or a usage error. */
-export function parseArgv(argv: readonly string[], io: CliIO): Config | number {
+function parseArgv(argv: readonly string[], io: CliIO): Config | number {
   const cmd = program();
   cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} });
   try {
@@ -136,10 +137,6 @@ export function parseArgv(argv: readonly string[], io: CliIO): Config | number {
 
 function formatAddress(a: { address: string; port: number }): string {
   return net.isIPv6(a.address) ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** A failure to start, already worded for stderr: exit 1. */
@@ -209,10 +206,12 @@ function writeSession(outputs: OpenedOutputs, session: FinishedSession, log: Nod
 export async function start(config: Config, io: CliIO): Promise<Started> {
   const outputs = await openOutputs(config, io.stdout);
   // TLS certificate and --auth-file, read (or generated) before binding.
-  const extensions = await extensionServerOptions(config.extensions, io.stderr).catch(async (err: Error) => {
+  // Reading a file at start fails as a StartError, with the outputs closed.
+  const orClose = async (err: Error): Promise<never> => {
     await outputs.close();
     throw new StartError(err.message);
-  });
+  };
+  const extensions = await extensionServerOptions(config.extensions, io.stderr).catch(orClose);
   const expecting = config.expectCount !== null || config.expectations.length > 0;
   const expectations = expecting ? new ExpectationTracker(config.expectCount, config.expectations) : null;
   const rules = config.rules;
@@ -220,21 +219,24 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   if (usesRandom(rules) && rules.seed === null) io.stderr.write(`smtpd-ts: random rules use seed ${seed} (replay with --seed ${seed})\n`);
   const engine = rules.rules.length > 0 ? new RuleEngine(rules.rules, seed) : null;
   const transcriptWrites = new Set<Promise<void>>();
+  const printer = new OutputHandler({
+    ...outputs,
+    includeRaw: config.jsonRaw,
+    log: io.stderr,
+    showLint: config.lint,
+    strict: config.strict,
+    // Expectations read the JSON record's parsed fields (and lint), whatever the output format.
+    parseAlways: expecting,
+    ...(expectations ? { onWritten: (message, context) => expectations.observe(toJsonRecord(message, { ...context, includeRaw: false })) } : {}),
+  });
+  // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
+  // (src/handlers/relay.ts); --strict is checked before anything is relayed or piped.
+  const strictCheck = config.strict ? (message: Message) => enforceStrict(lintMessage(message)) : undefined;
+  const relay = await relayServerOptions(config.relay, io.stderr, printer, strictCheck).catch(orClose);
   const server = new SMTPServer(config.local, config.remote, {
     dataSizeLimit: config.dataSizeLimit,
     enableSMTPUTF8: config.smtputf8,
-    // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with this OutputHandler
-    // (src/handlers/relay.ts); --strict is checked before anything is relayed or piped.
-    ...(await relayServerOptions(config.relay, io.stderr, new OutputHandler({
-      ...outputs,
-      includeRaw: config.jsonRaw,
-      log: io.stderr,
-      showLint: config.lint,
-      strict: config.strict,
-      // Expectations read the JSON record's parsed fields (and lint), whatever the output format.
-      parseAlways: expecting,
-      ...(expectations ? { onWritten: (message, context) => expectations.observe(toJsonRecord(message, { ...context, includeRaw: false })) } : {}),
-    }), config.strict ? (message) => enforceStrict(lintMessage(message)) : undefined)),
+    ...relay,
     ...(config.debug ? { trace: io.stderr } : {}),
     log: io.stderr,
     maxConnections: config.maxConnections,
@@ -268,7 +270,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     await removeRunFiles(config);
     throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
   }
-  if (!isLoopback(config.local.host)) {
+  if (!isLoopbackHost(config.local.host)) {
     io.stderr.write(`smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`);
   }
   io.stderr.write(`smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)}\n`);

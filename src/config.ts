@@ -107,7 +107,7 @@ export interface CliOptions extends RelayCliOptions, ExtensionCliOptions, RuleCl
 }
 
 /** A whole number >= `min` from a flag, or `fallback` when the flag is absent. */
-function count(value: string | undefined, flag: string, fallback: number, min = 0): number {
+export function wholeNumber(value: string | undefined, flag: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
   if (!/^[0-9]+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
     throw new UsageError(`${flag} needs a whole number${min > 0 ? ` from ${min}` : ''}, not '${value}'`);
@@ -122,7 +122,15 @@ function seconds(value: string | undefined, flag: string, fallbackMs: number): n
   return Math.round(Number(value) * 1000);
 }
 
-function path(value: string | undefined, flag: string): string | null {
+/** Seconds above 0 (decimals allowed) from a flag, as milliseconds, or `fallbackMs` when the flag is absent. */
+export function positiveSeconds(value: string | undefined, flag: string, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || Number(value) === 0) throw new UsageError(`${flag} needs a number of seconds above 0, not '${value}'`);
+  return Math.round(Number(value) * 1000);
+}
+
+/** A path from a flag, or null when the flag is absent; an empty one is a usage error. */
+export function optionalPath(value: string | undefined, flag: string): string | null {
   if (value === '') throw new UsageError(`${flag} needs a path`);
   return value ?? null;
 }
@@ -132,7 +140,7 @@ function path(value: string | undefined, flag: string): string | null {
  * `defaultFormat`), FILE `-` is stdout. A prefix that is not a format name is
  * part of the file name (`./json:x` names a file `json:x`).
  */
-export function parseOutputSpec(spec: string, defaultFormat: FormatName): OutputSpec {
+function parseOutputSpec(spec: string, defaultFormat: FormatName): OutputSpec {
   const colon = spec.indexOf(':');
   const prefix = spec.slice(0, Math.max(colon, 0));
   const [format, file] = isFormatName(prefix) ? [prefix, spec.slice(colon + 1)] : [defaultFormat, spec];
@@ -197,28 +205,30 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
   if (options.user !== undefined && options.nosetuid) throw new UsageError('--user and -n/--nosetuid contradict each other');
   const timeout = options.timeout === undefined ? null : seconds(options.timeout, '--timeout', 0) / 1000;
   if (timeout === 0) throw new UsageError('--timeout needs a number of seconds above 0');
+  const local = parseHostPort(args[0] ?? DEFAULT_LOCAL, 'local');
+  const remote = parseHostPort(args[1] ?? DEFAULT_REMOTE, 'remote');
   return {
-    local: parseHostPort(args[0] ?? DEFAULT_LOCAL, 'local'),
-    remote: parseHostPort(args[1] ?? DEFAULT_REMOTE, 'remote'),
-    relay: toRelaySettings(options, options.class, args[1], parseHostPort(args[0] ?? DEFAULT_LOCAL, 'local')),
+    local,
+    remote,
+    relay: toRelaySettings(options, options.class, remote, args[1] !== undefined, local),
     className: options.class as ServerClassName,
     dataSizeLimit: options.size === undefined ? DATA_SIZE_DEFAULT : Number(options.size),
     smtputf8: options.smtputf8 ?? false,
     debug: options.debug ?? false,
     setuid: !(options.nosetuid ?? false),
-    user: path(options.user, '--user'),
+    user: optionalPath(options.user, '--user'),
     outputs: toOutputs(options),
     jsonRaw: options.jsonRaw ?? false,
     extensions: toExtensionSettings(options),
-    saveDir: path(options.saveDir, '--save-dir'),
+    saveDir: optionalPath(options.saveDir, '--save-dir'),
     color: options.color,
-    exitAfter: options.exitAfter === undefined ? null : count(options.exitAfter, '--exit-after', 0, 1),
+    exitAfter: options.exitAfter === undefined ? null : wholeNumber(options.exitAfter, '--exit-after', 0, 1),
     timeoutSeconds: timeout,
-    readyFile: path(options.readyFile, '--ready-file'),
-    pidFile: path(options.pidFile, '--pid-file'),
-    maxConnections: count(options.maxConnections, '--max-connections', DEFAULT_MAX_CONNECTIONS),
-    maxRecipients: count(options.maxRecipients, '--max-recipients', DEFAULT_MAX_RECIPIENTS),
-    maxMessagesPerConnection: count(options.maxMessagesPerConnection, '--max-messages-per-connection', 0),
+    readyFile: optionalPath(options.readyFile, '--ready-file'),
+    pidFile: optionalPath(options.pidFile, '--pid-file'),
+    maxConnections: wholeNumber(options.maxConnections, '--max-connections', DEFAULT_MAX_CONNECTIONS),
+    maxRecipients: wholeNumber(options.maxRecipients, '--max-recipients', DEFAULT_MAX_RECIPIENTS),
+    maxMessagesPerConnection: wholeNumber(options.maxMessagesPerConnection, '--max-messages-per-connection', 0),
     bareLineEndings: bareLf(options.bareLf),
     timeouts: {
       command: seconds(options.commandTimeout, '--command-timeout', DEFAULT_TIMEOUTS.command),

@@ -151,9 +151,11 @@ export class Connection {
       this.socket.destroy();
       return;
     }
-    if (header.source) this.peer = header.source;
     if (header.destination) this.local = header.destination;
-    if (header.source) this.trace(`PROXY: client ${header.source.address}:${header.source.port}`);
+    if (header.source) {
+      this.peer = header.source;
+      this.trace(`PROXY: client ${header.source.address}:${header.source.port}`);
+    }
     this.begin(bytes.subarray(header.length));
   }
 
@@ -334,7 +336,7 @@ export class Connection {
     // in (after MAIL, or right after the final dot while the handler ran),
     // but nothing is left to time: a timer armed now would hold the
     // connection, and the process at exit, for the whole transaction timeout.
-    const inTransaction = this.channel.stateName !== 'closed' && this.channel.mailFrom !== null && !this.busy;
+    const inTransaction = state !== 'closed' && this.channel.mailFrom !== null && !this.busy;
     if (inTransaction && this.transactionTimer === undefined && t.transaction > 0) {
       this.transactionTimer = setTimeout(() => this.expire(), t.transaction);
     } else if (!inTransaction && this.transactionTimer !== undefined) {

@@ -9,7 +9,7 @@ import net from 'node:net';
 import type { Endpoint } from './message.js';
 
 /** v1: a line of at most 107 bytes, CRLF included (proxy-protocol.txt 2.1). */
-export const PROXY_V1_MAX = 107;
+const PROXY_V1_MAX = 107;
 /** v2: the 12-byte signature (proxy-protocol.txt 2.2). */
 export const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 const V1_PREFIX = Buffer.from('PROXY ');

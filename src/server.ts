@@ -164,7 +164,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     super();
     if (options.tlsImplicit && !options.tls) throw new TypeError('tlsImplicit needs tls (a certificate and key)');
     const hostname = options.hostname ?? os.hostname();
-    const auth = options.auth === false ? undefined : options.auth;
+    const auth = options.auth ?? {};
     this.channelConfig = {
       hostname,
       banner: `smtpd-ts ${VERSION}`,
@@ -177,13 +177,13 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       bareLineEndings: options.bareLineEndings ?? 'accept',
       starttls: options.tls !== undefined && !options.tlsImplicit,
       requireTls: options.requireTls ?? false,
-      ...(options.auth === false
+      ...(auth === false
         ? {}
         : {
             auth: {
-              insecure: auth?.insecure ?? isLoopbackHost(localaddr.host),
-              required: auth?.required ?? false,
-              ...(auth?.users ? { users: auth.users } : {}),
+              insecure: auth.insecure ?? isLoopbackHost(localaddr.host),
+              required: auth.required ?? false,
+              ...(auth.users ? { users: auth.users } : {}),
               // RFC 2195: unique per exchange; randomness is the server's job, not the channel's.
               challenge: () => `<${randomBytes(8).toString('hex')}.${Date.now()}@${hostname}>`,
             },
@@ -328,15 +328,17 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     socket.setNoDelay(true);
     const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
-    if (this.maxConnections > 0 && this.connections.size >= this.maxConnections) {
+    // overRate() counts the connection, so it is asked only when under the limit.
+    const tooMany =
+      this.maxConnections > 0 && this.connections.size >= this.maxConnections
+        ? 'too many connections'
+        : this.overRate()
+          ? 'too many connections per second'
+          : null;
+    if (tooMany !== null) {
       // RFC 5321 3.1: a server may refuse a session with 421 at the greeting.
       socket.on('error', () => {});
-      socket.end(formatReply(reply(421, `${this.channelConfig.hostname} Error: too many connections, try again later`)));
-      return;
-    }
-    if (this.overRate()) {
-      socket.on('error', () => {});
-      socket.end(formatReply(reply(421, `${this.channelConfig.hostname} Error: too many connections per second, try again later`)));
+      socket.end(formatReply(reply(421, `${this.channelConfig.hostname} Error: ${tooMany}, try again later`)));
       return;
     }
     this.connections.add(new Connection(this, socket, peer, local));

@@ -11,26 +11,17 @@
  * ```
  */
 import type { Reply } from './channel/reply.js';
-import type { Endpoint, Message } from './message.js';
+import type { Message } from './message.js';
 import type { Finding } from './lint/findings.js';
 import { lintMessage } from './lint/lint.js';
 import type { ParsedMessage } from './printers/parse-message.js';
 import { SMTPServer, type Verdict } from './server.js';
 
-/** One message the sink accepted. */
-export interface SinkMessage {
-  readonly id: string;
-  readonly receivedAt: Date;
-  readonly peer: Endpoint;
-  /** The HELO/EHLO name the client gave. */
-  readonly helo: string;
-  /** The envelope sender; `<>` for the null sender. */
-  readonly mailFrom: string;
-  /** The envelope recipients, in order. */
+/** One message the sink accepted: the envelope fields of Message, with the data as `raw`. */
+export interface SinkMessage extends Pick<Message, 'id' | 'receivedAt' | 'peer' | 'helo' | 'mailFrom' | 'mailOptions' | 'rcptOptions'> {
+  /** The envelope recipients, in order (Message's `rcptTos`). */
   readonly rcptTo: readonly string[];
-  readonly mailOptions: readonly string[];
-  readonly rcptOptions: readonly string[];
-  /** The message exactly as received (dot-unstuffed), CRLF line endings. */
+  /** The message exactly as received (dot-unstuffed), CRLF line endings (Message's `data`). */
   readonly raw: Buffer;
   /** Size of `raw` in bytes. */
   readonly size: number;

@@ -5,7 +5,7 @@
  * UsageError (exit 2). Certificates and user files are read at start
  * (server-options.ts), not here.
  */
-import { UsageError } from '../config.js';
+import { optionalPath, UsageError } from '../config.js';
 
 /** The flags as commander gives them. */
 export interface ExtensionCliOptions {
@@ -44,22 +44,17 @@ export interface ExtensionSettings {
   readonly proxyProtocol: boolean;
 }
 
-function file(value: string | undefined, flag: string): string | null {
-  if (value === '') throw new UsageError(`${flag} needs a path`);
-  return value ?? null;
-}
-
 /** Turns the extension flags into settings. Pure. */
 export function toExtensionSettings(o: ExtensionCliOptions): ExtensionSettings {
-  const cert = file(o.tlsCert, '--tls-cert');
-  const key = file(o.tlsKey, '--tls-key');
+  const cert = optionalPath(o.tlsCert, '--tls-cert');
+  const key = optionalPath(o.tlsKey, '--tls-key');
   if ((cert === null) !== (key === null)) throw new UsageError('--tls-cert and --tls-key go together');
   if (o.tls && cert !== null) throw new UsageError('--tls generates a certificate; leave it out with --tls-cert and --tls-key');
   const tls = cert !== null && key !== null ? { kind: 'files' as const, cert, key } : o.tls ? { kind: 'self-signed' as const } : null;
   if (tls === null && o.tlsImplicit) throw new UsageError('--tls-implicit needs --tls or --tls-cert and --tls-key');
   if (tls === null && o.requireTls) throw new UsageError('--require-tls needs --tls or --tls-cert and --tls-key');
   const authOn = o.auth ?? true;
-  const authFile = file(o.authFile, '--auth-file');
+  const authFile = optionalPath(o.authFile, '--auth-file');
   if (!authOn && (authFile !== null || o.requireAuth || o.authInsecure)) {
     throw new UsageError('--no-auth contradicts --auth-file, --require-auth and --auth-insecure');
   }

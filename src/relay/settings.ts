@@ -4,7 +4,7 @@
  * values throw UsageError (exit 2), and so does relaying from a non-loopback
  * address without `--relay-allow`, so smtpd-ts never starts as an open relay.
  */
-import { parseHostPort, UsageError, type HostPort } from '../config.js';
+import { parseHostPort, positiveSeconds, UsageError, type HostPort } from '../config.js';
 import { isLoopbackHost } from '../server.js';
 import { parseCidr } from './policy.js';
 import { parseDeliverRoute, type DeliverRoute } from './routes.js';
@@ -46,12 +46,6 @@ export interface RelaySettings {
   readonly deliverTimeoutMs: number;
 }
 
-function positiveSeconds(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback * 1000;
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || Number(value) === 0) throw new UsageError(`${flag} needs a number of seconds above 0, not '${value}'`);
-  return Math.round(Number(value) * 1000);
-}
-
 function domainList(values: readonly string[]): string[] {
   const domains = values.flatMap((v) => v.split(',')).map((d) => d.trim().toLowerCase());
   for (const d of domains) {
@@ -61,13 +55,14 @@ function domainList(values: readonly string[]): string[] {
 }
 
 /**
- * The relay settings. `relaying` is `-c PureProxy` (upstream: `--relay`, the
- * remote argument, or smtpd's `localhost:25`) or `--relay` with any class.
+ * The relay settings. `relaying` is `-c PureProxy` (upstream: `--relay`, or
+ * `remote`: the remote argument, parsed, else smtpd's `localhost:25`) or
+ * `--relay` with any class. `remoteGiven`: the remote argument was given.
  */
-export function toRelaySettings(options: RelayCliOptions, className: string, remoteArg: string | undefined, local: HostPort): RelaySettings {
+export function toRelaySettings(options: RelayCliOptions, className: string, remote: HostPort, remoteGiven: boolean, local: HostPort): RelaySettings {
   const relaying = className === 'PureProxy' || options.relay !== undefined;
-  if (options.relay !== undefined && remoteArg !== undefined) throw new UsageError('give the upstream once: --relay or the remote address, not both');
-  const upstream = relaying ? parseHostPort(options.relay ?? remoteArg ?? 'localhost:25', 'relay') : null;
+  if (options.relay !== undefined && remoteGiven) throw new UsageError('give the upstream once: --relay or the remote address, not both');
+  const upstream = !relaying ? null : options.relay !== undefined ? parseHostPort(options.relay, 'relay') : remote;
   if (upstream?.port === 0) throw new UsageError('the upstream needs a port above 0');
   const allow = options.relayAllow ?? [];
   for (const cidr of allow) if (!parseCidr(cidr)) throw new UsageError(`bad --relay-allow '${cidr}': expected ADDRESS/BITS, e.g. 10.0.0.0/8`);
@@ -97,10 +92,10 @@ export function toRelaySettings(options: RelayCliOptions, className: string, rem
     requireTLS: options.relayTls ?? false,
     user: options.relayUser ?? null,
     passwordFile: options.relayPasswordFile ?? null,
-    timeoutMs: positiveSeconds(options.relayTimeout, '--relay-timeout', DEFAULT_RELAY_TIMEOUT_S),
+    timeoutMs: positiveSeconds(options.relayTimeout, '--relay-timeout', DEFAULT_RELAY_TIMEOUT_S * 1000),
     allow,
     domains,
     routes,
-    deliverTimeoutMs: positiveSeconds(options.deliverTimeout, '--deliver-timeout', DEFAULT_DELIVER_TIMEOUT_S),
+    deliverTimeoutMs: positiveSeconds(options.deliverTimeout, '--deliver-timeout', DEFAULT_DELIVER_TIMEOUT_S * 1000),
   };
 }

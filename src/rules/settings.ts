@@ -7,7 +7,7 @@
  * the CLI right after, so that its errors are usage errors too.
  */
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../config.js';
+import { optionalPath, UsageError } from '../config.js';
 import { parseRule, parseRulesFile, RuleSyntaxError } from './parse.js';
 import type { Rule } from './rule.js';
 
@@ -50,13 +50,13 @@ export function toRuleSettings(o: RuleCliOptions): RuleSettings {
     if (err instanceof RuleSyntaxError) throw new UsageError(`--reply: ${err.message}`);
     throw err;
   }
-  if (o.rules === '') throw new UsageError('--rules needs a path');
+  const rulesFile = optionalPath(o.rules, '--rules');
   if (o.seed !== undefined && (!/^[0-9]+$/.test(o.seed) || Number(o.seed) > 0xffffffff)) {
     throw new UsageError(`--seed needs a whole number from 0 to 4294967295, not '${o.seed}'`);
   }
   return {
     rules,
-    rulesFile: o.rules ?? null,
+    rulesFile,
     seed: o.seed === undefined ? null : Number(o.seed),
     connectionRate: rate(o.connectionRate),
     transcript: o.transcript ?? false,

@@ -11,14 +11,15 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { positiveSeconds, UsageError, wholeNumber } from '../config.js';
 import { EXIT } from '../run-control.js';
 import { JsonlCounter } from './jsonl-counter.js';
 
 /** How often the files are looked at. */
-export const POLL_MS = 50;
+const POLL_MS = 50;
 
 /** Default `--timeout`: a wait is always bounded. */
-export const DEFAULT_WAIT_SECONDS = 30;
+const DEFAULT_WAIT_SECONDS = 30;
 
 /** What `smtpd-ts --help` says about the subcommand. */
 export const WAIT_SUMMARY = `
@@ -28,7 +29,7 @@ Commands:
                   exit 0, or ${EXIT.TIMEOUT} on --timeout (see smtpd-ts wait --help)`;
 
 /** What `wait` was asked to do. */
-export interface WaitConfig {
+interface WaitConfig {
   readonly readyFile: string | null;
   readonly jsonl: string | null;
   readonly count: number;
@@ -42,22 +43,21 @@ interface WaitOptions {
   timeout?: string;
 }
 
-class WaitUsageError extends Error {}
-
-/** Flags to WaitConfig; throws WaitUsageError with one line. */
-export function toWaitConfig(options: WaitOptions): WaitConfig {
+/** Flags to WaitConfig; throws UsageError with one line. */
+function toWaitConfig(options: WaitOptions): WaitConfig {
   if (options.readyFile === undefined && options.jsonl === undefined) {
-    throw new WaitUsageError('wait needs --ready-file PATH, --jsonl FILE, or both');
+    throw new UsageError('wait needs --ready-file PATH, --jsonl FILE, or both');
   }
-  if (options.readyFile === '' || options.jsonl === '') throw new WaitUsageError('--ready-file and --jsonl need a path');
+  if (options.readyFile === '' || options.jsonl === '') throw new UsageError('--ready-file and --jsonl need a path');
   if (options.count !== undefined && options.jsonl === undefined) {
-    throw new WaitUsageError("--count counts the sink's JSON lines: give --jsonl FILE (the file of the sink's -o json:FILE)");
+    throw new UsageError("--count counts the sink's JSON lines: give --jsonl FILE (the file of the sink's -o json:FILE)");
   }
-  const count = options.count ?? '1';
-  if (!/^[0-9]+$/.test(count) || Number(count) < 1) throw new WaitUsageError(`--count needs a whole number from 1, not '${count}'`);
-  const timeout = options.timeout ?? String(DEFAULT_WAIT_SECONDS);
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(timeout) || Number(timeout) === 0) throw new WaitUsageError(`--timeout needs a number of seconds above 0, not '${timeout}'`);
-  return { readyFile: options.readyFile ?? null, jsonl: options.jsonl ?? null, count: Number(count), timeoutMs: Math.round(Number(timeout) * 1000) };
+  return {
+    readyFile: options.readyFile ?? null,
+    jsonl: options.jsonl ?? null,
+    count: wholeNumber(options.count, '--count', 1, 1),
+    timeoutMs: positiveSeconds(options.timeout, '--timeout', DEFAULT_WAIT_SECONDS * 1000),
+  };
 }
 
 function program(): Command {
@@ -86,7 +86,7 @@ async function readReady(path: string): Promise<string | null> {
 }
 
 /** Waits as `config` says; resolves with the exit code. */
-export async function waitFor(config: WaitConfig, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
+async function waitFor(config: WaitConfig, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
   const deadline = Date.now() + config.timeoutMs;
   const seconds = config.timeoutMs / 1000;
   if (config.readyFile !== null) {
@@ -128,7 +128,7 @@ export async function runWait(argv: readonly string[], io: { stdout: NodeJS.Writ
       io.stderr.write(`smtpd-ts wait: ${err.message.replace(/^error: /, '')} (see smtpd-ts wait --help)\n`);
       return EXIT.USAGE;
     }
-    if (err instanceof WaitUsageError) {
+    if (err instanceof UsageError) {
       io.stderr.write(`smtpd-ts wait: ${err.message}\n`);
       return EXIT.USAGE;
     }

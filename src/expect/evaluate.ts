@@ -13,7 +13,7 @@ import type { JsonRecord } from '../printers/json.js';
 import type { Predicate } from './parse.js';
 
 /** The values at `path`: arrays on the way are crossed, the last one is kept whole. */
-export function valuesAt(record: JsonRecord, path: readonly string[]): unknown[] {
+function valuesAt(record: JsonRecord, path: readonly string[]): unknown[] {
   let values: unknown[] = [record];
   path.forEach((name) => {
     const next: unknown[] = [];

@@ -43,7 +43,7 @@ export class RelayHandler implements Handler {
   }
 
   async handleMessage(message: Message): Promise<Reply | undefined> {
-    const { upstream, routes = [] } = this.options;
+    const { upstream, routes = [], deliverTimeoutMs = DEFAULT_DELIVER_TIMEOUT_S * 1000 } = this.options;
     this.options.check?.(message);
     const accepted: string[] = [];
     const refused: Refusal[] = [];
@@ -52,8 +52,7 @@ export class RelayHandler implements Handler {
     for (const recipient of message.rcptTos) {
       const route = routeFor(recipient, routes);
       if (route) {
-        const timeout = this.options.deliverTimeoutMs ?? DEFAULT_DELIVER_TIMEOUT_S * 1000;
-        const result = await deliverToCommand(route, message, recipient, timeout, this.log);
+        const result = await deliverToCommand(route, message, recipient, deliverTimeoutMs, this.log);
         if (result.accepted) accepted.push(recipient);
         else refused.push(result.refusal);
       } else if (upstream) relayed.push(recipient);

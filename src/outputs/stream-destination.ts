@@ -1,5 +1,5 @@
 /** A destination on an open stream, such as stdout. */
-import { writeText } from '../handlers/write-text.js';
+import { writeText } from './write-text.js';
 import type { Destination } from './output.js';
 
 /**

@@ -25,7 +25,7 @@ function byteSize(n: number): string {
 }
 
 /** The summary lines, body and attachment list of a parsed message. */
-export function parsedLines(message: Message, parsed: ParsedMessage): string[] {
+function parsedLines(message: Message, parsed: ParsedMessage): string[] {
   const fields: [string, string | null][] = [
     ['From', parsed.from.map(formatAddress).join(', ')],
     ['To', parsed.to.map(formatAddress).join(', ')],

@@ -49,7 +49,7 @@ export function styleHeaderLine(safeLine: string, style: Style): string {
  * empty piece after a final break. Returned joined by LF, so that a 10 MiB
  * body is never split into a hundred thousand strings.
  */
-export function messageText(data: Buffer): string | undefined {
+function messageText(data: Buffer): string | undefined {
   let end = data.length;
   if (end >= 2 && data[end - 2] === 0x0d && data[end - 1] === 0x0a) end -= 2;
   if (end === 0) return undefined;
@@ -58,11 +58,6 @@ export function messageText(data: Buffer): string | undefined {
   if (text.includes('\r')) text = text.replaceAll('\r\n', '\n');
   if (text.includes('\r')) text = text.replaceAll('\r', '\n');
   return text.endsWith('\n') ? text.slice(0, -1) : text;
-}
-
-/** The message's lines, as smtpd's DebuggingServer iterated over them. */
-export function messageLines(data: Buffer): string[] {
-  return messageText(data)?.split('\n') ?? [];
 }
 
 /**

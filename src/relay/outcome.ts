@@ -17,20 +17,18 @@ export interface Refusal {
   readonly message: string;
 }
 
-/** The `relay` field of the JSON record: what the upstream and `--deliver` commands did. */
-export interface RelayRecord {
-  /** `host:port` of the upstream, or null when nothing is relayed (only `--deliver`). */
-  readonly upstream: string | null;
+/** The outcome of one delivery attempt for some recipients. */
+export interface Delivered {
   /** Recipients the upstream or a `--deliver` command accepted. */
   readonly accepted: readonly string[];
   /** Recipients refused, temporarily (4xx) or for good (5xx). */
   readonly refused: readonly Refusal[];
 }
 
-/** The outcome of one delivery attempt for some recipients. */
-export interface Delivered {
-  readonly accepted: readonly string[];
-  readonly refused: readonly Refusal[];
+/** The `relay` field of the JSON record: what the upstream and `--deliver` commands did. */
+export interface RelayRecord extends Delivered {
+  /** `host:port` of the upstream, or null when nothing is relayed (only `--deliver`). */
+  readonly upstream: string | null;
 }
 
 /** Ours: some recipient failed temporarily. */

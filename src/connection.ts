@@ -9,7 +9,7 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { SMTPChannel } from './channel/channel.js';
-import { formatReply, reply, type Reply } from './channel/reply.js';
+import { R, formatReply, type Reply } from './channel/reply.js';
 import type { Action, ChannelConfig, ChannelMessage } from './channel/types.js';
 import type { Endpoint, Message } from './message.js';
 import { parseProxyHeader } from './proxy-protocol.js';
@@ -54,8 +54,6 @@ export interface ConnectionHost {
   readonly transcripts?: { nextId(): string; finished(session: FinishedSession): void } | undefined;
 }
 
-const R421_SHUTDOWN = (host: string) => reply(421, `${host} Service closing transmission channel`);
-const R421_TIMEOUT = (host: string) => reply(421, `${host} Error: timeout exceeded`);
 
 export class Connection {
   readonly channel: SMTPChannel;
@@ -277,10 +275,9 @@ export class Connection {
     if (this.busy || this.held) return;
     // A transaction in flight (after MAIL, in DATA, or with pipelined input
     // held) may finish within the grace period.
-    const state = this.channel.stateName;
-    if (this.channel.mailFrom !== null || state === 'data' || state === 'bdat' || this.channel.heldBytes > 0) return;
+    if (this.channel.inTransaction || this.channel.heldBytes > 0) return;
     this.transcript?.ended('shutdown');
-    this.apply(this.channel.abort(R421_SHUTDOWN(this.host.channelConfig.hostname)));
+    this.apply(this.channel.abort(R.R421_SHUTDOWN(this.host.channelConfig.hostname)));
   }
 
   /** Ends the session unconditionally (grace period over). */
@@ -288,7 +285,7 @@ export class Connection {
     this.transcript?.ended('shutdown');
     clearTimeout(this.delayTimer);
     this.held = null;
-    this.apply(this.channel.abort(R421_SHUTDOWN(this.host.channelConfig.hostname)));
+    this.apply(this.channel.abort(R.R421_SHUTDOWN(this.host.channelConfig.hostname)));
     this.socket.destroySoon();
   }
 
@@ -332,11 +329,10 @@ export class Connection {
       this.socket.setTimeout(idle);
       this.idleTimeout = idle;
     }
-    // A closed channel keeps the fields of the transaction the peer hung up
-    // in (after MAIL, or right after the final dot while the handler ran),
-    // but nothing is left to time: a timer armed now would hold the
+    // A closed channel has no transaction left to time (inTransaction is
+    // false): a timer armed after the peer hung up would hold the
     // connection, and the process at exit, for the whole transaction timeout.
-    const inTransaction = state !== 'closed' && this.channel.mailFrom !== null && !this.busy;
+    const inTransaction = this.channel.inTransaction && !this.busy;
     if (inTransaction && this.transactionTimer === undefined && t.transaction > 0) {
       this.transactionTimer = setTimeout(() => this.expire(), t.transaction);
     } else if (!inTransaction && this.transactionTimer !== undefined) {
@@ -348,7 +344,7 @@ export class Connection {
   private expire(): void {
     this.transcript?.ended('timeout');
     this.trace('timeout');
-    this.apply(this.channel.abort(R421_TIMEOUT(this.host.channelConfig.hostname)));
+    this.apply(this.channel.abort(R.R421_TIMEOUT(this.host.channelConfig.hostname)));
     this.socket.destroySoon();
   }
 

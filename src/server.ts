@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
-import { R, formatReply, parseReply, reply, type Reply } from './channel/reply.js';
+import { R, formatReply, parseReply, type Reply } from './channel/reply.js';
 import { DATA_SIZE_DEFAULT, type ChannelConfig, type RuleEvent, type RuleOutcome } from './channel/types.js';
 import { Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
 import type { Message } from './message.js';
@@ -338,7 +338,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     if (tooMany !== null) {
       // RFC 5321 3.1: a server may refuse a session with 421 at the greeting.
       socket.on('error', () => {});
-      socket.end(formatReply(reply(421, `${this.channelConfig.hostname} Error: ${tooMany}, try again later`)));
+      socket.end(formatReply(R.R421_TOO_MANY_CONNECTIONS(this.channelConfig.hostname, tooMany)));
       return;
     }
     this.connections.add(new Connection(this, socket, peer, local));

@@ -158,6 +158,10 @@ export class SMTPChannel implements CommandContext {
   get heldBytes(): number {
     return this.lines.pending;
   }
+  /** A transaction is open (MAIL accepted, its message not yet ended) on a live connection. */
+  get inTransaction(): boolean {
+    return this.state.name !== 'closed' && this.tx.mailFrom !== null;
+  }
 
   // CommandContext, for the verb table.
   get transaction(): Transaction {

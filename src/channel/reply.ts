@@ -90,6 +90,12 @@ export const R = {
   R252_CANNOT_VRFY: ereply('2.5.0', 252, 'Cannot VRFY user, but will accept message and attempt delivery'),
   R354_START_DATA: ereply('', 354, 'End data with <CR><LF>.<CR><LF>'),
   /** Ours: `maxMessages` reached (smtpd had no such limit). */
+  /** Ours: shutdown (SIGINT/SIGTERM, or the grace period over). */
+  R421_SHUTDOWN: (host: string) => ereply('4.0.0', 421, `${host} Service closing transmission channel`),
+  /** Ours: an RFC 5321 4.5.3.2 timeout. */
+  R421_TIMEOUT: (host: string) => ereply('4.0.0', 421, `${host} Error: timeout exceeded`),
+  /** Ours: --max-connections or --connection-rate, answered at the greeting (RFC 5321 3.1). */
+  R421_TOO_MANY_CONNECTIONS: (host: string, why: string) => ereply('4.7.0', 421, `${host} Error: ${why}, try again later`),
   R421_TOO_MANY_MESSAGES: (host: string) => ereply('4.7.0', 421, `${host} Error: too many messages in this connection`),
   R451_HANDLER_FAILED: ereply('4.3.0', 451, 'Requested action aborted: error in processing'),
   /** Ours: RFC 5321 4.5.3.1.10's reply for one recipient too many. */

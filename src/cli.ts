@@ -231,7 +231,13 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   });
   // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
   // (src/handlers/relay.ts); --strict is checked before anything is relayed or piped.
-  const strictCheck = config.strict ? (message: Message) => enforceStrict(lintMessage(message)) : undefined;
+  const strictCheck = config.strict
+    ? (message: Message) => {
+        const findings = lintMessage(message);
+        enforceStrict(findings);
+        return findings;
+      }
+    : undefined;
   const relay = await relayServerOptions(config.relay, io.stderr, printer, strictCheck).catch(orClose);
   const server = new SMTPServer(config.local, config.remote, {
     dataSizeLimit: config.dataSizeLimit,

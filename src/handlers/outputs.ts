@@ -49,7 +49,8 @@ export class OutputHandler implements Handler {
 
   /** `extra` is added to what the printers get, e.g. the relay's outcome (src/handlers/relay.ts). */
   async handleMessage(message: Message, extra: PrintContext = {}): Promise<void> {
-    const lint: readonly Finding[] | undefined = this.lints ? lintMessage(message) : undefined;
+    // The relay's --strict check may have linted the message already (extra.lint).
+    const lint: readonly Finding[] | undefined = this.lints ? (extra.lint ?? lintMessage(message)) : undefined;
     if (lint && this.options.strict) enforceStrict(lint);
     const context: PrintContext = {
       includeRaw: this.options.includeRaw ?? false,

@@ -10,6 +10,7 @@
 import { isAscii } from 'node:buffer';
 import os from 'node:os';
 import { printable, type Reply } from '../channel/reply.js';
+import type { Finding } from '../lint/findings.js';
 import type { Message } from '../message.js';
 import type { PrintContext } from '../printers/printer.js';
 import { verdictFor, type RelayRecord, type Refusal } from '../relay/outcome.js';
@@ -31,8 +32,12 @@ export interface RelayHandlerOptions {
   readonly print?: (message: Message, context: PrintContext) => Promise<void>;
   /** Where refusals and failed commands are reported (default process.stderr). */
   readonly log?: NodeJS.WritableStream;
-  /** Runs before anything is delivered; throwing a ReplyError (`--strict`'s 550) refuses the message undelivered. */
-  readonly check?: (message: Message) => void;
+  /**
+   * Runs before anything is delivered; throwing a ReplyError (`--strict`'s
+   * 550) refuses the message undelivered. The findings it returns are handed
+   * to `print`, so the message is not linted twice.
+   */
+  readonly check?: (message: Message) => readonly Finding[];
 }
 
 export class RelayHandler implements Handler {
@@ -44,7 +49,7 @@ export class RelayHandler implements Handler {
 
   async handleMessage(message: Message): Promise<Reply | undefined> {
     const { upstream, routes = [], deliverTimeoutMs = DEFAULT_DELIVER_TIMEOUT_S * 1000 } = this.options;
-    this.options.check?.(message);
+    const lint = this.options.check?.(message);
     const accepted: string[] = [];
     const refused: Refusal[] = [];
     const relayed: string[] = [];
@@ -73,7 +78,7 @@ export class RelayHandler implements Handler {
       this.report(message, `answered ${verdict.code} although ${accepted.join(', ')} took it: the client's retry may deliver it to them twice`);
     }
     try {
-      await this.options.print?.(message, { relay: record });
+      await this.options.print?.(message, { relay: record, ...(lint ? { lint } : {}) });
     } catch (err) {
       if (accepted.length > 0) this.report(message, `${accepted.join(', ')} took it, but it could not be written: answered 451, so the client's retry may deliver it twice`);
       throw err;

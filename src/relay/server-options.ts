@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { RelayHandler } from '../handlers/relay.js';
 import type { Message } from '../message.js';
+import type { Finding } from '../lint/findings.js';
 import type { PrintContext } from '../printers/printer.js';
 import type { Handler, ServerOptions } from '../server.js';
 import { recipientPolicy } from './policy.js';
@@ -31,7 +32,7 @@ export async function relayServerOptions(
   settings: RelaySettings,
   log: NodeJS.WritableStream,
   printer: Handler & { handleMessage(message: Message, context?: PrintContext): Promise<void> },
-  check?: (message: Message) => void,
+  check?: (message: Message) => readonly Finding[],
 ): Promise<Pick<ServerOptions, 'handler' | 'acceptRecipient'>> {
   if (!settings.upstream && settings.routes.length === 0) return { handler: printer };
   const auth = settings.user !== null && settings.passwordFile !== null ? { user: settings.user, pass: await readPassword(settings.passwordFile) } : undefined;

@@ -4,14 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { promisify } from 'node:util';
-import { RUN, ROOT } from './helpers/cli.js';
+import { ROOT } from './helpers/cli.js';
 import { missingTools } from './helpers/process.js';
-import { readmeExample } from './helpers/readme.js';
+import { readmeExample, writeNpxShim } from './helpers/readme.js';
 
 const exec = promisify(execFile);
 
@@ -19,10 +19,7 @@ const exec = promisify(execFile);
 async function runExample(marker: string): Promise<{ stdout: string; stderr: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `smtpd-ts-${marker}-`));
   try {
-    // `npx smtpd-ts ARGS` runs this checkout's CLI from source.
-    const shim = path.join(dir, 'npx');
-    await writeFile(shim, `#!/bin/sh\n[ "$1" = smtpd-ts ] && shift\nexec "${process.execPath}" --import tsx "${RUN}" "$@"\n`);
-    await chmod(shim, 0o755);
+    await writeNpxShim(dir);
     const script = path.join(dir, 'ci.sh');
     await writeFile(script, readmeExample(marker));
     return await exec('bash', [script], {

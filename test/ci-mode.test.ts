@@ -114,6 +114,37 @@ describe('limit flags', () => {
       await cli.stop();
     }
   });
+  it('apply --data-timeout to a silent DATA', async () => {
+    const cli = await startCli(['--data-timeout', '0.3', '127.0.0.1:0']);
+    try {
+      const c = await SmtpClient.connect(cli.port);
+      await c.read();
+      for (const l of ['HELO x', 'MAIL FROM:<a@x>', 'RCPT TO:<b@x>', 'DATA']) await c.command(l);
+      c.write('Subject: half');
+      assert.equal((await c.read(5000)).code, 421);
+      await c.waitClosed();
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  it('apply --transaction-timeout to a transaction whose bytes keep coming', async () => {
+    const cli = await startCli(['--transaction-timeout', '0.4', '127.0.0.1:0']);
+    try {
+      const c = await SmtpClient.connect(cli.port);
+      await c.read();
+      for (const l of ['HELO x', 'MAIL FROM:<a@x>', 'RCPT TO:<b@x>', 'DATA']) await c.command(l);
+      const drip = setInterval(() => c.write('x'), 50);
+      try {
+        assert.equal((await c.read(5000)).code, 421);
+        await c.waitClosed();
+      } finally {
+        clearInterval(drip);
+      }
+    } finally {
+      await cli.stop();
+    }
+  });
 });
 
 describe('privileges', () => {

@@ -5,18 +5,18 @@
  * where its client is missing.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
 import type { Message } from '../src/message.js';
 import { SMTPServer, type ServerOptions } from '../src/server.js';
+import { missingTools } from './helpers/process.js';
 import { testCredentials } from './helpers/tls-credentials.js';
 
 const USERS = new Map([['alice', 's3cret']]);
 
-function missing(command: string, args: string[], install: string): string | false {
-  const r = spawnSync(command, args, { stdio: 'ignore', timeout: 5000 });
-  return r.status === 0 ? false : `${command} not found: ${install}`;
+function missing(command: string, install: string): string | false {
+  return missingTools([command]).length > 0 && `${command} not found: ${install}`;
 }
 
 /** Runs a client; resolves with its exit code and output (bounded: 15 s). */
@@ -90,7 +90,7 @@ elif kind == "lmtp":
 print("ok")
 `;
 
-describe("python3's smtplib", { skip: missing('python3', ['--version'], 'install Python 3 to run these') }, () => {
+describe("python3's smtplib", { skip: missing('python3', 'install Python 3 to run these') }, () => {
   it('logs in with CRAM-MD5 after STARTTLS (535 for a wrong password) and sends', async () => {
     const r = await run('python3', ['-c', PYTHON, 'starttls', String(sinks.starttls)]);
     assert.equal(r.code, 0, r.out);
@@ -117,7 +117,7 @@ describe("python3's smtplib", { skip: missing('python3', ['--version'], 'install
   });
 });
 
-describe("curl's SMTP support", { skip: missing('curl', ['--version'], 'install curl to run these') }, () => {
+describe("curl's SMTP support", { skip: missing('curl', 'install curl to run these') }, () => {
   const mail = (subject: string) => `From: a@example.test\r\nSubject: ${subject}\r\n\r\nhello\r\n`;
 
   it('sends with STARTTLS and AUTH', async () => {
@@ -151,7 +151,7 @@ describe("curl's SMTP support", { skip: missing('curl', ['--version'], 'install 
   });
 });
 
-describe('swaks', { skip: missing('swaks', ['--version'], 'install swaks (apt-get install swaks) to run these') }, () => {
+describe('swaks', { skip: missing('swaks', 'install swaks (apt-get install swaks) to run these') }, () => {
   it('sends with STARTTLS and AUTH LOGIN', async () => {
     const r = await run('swaks', [
       '--server', `127.0.0.1:${sinks.starttls}`, '--tls', '--auth', 'LOGIN', '--auth-user', 'alice', '--auth-password', 's3cret',

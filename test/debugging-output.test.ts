@@ -12,9 +12,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { startCli, type RunningCli } from './helpers/cli.js';
+import { exitStatus } from './helpers/process.js';
 import { PYTHON, smtpdUnavailable, startPythonSmtpd, type RunningSmtpd } from './helpers/python-smtpd.js';
 import { SmtpClient } from './helpers/smtp-client.js';
 
@@ -194,13 +194,8 @@ async function sendWithSmtplib(ports: readonly number[], mails: readonly Mail[],
   child.stdout.setEncoding('utf8').on('data', (s: string) => (output += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (output += s));
   child.stdin.end(JSON.stringify(job));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  try {
-    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
-    assert.equal(code, 0, `smtplib failed (exit ${code ?? signal}):\n${output}`);
-  } finally {
-    clearTimeout(timer);
-  }
+  const { code, signal } = await exitStatus(child, timeoutMs);
+  assert.equal(code, 0, `smtplib failed (exit ${code ?? signal}):\n${output}`);
 }
 
 // ---------------------------------------------------------------------------

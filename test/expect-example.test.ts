@@ -6,31 +6,25 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ROOT, RUN } from './helpers/cli.js';
+import { ROOT } from './helpers/cli.js';
 import { missingTools } from './helpers/process.js';
-import { readmeExample } from './helpers/readme.js';
+import { readmeExample, writeNpxShim } from './helpers/readme.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const exec = promisify(execFile);
 
 describe('the README expectations example', () => {
   const absent = missingTools(['bash', 'curl']);
+  const tmp = tempDir('expect-example');
   let dir = '';
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-expect-example-'));
-    // `npx smtpd-ts ARGS` runs this checkout's CLI from source.
-    const shim = path.join(dir, 'npx');
-    await writeFile(shim, `#!/bin/sh\n[ "$1" = smtpd-ts ] && shift\nexec "${process.execPath}" --import tsx "${RUN}" "$@"\n`);
-    await chmod(shim, 0o755);
-  });
-
-  after(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+    dir = tmp.path;
+    await writeNpxShim(dir);
   });
 
   /** Runs `script` with bash; resolves with its exit code and output. */

@@ -4,7 +4,7 @@
  * against the shipped schema, and `smtpd-ts -f json | jq` works.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
@@ -15,10 +15,11 @@ import { CASES } from './fixtures/cases.js';
 import { startCli, type RunningCli } from './helpers/cli.js';
 import { deliver, loadFixture } from './helpers/fixtures.js';
 import { validate } from './helpers/json-schema.js';
+import { missingTools } from './helpers/process.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const SENT = CASES.filter((c) => !c.smtputf8);
-const JQ_MISSING = spawnSync('jq', ['--version']).error !== undefined;
+const JQ_MISSING = missingTools(['jq']).length > 0;
 
 /** Sends every fixture in SENT; resolves with the reply codes. */
 async function sendAll(port: number): Promise<number[]> {

@@ -4,6 +4,7 @@
  * in files, and the Maildir of --save-dir.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,7 +17,15 @@ import { startCli, type RunningCli } from './helpers/cli.js';
 import { deliver, loadFixture } from './helpers/fixtures.js';
 import { validate } from './helpers/json-schema.js';
 import { makeMessage } from './helpers/message.js';
+import { missingTools } from './helpers/process.js';
 import { tempDir } from './helpers/temp-dir.js';
+
+/** Lists a Maildir the way a mail reader does: python3's mailbox.Maildir, key -> decoded Subject. */
+const MAILDIR_READER = `
+import email, email.policy, json, mailbox, sys
+box = mailbox.Maildir(sys.argv[1], factory=lambda f: email.message_from_binary_file(f, policy=email.policy.default), create=False)
+print(json.dumps({key: str(box[key]["Subject"]) for key in box.keys()}))
+`;
 
 /** Splits human-format output into one text per message, framing included. */
 function messages(text: string): string[] {
@@ -130,5 +139,19 @@ describe('every fixture through the CLI, in every format', () => {
   it('leaves nothing in the Maildir tmp/ and one file per message in new/', async () => {
     assert.deepEqual(await readdir(tmp.join('Maildir', 'tmp')), []);
     assert.equal((await readdir(tmp.join('Maildir', 'new'))).length, CASES.length);
+  });
+
+  it('saves a Maildir that a mail reader (python3 mailbox.Maildir) opens, with every message under its name', async (t) => {
+    if (missingTools(['python3']).length > 0) return t.skip('python3 not found');
+    const listed = await new Promise<Record<string, string>>((resolve, reject) =>
+      execFile('python3', ['-c', MAILDIR_READER, tmp.join('Maildir')], { timeout: 10_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as Record<string, string>),
+      ),
+    );
+    assert.equal(Object.keys(listed).length, CASES.length);
+    CASES.forEach((c, i) => {
+      const key = path.basename(records[i]!.savedAs!).replace(/:.*$/, '');
+      assert.equal(listed[key], c.subject, `${c.file} as ${key}`);
+    });
   });
 });

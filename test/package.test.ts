@@ -5,23 +5,23 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ROOT } from './helpers/cli.js';
 import { readmeExample } from './helpers/readme.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const run = promisify(execFile);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 describe('the packed tarball', { timeout: 240_000 }, () => {
-  let dir = '';
+  const tmp = tempDir('pack');
   let project = '';
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-pack-'));
+    const dir = tmp.path;
     const { stdout } = await run(npm, ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, maxBuffer: 1 << 24 });
     const [info] = JSON.parse(stdout) as { filename: string }[];
     project = path.join(dir, 'project');
@@ -37,10 +37,6 @@ describe('the packed tarball', { timeout: 240_000 }, () => {
       cwd: project,
       maxBuffer: 1 << 24,
     });
-  });
-
-  after(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('contains compiled JavaScript and no TypeScript sources or tests', async () => {

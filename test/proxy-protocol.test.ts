@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import type { Message } from '../src/message.js';
 import { parseProxyHeader, PROXY_V2_SIGNATURE } from '../src/proxy-protocol.js';
 import { SMTPServer, type ServerOptions } from '../src/server.js';
+import { startCli, type RunningCli } from './helpers/cli.js';
 import { SmtpClient } from './helpers/smtp-client.js';
 import { testCredentials } from './helpers/tls-credentials.js';
 
@@ -129,5 +130,31 @@ describe('the server behind a PROXY protocol load balancer', () => {
     c.write('EHLO direct.test\r\n');
     await c.waitClosed();
     await assert.rejects(c.read(500));
+  });
+});
+
+describe('the CLI with --proxy-protocol', () => {
+  let cli: RunningCli;
+
+  before(async () => {
+    cli = await startCli(['--proxy-protocol', '-f', 'json', '127.0.0.1:0']);
+  });
+  after(async () => {
+    await cli?.stop();
+  });
+
+  it('takes the client address from a v1 header into the JSON peer', async () => {
+    const c = await SmtpClient.connect(cli.port);
+    try {
+      c.write('PROXY TCP4 203.0.113.7 192.0.2.1 51234 25\r\n');
+      assert.equal((await c.read()).code, 220);
+      for (const line of ['HELO x', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'DATA']) await c.command(line);
+      assert.equal((await c.command('Subject: proxied\r\n\r\nhi\r\n.')).code, 250);
+    } finally {
+      c.close();
+    }
+    await cli.waitForStdout('\n');
+    const record = JSON.parse(cli.stdout().trim().split('\n')[0]!) as { peer: { address: string } };
+    assert.equal(record.peer.address, '203.0.113.7');
   });
 });

@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { JSON_SCHEMA } from '../src/printers/json-schema.js';
 import { NODE_ARGS, ROOT, startCli, type RunningCli } from './helpers/cli.js';
 import { validate } from './helpers/json-schema.js';
-import { freePort, smtpdUnavailable, startPythonSmtpd } from './helpers/python-smtpd.js';
+import { freePort } from './helpers/free-port.js';
+import { smtpdUnavailable, startPythonSmtpd } from './helpers/python-smtpd.js';
 import { startScriptedUpstream, startSilentUpstream, type ScriptedUpstream } from './helpers/scripted-upstream.js';
 import { SmtpClient, type SmtpReply } from './helpers/smtp-client.js';
 

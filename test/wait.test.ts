@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { NODE_ARGS, ROOT, startCli } from './helpers/cli.js';
 import { deliver } from './helpers/fixtures.js';
+import { exitCode } from './helpers/process.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const ENVELOPE = { from: 'app@example.test', to: ['user@example.test'] };
@@ -28,11 +28,7 @@ function run(args: readonly string[], ms = 15_000): { child: ChildProcess; done:
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-  const done = (once(child, 'exit') as Promise<[number | null]>).then(([code]) => {
-    clearTimeout(timer);
-    return { code, stdout, stderr };
-  });
+  const done = exitCode(child, ms).then((code) => ({ code, stdout, stderr }));
   return { child, done };
 }
 

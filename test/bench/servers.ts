@@ -9,12 +9,12 @@
  * skipped with a line that says how to install it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../helpers/free-port.js';
 import { stopChild, track } from './processes.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -173,22 +173,12 @@ async function launch(spec: Launch): Promise<StartedServer> {
   };
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (for servers that cannot listen on port 0 and say which). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, HOST);
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** Starts a server that is given its port, trying another port when that one was taken meanwhile. */
 async function launchOnFreePort(make: (port: number) => Launch): Promise<StartedServer> {
   let last: Error | undefined;
   for (let i = 0; i < START_ATTEMPTS; i++) {
     try {
-      return await launch(make(await freePort()));
+      return await launch(make(await freePort(HOST)));
     } catch (e) {
       last = e as Error;
       if (!BIND_FAILED.test(last.message)) throw last;

@@ -6,11 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { tempDir } from '../helpers/temp-dir.js';
 import { runBench, type BenchReport } from './bench.js';
 import { LoadRun } from './load-generator.js';
 import { makeMessage } from './messages.js';
@@ -19,10 +17,9 @@ import { formatReport } from './report.js';
 import { SCENARIO_IDS } from './scenarios.js';
 import { buildProblem, findServer } from './servers.js';
 
-const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'smtpd-ts-bench-smoke-'));
-after(() => rmSync(tmpDir, { recursive: true, force: true }));
-
 describe('bench harness (smoke mode)', () => {
+  const tmp = tempDir('bench-smoke');
+
   it('builds messages of the exact size with no line starting with a dot', () => {
     for (const size of [1024, 70_000, 1024 * 1024 + 1]) {
       const m = makeMessage(size);
@@ -59,7 +56,7 @@ describe('bench harness (smoke mode)', () => {
   it('runs every scenario against smtpd-ts and smtp-server with every reply code right, and prints the report', { timeout: 120_000 }, async (t) => {
     const servers = ['smtpd-ts', 'smtpd-ts-json', 'smtp-server'];
     const python = findServer('python-smtpd')!;
-    const pythonMissing = python.unavailable({ tmpDir, smtpdFrom: 'build', smtpdNodeArgs: [] });
+    const pythonMissing = python.unavailable({ tmpDir: tmp.path, smtpdFrom: 'build', smtpdNodeArgs: [] });
     if (pythonMissing) t.diagnostic(`python-smtpd left out: ${pythonMissing}`);
     else servers.push('python-smtpd');
     const lines: string[] = [];
@@ -70,7 +67,7 @@ describe('bench harness (smoke mode)', () => {
       smoke: true,
       timeoutMs: 20_000,
       generator: 'node',
-      tmpDir,
+      tmpDir: tmp.path,
       // The sources, so that the smoke needs no fresh build; the bench itself measures dist/.
       smtpdFrom: buildProblem() ? 'source' : 'build',
       smtpdNodeArgs: [],

@@ -138,3 +138,109 @@ describe('the CLI with --tls-cert, --tls-key and --tls-implicit', () => {
     assert.match(err.stderr, /^smtpd-ts: bad TLS certificate or key: .+\n$/);
   });
 });
+
+describe('the CLI with --enhanced-status-codes --dsn', () => {
+  let cli: RunningCli;
+
+  before(async () => {
+    cli = await startCli(['--enhanced-status-codes', '--dsn', '-f', 'json', '127.0.0.1:0']);
+  });
+  after(async () => {
+    await cli?.stop();
+  });
+
+  it('advertises both, prefixes every reply with its enhanced code, and records the DSN parameters', async () => {
+    const c = await SmtpClient.connect(cli.port);
+    try {
+      await c.read();
+      const ehlo = await c.command('EHLO client.test');
+      assert.ok(ehlo.lines.includes('ENHANCEDSTATUSCODES'), ehlo.lines.join('\n'));
+      assert.ok(ehlo.lines.includes('DSN'), ehlo.lines.join('\n'));
+      assert.equal((await c.command('MAIL FROM:<a@b> RET=ALL')).code, 501);
+      const mail = await c.command('MAIL FROM:<a@b> RET=HDRS ENVID=QQ+2B1');
+      assert.equal(mail.code, 250);
+      assert.match(mail.lines[0]!, /^2\.\d{1,3}\.\d{1,3} /);
+      assert.equal((await c.command('RCPT TO:<c@d> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c@d')).code, 250);
+      assert.equal((await c.command('DATA')).code, 354);
+      const done = await c.command('Subject: dsn\r\n\r\nhi\r\n.');
+      assert.equal(done.code, 250);
+      assert.match(done.lines[0]!, /^2\.\d{1,3}\.\d{1,3} /);
+      const unknown = await c.command('FOO');
+      assert.equal(unknown.code, 500);
+      assert.match(unknown.lines[0]!, /^5\.\d{1,3}\.\d{1,3} /);
+      await c.command('QUIT');
+    } finally {
+      c.close();
+    }
+    await cli.waitForStdout('\n');
+    const record = JSON.parse(cli.stdout().trim().split('\n')[0]!) as { mailOptions: string[]; rcptOptions: string[] };
+    assert.deepEqual(record.mailOptions, ['RET=HDRS', 'ENVID=QQ+2B1']);
+    assert.deepEqual(record.rcptOptions, ['NOTIFY=SUCCESS,FAILURE', 'ORCPT=RFC822;C@D']);
+  });
+});
+
+describe('the CLI with --lmtp', () => {
+  let cli: RunningCli;
+
+  before(async () => {
+    cli = await startCli(['--lmtp', '-f', 'json', '127.0.0.1:0']);
+  });
+  after(async () => {
+    await cli?.stop();
+  });
+
+  it('greets with LHLO only, and answers once per recipient after the data', async () => {
+    const c = await SmtpClient.connect(cli.port);
+    try {
+      await c.read();
+      assert.equal((await c.command('EHLO client.test')).code, 500);
+      assert.equal((await c.command('LHLO client.test')).code, 250);
+      for (const line of ['MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'RCPT TO:<e@f>']) assert.equal((await c.command(line)).code, 250);
+      assert.equal((await c.command('DATA')).code, 354);
+      assert.equal((await c.command('Subject: lmtp\r\n\r\nhi\r\n.')).code, 250);
+      assert.equal((await c.read()).code, 250);
+      assert.equal((await c.command('QUIT')).code, 221);
+    } finally {
+      c.close();
+    }
+    await cli.waitForStdout('\n');
+    const record = JSON.parse(cli.stdout().trim().split('\n')[0]!) as { rcptTo: string[] };
+    assert.deepEqual(record.rcptTo, ['c@d', 'e@f']);
+  });
+});
+
+describe('the CLI with --tls --require-tls --binarymime, and with --no-chunking --no-auth', () => {
+  it('offers BINARYMIME with CHUNKING, and answers 530 to MAIL before STARTTLS', async () => {
+    const cli = await startCli(['--tls', '--require-tls', '--binarymime', '127.0.0.1:0'], 20_000);
+    const c = await SmtpClient.connect(cli.port);
+    try {
+      await c.read();
+      const ehlo = await c.command('EHLO client.test');
+      assert.ok(ehlo.lines.includes('BINARYMIME') && ehlo.lines.includes('CHUNKING'), ehlo.lines.join('\n'));
+      assert.equal((await c.command('MAIL FROM:<a@b>')).code, 530);
+      assert.equal((await c.command('STARTTLS')).code, 220);
+      await c.startTls();
+      await c.command('EHLO client.test');
+      assert.equal((await c.command('MAIL FROM:<a@b> BODY=BINARYMIME')).code, 250);
+    } finally {
+      c.close();
+      await cli.stop();
+    }
+  });
+
+  it('does not offer CHUNKING with --no-chunking, nor AUTH with --no-auth (both offered on loopback by default)', async () => {
+    const cli = await startCli(['--no-chunking', '--no-auth', '127.0.0.1:0']);
+    const c = await SmtpClient.connect(cli.port);
+    try {
+      await c.read();
+      const ehlo = await c.command('EHLO client.test');
+      assert.ok(!ehlo.lines.includes('CHUNKING'), ehlo.lines.join('\n'));
+      assert.ok(!ehlo.lines.some((l) => l.startsWith('AUTH')), ehlo.lines.join('\n'));
+      // A verb not offered is unknown, as smtpd answered it (500), like AUTH before EHLO.
+      assert.equal((await c.command('AUTH PLAIN AGFsaWNlAHB3')).code, 500);
+    } finally {
+      c.close();
+      await cli.stop();
+    }
+  });
+});

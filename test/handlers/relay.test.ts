@@ -7,7 +7,7 @@ import type { PrintContext } from '../../src/printers/printer.js';
 import { parseDeliverRoute } from '../../src/relay/routes.js';
 import type { UpstreamOptions } from '../../src/relay/upstream.js';
 import { makeMessage } from '../helpers/message.js';
-import { freePort } from '../helpers/python-smtpd.js';
+import { freePort } from '../helpers/free-port.js';
 import { startScriptedUpstream, startSilentUpstream, type ScriptedUpstream } from '../helpers/scripted-upstream.js';
 import { sendMail } from '../helpers/smtp-client.js';
 

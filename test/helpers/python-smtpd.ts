@@ -11,7 +11,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
+import { freePort } from './free-port.js';
 
 export const PYTHON = 'python3';
 
@@ -25,16 +25,6 @@ export function smtpdUnavailable(): string | undefined {
   if (r.error) return `${PYTHON} is not available (${r.error.message}); the reference smtpd cannot run`;
   if (r.status !== 0) return `${PYTHON} has no smtpd module (it was removed in Python 3.12): ${r.stderr.trim().split('\n').pop()}`;
   return undefined;
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export interface RunningSmtpd {

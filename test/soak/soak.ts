@@ -15,7 +15,6 @@
  *
  * Every wait is bounded; the only process started is the CLI, killed by PID.
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,6 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { memory } from '../bench/proc-stats.js';
 import { startCli } from '../helpers/cli.js';
+import { exited } from '../helpers/process.js';
 import { Load, type LoadPlan } from './load.js';
 import { checkOutput, mib, summary, tally, type Sample, type SoakReport, type Variant } from './report.js';
 
@@ -98,11 +98,6 @@ async function poll(check: () => boolean, ms: number): Promise<boolean> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return true;
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
 function plan(port: number, options: { clients: number; messages: number; seconds: number; seed: number; faults: boolean; stalls: number }): LoadPlan {

@@ -141,6 +141,21 @@ export class SmtpClient {
     return this.read(timeoutMs);
   }
 
+  /** Sends HELO, MAIL FROM, RCPT TO and DATA, each answered, leaving the session in DATA. */
+  async enterData(): Promise<void> {
+    for (const line of ['HELO x', 'MAIL FROM:<a@x>', 'RCPT TO:<b@x>', 'DATA']) await this.command(line);
+  }
+
+  /** Writes one byte every `everyMs` (a slow-loris client) until the server answers; resolves with that reply. */
+  async drip(everyMs = 50, timeoutMs = 5000): Promise<SmtpReply> {
+    const timer = setInterval(() => this.write('x'), everyMs);
+    try {
+      return await this.read(timeoutMs);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   /** Resolves once the server has closed the connection. */
   waitClosed(timeoutMs = 5000): Promise<void> {
     return new Promise((resolve, reject) => {

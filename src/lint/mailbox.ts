@@ -7,11 +7,16 @@
  */
 
 /** `local@domain`: a dot-atom or quoted local part, a dot-atom or literal domain. */
-const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-\\u0080-\\uffff]+";
+const ATEXT_CHARS = "A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-\\u0080-\\uffff";
+const ATEXT = `[${ATEXT_CHARS}]+`;
 const DOT_ATOM = `${ATEXT}(?:\\.${ATEXT})*`;
 const ADDR_SPEC = new RegExp(`^(?:${DOT_ATOM}|\\x00)@(?:${DOT_ATOM}|\\[[^\\[\\]\\\\]*\\])$`);
-/** A display name once quoted strings are blanked: words, dots and blanks. */
-const DISPLAY_NAME = new RegExp(`^(?:${ATEXT}|\\x00|[ \\t.])*$`);
+/**
+ * A display name once quoted strings are blanked: words, dots and blanks.
+ * One character class, not `(?:atext+|...)*`, whose nested repetition
+ * backtracks exponentially on a long word followed by a stray character.
+ */
+const DISPLAY_NAME = new RegExp(`^[${ATEXT_CHARS}\\x00 \\t.]*$`);
 
 /**
  * Replaces each quoted string with NUL and each comment with a space, so

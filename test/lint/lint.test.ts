@@ -189,3 +189,14 @@ describe('lint', () => {
     assert.ok(ms < 5000, `took ${ms} ms`);
   });
 });
+
+describe('lint on hostile headers', () => {
+  // Once, a display name of one kind of character followed by a stray one
+  // made the From check backtrack exponentially: 40 characters froze the sink.
+  for (const name of ['a'.repeat(5000), '!'.repeat(5000), 'a.'.repeat(3000), ' '.repeat(5000)]) {
+    it(`judges a From of a ${name.length}-character display name and a stray ';' at once (${JSON.stringify(name.slice(0, 2))}...)`, { timeout: 5000 }, () => {
+      const findings = lintMessage(makeMessage(`From: ${name}; <a@example.com>\nTo: b@example.com\nSubject: x\n\nbody\n`));
+      assert.ok(findings.some((f) => f.code === 'bad-from'), JSON.stringify(findings));
+    });
+  }
+});

@@ -10,8 +10,10 @@
  * command still running after the timeout is killed, with every process it
  * started (it runs in its own process group), and gets 451.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import type { Message } from '../message.js';
+import { terminalSafe } from '../printers/terminal-safe.js';
 import type { Refusal } from '../relay/outcome.js';
 import { domainOf } from '../relay/policy.js';
 import type { DeliverRoute } from '../relay/routes.js';
@@ -25,10 +27,14 @@ const STDERR_KEPT = 2048;
 /** What one command did for one recipient: accepted, or refused with a reply. */
 export type DeliverResult = { readonly accepted: true } | { readonly accepted: false; readonly refusal: Refusal };
 
-/** The environment for `recipient`'s command. */
+/**
+ * The environment for `recipient`'s command. An environment variable
+ * cannot hold NUL (spawn() refuses it), and the envelope may: a NUL from the
+ * peer becomes U+FFFD, as undecodable bytes do elsewhere.
+ */
 export function deliverEnvironment(message: Message, recipient: string): Record<string, string> {
   const at = recipient.lastIndexOf('@');
-  return {
+  const env: Record<string, string> = {
     // The null sender is empty, as Postfix sets it.
     SENDER: message.mailFrom === '<>' ? '' : message.mailFrom,
     RECIPIENT: recipient,
@@ -39,6 +45,8 @@ export function deliverEnvironment(message: Message, recipient: string): Record<
     QUEUE_ID: message.id,
     SIZE: String(message.data.length),
   };
+  for (const [name, value] of Object.entries(env)) if (value.includes('\0')) env[name] = value.replaceAll('\0', '\ufffd');
+  return env;
 }
 
 /** The reply for an exit status (null status: killed by a signal). */
@@ -55,12 +63,20 @@ function refusalFor(recipient: string, route: DeliverRoute, status: number | nul
  */
 export function deliverToCommand(route: DeliverRoute, message: Message, recipient: string, timeoutMs: number, log: NodeJS.WritableStream): Promise<DeliverResult> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', route.command], {
-      env: { ...process.env, ...deliverEnvironment(message, recipient) },
-      stdio: ['pipe', 'ignore', 'pipe'],
-      // Its own process group, so a timeout kills whatever it started too.
-      detached: true,
-    });
+    let child: ChildProcessByStdio<Writable, null, Readable>;
+    try {
+      child = spawn('/bin/sh', ['-c', route.command], {
+        env: { ...process.env, ...deliverEnvironment(message, recipient) },
+        stdio: ['pipe', 'ignore', 'pipe'],
+        // Its own process group, so a timeout kills whatever it started too.
+        detached: true,
+      });
+    } catch (err) {
+      // spawn() throws for what it cannot pass on (EAGAIN, E2BIG...): a temporary failure, not a crash.
+      log.write(`smtpd-ts: message ${message.id}: --deliver ${terminalSafe(recipient)} to '${route.command}' could not start: ${(err as Error).message}\n`);
+      resolve({ accepted: false, refusal: refusalFor(recipient, route, EX_TEMPFAIL, false) });
+      return;
+    }
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (s: string) => {
       if (stderr.length < STDERR_KEPT) stderr += s.slice(0, STDERR_KEPT - stderr.length);
@@ -86,9 +102,9 @@ export function deliverToCommand(route: DeliverRoute, message: Message, recipien
       // A background process of the command may hold stderr open: stop reading.
       child.stderr.destroy();
       const accepted = status === 0 && !timedOut && !spawnError;
-      const said = stderr.trim() === '' ? '' : `: ${JSON.stringify(stderr.trim())}`;
+      const said = stderr.trim() === '' ? '' : `: ${terminalSafe(JSON.stringify(stderr.trim()))}`;
       const outcome = spawnError ? `could not start: ${spawnError.message}` : timedOut ? `timed out after ${timeoutMs} ms, killed` : `exited ${status ?? 'on a signal'}`;
-      if (!accepted || said) log.write(`smtpd-ts: message ${message.id}: --deliver ${recipient} to '${route.command}' ${outcome}${said}\n`);
+      if (!accepted || said) log.write(`smtpd-ts: message ${message.id}: --deliver ${terminalSafe(recipient)} to '${route.command}' ${outcome}${said}\n`);
       resolve(accepted ? { accepted: true } : { accepted: false, refusal: refusalFor(recipient, route, spawnError ? EX_TEMPFAIL : status, timedOut) });
     };
     child.once('error', (err) => finish(null, err));

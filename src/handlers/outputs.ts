@@ -2,19 +2,22 @@
  * The CLI's handler: lints the message (src/lint/) when anything shows or
  * judges the findings, refuses it with 550 under `--strict` before anything
  * is written, parses it once if any output's format (or an expectation)
- * needs it, saves it to the Maildir, prints it to every output, and returns
- * only when every write has completed, so the 250 means "written". Any
- * failure to save or write throws OutputError: the client gets 451 and may
- * try again.
+ * needs it, formats it for every output, saves it to the Maildir, writes it
+ * to every output, and returns only when every write has completed, so the
+ * 250 means "written". Any failure to save or write throws OutputError: the
+ * client gets 451 and may try again, and what was written is withdrawn.
  */
+import { rm } from 'node:fs/promises';
 import type { Finding } from '../lint/findings.js';
 import { lintMessage } from '../lint/lint.js';
 import { enforceStrict } from '../lint/strict.js';
 import type { Message } from '../message.js';
-import type { Maildir } from '../outputs/maildir.js';
+import type { Maildir, PlannedDelivery } from '../outputs/maildir.js';
 import { describeIoError, OutputError, type Output } from '../outputs/output.js';
 import { parseMessage, type ParsedMessage } from '../printers/parse-message.js';
+import { jsonLine, withdrawalRecord } from '../printers/json.js';
 import type { PrintContext } from '../printers/printer.js';
+import { withdrawalLine } from '../printers/raw.js';
 import { terminalSafe } from '../printers/terminal-safe.js';
 import type { Handler } from '../server.js';
 import { formatDialogue } from '../transcript/print.js';
@@ -37,6 +40,12 @@ export interface OutputHandlerOptions {
   readonly onWritten?: (message: Message, context: PrintContext) => void;
 }
 
+/** How long formatting may hold the event loop before other clients get a turn, in ms. */
+const FORMAT_SLICE_MS = 8;
+
+/** One output's text for one message, as parts. */
+type Rendered = readonly (string | Uint8Array)[];
+
 export class OutputHandler implements Handler {
   private readonly parses: boolean;
   /** Whether anything shows or judges findings: JSON always carries them. */
@@ -47,37 +56,85 @@ export class OutputHandler implements Handler {
     this.lints = (options.showLint ?? false) || (options.strict ?? false) || (options.parseAlways ?? false) || options.outputs.some((o) => !o.format.human);
   }
 
-  /** `extra` is added to what the printers get, e.g. the relay's outcome (src/handlers/relay.ts). */
+  /**
+   * Every output is formatted before anything is written, so a printer
+   * that fails writes nothing; then the Maildir is written, then every
+   * output. When a write fails after others succeeded, what was written is
+   * withdrawn: the Maildir file removed, a withdrawal notice after the
+   * message in each output that has it (docs: "When an output fails").
+   * `extra` is added to what the printers get, e.g. the relay's outcome
+   * (src/handlers/relay.ts).
+   */
   async handleMessage(message: Message, extra: PrintContext = {}): Promise<void> {
     // The relay's --strict check may have linted the message already (extra.lint).
     const lint: readonly Finding[] | undefined = this.lints ? (extra.lint ?? lintMessage(message)) : undefined;
     if (lint && this.options.strict) enforceStrict(lint);
+    const maildir = this.options.maildir;
+    const planned = maildir?.plan();
     const context: PrintContext = {
       includeRaw: this.options.includeRaw ?? false,
       ...extra,
       ...(lint ? { lint } : {}),
       ...(this.parses ? await this.parse(message) : {}),
-      ...(this.options.maildir ? { savedAs: await this.save(this.options.maildir, message) } : {}),
+      ...(planned ? { savedAs: planned.path } : {}),
     };
-    const writes = this.options.outputs.map(async ({ format, style, destination }) => {
-      // Human formats show findings only with --lint, so that raw stays DebuggingServer's output.
-      const shown = format.human && !this.options.showLint ? { ...context, lint: undefined } : context;
-      // Outside the try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
-      // `--transcript`: the dialogue that led to the message comes before it.
-      const dialogue = format.human && message.dialogue ? formatDialogue(message.dialogue, style) : '';
-      const printContext = { ...shown, style };
-      const bytes = format.printBytes?.(message, printContext);
-      const text = bytes === undefined ? dialogue + format.print(message, printContext) : dialogue === '' ? bytes : Buffer.concat([Buffer.from(dialogue), bytes]);
-      try {
-        await destination.write(text);
-      } catch (err) {
-        throw new OutputError(`cannot write to ${destination.name}: ${describeIoError(err)}`, { cause: err });
-      }
-    });
-    // Every output is attempted; the first failure is reported.
-    const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    // Outside any try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
+    const rendered: Rendered[] = [];
+    for (const output of this.options.outputs) rendered.push(await this.render(output, message, context));
+    if (maildir && planned) await this.save(maildir, message, planned);
+    const results = await Promise.allSettled(
+      this.options.outputs.map(async ({ destination }, i) => {
+        try {
+          await destination.write(rendered[i]!);
+        } catch (err) {
+          throw new OutputError(`cannot write to ${destination.name}: ${describeIoError(err)}`, { cause: err });
+        }
+      }),
+    );
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) {
+      await this.withdraw(message, results, failed.reason as OutputError, planned?.path);
+      throw failed.reason;
+    }
     this.options.onWritten?.(message, context);
+  }
+
+  /** One output's text, computed a part at a time, letting other clients in every few milliseconds. */
+  private async render({ format, style }: Output, message: Message, context: PrintContext): Promise<Rendered> {
+    // Human formats show findings only with --lint, so that raw stays DebuggingServer's output.
+    const shown = format.human && !this.options.showLint ? { ...context, lint: undefined } : context;
+    const printContext = { ...shown, style };
+    // `--transcript`: the dialogue that led to the message comes before it.
+    const out: (string | Uint8Array)[] = format.human && message.dialogue ? [formatDialogue(message.dialogue, style)] : [];
+    const parts = format.printParts?.(message, printContext);
+    if (parts === undefined) {
+      out.push(format.print(message, printContext));
+      return out;
+    }
+    let since = performance.now();
+    for (const part of parts) {
+      out.push(part);
+      if (performance.now() - since >= FORMAT_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        since = performance.now();
+      }
+    }
+    return out;
+  }
+
+  /** After a failed write: removes the Maildir copy and tells each output that has the message that it was not accepted. */
+  private async withdraw(message: Message, results: readonly PromiseSettledResult<void>[], failure: OutputError, savedAs: string | undefined): Promise<void> {
+    const log = this.options.log ?? process.stderr;
+    if (savedAs !== undefined) await rm(savedAs, { force: true }).catch(() => {});
+    await Promise.all(
+      this.options.outputs.map(async ({ format, style, destination }, i) => {
+        if (results[i]!.status !== 'fulfilled') return;
+        const notice = format.human ? withdrawalLine(failure.message, style) : jsonLine(withdrawalRecord(message, failure.message));
+        await destination.write(notice).catch((err: unknown) => {
+          log.write(`smtpd-ts: cannot withdraw message ${message.id} from ${destination.name}: ${describeIoError(err)}\n`);
+        });
+      }),
+    );
   }
 
   /** The parsed message, or why it could not be parsed (with a warning: it is shown raw). */
@@ -91,9 +148,9 @@ export class OutputHandler implements Handler {
     }
   }
 
-  private async save(maildir: Maildir, message: Message): Promise<string> {
+  private async save(maildir: Maildir, message: Message, planned: PlannedDelivery): Promise<void> {
     try {
-      return await maildir.save(message);
+      await maildir.save(message, planned);
     } catch (err) {
       throw new OutputError(`cannot save to Maildir ${maildir.dir}: ${describeIoError(err)}`, { cause: err });
     }

@@ -5,7 +5,7 @@
  * and stays fast. (The Maildir, whose spec asks for it, does fsync.)
  */
 import fs from 'node:fs/promises';
-import { describeIoError, OutputError, type Destination } from './output.js';
+import { describeIoError, OutputError, type Destination, type Text } from './output.js';
 
 export class FileDestination implements Destination {
   readonly isTTY = false;
@@ -26,8 +26,29 @@ export class FileDestination implements Destination {
     }
   }
 
-  write(text: string | Uint8Array): Promise<void> {
-    const done = this.queue.then(() => this.handle.writeFile(text));
+  write(text: Text): Promise<void> {
+    // The parts of a large message go in one writev, on the thread pool.
+    const done = this.queue.then(async () => {
+      if (typeof text === 'string' || text instanceof Uint8Array) return this.handle.writeFile(text);
+      const buffers = text.map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
+      // writev may write less than asked (as write does): go on from where it stopped.
+      let total = buffers.reduce((n, b) => n + b.length, 0);
+      while (total > 0) {
+        const { bytesWritten } = await this.handle.writev(buffers);
+        total -= bytesWritten;
+        let skip = bytesWritten;
+        while (skip > 0 && buffers.length > 0) {
+          const first = buffers[0]!;
+          if (first.length <= skip) {
+            skip -= first.length;
+            buffers.shift();
+          } else {
+            buffers[0] = first.subarray(skip);
+            skip = 0;
+          }
+        }
+      }
+    });
     this.queue = done.catch(() => {});
     return done;
   }

@@ -56,6 +56,12 @@ export function maildirContent(message: Message): Buffer {
   return Buffer.concat([Buffer.from(envelope, 'utf8'), Buffer.from(body, 'latin1')]);
 }
 
+/** A delivery's unique name and the path it will have in `new/`. */
+export interface PlannedDelivery {
+  readonly name: string;
+  readonly path: string;
+}
+
 export class Maildir {
   private count = 0;
   private readonly host: string;
@@ -89,11 +95,16 @@ export class Maildir {
     return `${seconds}.M${micros}P${process.pid}Q${this.count}.${this.host}`;
   }
 
-  /** Delivers the message into `new/`; resolves with the file's path. */
-  async save(message: Message): Promise<string> {
+  /** Chooses where the next message goes, before it is written (printers show the path). */
+  plan(): PlannedDelivery {
     const name = this.uniqueName();
-    const tmp = path.join(this.dir, 'tmp', name);
-    const target = path.join(this.dir, 'new', name);
+    return { name, path: path.join(this.dir, 'new', name) };
+  }
+
+  /** Delivers the message into `new/` (where `planned` says, or under a new name); resolves with the file's path. */
+  async save(message: Message, planned: PlannedDelivery = this.plan()): Promise<string> {
+    const tmp = path.join(this.dir, 'tmp', planned.name);
+    const target = planned.path;
     // 'wx': a name that somehow exists already is an error, not an overwrite.
     const handle = await fs.open(tmp, 'wx', 0o600);
     try {

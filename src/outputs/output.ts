@@ -8,13 +8,19 @@ import type { Format } from '../printers/printer.js';
 import type { Style } from '../printers/style.js';
 import { ReplyError } from '../server.js';
 
-/** Somewhere text goes. `write` resolves once the text is written, or rejects. */
+/** What a destination is given for one message: one text, or the parts of one in order. */
+export type Text = string | Uint8Array | readonly (string | Uint8Array)[];
+
+/**
+ * Somewhere text goes. `write` resolves once the text is written, or
+ * rejects; the parts of one write are never interleaved with another's.
+ */
 export interface Destination {
   /** For messages: `stdout`, or the file's path. */
   readonly name: string;
   /** Whether it is a terminal (colour is on by default only there). */
   readonly isTTY: boolean;
-  write(text: string | Uint8Array): Promise<void>;
+  write(text: Text): Promise<void>;
   /** Releases the destination (closes a file; leaves stdout open). */
   close(): Promise<void>;
 }
@@ -44,8 +50,16 @@ export class OutputError extends ReplyError {
  */
 export function describeIoError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const code = (err as NodeJS.ErrnoException).code;
+  const { code } = err as NodeJS.ErrnoException;
   if (code === undefined || !err.message.startsWith(`${code}: `)) return err.message;
-  const words = err.message.slice(code.length + 2).replace(/, \w+(?: '.*')?$/s, '');
+  const words = err.message.slice(code.length + 2);
+  // Node appends `, <syscall>` and maybe ` '<path>'`: cut before the first
+  // `, word` that ends the text or is followed by the path.
+  for (let at = words.indexOf(', '); at >= 0; at = words.indexOf(', ', at + 1)) {
+    const rest = words.slice(at + 2);
+    const space = rest.indexOf(' ');
+    const syscall = space < 0 ? rest : rest.slice(0, space);
+    if (/^\w+$/.test(syscall) && (space < 0 || rest[space + 1] === "'")) return `${words.slice(0, at)} (${code})`;
+  }
   return `${words} (${code})`;
 }

@@ -1,14 +1,21 @@
 /** A destination on an open stream, such as stdout. */
 import { writeText } from './write-text.js';
-import type { Destination } from './output.js';
+import type { Destination, Text } from './output.js';
 
 /**
  * Writes to `stream` and resolves on the write callback. A failed write
  * (EPIPE when the reader of a pipe has gone) rejects that write instead of
  * crashing the process with an unhandled 'error' event.
+ *
+ * A message in several parts is written one part at a time, letting other
+ * clients in between (stdout on a file or a pipe is synchronous in Node, so
+ * a 100 MiB write would hold everyone up); writes queue, so the parts of
+ * two messages never interleave.
  */
 export class StreamDestination implements Destination {
   readonly isTTY: boolean;
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
 
   constructor(
     private readonly stream: NodeJS.WritableStream,
@@ -19,11 +26,24 @@ export class StreamDestination implements Destination {
     stream.on('error', () => {});
   }
 
-  write(text: string | Uint8Array): Promise<void> {
-    return writeText(this.stream, text);
+  write(text: Text): Promise<void> {
+    const parts = typeof text === 'string' || text instanceof Uint8Array ? [text] : text;
+    // Nothing queued and one part: written at once, in order with what came before.
+    if (this.queued === 0 && parts.length <= 1) return writeText(this.stream, parts[0] ?? '');
+    this.queued++;
+    const done = this.queue.then(async () => {
+      for (const part of parts) {
+        const written = writeText(this.stream, part);
+        await written;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    });
+    this.queue = done.catch(() => {}).finally(() => this.queued--);
+    return done;
   }
 
   async close(): Promise<void> {
+    await this.queue;
     await writeText(this.stream, '');
   }
 }

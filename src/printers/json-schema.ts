@@ -163,3 +163,14 @@ export const SESSION_JSON_SCHEMA = {
     },
   },
 } as const;
+
+/** JSON Schema of a `withdrawn` line: the message with this id, written above, got 451 after all. */
+export const WITHDRAWN_JSON_SCHEMA = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: `https://github.com/smtpd-ts/smtpd-ts/schema/withdrawn-v${JSON_SCHEMA_VERSION}.json`,
+  title: 'smtpd-ts withdrawn message',
+  type: 'object',
+  required: ['type', 'schemaVersion', 'id', 'reason'],
+  additionalProperties: false,
+  properties: { type: { const: 'withdrawn' }, schemaVersion: { const: JSON_SCHEMA_VERSION }, id: string, reason: string },
+} as const;

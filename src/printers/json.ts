@@ -10,6 +10,7 @@ import type { Endpoint, Message } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
 import type { ParsedMessage } from './parse-message.js';
 import type { PrintContext } from './printer.js';
+import { jsonSafe } from './terminal-safe.js';
 
 /** Bumped on any incompatible change to JsonRecord. */
 export const JSON_SCHEMA_VERSION = 1;
@@ -104,17 +105,24 @@ export function toJsonRecord(message: Message, context: PrintContext = {}): Json
 }
 
 /**
- * JSON.stringify escapes C0 controls but leaves DEL and C1 (U+007F-U+009F)
- * as they are; a terminal may act on C1 (U+009B is CSI), so they are escaped
- * too, and so are U+2028/U+2029, which some line readers take for newlines.
- * The JSON means the same, and the line holds no control character.
+ * The line written after a message in JSON outputs when another output
+ * failed: the client got 451 and may send it again, so the message above
+ * with this id was not accepted.
  */
-const UNESCAPED_CONTROLS = /[\x7f-\x9f\u2028\u2029]/g;
+export interface WithdrawalRecord {
+  readonly type: 'withdrawn';
+  readonly schemaVersion: typeof JSON_SCHEMA_VERSION;
+  readonly id: string;
+  readonly reason: string;
+}
 
-/** Any value as one line of JSON, newline-terminated, with no control character in it. */
+export function withdrawalRecord(message: Message, reason: string): WithdrawalRecord {
+  return { type: 'withdrawn', schemaVersion: JSON_SCHEMA_VERSION, id: message.id, reason };
+}
+
+/** Any value as one line of JSON, newline-terminated, with no control character in it (see jsonSafe). */
 export function jsonLine(value: unknown): string {
-  const line = JSON.stringify(value).replace(UNESCAPED_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return `${line}\n`;
+  return `${jsonSafe(JSON.stringify(value))}\n`;
 }
 
 /** One line of JSON, newline-terminated. */

@@ -126,16 +126,22 @@ function drainAttachment(part: AttachmentStream, into: AttachmentSummary[], fail
   part.content.on('error', fail);
   part.content.on('end', () => {
     into.push({
-      filename: part.filename ?? null,
-      contentType: part.contentType,
+      filename: text(part.filename),
+      // mailparser gives `false` for an empty Content-Type; RFC 2045 5.2's default stands in.
+      contentType: text(part.contentType) ?? 'text/plain',
       size: part.size ?? 0,
       sha256: part.checksum ?? '',
-      disposition: part.contentDisposition ?? null,
-      contentId: part.contentId ?? null,
+      disposition: text(part.contentDisposition),
+      contentId: text(part.contentId),
     });
     part.release?.();
   });
   part.content.resume();
+}
+
+/** A non-empty string from mailparser, or null for anything else (it gives `false` or '' for some empty headers). */
+function text(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
 }
 
 function toParsedMessage(raw: RawParse, rcptTos: readonly string[]): ParsedMessage {

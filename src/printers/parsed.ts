@@ -44,7 +44,8 @@ function parsedLines(message: Message, parsed: ParsedMessage): string[] {
   out.push('');
   const text = parsed.text ?? '';
   if (text.trim() === '') out.push('(no text body)');
-  else out.push(...text.replace(/\r?\n$/, '').split(/\r?\n/).map((l) => terminalSafe(l)));
+  // One string with its LFs, not one per line: a spread of 125,000 lines into push() overflows the stack.
+  else out.push(terminalSafe(text.replace(/\r?\n$/, '').replaceAll('\r\n', '\n'), true));
   out.push('');
   out.push(parsed.html === null ? 'HTML body: none' : `HTML body: ${byteSize(Buffer.byteLength(parsed.html))}`);
   if (parsed.attachments.length === 0) out.push('Attachments: none');

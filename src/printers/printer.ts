@@ -37,8 +37,10 @@ export interface Format {
   /** Text for people, which may be coloured; JSON is for programs and never is. */
   readonly human: boolean;
   /**
-   * The same output as `print`, as bytes, where that is much cheaper (large
-   * messages); undefined means "use `print`".
+   * The same output as `print`, in parts that are each a bounded amount of
+   * work, for large messages: the handler computes one part at a time and
+   * lets other clients in between. Undefined (or an undefined result)
+   * means "use `print`".
    */
-  readonly printBytes?: (message: Message, context?: PrintContext) => Buffer | undefined;
+  readonly printParts?: (message: Message, context?: PrintContext) => Iterable<string | Uint8Array> | undefined;
 }

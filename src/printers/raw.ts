@@ -73,9 +73,6 @@ function splitAtEmptyLine(text: string): { head: string | null; body: string | n
   return { head: text, body: null, sawEmpty: false };
 }
 
-/** Control characters but tab and LF, for escaping a whole body at once. */
-const BODY_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
-
 /**
  * The lines before the body: the framing, the options, the header lines
  * (styled, terminal-safe) and, at smtpd's first empty line, X-Peer and the
@@ -99,7 +96,7 @@ export function frame(message: Message, headersOnly: boolean, style: Style = PLA
   const { head, body, sawEmpty } = text === undefined ? { head: null, body: null, sawEmpty: false } : splitAtEmptyLine(text);
   const out = text === undefined ? [style.frame(MESSAGE_FOLLOWS), ...optionLines(message)] : headLines(message, head, sawEmpty, headersOnly, style);
   // The body is escaped as one string: LF separates its lines.
-  if (sawEmpty && !headersOnly && body !== null) out.push(BODY_CONTROL.test(body) ? terminalSafe(body, true) : body);
+  if (sawEmpty && !headersOnly && body !== null) out.push(terminalSafe(body, true));
   out.push(style.frame(END_MESSAGE));
   return out.join('\n') + '\n';
 }
@@ -107,4 +104,13 @@ export function frame(message: Message, headersOnly: boolean, style: Style = PLA
 /** The `raw` format: DebuggingServer's framing around the whole message, then any lint findings. */
 export function printRaw(message: Message, context: PrintContext = {}): string {
   return frame(message, false, context.style) + lintBlock(context.lint);
+}
+
+/**
+ * The line human formats write after a message when another output failed:
+ * the client got 451 and may send it again, so the message above was not
+ * accepted.
+ */
+export function withdrawalLine(reason: string, style: Style = PLAIN): string {
+  return `${style.frame(`---------- MESSAGE ABOVE NOT ACCEPTED (451: ${terminalSafe(reason)}) ----------`)}\n`;
 }

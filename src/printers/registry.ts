@@ -7,12 +7,12 @@ import { printJson } from './json.js';
 import { printParsed } from './parsed.js';
 import type { Format } from './printer.js';
 import { printRaw } from './raw.js';
-import { printRawBytes } from './raw-bytes.js';
+import { printHeadersParts, printRawParts } from './raw-parts.js';
 
 /** Every built-in format by name; `raw` is the default. */
 export const FORMATS = {
-  raw: { name: 'raw', print: printRaw, printBytes: printRawBytes, parses: false, human: true },
-  headers: { name: 'headers', print: printHeaders, parses: false, human: true },
+  raw: { name: 'raw', print: printRaw, printParts: printRawParts, parses: false, human: true },
+  headers: { name: 'headers', print: printHeaders, printParts: printHeadersParts, parses: false, human: true },
   parsed: { name: 'parsed', print: printParsed, parses: true, human: true },
   json: { name: 'json', print: printJson, parses: true, human: false },
 } as const satisfies Record<string, Format>;

@@ -79,4 +79,15 @@ describe('--deliver routes', () => {
     assert.equal(result.accepted ? 0 : result.refusal.code, 451);
     assert.match(log.text(), /timed out after 300 ms, killed/);
   });
+
+  it('run the command for a NUL in HELO or the recipient (written U+FFFD), and log the recipient escaped', async () => {
+    const out = tmp.join('nul.env');
+    const odd = makeMessage('Subject: s\n\nb\n', { helo: 'he\0lo' });
+    const log = logStream();
+    const result = await deliverToCommand(parseDeliverRoute(`*=printf '%s|%s' "$CLIENT_HELO" "$RECIPIENT" > '${out}'; echo oops >&2; exit 1`), odd, 'a\0\x1b]0;t\x07@x.test', 5000, log.stream);
+    assert.equal(result.accepted ? 0 : result.refusal.code, 550);
+    assert.equal(await readFile(out, 'utf8'), 'he\ufffdlo|a\ufffd\x1b]0;t\x07@x.test');
+    assert.match(log.text(), /--deliver a\\x00\\x1b\]0;t\\x07@x\.test to /);
+    assert.doesNotMatch(log.text(), /[\x00\x07\x1b]/);
+  });
 });

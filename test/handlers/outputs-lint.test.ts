@@ -7,25 +7,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OutputHandler } from '../../src/handlers/outputs.js';
 import { StrictRejection } from '../../src/lint/strict.js';
-import type { Destination, Output } from '../../src/outputs/output.js';
+import type { Output } from '../../src/outputs/output.js';
 import type { PrintContext } from '../../src/printers/printer.js';
 import { FORMATS } from '../../src/printers/registry.js';
 import { PLAIN } from '../../src/printers/style.js';
+import { MemoryDestination } from '../helpers/memory-destination.js';
 import { makeMessage } from '../helpers/message.js';
 
-class Memory implements Destination {
-  readonly name = 'memory';
-  readonly isTTY = false;
-  readonly texts: string[] = [];
-  async write(text: string): Promise<void> {
-    this.texts.push(text);
-  }
-  async close(): Promise<void> {}
-}
 
 const SLOPPY = makeMessage('Subject: no date\n\nbody\n');
-const outputs = (): [Memory, Memory, Output[]] => {
-  const [raw, json] = [new Memory(), new Memory()];
+const outputs = (): [MemoryDestination, MemoryDestination, Output[]] => {
+  const [raw, json] = [new MemoryDestination(), new MemoryDestination()];
   return [raw, json, [{ format: FORMATS.raw, style: PLAIN, destination: raw }, { format: FORMATS.json, style: PLAIN, destination: json }]];
 };
 
@@ -43,7 +35,7 @@ describe('the output handler with the lint', () => {
   it('does not lint at all when nothing shows or judges findings', async () => {
     let context: PrintContext | undefined;
     const spy = { name: 'spy', human: true, parses: false, print: (_m: unknown, c?: PrintContext) => ((context = c), '') };
-    await new OutputHandler({ outputs: [{ format: spy, style: PLAIN, destination: new Memory() }] }).handleMessage(SLOPPY);
+    await new OutputHandler({ outputs: [{ format: spy, style: PLAIN, destination: new MemoryDestination() }] }).handleMessage(SLOPPY);
     assert.equal(context?.lint, undefined);
   });
 

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ParsedMessage } from '../../src/printers/parse-message.js';
+import { JSON_SCHEMA } from '../../src/printers/json-schema.js';
+import { printJson } from '../../src/printers/json.js';
+import { parseMessage, type ParsedMessage } from '../../src/printers/parse-message.js';
 import { formatAddress, printParsed } from '../../src/printers/parsed.js';
 import { END_MESSAGE, MESSAGE_FOLLOWS, printRaw } from '../../src/printers/raw.js';
 import { MARKED } from '../helpers/marked-style.js';
+import { validate } from '../helpers/json-schema.js';
 import { makeMessage } from '../helpers/message.js';
 
 const PARSED: ParsedMessage = {
@@ -80,5 +83,26 @@ describe('formatAddress', () => {
     assert.equal(formatAddress({ name: 'Jöran Müller', address: 'a@b' }), 'Jöran Müller <a@b>');
     assert.equal(formatAddress({ name: 'Doe, "J"', address: 'a@b' }), '"Doe, \\"J\\"" <a@b>');
     assert.equal(formatAddress({ name: 'Only a name', address: '' }), 'Only a name');
+  });
+});
+
+describe('the parsed printer on large and odd mail', () => {
+  it('prints a text body of 200,000 lines, each escaped, as the lines were', async () => {
+    const lines = Array.from({ length: 200_000 }, (_, i) => (i === 7 ? 'bell\x07' : `line ${i}`));
+    const message = makeMessage(`Subject: long\n\n${lines.join('\n')}\n`);
+    const out = printParsed(message, { parsed: await parseMessage(message) });
+    assert.ok(out.includes('\nline 0\nline 1\n'));
+    assert.ok(out.includes('\nbell\\x07\nline 8\n'));
+    assert.ok(out.includes('\nline 199999\n\nHTML body: none'));
+  });
+
+  it('lists an attachment with an empty Content-Type as text/plain (RFC 2045 5.2), in parsed and in JSON', async () => {
+    const message = makeMessage(
+      'Subject: a\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type:\nContent-Disposition: attachment; filename=x.bin\n\nxyz\n--b--\n',
+    );
+    const parsed = await parseMessage(message);
+    assert.equal(parsed.attachments[0]!.contentType, 'text/plain');
+    assert.match(printParsed(message, { parsed }), /1\. x\.bin {2}text\/plain {2}/);
+    assert.deepEqual(validate(JSON_SCHEMA, JSON.parse(printJson(message, { parsed }))), []);
   });
 });

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { jsonSafe, terminalSafe, terminalSafeBytes } from '../../src/printers/terminal-safe.js';
+
+/** The escaping as a plain per-character rule, to compare the byte loop with. */
+function reference(text: string, keepLineFeeds: boolean): string {
+  let out = '';
+  for (const c of text) {
+    const code = c.codePointAt(0)!;
+    const control = (code < 0x20 && code !== 0x09 && !(keepLineFeeds && code === 0x0a)) || (code >= 0x7f && code <= 0x9f);
+    const bidi = (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
+    out += control ? `\\x${code.toString(16).padStart(2, '0')}` : bidi ? `\\u${code.toString(16)}` : c;
+  }
+  return out;
+}
+
+const text = fc.string({ unit: fc.oneof(fc.integer({ min: 0, max: 0xa0 }), fc.integer({ min: 0x2020, max: 0x2070 }), fc.constant(0x65e5)).map((n) => String.fromCharCode(n)), maxLength: 30 });
+
+describe('terminal-safe escaping', () => {
+  it('escapes C0 (but tab), DEL, C1 and the bidi controls, and nothing else', () => {
+    fc.assert(
+      fc.property(text, fc.boolean(), (t, keep) => {
+        assert.equal(terminalSafe(t, keep), reference(t, keep));
+      }),
+      { numRuns: 20_000, seed: 5 },
+    );
+  });
+
+  it('shows the Trojan Source overrides and isolates for what they are', () => {
+    assert.equal(terminalSafe('admin\u202e\u2066txt.exe\u2069'), 'admin\\u202e\\u2066txt.exe\\u2069');
+    assert.equal(terminalSafe('OSC 52: \x1b]52;c;cHduZWQ=\x07 CSI: \x9b2J'), 'OSC 52: \\x1b]52;c;cHduZWQ=\\x07 CSI: \\x9b2J');
+  });
+
+  it('gives back the very buffer when nothing needs escaping', () => {
+    const clean = Buffer.from('plain text, é, 日本\n');
+    assert.equal(terminalSafeBytes(clean, true), clean);
+  });
+
+  it('escapes 8 MiB of ESC bytes in one linear pass, with every byte accounted for', { timeout: 20_000 }, () => {
+    const out = terminalSafeBytes(Buffer.alloc(8 << 20, 0x1b));
+    assert.equal(out.length, 4 * (8 << 20));
+    assert.equal(out.subarray(0, 8).toString(), '\\x1b\\x1b');
+  });
+});
+
+describe('JSON line escaping', () => {
+  it('writes DEL, C1 and U+2028/U+2029 as \\u escapes, so the line holds no control character', () => {
+    assert.equal(jsonSafe(JSON.stringify('a\x7f\x85\u2028\u2029\u202e')), '"a\\u007f\\u0085\\u2028\\u2029\u202e"');
+    fc.assert(
+      fc.property(text, (t) => {
+        const line = jsonSafe(JSON.stringify(t));
+        assert.equal(JSON.parse(line), t);
+        assert.doesNotMatch(line, /[\x00-\x1f\x7f-\x9f\u2028\u2029]/);
+      }),
+      { numRuns: 5000, seed: 6 },
+    );
+  });
+});

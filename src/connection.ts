@@ -1,10 +1,15 @@
 /**
  * One client connection: adapts a socket to its sans-I/O channel. It writes
- * the replies, pauses the socket while a message is with the handler (so a
- * pipelining client cannot make us buffer without bound), and enforces the
- * RFC 5321 4.5.3.2 timeouts. It also owns the transport: the PROXY protocol
- * header before anything else, TLS from the first byte (RFC 8314) or after
- * the channel's `starttls` action (RFC 3207). No SMTP rule lives here.
+ * the replies, pauses the socket while a message is with the handler and
+ * while the client is not reading what we wrote (so a pipelining client
+ * cannot make us buffer without bound: input is fed to the channel a slice
+ * at a time and held while the socket's write buffer is over
+ * `WRITE_HIGH_WATER`), and enforces the RFC 5321 4.5.3.2 timeouts in every
+ * state, TLS handshakes included. A client that half-closes gets every
+ * reply it asked for before we close. It also owns the transport: the
+ * PROXY protocol header before anything else, TLS from the first byte
+ * (RFC 8314) or after the channel's `starttls` action (RFC 3207). No SMTP
+ * rule lives here, and no exception in a socket event ends the process.
  */
 import type net from 'node:net';
 import type tls from 'node:tls';
@@ -12,6 +17,7 @@ import { SMTPChannel } from './channel/channel.js';
 import { R, formatReply, type Reply } from './channel/reply.js';
 import type { Action, ChannelConfig, ChannelMessage } from './channel/types.js';
 import type { Endpoint, Message } from './message.js';
+import { terminalSafe } from './printers/terminal-safe.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { serverTlsSocket } from './tls.js';
 import { Transcript, type FinishedSession, type SessionEnd } from './transcript/transcript.js';
@@ -31,6 +37,19 @@ export interface Timeouts {
 
 /** Whether a recipient is accepted at RCPT: undefined, or the reply that refuses it. */
 export type RecipientPolicy = (address: string, peer: Endpoint) => Reply | undefined;
+
+/** Bytes of replies queued on the socket past which we stop reading from the client until they drain. */
+export const WRITE_HIGH_WATER = 64 * 1024;
+
+/**
+ * How much command-state input is given to the channel at once: every byte
+ * may be a bare LF that gets a reply, so this bounds the replies one step
+ * can queue (about 25 bytes each) before the write buffer is looked at again.
+ */
+const COMMAND_SLICE = 4096;
+
+/** How long a closing connection may take to flush its last reply before it is destroyed, in ms. */
+export const CLOSE_LINGER_MS = 2000;
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -52,6 +71,8 @@ export interface ConnectionHost {
   forget(connection: Connection): void;
   /** `--transcript`: a session id, and where each finished session goes; absent: nothing is recorded. */
   readonly transcripts?: { nextId(): string; finished(session: FinishedSession): void } | undefined;
+  /** A bug surfaced in a socket event: reported (with its stack), and the connection is dropped. */
+  reportError(err: unknown): void;
 }
 
 
@@ -72,6 +93,14 @@ export class Connection {
   private delayTimer: NodeJS.Timeout | undefined;
   /** `--transcript`: the session's dialogue; null when not recorded. */
   private readonly transcript: Transcript | null;
+  /** Bytes received and not yet given to the channel: held while the client does not read our replies. */
+  private inbox: Buffer | null = null;
+  /** The client half-closed: once what it sent is answered, we close too. */
+  private peerEnded = false;
+  /** A TLS handshake is under way (no reply can be sent on this socket until it ends). */
+  private handshaking = false;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -87,7 +116,8 @@ export class Connection {
     this.proxyBytes = host.proxyProtocol ? Buffer.alloc(0) : null;
     this.transcript = host.transcripts ? new Transcript(host.transcripts.nextId()) : null;
     socket.on('error', () => {}); // ECONNRESET and friends: 'close' follows
-    socket.on('close', () => this.onClose());
+    socket.on('close', this.guard(() => this.onClose()));
+    socket.on('drain', this.onDrain);
     this.listen(socket);
     this.trace('connected');
     if (this.proxyBytes) {
@@ -98,15 +128,70 @@ export class Connection {
     }
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  /**
+   * Wraps a socket event handler: an exception there is a bug, reported with
+   * its stack; the connection is dropped, and the process goes on.
+   */
+  private guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      try {
+        fn(...args);
+      } catch (err) {
+        this.host.reportError(err);
+        this.socket.destroy();
+      }
+    };
+  }
+
+  private readonly onData = this.guard((chunk: Buffer): void => {
     if (this.proxyBytes) return this.readProxyHeader(chunk);
-    this.apply(this.channel.receive(chunk));
-  };
-  private readonly onEnd = (): void => {
-    this.transcript?.ended('client-closed');
+    this.inbox = this.inbox === null ? chunk : Buffer.concat([this.inbox, chunk]);
+    this.pump();
+  });
+  private readonly onEnd = this.guard((): void => {
+    this.peerEnded = true;
+    this.pump();
+  });
+  private readonly onTimeout = this.guard((): void => this.expire());
+  private readonly onDrain = this.guard((): void => this.pump());
+
+  /**
+   * Feeds held input to the channel until it runs out, a message goes to the
+   * handler, a scripted delay holds the actions, or the client stops reading
+   * our replies (then the socket is paused until 'drain'). In DATA the input
+   * goes in whole (it gets no reply until its end); in command state a slice
+   * at a time, each of which can queue only so many replies.
+   */
+  private pump(): void {
+    while (this.inbox !== null && !this.busy && !this.held && !this.closed) {
+      if (this.socket.writableLength > WRITE_HIGH_WATER) {
+        this.socket.pause();
+        return;
+      }
+      const bytes = this.inbox;
+      const state = this.channel.stateName;
+      const n = state === 'data' || state === 'bdat' ? bytes.length : Math.min(bytes.length, COMMAND_SLICE);
+      this.inbox = n < bytes.length ? bytes.subarray(n) : null;
+      this.apply(this.channel.receive(n < bytes.length ? bytes.subarray(0, n) : bytes));
+    }
+    if (this.busy || this.held || this.closed) return;
+    if (this.peerEnded) return this.finishAfterHalfClose();
+    if (this.socket.writableLength <= WRITE_HIGH_WATER && !this.socket.destroyed) this.socket.resume();
+  }
+
+  /** Everything the half-closed client sent has been answered: close our side too. */
+  private finishAfterHalfClose(): void {
+    if (this.channel.stateName !== 'closed') this.transcript?.ended('client-closed');
     this.apply(this.channel.eof());
-  };
-  private readonly onTimeout = (): void => this.expire();
+    this.closeSoon();
+  }
+
+  /** Ends our side once the queued replies are written; destroys the socket if that takes longer than CLOSE_LINGER_MS (a client that does not read). */
+  private closeSoon(): void {
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    if (this.lingerTimer === undefined) this.lingerTimer = setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS);
+  }
 
   private listen(socket: net.Socket): void {
     socket.on('data', this.onData);
@@ -119,6 +204,9 @@ export class Connection {
     this.closed = true;
     clearTimeout(this.transactionTimer);
     clearTimeout(this.delayTimer);
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.lingerTimer);
+    this.inbox = null;
     this.channel.eof();
     if (this.transcript) {
       this.transcript.ended('client-closed');
@@ -131,7 +219,10 @@ export class Connection {
   private begin(initial: Buffer): void {
     if (this.host.tls?.implicit) return this.startTls(initial, true);
     this.apply(this.channel.greet());
-    if (initial.length > 0) this.apply(this.channel.receive(initial));
+    if (initial.length > 0) {
+      this.inbox = initial;
+      this.pump();
+    }
   }
 
   private readProxyHeader(chunk: Buffer): void {
@@ -146,6 +237,11 @@ export class Connection {
       // Not a reply: the peer is a proxy that failed, or someone bypassing it.
       this.transcript?.ended('error');
       this.trace(`closed: ${header.reason}`);
+      this.socket.destroy();
+      return;
+    }
+    if (this.peerEnded) {
+      // The proxy closed before sending anything after its header.
       this.socket.destroy();
       return;
     }
@@ -167,26 +263,46 @@ export class Connection {
     raw.off('data', this.onData);
     raw.off('end', this.onEnd);
     raw.off('timeout', this.onTimeout);
+    raw.off('drain', this.onDrain);
     raw.setTimeout(0);
+    this.inbox = null;
     const secure = serverTlsSocket(raw, this.host.tls!.context, initial);
     this.socket = secure;
     this.idleTimeout = -1;
+    // A client silent in the handshake gets no reply (there is no channel to
+    // send one on): it is dropped after the command timeout.
+    this.handshaking = true;
+    const limit = this.host.timeouts.command;
+    if (limit > 0) {
+      this.handshakeTimer = setTimeout(
+        this.guard(() => {
+          this.transcript?.ended('timeout');
+          this.trace('TLS handshake timeout');
+          secure.destroy();
+        }),
+        limit,
+      );
+    }
     secure.on('error', (err) => {
       this.transcript?.ended('error');
       this.trace(`TLS error: ${err.message}`);
       secure.destroy();
     });
-    secure.on('close', () => {
+    secure.on('close', this.guard(() => {
       raw.destroy();
       this.onClose();
-    });
-    secure.once('secure', () => {
+    }));
+    secure.on('drain', this.onDrain);
+    secure.once('secure', this.guard(() => {
+      this.handshaking = false;
+      clearTimeout(this.handshakeTimer);
       const info = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher()?.name ?? 'unknown' };
       this.trace(`TLS established: ${info.protocol} ${info.cipher}`);
       if (this.transcript) this.transcript.tls = info;
       this.apply(this.channel.tlsEstablished(info));
       if (implicit) this.apply(this.channel.greet());
-    });
+      if (this.closing) this.shutdown();
+    }));
     this.listen(secure);
     this.armTimers();
   }
@@ -209,18 +325,18 @@ export class Connection {
           break;
         case 'trace':
           this.transcript?.add('client', action.line);
-          this.host.traceStream?.write(`${this.peer.address}:${this.peer.port} <<< ${action.line}\n`);
+          this.traceOut(`<<< ${action.line}`);
           break;
         case 'message':
           this.flush(text);
           text = '';
-          void this.deliver(action.message);
+          this.deliver(action.message);
           break;
         case 'close':
           this.flush(text);
           text = '';
           this.transcript?.ended(lastCode === 221 ? 'quit' : 'server-closed');
-          this.socket.end();
+          this.closeSoon();
           break;
         case 'delay':
           this.flush(text);
@@ -258,24 +374,29 @@ export class Connection {
     this.held = rest;
     this.socket.pause();
     this.armTimers();
-    this.delayTimer = setTimeout(() => {
-      this.delayTimer = undefined;
-      const actions = this.held ?? [];
-      this.held = null;
-      this.apply(actions);
-      if (this.held || this.busy || this.socket.destroyed) return;
-      if (this.closing) return this.shutdown();
-      this.socket.resume();
-    }, ms);
+    this.delayTimer = setTimeout(
+      this.guard(() => {
+        this.delayTimer = undefined;
+        const actions = this.held ?? [];
+        this.held = null;
+        this.apply(actions);
+        if (this.held || this.busy || this.socket.destroyed) return;
+        if (this.closing) return this.shutdown();
+        this.pump();
+      }),
+      ms,
+    );
   }
 
   /** Ends the session now if idle, or after the transaction in flight. */
   shutdown(): void {
     this.closing = true;
+    // Nothing can be said to a client in the middle of a handshake.
+    if (this.handshaking) return void this.socket.destroy();
     if (this.busy || this.held) return;
     // A transaction in flight (after MAIL, in DATA, or with pipelined input
     // held) may finish within the grace period.
-    if (this.channel.inTransaction || this.channel.heldBytes > 0) return;
+    if (this.channel.inTransaction || this.channel.heldBytes > 0 || this.inbox !== null) return;
     this.transcript?.ended('shutdown');
     this.apply(this.channel.abort(R.R421_SHUTDOWN(this.host.channelConfig.hostname)));
   }
@@ -285,8 +406,11 @@ export class Connection {
     this.transcript?.ended('shutdown');
     clearTimeout(this.delayTimer);
     this.held = null;
+    this.inbox = null;
+    if (this.handshaking) return void this.socket.destroy();
     this.apply(this.channel.abort(R.R421_SHUTDOWN(this.host.channelConfig.hostname)));
-    this.socket.destroySoon();
+    // The grace period is over: a client that does not read its 421 is not waited for.
+    this.socket.destroy();
   }
 
   private flush(text: string): void {
@@ -294,17 +418,24 @@ export class Connection {
     if (this.host.traceStream || this.transcript) {
       for (const line of text.slice(0, -2).split('\r\n')) {
         this.transcript?.add('server', line);
-        this.host.traceStream?.write(`${this.peer.address}:${this.peer.port} >>> ${line}\n`);
+        this.traceOut(`>>> ${line}`);
       }
     }
     this.socket.write(text);
   }
 
-  private async deliver(data: ChannelMessage): Promise<void> {
+  private deliver(data: ChannelMessage): void {
     this.busy = true;
     this.socket.pause();
+    this.handOver(data).catch((err: unknown) => {
+      this.host.reportError(err);
+      this.socket.destroy();
+    });
+  }
+
+  private async handOver(data: ChannelMessage): Promise<void> {
     const id = this.host.nextId();
-    this.host.traceStream?.write(`${this.peer.address}:${this.peer.port} <<< [message ${id}: ${data.data.length} bytes]\n`);
+    this.traceOut(`<<< [message ${id}: ${data.data.length} bytes]`);
     this.transcript?.add('event', `message ${id}: ${data.data.length} bytes`);
     this.transcript?.messages.push(id);
     const dialogue = this.transcript?.takeUnprinted();
@@ -315,8 +446,8 @@ export class Connection {
     this.busy = false;
     this.apply(this.channel.settle(verdict));
     if (verdict === undefined || verdict.code < 400) this.host.accepted(message);
-    if (this.closing) return this.shutdown();
-    if (!this.socket.destroyed && !this.held) this.socket.resume();
+    if (this.closing && !this.peerEnded) return this.shutdown();
+    this.pump();
   }
 
   /** Inactivity timeout for the current state; the transaction bound from MAIL on. */
@@ -334,7 +465,7 @@ export class Connection {
     // connection, and the process at exit, for the whole transaction timeout.
     const inTransaction = this.channel.inTransaction && !this.busy;
     if (inTransaction && this.transactionTimer === undefined && t.transaction > 0) {
-      this.transactionTimer = setTimeout(() => this.expire(), t.transaction);
+      this.transactionTimer = setTimeout(this.guard(() => this.expire()), t.transaction);
     } else if (!inTransaction && this.transactionTimer !== undefined) {
       clearTimeout(this.transactionTimer);
       this.transactionTimer = undefined;
@@ -344,13 +475,19 @@ export class Connection {
   private expire(): void {
     this.transcript?.ended('timeout');
     this.trace('timeout');
+    this.inbox = null;
     this.apply(this.channel.abort(R.R421_TIMEOUT(this.host.channelConfig.hostname)));
-    this.socket.destroySoon();
+    this.closeSoon();
   }
 
   /** An event, for the `-d` trace and the transcript. */
   private trace(text: string): void {
     this.transcript?.add('event', text);
-    this.host.traceStream?.write(`${this.peer.address}:${this.peer.port} ${text}\n`);
+    this.traceOut(text);
+  }
+
+  /** One `-d` line: peer data in it is made terminal-safe, as on stdout. */
+  private traceOut(text: string): void {
+    this.host.traceStream?.write(`${this.peer.address}:${this.peer.port} ${terminalSafe(text)}\n`);
   }
 }

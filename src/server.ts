@@ -10,7 +10,7 @@ import os from 'node:os';
 import tls from 'node:tls';
 import { R, formatReply, parseReply, type Reply } from './channel/reply.js';
 import { DATA_SIZE_DEFAULT, type ChannelConfig, type RuleEvent, type RuleOutcome } from './channel/types.js';
-import { Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
+import { CLOSE_LINGER_MS, Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
 import type { Message } from './message.js';
 import type { FinishedSession } from './transcript/transcript.js';
 import { VERSION } from './version.js';
@@ -150,6 +150,8 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
   private readonly log: NodeJS.WritableStream;
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
+  /** Sockets refused with 421 over a limit, until they close: shutdown must not wait on them. */
+  private readonly refused = new Set<net.Socket>();
   private count = 0;
 
   /**
@@ -210,7 +212,9 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     this.acceptRecipient = options.acceptRecipient;
     this.handler = options.handler;
     this.log = options.log ?? process.stderr;
-    this.server = net.createServer((socket) => this.accept(socket));
+    // Half-open: a client that sends its session and then shuts down its
+    // side still gets every reply (the connection closes ours after them).
+    this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
   /** Starts listening; resolves once connections are accepted, with the real address. */
@@ -242,6 +246,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
    */
   async close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.refused) s.destroy();
     for (const c of this.connections) c.shutdown();
     if (this.connections.size > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -297,6 +302,11 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
   }
 
   /** @internal */
+  reportError(err: unknown): void {
+    this.log.write(`smtpd-ts: internal error on a connection (dropped): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+
+  /** @internal */
   nextId(): string {
     this.count += 1;
     return `${process.pid}.${this.count}`;
@@ -337,7 +347,14 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
           : null;
     if (tooMany !== null) {
       // RFC 5321 3.1: a server may refuse a session with 421 at the greeting.
+      // It is destroyed soon after, read or not, so it holds nothing.
       socket.on('error', () => {});
+      this.refused.add(socket);
+      const linger = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+      socket.on('close', () => {
+        clearTimeout(linger);
+        this.refused.delete(socket);
+      });
       socket.end(formatReply(R.R421_TOO_MANY_CONNECTIONS(this.channelConfig.hostname, tooMany)));
       return;
     }

@@ -52,7 +52,9 @@ export function checkCredentials(users: ReadonlyMap<string, string> | undefined,
 /** Parses an `--auth-file`: one `user:password` a line; blank lines and `#` comments skipped. Throws on a bad line. */
 export function parseUsers(text: string): Map<string, string> {
   const users = new Map<string, string>();
-  text.split(/\r?\n/).forEach((line, i) => {
+  // Editors on some systems start UTF-8 files with a byte order mark: it is not part of the first user's name.
+  const body = text.startsWith('\ufeff') ? text.slice(1) : text;
+  body.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '' || line.startsWith('#')) return;
     const colon = line.indexOf(':');
     if (colon <= 0) throw new Error(`line ${i + 1}: expected user:password`);
@@ -146,8 +148,16 @@ export function continueAuth(ctx: CommandContext, step: AuthStep, line: string):
   }
 }
 
-/** A command line for the `--debug` trace, with an AUTH initial response (it holds the password) hidden. */
+/**
+ * A command line for the `--debug` trace and `--transcript`, with an AUTH
+ * initial response (it holds the password) hidden, whether the words are
+ * separated by spaces or, wrongly, by tabs.
+ */
 export function traceable(line: string): string {
-  const m = /^(AUTH +\S+) +\S/i.exec(line);
-  return m ? `${m[1]} [initial response hidden]` : line;
+  if (!/^auth[ \t]/i.test(line)) return line;
+  const words = line.slice(5).split(/[ \t]+/).filter((w) => w !== '');
+  return words.length < 2 ? line : `${line.slice(0, 4)} ${words[0]} [initial response hidden]`;
 }
+
+/** What the trace shows for a line that may be a credential: sent after a refused AUTH, and not a command. */
+export const HIDDEN_AFTER_REFUSED_AUTH = '[line hidden: sent after a refused AUTH, it may be a credential]';

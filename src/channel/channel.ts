@@ -32,7 +32,7 @@
  * Whatever a peer sends gives replies, never an exception; misusing this API
  * (settling with no message pending) throws ChannelUsageError.
  */
-import { continueAuth, traceable, type AuthStep } from './auth.js';
+import { continueAuth, HIDDEN_AFTER_REFUSED_AUTH, traceable, type AuthStep } from './auth.js';
 import type { ChunkReader } from './bdat.js';
 import { CLOSED, COMMAND, STARTTLS, type State } from './channel-state.js';
 import { mailLineLimit, readCommandLine } from './command-line.js';
@@ -61,6 +61,12 @@ export class SMTPChannel implements CommandContext {
   /** Messages accepted on this connection (for `maxMessages`). */
   private accepted = 0;
   private greeted = false;
+  /**
+   * The last command was an AUTH that started no exchange (503, 538, 504...):
+   * a client that does not read replies sends its credentials next, as
+   * lines that are no command. Those are hidden from the trace.
+   */
+  private authRefused = false;
 
   constructor(readonly config: ChannelConfig) {
     this.mailLineLimit = mailLineLimit(config);
@@ -283,12 +289,19 @@ export class SMTPChannel implements CommandContext {
   /** A command line (see command-line.ts): asks the rules, then runs the verb. */
   private dispatch(line: LineResult): void {
     if (line.kind === 'too-long') return this.send(R.R500_LINE_TOO_LONG);
-    if (this.config.trace) this.out.push({ kind: 'trace', line: traceable(line.bytes.toString('latin1')) });
     const command = readCommandLine(line.bytes, this.config, this.session, this.mailLineLimit);
+    if (this.config.trace) {
+      const hidden = this.authRefused && command.kind === 'refused';
+      this.out.push({ kind: 'trace', line: hidden ? HIDDEN_AFTER_REFUSED_AUTH : traceable(line.bytes.toString('latin1')) });
+    }
     if (command.kind === 'refused') return this.send(command.reply);
+    this.authRefused = false;
     const outcome = this.config.replyRule?.({ verb: command.verb, subject: commandSubject(command.verb, command.arg) });
     if (outcome && this.takeOutcome(outcome, command.verb)) return;
+    const authUser = this.session.authUser;
     command.spec.run(this, command.arg);
+    // Refused: no exchange started, and no initial response succeeded.
+    if (command.verb === 'AUTH') this.authRefused = this.state.name !== 'auth' && this.session.authUser === authUser;
     // A DATA rule's drop comes at the first data bytes, after the 354; when
     // DATA was refused (503, 501...) there will be no data to drop in.
     if (outcome?.drop) {

@@ -4,6 +4,7 @@
  * the verb table entry that runs it, or the 500 that answers the line instead.
  */
 import { isUtf8 } from 'node:buffer';
+import { traceable } from './auth.js';
 import { lookupVerb, type CommandSpec, type Session } from './commands.js';
 import { pyStrip } from './py-text.js';
 import { R, type Reply } from './reply.js';
@@ -34,7 +35,8 @@ export function readCommandLine(bytes: Buffer, config: ChannelConfig, session: S
   const limit = session.extended && verb === 'MAIL' ? mailLimit : COMMAND_SIZE_LIMIT;
   if (bytes.length > limit) return refused(R.R500_LINE_TOO_LONG);
   const spec = lookupVerb(verb);
-  if (!spec || (spec.enabled && !spec.enabled(config, session))) return refused(R.R500_UNRECOGNIZED(verb));
+  // `AUTH<TAB>PLAIN<TAB>secret` is one unknown word: its echo must not carry the secret.
+  if (!spec || (spec.enabled && !spec.enabled(config, session))) return refused(R.R500_UNRECOGNIZED(traceable(verb)));
   return { kind: 'command', verb, arg, spec };
 }
 

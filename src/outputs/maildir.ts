@@ -12,6 +12,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Message } from '../message.js';
+import { terminalSafe } from '../printers/terminal-safe.js';
 
 /** The three Maildir folders. */
 const FOLDERS = ['tmp', 'new', 'cur'] as const;
@@ -47,10 +48,13 @@ async function makeDir(dir: string): Promise<void> {
 /**
  * The lines aiosmtpd's Message handler adds (X-Peer, X-MailFrom, X-RcptTo),
  * so the envelope can be read in a mail reader; then the message with
- * Maildir's LF line endings.
+ * Maildir's LF line endings. An envelope address may hold a CR or LF in a
+ * quoted local part (`"x\rSubject: FAKE"@evil.test`): written as it is, it
+ * would forge header lines, so every control character is escaped (`\x0d`).
  */
 export function maildirContent(message: Message): Buffer {
-  const envelope = `X-Peer: ${message.peer.address}\nX-MailFrom: ${message.mailFrom}\nX-RcptTo: ${message.rcptTos.join(', ')}\n`;
+  const safe = (text: string) => terminalSafe(text);
+  const envelope = `X-Peer: ${safe(message.peer.address)}\nX-MailFrom: ${safe(message.mailFrom)}\nX-RcptTo: ${message.rcptTos.map(safe).join(', ')}\n`;
   // latin1 maps each byte to one char and back, so only CRLF pairs change.
   const body = message.data.toString('latin1').replace(/\r\n/g, '\n');
   return Buffer.concat([Buffer.from(envelope, 'utf8'), Buffer.from(body, 'latin1')]);

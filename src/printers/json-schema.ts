@@ -138,7 +138,7 @@ export const SESSION_JSON_SCHEMA = {
   $id: `https://github.com/smtpd-ts/smtpd-ts/schema/session-v${JSON_SCHEMA_VERSION}.json`,
   title: 'smtpd-ts session',
   type: 'object',
-  required: ['type', 'schemaVersion', 'id', 'startedAt', 'endedAt', 'peer', 'local', 'tls', 'end', 'messages', 'rules', 'dialogue'],
+  required: ['type', 'schemaVersion', 'id', 'startedAt', 'endedAt', 'peer', 'local', 'tls', 'end', 'messages', 'rules', 'dialogue', 'omittedLines'],
   additionalProperties: false,
   properties: {
     type: { const: 'session' },
@@ -161,6 +161,7 @@ export const SESSION_JSON_SCHEMA = {
         properties: { at: { type: 'string', format: 'date-time' }, dir: { type: 'string', pattern: '^(client|server|event)$' }, text: string },
       },
     },
+    omittedLines: { type: 'integer', minimum: 0 },
   },
 } as const;
 

@@ -53,30 +53,84 @@ export interface SessionRecord {
   readonly messages: readonly string[];
   /** Scripted rules that fired, as written, in order. */
   readonly rules: readonly string[];
+  /** The first and last lines of the dialogue; an event line `[N lines left out]` stands for the rest. */
   readonly dialogue: readonly TranscriptLine[];
+  /** How many lines the dialogue left out (0 for most sessions). */
+  readonly omittedLines: number;
 }
 
-/** The dialogue of one connection, as it happens. */
+/** Lines kept from the start of a session's dialogue. */
+export const TRANSCRIPT_HEAD_LINES = 200;
+/** Lines kept from its end: a session of five million NOOPs keeps 200 + 800 lines and a count. */
+export const TRANSCRIPT_TAIL_LINES = 800;
+
+/** A line with its place in the whole dialogue. */
+interface Numbered {
+  readonly seq: number;
+  readonly line: TranscriptLine;
+}
+
+/** The event line that stands where `count` lines were left out. */
+function gap(count: number, at: string): TranscriptLine {
+  return { at, dir: 'event', text: `[${count} line${count === 1 ? '' : 's'} left out]` };
+}
+
+/**
+ * The dialogue of one connection, as it happens, bounded: the first
+ * TRANSCRIPT_HEAD_LINES lines and the last TRANSCRIPT_TAIL_LINES are kept,
+ * and what lies between is counted.
+ */
 export class Transcript {
   readonly startedAt = new Date();
-  readonly lines: TranscriptLine[] = [];
   readonly messages: string[] = [];
   readonly rules: string[] = [];
   tls: TlsInfo | null = null;
   end: SessionEnd | null = null;
-  /** Lines already printed by human formats (before a message). */
+  private readonly head: Numbered[] = [];
+  /** The latest lines; trimmed to TRANSCRIPT_TAIL_LINES when it holds twice as many (amortised). */
+  private tail: Numbered[] = [];
+  /** Lines added so far. */
+  private total = 0;
+  /** Lines before this number were printed by human formats (before a message), or left out. */
   private printed = 0;
 
   constructor(readonly id: string) {}
 
   add(dir: Direction, text: string): void {
-    this.lines.push({ at: new Date().toISOString(), dir, text });
+    const entry = { seq: this.total++, line: { at: new Date().toISOString(), dir, text } };
+    if (this.head.length < TRANSCRIPT_HEAD_LINES) return void this.head.push(entry);
+    this.tail.push(entry);
+    if (this.tail.length >= 2 * TRANSCRIPT_TAIL_LINES) this.tail = this.tail.slice(-TRANSCRIPT_TAIL_LINES);
+  }
+
+  /** The lines kept, from line number `from` on, with a gap line where lines were left out. */
+  private kept(from: number): TranscriptLine[] {
+    const tail = this.tail.length > TRANSCRIPT_TAIL_LINES ? this.tail.slice(-TRANSCRIPT_TAIL_LINES) : this.tail;
+    const out: TranscriptLine[] = [];
+    let next = from;
+    for (const { seq, line } of [...this.head, ...tail]) {
+      if (seq < from) continue;
+      if (seq > next) out.push(gap(seq - next, line.at));
+      out.push(line);
+      next = seq + 1;
+    }
+    return out;
+  }
+
+  /** How many lines were left out of the record. */
+  get omitted(): number {
+    return this.total - this.head.length - Math.min(this.tail.length, TRANSCRIPT_TAIL_LINES);
+  }
+
+  /** Every line kept (with a gap line where some were left out). */
+  get lines(): TranscriptLine[] {
+    return this.kept(0);
   }
 
   /** The lines not yet printed, marked printed. */
   takeUnprinted(): TranscriptLine[] {
-    const lines = this.lines.slice(this.printed);
-    this.printed = this.lines.length;
+    const lines = this.kept(this.printed);
+    this.printed = this.total;
     return lines;
   }
 
@@ -98,7 +152,8 @@ export class Transcript {
       end: this.end ?? 'client-closed',
       messages: [...this.messages],
       rules: [...this.rules],
-      dialogue: [...this.lines],
+      dialogue: this.lines,
+      omittedLines: this.omitted,
     };
   }
 }

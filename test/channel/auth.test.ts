@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { checkCredentials, parseUsers } from '../../src/channel/auth.js';
+import { checkCredentials, HIDDEN_AFTER_REFUSED_AUTH, parseUsers } from '../../src/channel/auth.js';
 import { SMTPChannel } from '../../src/channel/channel.js';
 import { CONFIG, codes, crlf, HANDSHAKE, script } from '../helpers/byte-script.js';
 
@@ -82,5 +82,27 @@ describe('AUTH (RFC 4954)', () => {
     assert.equal(checkCredentials(users, { mechanism: 'LOGIN', user: 'bob', password: 'pa' }), false);
     assert.equal(checkCredentials(undefined, { mechanism: 'LOGIN', user: 'x', password: 'y' }), true);
     assert.throws(() => parseUsers('nocolon\n'), /line 1/);
+    assert.deepEqual([...parseUsers('\ufeffalice:pw\r\n')], [['alice', 'pw']]);
+  });
+
+  it('hides credentials sent with tabs, and lines sent after a refused AUTH, from the trace and the 500 echo', () => {
+    const secret = b64('\0u\0hunter2');
+    const ch = new SMTPChannel({ ...CONFIG, ...ANY, trace: true });
+    const actions = ch.receive(
+      Buffer.from(crlf('EHLO x', `AUTH\tPLAIN\t${secret}`, 'MAIL FROM:<a@b>', 'AUTH LOGIN', b64('user'), b64('hunter2'), 'RSET', b64('not-hidden-after-a-command'))),
+    );
+    const traced = actions.flatMap((a) => (a.kind === 'trace' ? [a.line] : []));
+    const replies = actions.flatMap((a) => (a.kind === 'reply' ? [a.reply.lines.join(' ')] : []));
+    assert.deepEqual(traced, [
+      'EHLO x',
+      'AUTH PLAIN [initial response hidden]',
+      'MAIL FROM:<a@b>',
+      'AUTH LOGIN',
+      HIDDEN_AFTER_REFUSED_AUTH,
+      HIDDEN_AFTER_REFUSED_AUTH,
+      'RSET',
+      b64('not-hidden-after-a-command'),
+    ]);
+    for (const text of [...traced, ...replies]) assert.ok(!text.includes(secret) && !text.includes(b64('hunter2')), text);
   });
 });

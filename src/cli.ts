@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { DATA_SIZE_DEFAULT } from './channel/types.js';
 import { DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES, toConfig, UsageError, type CliOptions, type Config } from './config.js';
 import { judgeRun } from './expect/outcome.js';
@@ -18,7 +19,7 @@ import { lintMessage } from './lint/lint.js';
 import { enforceStrict } from './lint/strict.js';
 import type { Message } from './message.js';
 import { openOutputs, type OpenedOutputs } from './outputs/open-outputs.js';
-import { OutputError } from './outputs/output.js';
+import { describeIoError, OutputError } from './outputs/output.js';
 import { toJsonRecord } from './printers/json.js';
 import { FORMAT_NAMES } from './printers/registry.js';
 import { relayServerOptions } from './relay/server-options.js';
@@ -26,9 +27,9 @@ import { RuleEngine } from './rules/engine.js';
 import { loadRulesFile, usesRandom } from './rules/settings.js';
 import { formatSessionEnd, printSessionJson } from './transcript/print.js';
 import type { FinishedSession } from './transcript/transcript.js';
-import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from './relay/settings.js';
-import { EXIT, removeRunFiles, watchRun, writeFileAtomic, type RunEnd } from './run-control.js';
-import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS, isLoopbackHost, SMTPServer } from './server.js';
+import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S, relayRefusal } from './relay/settings.js';
+import { EXIT, removeRunFiles, removeRunFilesNow, watchRun, writeFileAtomic, type RunEnd } from './run-control.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS, isLoopbackAddress, SMTPServer } from './server.js';
 import { VERSION } from './version.js';
 import { runWait, WAIT_SUMMARY } from './wait/wait-command.js';
 
@@ -141,6 +142,16 @@ function formatAddress(a: { address: string; port: number }): string {
 
 /** A failure to start, already worded for stderr: exit 1. */
 class StartError extends Error {}
+
+/** Writes a run file, or says which flag's file could not be written, as whom, and why. */
+async function writeRunFile(path: string, flag: string, text: string): Promise<void> {
+  try {
+    await writeFileAtomic(path, text);
+  } catch (err) {
+    const user = process.getuid?.() === 0 ? '' : ` as uid ${process.getuid?.()}`;
+    throw new StartError(`cannot write ${flag} ${path}${user}: ${describeIoError(err)}`);
+  }
+}
 
 /** The primary group of `user` from /etc/passwd, if it can be read. */
 function primaryGroup(user: string): number | undefined {
@@ -264,23 +275,40 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
     throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${why}`);
   }
+  const refusal = relayRefusal(config.relay, config.local.host, address.address);
+  if (refusal !== null) {
+    await server.close(0);
+    await outputs.close();
+    throw new StartError(refusal);
+  }
   try {
-    // The pid and ready files are written like outputs: before dropping privileges.
-    if (config.pidFile) await writeFileAtomic(config.pidFile, `${process.pid}\n`);
-    if (config.readyFile) await writeFileAtomic(config.readyFile, `${formatAddress(address)}\n`);
     dropPrivileges(config, address.port);
     await outputs.checkWritable();
+    // The run files come last, written by the user the sink runs as (who
+    // must remove them at exit): a ready file always means a running sink.
+    if (config.pidFile) await writeRunFile(config.pidFile, '--pid-file', `${process.pid}\n`);
+    if (config.readyFile) await writeRunFile(config.readyFile, '--ready-file', `${formatAddress(address)}\n`);
   } catch (err) {
     await server.close(0);
     await outputs.close();
     await removeRunFiles(config);
     throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
   }
-  if (!isLoopbackHost(config.local.host)) {
+  if (!isLoopbackAddress(address.address)) {
     io.stderr.write(`smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`);
   }
   io.stderr.write(`smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)}\n`);
   return { server, outputs, address, expectations, transcriptWrites };
+}
+
+/** The signals that end a run: the first gracefully (SIGQUIT at once), a second at once. */
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+/** Exits now, as the shell reports a death by `signal` (128 + its number), leaving no run file behind. */
+function exitNow(config: Config, signal: NodeJS.Signals, io: CliIO): never {
+  io.stderr.write(`smtpd-ts: ${signal}: exiting at once\n`);
+  removeRunFilesNow(config);
+  process.exit(128 + (osConstants.signals[signal] ?? 0));
 }
 
 /** Runs the CLI with explicit arguments; resolves with the process exit code. */
@@ -291,20 +319,24 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
   const config = parseArgv(argv, io);
   if (typeof config === 'number') return config;
   // Signal handlers go in before the listening line, so a script that sends
-  // SIGTERM as soon as it sees the line gets a graceful exit.
+  // SIGTERM as soon as it sees the line gets a graceful exit. SIGHUP (the
+  // terminal went away) is taken the same way. A second signal, or SIGQUIT,
+  // exits at once: only the run files are removed first.
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  let signals = 0;
   const signalled = new Promise<RunEnd>((resolve) => {
-    onSignal = (signal) => resolve({ code: EXIT.OK, reason: `${signal}: finishing transactions in flight, then exiting` });
+    onSignal = (signal) => {
+      if (++signals > 1 || signal === 'SIGQUIT') return exitNow(config, signal, io);
+      resolve({ code: EXIT.OK, reason: `${signal}: finishing transactions in flight, then exiting (again to exit at once)` });
+    };
   });
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const signal of SIGNALS) process.on(signal, onSignal);
   let started: Started;
   try {
     started = await start(config, io);
   } catch (err) {
     io.stderr.write(`smtpd-ts: ${(err as Error).message}\n`);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
     return EXIT.START_FAILED;
   }
   const watch = watchRun(started.server, config);
@@ -315,8 +347,7 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
   await Promise.all(started.transcriptWrites);
   await started.outputs.close();
   await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
-  await removeRunFiles(config);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  await removeRunFiles(config, io.stderr);
+  for (const signal of SIGNALS) process.off(signal, onSignal);
   return started.expectations ? judgeRun(end, started.expectations, config.exitAfter, io.stderr) : end.code;
 }

@@ -5,6 +5,7 @@
  * `--ready-file` / `--pid-file` tell a script when and where the sink runs.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import type { SMTPServer } from './server.js';
 
@@ -84,7 +85,26 @@ export function watchRun(server: SMTPServer, control: RunControl): { ended: Prom
   };
 }
 
-/** Removes the ready and pid files at exit, so no stale file claims a running sink. */
-export async function removeRunFiles(control: RunControl): Promise<void> {
-  await Promise.all([control.readyFile, control.pidFile].map((f) => (f ? rm(f, { force: true }) : undefined)));
+/**
+ * Removes the ready and pid files at exit, so no stale file claims a
+ * running sink. A file that cannot be removed is reported in one line: the
+ * exit goes on.
+ */
+export async function removeRunFiles(control: RunControl, log?: NodeJS.WritableStream): Promise<void> {
+  await Promise.all(
+    [control.readyFile, control.pidFile].map((f) =>
+      f ? rm(f, { force: true }).catch((err: Error) => log?.write(`smtpd-ts: cannot remove ${f}: ${err.message}\n`)) : undefined,
+    ),
+  );
+}
+
+/** The same, synchronously, for an exit that cannot wait. */
+export function removeRunFilesNow(control: RunControl): void {
+  for (const f of [control.readyFile, control.pidFile]) {
+    try {
+      if (f) rmSync(f, { force: true });
+    } catch {
+      // Exiting anyway: nothing better to do.
+    }
+  }
 }

@@ -111,9 +111,20 @@ export interface ServerOptions {
   transcript?: (session: FinishedSession) => void;
 }
 
-/** True for host names and addresses that only this machine can reach. */
+/** True for an IP address only this machine can reach: 127.0.0.0/8, ::1, or an IPv4-mapped 127.x. */
+export function isLoopbackAddress(address: string): boolean {
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (net.isIPv4(v4)) return v4.startsWith('127.');
+  return address === '::1' || address === '0:0:0:0:0:0:0:1';
+}
+
+/**
+ * True for `localhost` and loopback IP addresses. Any other name is not
+ * taken on trust (`127.0.0.1.nip.io` resolves anywhere): where it matters,
+ * the address a name was bound to is checked (isLoopbackAddress).
+ */
 export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  return host === 'localhost' || isLoopbackAddress(host);
 }
 
 /** RFC 5321 4.5.3.2's timeouts: 5 minutes for a command, 3 for a data block, 10 for a transaction. */

@@ -53,6 +53,11 @@ export class FileDestination implements Destination {
     return done;
   }
 
+  /** The open file's status (which file it is, whatever path named it). */
+  stat(): Promise<import('node:fs').Stats> {
+    return this.handle.stat();
+  }
+
   async close(): Promise<void> {
     await this.queue;
     await this.handle.close();

@@ -4,6 +4,7 @@
  * output. Called once at start, so a path that cannot be opened stops the
  * start with one clear line instead of failing every message.
  */
+import { fstatSync, statSync } from 'node:fs';
 import type { Format } from '../printers/printer.js';
 import { FORMATS, type FormatName } from '../printers/registry.js';
 import { loadColorStyle, PLAIN, wantsColor, type Style } from '../printers/style.js';
@@ -35,6 +36,19 @@ export interface OpenedOutputs {
   close(): Promise<void>;
 }
 
+/** The device and inode a destination writes to, or null where that does not matter (/dev/null) or cannot be known. */
+async function fileIdentity(destination: Destination, stdout: NodeJS.WritableStream): Promise<string | null> {
+  try {
+    const stat = destination instanceof FileDestination ? await destination.stat() : stdout === process.stdout ? fstatSync(1) : null;
+    if (stat === null) return null;
+    const devNull = statSync('/dev/null', { throwIfNoEntry: false });
+    if (devNull && stat.dev === devNull.dev && stat.ino === devNull.ino) return null;
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return null;
+  }
+}
+
 async function openDestination(spec: OutputSpec, stdout: NodeJS.WritableStream): Promise<Destination> {
   return spec.path === null ? new StreamDestination(stdout) : FileDestination.open(spec.path);
 }
@@ -55,9 +69,15 @@ export async function openOutputs(
   try {
     const outputs: Output[] = [];
     let color: Style | undefined;
+    const seen = new Map<string, string>();
     for (const spec of settings.outputs) {
       const destination = await openDestination(spec, stdout);
       destinations.push(destination);
+      // `./f`, `f`, a symlink to it, `a/../f` and /dev/stdout are told apart by the file they open, not by their spelling.
+      const id = await fileIdentity(destination, stdout);
+      const name = spec.path ?? 'stdout';
+      if (id !== null && seen.has(id)) throw new OutputError(`two outputs write to the same file: ${seen.get(id)} and ${name}`);
+      if (id !== null) seen.set(id, name);
       const format: Format = FORMATS[spec.format];
       const colored = format.human && wantsColor({ flag: settings.color, env, isTTY: destination.isTTY });
       const style = colored ? (color ??= await loadColorStyle()) : PLAIN;

@@ -5,7 +5,8 @@
  * address without `--relay-allow`, so smtpd-ts never starts as an open relay.
  */
 import { parseHostPort, positiveSeconds, UsageError, type HostPort } from '../config.js';
-import { isLoopbackHost } from '../server.js';
+import net from 'node:net';
+import { isLoopbackAddress, isLoopbackHost } from '../server.js';
 import { parseCidr } from './policy.js';
 import { parseDeliverRoute, type DeliverRoute } from './routes.js';
 
@@ -55,6 +56,16 @@ function domainList(values: readonly string[]): string[] {
 }
 
 /**
+ * Why relaying must not start on `bound` (the address a host name resolved
+ * and was bound to), or null: an address others can reach needs
+ * `--relay-allow`.
+ */
+export function relayRefusal(settings: RelaySettings, host: string, bound: string): string | null {
+  if (settings.upstream === null || settings.allow.length > 0 || isLoopbackAddress(bound)) return null;
+  return `refusing to relay while listening on ${host} (${bound}): that would be an open relay; name who may relay with --relay-allow CIDR, or listen on 127.0.0.1`;
+}
+
+/**
  * The relay settings. `relaying` is `-c PureProxy` (upstream: `--relay`, or
  * `remote`: the remote argument, parsed, else smtpd's `localhost:25`) or
  * `--relay` with any class. `remoteGiven`: the remote argument was given.
@@ -76,8 +87,9 @@ export function toRelaySettings(options: RelayCliOptions, className: string, rem
     throw new UsageError('--relay-user and --relay-password-file go together');
   }
   // Never an open relay: from an address others can reach, relaying needs
-  // an explicit list of who may use it.
-  if (relaying && !isLoopbackHost(local.host) && allow.length === 0) {
+  // an explicit list of who may use it. A host name is checked at start,
+  // on the address it was bound to (relayRefusal), not taken on trust.
+  if (relaying && (net.isIP(local.host) !== 0 || local.host === '') && !isLoopbackHost(local.host) && allow.length === 0) {
     throw new UsageError(`refusing to relay while listening on ${local.host}: that would be an open relay; name who may relay with --relay-allow CIDR, or listen on 127.0.0.1`);
   }
   const routes = (options.deliver ?? []).map((spec) => {

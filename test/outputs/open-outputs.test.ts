@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -66,5 +66,19 @@ describe('openOutputs', () => {
       openOutputs({ outputs: [], saveDir: path.join(blocker, 'Maildir'), color: false }, tty(), {}),
       (err: unknown) => err instanceof OutputError && err.message.startsWith(`cannot create Maildir ${path.join(blocker, 'Maildir')}: `),
     );
+  });
+
+  it('refuses two outputs that name one file in different ways, and lets /dev/null be named twice', async () => {
+    const file = tmp.join('same.log');
+    await writeFile(file, '');
+    await symlink(file, tmp.join('link.log'));
+    for (const other of [`${path.dirname(file)}/./same.log`, tmp.join('link.log'), `${path.dirname(file)}/../${path.basename(path.dirname(file))}/same.log`]) {
+      await assert.rejects(
+        openOutputs({ outputs: [{ format: 'raw', path: file }, { format: 'json', path: other }], saveDir: null, color: false }, new PassThrough(), {}),
+        (err: unknown) => err instanceof OutputError && err.message === `two outputs write to the same file: ${file} and ${other}`,
+      );
+    }
+    const fine = await openOutputs({ outputs: [{ format: 'raw', path: '/dev/null' }, { format: 'json', path: '/dev/null' }], saveDir: null, color: false }, new PassThrough(), {});
+    await fine.close();
   });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toConfig, UsageError } from '../../src/config.js';
+import { relayRefusal } from '../../src/relay/settings.js';
+import { isLoopbackAddress, isLoopbackHost } from '../../src/server.js';
 
 const config = (args: string[], options: Record<string, unknown> = {}) => toConfig({ class: 'DebuggingServer', ...options }, args);
 
@@ -41,5 +43,16 @@ describe('relay flags', () => {
 
   it('relay from a non-loopback address when --relay-allow names who may', () => {
     assert.deepEqual(config(['0.0.0.0:0'], { relay: 'mx.test:25', relayAllow: ['10.0.0.0/8'] }).relay.allow, ['10.0.0.0/8']);
+  });
+
+  it('judge a host name by the address it is bound to, not by how it is spelled', () => {
+    // 127.0.0.1.nip.io resolves anywhere: it passed a startsWith('127.') check once.
+    assert.equal(isLoopbackHost('127.0.0.1.nip.io'), false);
+    assert.ok(isLoopbackHost('127.0.0.2') && isLoopbackHost('::1') && isLoopbackHost('localhost') && isLoopbackAddress('::ffff:127.0.0.1'));
+    const settings = config(['127.0.0.1.nip.io:2525'], { relay: 'mx.test:25' }).relay;
+    assert.match(relayRefusal(settings, '127.0.0.1.nip.io', '192.0.2.7') ?? '', /refusing to relay while listening on 127\.0\.0\.1\.nip\.io \(192\.0\.2\.7\): that would be an open relay/);
+    assert.equal(relayRefusal(settings, 'localhost', '127.0.0.1'), null);
+    assert.equal(relayRefusal(config(['0.0.0.0:0'], { relay: 'mx.test:25', relayAllow: ['10.0.0.0/8'] }).relay, '0.0.0.0', '0.0.0.0'), null);
+    assert.equal(relayRefusal(config(['a.test:0']).relay, 'a.test', '192.0.2.7'), null);
   });
 });

@@ -197,6 +197,8 @@ export interface Started {
   readonly expectations: ExpectationTracker | null;
   /** `--transcript` writes in flight, to wait for before the outputs close. */
   readonly transcriptWrites: Set<Promise<void>>;
+  /** The handler that formats and writes every message (its render worker is stopped at exit). */
+  readonly printer: OutputHandler;
 }
 
 /** Writes a finished session to every output: its JSON line, or the rest of its dialogue for people. */
@@ -238,6 +240,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     strict: config.strict,
     // Expectations read the JSON record's parsed fields (and lint), whatever the output format.
     parseAlways: expecting,
+    offload: true,
     ...(expectations ? { onWritten: (message, context) => expectations.observe(toJsonRecord(message, { ...context, includeRaw: false })) } : {}),
   });
   // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
@@ -298,7 +301,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     io.stderr.write(`smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`);
   }
   io.stderr.write(`smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)}\n`);
-  return { server, outputs, address, expectations, transcriptWrites };
+  return { server, outputs, address, expectations, transcriptWrites, printer };
 }
 
 /** The signals that end a run: the first gracefully (SIGQUIT at once), a second at once. */
@@ -345,6 +348,7 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
   if (end.reason) io.stderr.write(`smtpd-ts: ${end.reason}\n`);
   await started.server.close();
   await Promise.all(started.transcriptWrites);
+  await started.printer.close();
   await started.outputs.close();
   await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
   await removeRunFiles(config, io.stderr);

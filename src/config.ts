@@ -155,7 +155,8 @@ function toOutputs(options: CliOptions): OutputSpec[] {
   const specs = (options.output ?? ['-']).map((o) => parseOutputSpec(o, format));
   const seen = new Set<string | null>();
   for (const { path: p } of specs) {
-    if (seen.has(p)) throw new UsageError(`two outputs write to ${p ?? 'stdout'}`);
+    // /dev/null may take anything twice; other spellings of one file are caught when the outputs are opened.
+    if (seen.has(p) && p !== '/dev/null') throw new UsageError(`two outputs write to ${p ?? 'stdout'}`);
     seen.add(p);
   }
   return specs;

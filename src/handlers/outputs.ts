@@ -8,19 +8,18 @@
  * client gets 451 and may try again, and what was written is withdrawn.
  */
 import { rm } from 'node:fs/promises';
-import type { Finding } from '../lint/findings.js';
-import { lintMessage } from '../lint/lint.js';
 import { enforceStrict } from '../lint/strict.js';
 import type { Message } from '../message.js';
 import type { Maildir, PlannedDelivery } from '../outputs/maildir.js';
 import { describeIoError, OutputError, type Output } from '../outputs/output.js';
-import { parseMessage, type ParsedMessage } from '../printers/parse-message.js';
 import { jsonLine, withdrawalRecord } from '../printers/json.js';
 import type { PrintContext } from '../printers/printer.js';
 import { withdrawalLine } from '../printers/raw.js';
-import { terminalSafe } from '../printers/terminal-safe.js';
+import { FORMATS, type FormatName } from '../printers/registry.js';
+import { PLAIN } from '../printers/style.js';
 import type { Handler } from '../server.js';
-import { formatDialogue } from '../transcript/print.js';
+import { OFFLOAD_MIN_BYTES, RenderPool } from './render-pool.js';
+import { prepare, renderOutput, type Rendered, type RenderSettings } from './render.js';
 
 export interface OutputHandlerOptions {
   readonly outputs: readonly Output[];
@@ -36,24 +35,29 @@ export interface OutputHandlerOptions {
   readonly strict?: boolean;
   /** Parse every message, even when no output's format needs it (expectations read parsed fields). */
   readonly parseAlways?: boolean;
+  /**
+   * Format messages of OFFLOAD_MIN_BYTES and more in a worker thread, so
+   * that a huge hostile message never holds up other clients (the CLI does;
+   * only the built-in formats can be).
+   */
+  readonly offload?: boolean;
   /** Called once a message has been written to every output, with what the printers were given. */
   readonly onWritten?: (message: Message, context: PrintContext) => void;
 }
 
-/** How long formatting may hold the event loop before other clients get a turn, in ms. */
-const FORMAT_SLICE_MS = 8;
-
-/** One output's text for one message, as parts. */
-type Rendered = readonly (string | Uint8Array)[];
-
 export class OutputHandler implements Handler {
-  private readonly parses: boolean;
-  /** Whether anything shows or judges findings: JSON always carries them. */
-  private readonly lints: boolean;
+  private readonly settings: RenderSettings;
+  /** Formats large messages off this thread; null: everything is formatted here. */
+  private readonly pool: RenderPool | null;
 
   constructor(private readonly options: OutputHandlerOptions) {
-    this.parses = (options.parseAlways ?? false) || options.outputs.some((o) => o.format.parses);
-    this.lints = (options.showLint ?? false) || (options.strict ?? false) || (options.parseAlways ?? false) || options.outputs.some((o) => !o.format.human);
+    const parses = (options.parseAlways ?? false) || options.outputs.some((o) => o.format.parses);
+    // Whether anything shows or judges findings: JSON always carries them.
+    const lints = (options.showLint ?? false) || (options.strict ?? false) || (options.parseAlways ?? false) || options.outputs.some((o) => !o.format.human);
+    this.settings = { parses, lints, showLint: options.showLint ?? false, includeRaw: options.includeRaw ?? false };
+    // Only the built-in formats and styles can be rebuilt in the worker by name.
+    const builtIn = options.outputs.every((o) => FORMATS[o.format.name as FormatName] === o.format);
+    this.pool = options.offload && builtIn ? new RenderPool() : null;
   }
 
   /**
@@ -66,21 +70,15 @@ export class OutputHandler implements Handler {
    * (src/handlers/relay.ts).
    */
   async handleMessage(message: Message, extra: PrintContext = {}): Promise<void> {
-    // The relay's --strict check may have linted the message already (extra.lint).
-    const lint: readonly Finding[] | undefined = this.lints ? (extra.lint ?? lintMessage(message)) : undefined;
-    if (lint && this.options.strict) enforceStrict(lint);
     const maildir = this.options.maildir;
     const planned = maildir?.plan();
-    const context: PrintContext = {
-      includeRaw: this.options.includeRaw ?? false,
-      ...extra,
-      ...(lint ? { lint } : {}),
-      ...(this.parses ? await this.parse(message) : {}),
-      ...(planned ? { savedAs: planned.path } : {}),
-    };
-    // Outside any try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
-    const rendered: Rendered[] = [];
-    for (const output of this.options.outputs) rendered.push(await this.render(output, message, context));
+    const withPath = planned ? { ...extra, savedAs: planned.path } : extra;
+    // Parsing and linting are what cannot be cut into parts: large messages that need them go to the worker.
+    const offload = this.pool && message.data.length >= OFFLOAD_MIN_BYTES && (this.settings.parses || this.settings.lints);
+    const { context, rendered } = offload ? await this.renderInWorker(this.pool!, message, withPath) : await this.renderHere(message, withPath);
+    if (context.parseError !== undefined && this.settings.parses) {
+      (this.options.log ?? process.stderr).write(`smtpd-ts: warning: message ${message.id} could not be parsed (${context.parseError}); shown raw\n`);
+    }
     if (maildir && planned) await this.save(maildir, message, planned);
     const results = await Promise.allSettled(
       this.options.outputs.map(async ({ destination }, i) => {
@@ -99,27 +97,40 @@ export class OutputHandler implements Handler {
     this.options.onWritten?.(message, context);
   }
 
-  /** One output's text, computed a part at a time, letting other clients in every few milliseconds. */
-  private async render({ format, style }: Output, message: Message, context: PrintContext): Promise<Rendered> {
-    // Human formats show findings only with --lint, so that raw stays DebuggingServer's output.
-    const shown = format.human && !this.options.showLint ? { ...context, lint: undefined } : context;
-    const printContext = { ...shown, style };
-    // `--transcript`: the dialogue that led to the message comes before it.
-    const out: (string | Uint8Array)[] = format.human && message.dialogue ? [formatDialogue(message.dialogue, style)] : [];
-    const parts = format.printParts?.(message, printContext);
-    if (parts === undefined) {
-      out.push(format.print(message, printContext));
-      return out;
-    }
-    let since = performance.now();
-    for (const part of parts) {
-      out.push(part);
-      if (performance.now() - since >= FORMAT_SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        since = performance.now();
-      }
-    }
-    return out;
+  /** Stops the render worker, if one was started. */
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  /** Lints (`--strict` refuses before the parse), parses and formats every output in this thread. */
+  private async renderHere(message: Message, extra: PrintContext): Promise<{ context: PrintContext; rendered: Rendered[] }> {
+    const strict = this.options.strict ? enforceStrict : undefined;
+    const context = await prepare(message, extra, this.settings, strict);
+    // Outside any try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
+    const rendered: Rendered[] = [];
+    for (const { format, style } of this.options.outputs) rendered.push(await renderOutput(format, style, message, context, this.settings.showLint));
+    return { context, rendered };
+  }
+
+  /** The same in the render worker; the findings come back, and `--strict` refuses here. */
+  private async renderInWorker(pool: RenderPool, message: Message, extra: PrintContext): Promise<{ context: PrintContext; rendered: Rendered[] }> {
+    const reply = await pool.render({
+      // The dialogue and the envelope go along; `data` is copied once.
+      message,
+      extra,
+      settings: this.settings,
+      outputs: this.options.outputs.map((o) => ({ format: o.format.name as FormatName, colored: o.style !== PLAIN })),
+      wantParsed: this.options.onWritten !== undefined,
+    });
+    if (reply.lint && this.options.strict) enforceStrict(reply.lint);
+    const context: PrintContext = {
+      ...extra,
+      includeRaw: this.settings.includeRaw,
+      ...(reply.lint ? { lint: reply.lint } : {}),
+      ...(reply.parseError !== undefined ? { parseError: reply.parseError } : {}),
+      ...(reply.parsed ? { parsed: reply.parsed } : {}),
+    };
+    return { context, rendered: reply.rendered.map((r) => [r]) };
   }
 
   /** After a failed write: removes the Maildir copy and tells each output that has the message that it was not accepted. */
@@ -135,17 +146,6 @@ export class OutputHandler implements Handler {
         });
       }),
     );
-  }
-
-  /** The parsed message, or why it could not be parsed (with a warning: it is shown raw). */
-  private async parse(message: Message): Promise<{ parsed: ParsedMessage } | { parseError: string }> {
-    try {
-      return { parsed: await parseMessage(message) };
-    } catch (err) {
-      const why = terminalSafe(err instanceof Error ? err.message : String(err));
-      (this.options.log ?? process.stderr).write(`smtpd-ts: warning: message ${message.id} could not be parsed (${why}); shown raw\n`);
-      return { parseError: why };
-    }
   }
 
   private async save(maildir: Maildir, message: Message, planned: PlannedDelivery): Promise<void> {

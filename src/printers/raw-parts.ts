@@ -26,7 +26,7 @@ const LF = 0x0a;
 export const PARTS_MIN_BYTES = 64 * 1024;
 
 /** About how much of the message one part covers. */
-export const SLICE_BYTES = 1024 * 1024;
+export const SLICE_BYTES = 256 * 1024;
 
 /** Length of the line break at `k` (CRLF 2, CR or LF 1), or 0. */
 function breakAt(data: Buffer, k: number, end: number): number {

@@ -1,9 +1,12 @@
 /**
- * Counts the complete message lines (not `--transcript` session lines) of a JSON-lines file that another process
+ * Counts the messages of a JSON-lines file that another process
  * appends to (an smtpd-ts `-o json:FILE`), reading only what was added since
  * the last look. A line counts once its newline is there, so a line being
  * written is never counted half-way. A file that shrank (rotated, truncated)
- * is counted again from its start.
+ * is counted again from its start. Message lines count one each, a
+ * `withdrawn` line (the message above it got 451 after all: see
+ * src/handlers/outputs.ts) takes one away, and `--transcript` session lines
+ * do not count.
  */
 import { open } from 'node:fs/promises';
 
@@ -11,11 +14,14 @@ const CHUNK = 1 << 16;
 
 /** How a `--transcript` session line starts (src/transcript/): not a message, so not counted. */
 const SESSION_PREFIX = Buffer.from('{"type":"session"');
+/** How a withdrawal starts: one message less. */
+const WITHDRAWN_PREFIX = Buffer.from('{"type":"withdrawn"');
+const PREFIX_LENGTH = Math.max(SESSION_PREFIX.length, WITHDRAWN_PREFIX.length);
 
 export class JsonlCounter {
   private offset = 0;
   private lines = 0;
-  /** The first bytes of the line being read (up to SESSION_PREFIX's length), across reads. */
+  /** The first bytes of the line being read (up to PREFIX_LENGTH), across reads. */
   private head = Buffer.alloc(0);
 
   constructor(readonly path: string) {}
@@ -51,12 +57,18 @@ export class JsonlCounter {
     for (;;) {
       const nl = bytes.indexOf(0x0a, start);
       const end = nl < 0 ? bytes.length : nl;
-      const want = SESSION_PREFIX.length - this.head.length;
+      const want = PREFIX_LENGTH - this.head.length;
       if (want > 0) this.head = Buffer.concat([this.head, bytes.subarray(start, Math.min(end, start + want))]);
       if (nl < 0) return;
-      if (!this.head.equals(SESSION_PREFIX)) this.lines++;
+      // Any other line is a message (a line without a type: an older smtpd-ts).
+      if (startsWith(this.head, WITHDRAWN_PREFIX)) this.lines--;
+      else if (!startsWith(this.head, SESSION_PREFIX)) this.lines++;
       this.head = Buffer.alloc(0);
       start = nl + 1;
     }
   }
+}
+
+function startsWith(head: Buffer, prefix: Buffer): boolean {
+  return head.length >= prefix.length && head.subarray(0, prefix.length).equals(prefix);
 }

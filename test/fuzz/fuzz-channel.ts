@@ -64,25 +64,3 @@ export function fuzzChannel(seconds: number, seed: number): FuzzResult {
   );
   return { cases, failure: result.failed ? fc.defaultReportMessage(result) : undefined };
 }
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value < 0) {
-    process.stderr.write(`fuzz: --${name} needs a non-negative number\n`);
-    process.exit(2);
-  }
-  return value;
-}
-
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  const seconds = arg('seconds', 60);
-  const seed = arg('seed', Date.now() % 2 ** 31);
-  process.stderr.write(`fuzz: channel for ${seconds} s, seed ${seed}\n`);
-  const { cases, failure } = fuzzChannel(seconds, seed);
-  if (failure) {
-    process.stderr.write(`${failure}\nfuzz: FAILED after ${cases} cases (replay with --seed ${seed})\n`);
-    process.exit(1);
-  }
-  process.stderr.write(`fuzz: ${cases} cases, no failure\n`);
-}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { frameParts, printHeadersParts, printRawParts } from '../../src/printers/raw-parts.js';
+import { frameParts, printHeadersParts, printRawParts, SLICE_BYTES } from '../../src/printers/raw-parts.js';
 import { printHeaders } from '../../src/printers/headers.js';
 import { frame, printRaw } from '../../src/printers/raw.js';
 import { loadColorStyle } from '../../src/printers/style.js';
@@ -48,7 +48,7 @@ describe('raw printing in parts', () => {
     const body = makeMessage(Buffer.concat([Buffer.from('Subject: x\r\n\r\n'), Buffer.alloc(3 << 20, 0x1b), Buffer.from('\r\n')]));
     const parts = [...frameParts(body, false)];
     assert.ok(parts.length >= 3);
-    for (const p of parts) assert.ok(p.length <= 4 * (1 << 20) + 16, `a part of ${p.length} bytes`);
+    for (const p of parts) assert.ok(p.length <= 4 * SLICE_BYTES + 16, `a part of ${p.length} bytes`);
     const header = makeMessage(Buffer.concat([Buffer.from('Subject: '), Buffer.alloc(3 << 20, 0x41), Buffer.from('\r\n\r\nbody\r\n')]));
     const hparts = [...frameParts(header, true)];
     assert.ok(hparts.length >= 3);

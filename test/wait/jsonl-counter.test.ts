@@ -16,5 +16,7 @@ describe('JsonlCounter', () => {
     assert.equal(await counter.count(), 2, 'a line without a type (an older smtpd-ts) still counts');
     await appendFile(file, '}\n');
     assert.equal(await counter.count(), 3);
+    await appendFile(file, '{"type":"withdrawn","schemaVersion":1,"id":"3","reason":"cannot write"}\n');
+    assert.equal(await counter.count(), 2, 'a withdrawn message no longer counts');
   });
 });

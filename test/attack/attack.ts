@@ -1,0 +1,287 @@
+/**
+ * `npm run attack -- --seconds 600`: the hostile classes of the hardening
+ * work, run in rounds against the real CLI (every printer, lint, the
+ * transcript, a Maildir, STARTTLS) until the time is up, with a bystander
+ * client measuring how long a greeting takes meanwhile. Each class:
+ *
+ *   redos       From headers built to make a backtracking pattern explode
+ *   controls    a 30 MiB body of ESC, NUL, C1 or bidi characters
+ *   lf-flood    16 MiB of bare LFs from a client that never reads its replies
+ *   noop-flood  200,000 pipelined NOOPs in one transcribed session
+ *   silent-tls  STARTTLS, then silence (the command timeout must end it)
+ *   half-close  a whole session, then shutdown(SHUT_WR): every reply must come
+ *   envelope    CR in a quoted local part, written to the Maildir
+ *   mime        an empty Content-Type and a 150,000-line text body
+ *
+ * At the end the sink gets SIGTERM: it must exit 0 within its grace period,
+ * and every message answered 250 must be in the JSON output exactly once.
+ * Figures go to stdout as JSON; the run fails (exit 1) when the sink died,
+ * lost a message, or a bystander waited 100 ms or more for a greeting.
+ * Only loopback is used, every loop is bounded, and only the CLI started
+ * here is ended, by its PID.
+ */
+import { fork } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { memory } from '../bench/proc-stats.js';
+import { startCli, type RunningCli } from '../helpers/cli.js';
+import { exitStatus } from '../helpers/process.js';
+
+const REPLY_TIMEOUT_MS = 30_000;
+/** The bystander's bound for one greeting: what the hardening promises. */
+export const BYSTANDER_BOUND_MS = 100;
+
+type ClassName = 'redos' | 'controls' | 'lf-flood' | 'noop-flood' | 'silent-tls' | 'half-close' | 'envelope' | 'mime';
+
+export interface AttackReport {
+  readonly seconds: number;
+  readonly cases: Record<ClassName, number>;
+  readonly connections: number;
+  readonly accepted: number;
+  readonly inOutput: number;
+  readonly peakRssMiB: number;
+  readonly worstGreetingMs: number;
+  readonly exitCode: number | null;
+  readonly failures: readonly string[];
+}
+
+/** A raw client: writes, and collects what comes back. */
+class Raw {
+  text = '';
+  closed = false;
+  private wake: () => void = () => {};
+  private constructor(readonly socket: net.Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (s: string) => {
+      this.text += s;
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => {});
+  }
+  static async connect(port: number): Promise<Raw> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new Raw(socket);
+  }
+  /** Waits until `test` holds on what arrived, or the connection closed, or the bound passed. */
+  async until(test: (text: string) => boolean, ms = REPLY_TIMEOUT_MS): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!test(this.text) && !this.closed && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    return test(this.text);
+  }
+  /** Codes of the complete reply lines (the last line of each reply). */
+  codes(): number[] {
+    return this.text
+      .split('\r\n')
+      .filter((l) => /^\d{3} /.test(l))
+      .map((l) => Number(l.slice(0, 3)));
+  }
+}
+
+const TRANSACTION = (from: string) => `EHLO attacker.test\r\nMAIL FROM:<${from}>\r\nRCPT TO:<victim@sink.test>\r\nDATA\r\n`;
+
+/** Sends one message in a session of its own; true when it got its 250. */
+async function sendOne(port: number, data: Buffer | string, from = 'a@attacker.test'): Promise<boolean> {
+  const c = await Raw.connect(port);
+  try {
+    await c.until((t) => t.includes('220 '));
+    c.socket.write(TRANSACTION(from));
+    await c.until((t) => t.includes('354 '));
+    c.socket.write(data);
+    c.socket.write('\r\n.\r\nQUIT\r\n');
+    await c.until((t) => t.includes('221 '));
+    const codes = c.codes();
+    return codes.at(-2) === 250;
+  } finally {
+    c.socket.destroy();
+  }
+}
+
+function controlBody(kind: number): Buffer {
+  const size = 30 << 20;
+  const unit = [Buffer.from([0x1b]), Buffer.from([0x00]), Buffer.from('\u009b'), Buffer.from('\u202e')][kind % 4]!;
+  const body = Buffer.alloc(size);
+  for (let i = 0; i + unit.length <= size; i += unit.length) unit.copy(body, i);
+  return Buffer.concat([Buffer.from('Subject: controls\r\n\r\n'), body]);
+}
+
+/** Measures greetings from another process while `work` runs; resolves with the slowest one. */
+async function bystander<T>(port: number, work: Promise<T>): Promise<{ result: T; worstMs: number }> {
+  const child = fork(fileURLToPath(new URL('./bystander.ts', import.meta.url)), [String(port)]);
+  const report = new Promise<{ worstMs: number }>((resolve) => child.once('message', (m) => resolve(m as { worstMs: number })));
+  try {
+    const result = await work;
+    child.send('stop');
+    const { worstMs } = await report;
+    return { result, worstMs };
+  } finally {
+    await exitStatus(child, 10_000);
+  }
+}
+
+export async function attack(seconds: number, log: (line: string) => void = () => {}): Promise<AttackReport> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-attack-'));
+  const jsonFile = path.join(dir, 'out.jsonl');
+  const maildir = path.join(dir, 'Maildir');
+  const failures: string[] = [];
+  const cases: Record<ClassName, number> = { redos: 0, controls: 0, 'lf-flood': 0, 'noop-flood': 0, 'silent-tls': 0, 'half-close': 0, envelope: 0, mime: 0 };
+  let connections = 0;
+  let accepted = 0;
+  let worstGreetingMs = 0;
+  let peak = 0;
+  const cli: RunningCli = await startCli([
+    '127.0.0.1:0',
+    '-o', `raw:${path.join(dir, 'out.raw')}`,
+    '-o', `parsed:${path.join(dir, 'out.parsed')}`,
+    '-o', `json:${jsonFile}`,
+    '--save-dir', maildir,
+    '--transcript',
+    '--lint',
+    '--tls',
+    '--command-timeout', '2',
+    '--data-timeout', '10',
+    '--max-connections', '256',
+  ]);
+  const port = cli.port;
+  const pid = cli.child.pid!;
+  const sample = () => (peak = Math.max(peak, memory(pid).hwmKiB));
+  const classes: Record<ClassName, (round: number) => Promise<void>> = {
+    async redos(round) {
+      const chars = ['a', '!', 'a.', ' ', '=?utf-8?q?x?=', '\t'];
+      const name = chars[round % chars.length]!.repeat(randomInt(20, 5000));
+      connections++;
+      if (await sendOne(port, `From: ${name}; <x@y.test>\r\nTo: v@sink.test\r\nSubject: redos\r\n\r\nbody`)) accepted++;
+    },
+    async controls(round) {
+      connections += 1;
+      const { result, worstMs } = await bystander(port, sendOne(port, controlBody(round)));
+      if (result) accepted++;
+      worstGreetingMs = Math.max(worstGreetingMs, worstMs);
+      if (worstMs >= BYSTANDER_BOUND_MS) failures.push(`controls round ${round}: a greeting took ${worstMs.toFixed(0)} ms`);
+    },
+    async 'lf-flood'() {
+      connections++;
+      const c = await Raw.connect(port);
+      c.socket.pause(); // never reads
+      for (let i = 0; i < 16; i++) c.socket.write(Buffer.alloc(1 << 20, 0x0a));
+      await new Promise((r) => setTimeout(r, 1000));
+      sample();
+      c.socket.destroy();
+    },
+    async 'noop-flood'() {
+      connections++;
+      const c = await Raw.connect(port);
+      await c.until((t) => t.includes('220 '));
+      for (let i = 0; i < 20; i++) c.socket.write('NOOP\r\n'.repeat(10_000));
+      c.socket.write('QUIT\r\n');
+      if (!(await c.until((t) => t.includes('221 ')))) failures.push('noop-flood: no 221');
+      c.text = '';
+      c.socket.destroy();
+    },
+    async 'silent-tls'() {
+      connections++;
+      const c = await Raw.connect(port);
+      c.socket.write('EHLO x\r\nSTARTTLS\r\n');
+      await c.until((t) => t.includes('220 Ready'));
+      // The command timeout is 2 s, the linger 2 s: it must be closed well within 10.
+      if (!(await c.until(() => false, 10_000)) && !c.closed) failures.push('silent-tls: still open after 10 s');
+      c.socket.destroy();
+    },
+    async 'half-close'() {
+      connections++;
+      const c = await Raw.connect(port);
+      c.socket.end(`${TRANSACTION('h@attacker.test')}Subject: half\r\n\r\nbody\r\n.\r\nQUIT\r\n`);
+      await c.until(() => false, 10_000);
+      const codes = c.codes();
+      if (codes.join() !== '220,250,250,250,354,250,221') failures.push(`half-close: got ${codes.join()}`);
+      else accepted++;
+    },
+    async envelope() {
+      connections++;
+      if (await sendOne(port, 'Subject: real\r\n\r\nbody', '"x\rSubject: FAKE\rFrom: ceo@bank.test\r\r"@evil.test')) accepted++;
+    },
+    async mime(round) {
+      connections++;
+      const body =
+        round % 2
+          ? 'Subject: lines\r\n\r\n' + 'line\r\n'.repeat(150_000)
+          : 'Subject: a\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type:\r\nContent-Disposition: attachment; filename=x.bin\r\n\r\nxyz\r\n--b--';
+      if (await sendOne(port, body)) accepted++;
+    },
+  };
+  const started = Date.now();
+  const names = Object.keys(classes) as ClassName[];
+  try {
+    for (let round = 0; Date.now() - started < seconds * 1000 && round < 100_000; round++) {
+      for (const name of names) {
+        if (Date.now() - started >= seconds * 1000 && round > 0) break;
+        await classes[name](round);
+        cases[name]++;
+        sample();
+        if (cli.child.exitCode !== null) throw new Error(`the sink died during ${name}: ${cli.stderr().slice(-2000)}`);
+      }
+      log(`attack: round ${round + 1}, ${accepted} accepted, peak ${(peak / 1024).toFixed(0)} MiB, worst greeting ${worstGreetingMs.toFixed(1)} ms`);
+    }
+  } catch (err) {
+    failures.push((err as Error).message);
+  }
+  cli.child.kill('SIGTERM');
+  const { code } = await exitStatus(cli.child, 30_000);
+  if (code !== 0) failures.push(`the sink exited ${code} on SIGTERM`);
+  const lines = readFileSync(jsonFile, 'utf8').split('\n').filter((l) => l !== '');
+  const records = lines.map((l) => JSON.parse(l) as { type: string; id: string });
+  const messages = records.filter((r) => r.type === 'message');
+  const withdrawn = new Set(records.filter((r) => r.type === 'withdrawn').map((r) => r.id));
+  const inOutput = messages.filter((m) => !withdrawn.has(m.id)).length;
+  if (inOutput !== accepted) failures.push(`${accepted} messages got 250, ${inOutput} are in the JSON output`);
+  if (new Set(messages.map((m) => m.id)).size !== messages.length) failures.push('a message is in the JSON output twice');
+  for (const file of readdirSync(path.join(maildir, 'new'))) {
+    const head = readFileSync(path.join(maildir, 'new', file), 'latin1').split('\n\n')[0]!;
+    if (/^Subject: FAKE/m.test(head) || /^From: ceo@bank\.test/m.test(head)) failures.push(`a forged header in ${file}`);
+  }
+  await rm(dir, { recursive: true, force: true });
+  return {
+    seconds: Math.round((Date.now() - started) / 1000),
+    cases,
+    connections,
+    accepted,
+    inOutput,
+    peakRssMiB: Math.round(peak / 1024),
+    worstGreetingMs: Math.round(worstGreetingMs * 10) / 10,
+    exitCode: code,
+    failures,
+  };
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' } } });
+  const seconds = Number(values.seconds);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    process.stderr.write('attack: --seconds needs a positive number\n');
+    process.exit(2);
+  }
+  const report = await attack(seconds, (line) => process.stderr.write(`${line}\n`));
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.exitCode = report.failures.length === 0 ? 0 : 1;
+}

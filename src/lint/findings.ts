@@ -2,6 +2,7 @@
  * What the lint (src/lint/lint.ts) reports about a message: findings with a
  * stable code, a severity and one line of explanation citing the RFC.
  */
+import { terminalSafe } from '../printers/terminal-safe.js';
 
 /**
  * `error`: the message breaks a MUST of RFC 5321/5322/2045 and a strict
@@ -44,10 +45,11 @@ export function firstError(findings: readonly Finding[]): Finding | undefined {
 const QUOTE_MAX = 60;
 
 /**
- * Message text as a finding quotes it: controls shown as `\xHH` (findings go
- * to terminals and into reply lines), cut to QUOTE_MAX characters.
+ * Message text as a finding quotes it: terminal-safe, tab shown as `\x09`
+ * too (findings go to terminals and into reply lines), cut to QUOTE_MAX
+ * characters. Only the start is escaped: a 10 MiB header costs nothing more.
  */
 export function quote(text: string): string {
-  const safe = text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return `'${safe.length > QUOTE_MAX ? `${safe.slice(0, QUOTE_MAX)}...` : safe}'`;
+  const safe = terminalSafe(text.slice(0, QUOTE_MAX)).replaceAll('\t', '\\x09');
+  return `'${text.length > QUOTE_MAX || safe.length > QUOTE_MAX ? `${safe.slice(0, QUOTE_MAX)}...` : safe}'`;
 }

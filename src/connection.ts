@@ -240,11 +240,6 @@ export class Connection {
       this.socket.destroy();
       return;
     }
-    if (this.peerEnded) {
-      // The proxy closed before sending anything after its header.
-      this.socket.destroy();
-      return;
-    }
     if (header.destination) this.local = header.destination;
     if (header.source) {
       this.peer = header.source;

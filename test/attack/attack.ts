@@ -22,8 +22,8 @@
  */
 import { fork } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createReadStream, readdirSync } from 'node:fs';
+import { mkdtemp, open, rm, truncate } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -126,6 +126,55 @@ function controlBody(kind: number): Buffer {
   return Buffer.concat([Buffer.from('Subject: controls\r\n\r\n'), body]);
 }
 
+/** What the JSON output holds so far: message ids (with repeats) and withdrawn ids. */
+interface Tally {
+  readonly messages: string[];
+  readonly withdrawn: Set<string>;
+  /** Where the next read starts: past the last complete line, when the file could not be emptied. */
+  offset: number;
+}
+
+const RECORD_HEAD = /^\{"type":"(\w+)","schemaVersion":\d+,"id":"([^"]+)"/;
+
+/**
+ * Reads the records added to `file` (only the start of each line: a line of
+ * a 30 MiB message is over 100 MiB), then empties the file, so a long run
+ * does not fill the disk. The sink appends (O_APPEND), so its next write
+ * lands at the new end.
+ */
+async function tallyAndTruncate(file: string, into: Tally): Promise<void> {
+  let head = Buffer.alloc(0);
+  /** Bytes of a line whose newline has not come yet. */
+  let open = 0;
+  const take = () => {
+    const m = RECORD_HEAD.exec(head.toString('latin1'));
+    if (m?.[1] === 'message') into.messages.push(m[2]!);
+    if (m?.[1] === 'withdrawn') into.withdrawn.add(m[2]!);
+    head = Buffer.alloc(0);
+  };
+  let read = into.offset;
+  let complete = into.offset;
+  for await (const chunk of createReadStream(file, { start: into.offset }) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); ; nl = chunk.indexOf(0x0a, start)) {
+      const end = nl < 0 ? chunk.length : nl;
+      if (head.length < 200) head = Buffer.concat([head, chunk.subarray(start, Math.min(end, start + 200 - head.length))]);
+      if (nl < 0) {
+        open += chunk.length - start;
+        break;
+      }
+      take();
+      open = 0;
+      start = nl + 1;
+      complete = read + start;
+    }
+    read += chunk.length;
+  }
+  // A line still being written stays: it is read whole next time.
+  if (open === 0) await truncate(file, 0);
+  into.offset = open === 0 ? 0 : complete;
+}
+
 /** Measures greetings from another process while `work` runs; resolves with the slowest one. */
 async function bystander<T>(port: number, work: Promise<T>): Promise<{ result: T; worstMs: number }> {
   const child = fork(fileURLToPath(new URL('./bystander.ts', import.meta.url)), [String(port)]);
@@ -143,6 +192,8 @@ async function bystander<T>(port: number, work: Promise<T>): Promise<{ result: T
 export async function attack(seconds: number, log: (line: string) => void = () => {}): Promise<AttackReport> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-attack-'));
   const jsonFile = path.join(dir, 'out.jsonl');
+  const rawFile = path.join(dir, 'out.raw');
+  const parsedFile = path.join(dir, 'out.parsed');
   const maildir = path.join(dir, 'Maildir');
   const failures: string[] = [];
   const cases: Record<ClassName, number> = { redos: 0, controls: 0, 'lf-flood': 0, 'noop-flood': 0, 'silent-tls': 0, 'half-close': 0, envelope: 0, mime: 0 };
@@ -152,8 +203,8 @@ export async function attack(seconds: number, log: (line: string) => void = () =
   let peak = 0;
   const cli: RunningCli = await startCli([
     '127.0.0.1:0',
-    '-o', `raw:${path.join(dir, 'out.raw')}`,
-    '-o', `parsed:${path.join(dir, 'out.parsed')}`,
+    '-o', `raw:${rawFile}`,
+    '-o', `parsed:${parsedFile}`,
     '-o', `json:${jsonFile}`,
     '--save-dir', maildir,
     '--transcript',
@@ -230,6 +281,19 @@ export async function attack(seconds: number, log: (line: string) => void = () =
       if (await sendOne(port, body)) accepted++;
     },
   };
+  const tally: Tally = { messages: [], withdrawn: new Set(), offset: 0 };
+  /** Looks for forged headers in what the Maildir got, then removes it (a long run would fill the disk). */
+  const checkMaildir = async () => {
+    for (const file of readdirSync(path.join(maildir, 'new'))) {
+      const where = path.join(maildir, 'new', file);
+      const fd = await open(where, 'r');
+      const { buffer } = await fd.read(Buffer.alloc(4096), 0, 4096, 0);
+      await fd.close();
+      const head = buffer.toString('latin1').split('\n\n')[0]!;
+      if (/^Subject: FAKE/m.test(head) || /^From: ceo@bank\.test/m.test(head)) failures.push(`a forged header in ${file}`);
+      await rm(where);
+    }
+  };
   const started = Date.now();
   const names = Object.keys(classes) as ClassName[];
   try {
@@ -241,6 +305,11 @@ export async function attack(seconds: number, log: (line: string) => void = () =
         sample();
         if (cli.child.exitCode !== null) throw new Error(`the sink died during ${name}: ${cli.stderr().slice(-2000)}`);
       }
+      // Session lines land after their connection closed: let them, then take stock and make room.
+      await new Promise((r) => setTimeout(r, 200));
+      await tallyAndTruncate(jsonFile, tally);
+      for (const f of [rawFile, parsedFile]) await truncate(f, 0);
+      await checkMaildir();
       log(`attack: round ${round + 1}, ${accepted} accepted, peak ${(peak / 1024).toFixed(0)} MiB, worst greeting ${worstGreetingMs.toFixed(1)} ms`);
     }
   } catch (err) {
@@ -249,17 +318,11 @@ export async function attack(seconds: number, log: (line: string) => void = () =
   cli.child.kill('SIGTERM');
   const { code } = await exitStatus(cli.child, 30_000);
   if (code !== 0) failures.push(`the sink exited ${code} on SIGTERM`);
-  const lines = readFileSync(jsonFile, 'utf8').split('\n').filter((l) => l !== '');
-  const records = lines.map((l) => JSON.parse(l) as { type: string; id: string });
-  const messages = records.filter((r) => r.type === 'message');
-  const withdrawn = new Set(records.filter((r) => r.type === 'withdrawn').map((r) => r.id));
-  const inOutput = messages.filter((m) => !withdrawn.has(m.id)).length;
+  await tallyAndTruncate(jsonFile, tally);
+  await checkMaildir();
+  const inOutput = tally.messages.filter((id) => !tally.withdrawn.has(id)).length;
   if (inOutput !== accepted) failures.push(`${accepted} messages got 250, ${inOutput} are in the JSON output`);
-  if (new Set(messages.map((m) => m.id)).size !== messages.length) failures.push('a message is in the JSON output twice');
-  for (const file of readdirSync(path.join(maildir, 'new'))) {
-    const head = readFileSync(path.join(maildir, 'new', file), 'latin1').split('\n\n')[0]!;
-    if (/^Subject: FAKE/m.test(head) || /^From: ceo@bank\.test/m.test(head)) failures.push(`a forged header in ${file}`);
-  }
+  if (new Set(tally.messages).size !== tally.messages.length) failures.push('a message is in the JSON output twice');
   await rm(dir, { recursive: true, force: true });
   return {
     seconds: Math.round((Date.now() - started) / 1000),

@@ -14,7 +14,7 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { SMTPChannel } from './channel/channel.js';
-import { R, formatReply, type Reply } from './channel/reply.js';
+import { R, formatReply, isAcceptance, type Reply } from './channel/reply.js';
 import type { Action, ChannelConfig, ChannelMessage } from './channel/types.js';
 import type { Endpoint, Message } from './message.js';
 import { terminalSafe } from './printers/terminal-safe.js';
@@ -440,7 +440,7 @@ export class Connection {
     const verdict = await this.host.handle(message);
     this.busy = false;
     this.apply(this.channel.settle(verdict));
-    if (verdict === undefined || verdict.code < 400) this.host.accepted(message);
+    if (isAcceptance(verdict)) this.host.accepted(message);
     if (this.closing && !this.peerEnded) return this.shutdown();
     this.pump();
   }

@@ -10,7 +10,6 @@
  * await sink.close();
  * ```
  */
-import type { Reply } from './channel/reply.js';
 import type { Message } from './message.js';
 import type { Finding } from './lint/findings.js';
 import { lintMessage } from './lint/lint.js';
@@ -182,17 +181,14 @@ async function toSinkMessage(message: Message, parse: boolean): Promise<SinkMess
   }
 }
 
-function isRefusal(verdict: Verdict): boolean {
-  if (verdict === undefined || verdict === '') return false;
-  const code = typeof verdict === 'string' ? Number(verdict.trim().slice(0, 3)) : (verdict as Reply).code;
-  return code >= 400;
-}
-
 /** Starts a sink on 127.0.0.1 and a free port; resolves once it accepts connections. */
 export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
   const host = options.host ?? '127.0.0.1';
   const parse = options.parse ?? true;
-  let sink: Sink | undefined;
+  // What the handler built for each message, recorded once the server has
+  // accepted it: the server alone turns a verdict into the reply sent
+  // (a string without a valid code is a 451, not an acceptance).
+  const built = new WeakMap<Message, SinkMessage>();
   const server = new SMTPServer({ host, port: options.port ?? 0 }, null, {
     dataSizeLimit: options.dataSizeLimit,
     enableSMTPUTF8: options.enableSMTPUTF8,
@@ -200,13 +196,16 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
     handler: {
       async handleMessage(message) {
         const received = await toSinkMessage(message, parse);
-        const verdict = await options.onMessage?.(received);
-        if (!isRefusal(verdict)) sink!.record(received);
-        return verdict;
+        built.set(message, received);
+        return options.onMessage?.(received);
       },
     },
   });
   const address = await server.listen();
-  sink = new Sink(server, host, address.port);
+  const sink = new Sink(server, host, address.port);
+  server.on('message', (message: Message) => {
+    const received = built.get(message);
+    if (received) sink.record(received);
+  });
   return sink;
 }

@@ -99,6 +99,16 @@ describe('startSink', () => {
     }
   });
 
+  it('does not record a message whose onMessage verdict the server turns into 451 (a string without a code)', async () => {
+    const sink = await startSink({ onMessage: () => 'garbage' });
+    try {
+      await assert.rejects(transport(sink.port).sendMail({ from: 'a@x.test', to: 'b@x.test', text: 'x' }), /451/);
+      assert.equal(sink.messages.length, 0);
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('closes: the port stops accepting connections', async () => {
     const sink = await startSink();
     await sink.close();

@@ -11,7 +11,7 @@ import { feedChunk, type ChunkEnd } from './bdat.js';
 import type { BodyState } from './channel-state.js';
 import type { Session, Transaction } from './commands.js';
 import { countBareLineEndings, type DataDecoder } from './data-decoder.js';
-import { R, type Reply } from './reply.js';
+import { isAcceptance, R, type Reply } from './reply.js';
 import { announce, headerSection } from './rule-hook.js';
 import type { Action, BareLineEndings, ChannelConfig, ChannelMessage, RuleOutcome } from './types.js';
 
@@ -54,7 +54,7 @@ export function bodyEnding(
 
 /** The handler's verdict (undefined: `250 OK`) on a message handed over with `recipients`, and the EOD rule kept for it. */
 export function answerVerdict(config: ChannelConfig, recipients: number, verdict: Reply | undefined, rule: RuleOutcome | null): VerdictAnswer {
-  const accepted = verdict === undefined || verdict.code < 400;
+  const accepted = isAcceptance(verdict);
   // An EOD rule's 2xx replaces an accepting verdict; a handler's refusal stands.
   const final = (accepted && rule?.reply ? rule.reply : verdict) ?? R.R250_QUEUED;
   // The EOD rule's delay comes before the verdict, and its close after it.

@@ -65,6 +65,11 @@ export function printable(text: string): string {
   });
 }
 
+/** Whether a handler's verdict accepts the message: none (`250 OK`) or a reply under 400. The one place this is decided. */
+export function isAcceptance(verdict: Reply | undefined): boolean {
+  return verdict === undefined || verdict.code < 400;
+}
+
 /** Every reply the channel gives, named `R<code>_<reason>`. */
 export const R = {
   /** The greeting; RFC 2034 section 4: it carries no enhanced code. */

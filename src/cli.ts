@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { DATA_SIZE_DEFAULT } from './channel/types.js';
-import { DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES, toConfig, UsageError, type CliOptions, type Config } from './config.js';
+import { DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES, toConfig, type CliOptions, type Config } from './config.js';
 import { judgeRun } from './expect/outcome.js';
 import { ExpectationTracker } from './expect/tracker.js';
 import { extensionServerOptions } from './extensions/server-options.js';
@@ -19,7 +19,7 @@ import { lintMessage } from './lint/lint.js';
 import { enforceStrict } from './lint/strict.js';
 import type { Message } from './message.js';
 import { openOutputs, type OpenedOutputs } from './outputs/open-outputs.js';
-import { describeIoError, OutputError } from './outputs/output.js';
+import { describeIoError } from './outputs/output.js';
 import { toJsonRecord } from './printers/json.js';
 import { FORMAT_NAMES } from './printers/registry.js';
 import { relayServerOptions } from './relay/server-options.js';
@@ -32,6 +32,7 @@ import { EXIT, removeRunFiles, removeRunFilesNow, watchRun, writeFileAtomic, typ
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS, isLoopbackAddress, SMTPServer } from './server.js';
 import { VERSION } from './version.js';
 import { runWait, WAIT_SUMMARY } from './wait/wait-command.js';
+import { UsageError, OutputError, StartError } from './errors.js';
 
 export { EXIT };
 
@@ -139,9 +140,6 @@ function parseArgv(argv: readonly string[], io: CliIO): Config | number {
 function formatAddress(a: { address: string; port: number }): string {
   return net.isIPv6(a.address) ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
-
-/** A failure to start, already worded for stderr: exit 1. */
-class StartError extends Error {}
 
 /** Writes a run file, or says which flag's file could not be written, as whom, and why. */
 async function writeRunFile(path: string, flag: string, text: string): Promise<void> {

@@ -7,18 +7,14 @@ import net from 'node:net';
 import { DATA_SIZE_DEFAULT } from './channel/types.js';
 import type { Timeouts } from './connection.js';
 import { toExtensionSettings, type ExtensionCliOptions, type ExtensionSettings } from './extensions/settings.js';
-import { ExpectSyntaxError, parseCountRange, parseExpectation, type CountRange, type Expectation } from './expect/parse.js';
+import { parseCountRange, parseExpectation, type CountRange, type Expectation } from './expect/parse.js';
 import type { OutputSettings, OutputSpec } from './outputs/open-outputs.js';
 import { FORMAT_NAMES, isFormatName, type FormatName } from './printers/registry.js';
 import { toRelaySettings, type RelayCliOptions, type RelaySettings } from './relay/settings.js';
 import { toRuleSettings, type RuleCliOptions, type RuleSettings } from './rules/settings.js';
 import type { RunControl } from './run-control.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS } from './server.js';
-
-/** A bad flag or argument: one line on stderr and exit 2. */
-export class UsageError extends Error {
-  readonly code = 'ERR_SMTPD_USAGE';
-}
+import { ExpectSyntaxError, UsageError } from './errors.js';
 
 export interface HostPort {
   readonly host: string;

@@ -14,6 +14,7 @@ import { CLOSE_LINGER_MS, Connection, type ConnectionHost, type RecipientPolicy,
 import type { Message } from './message.js';
 import type { FinishedSession } from './transcript/transcript.js';
 import { VERSION } from './version.js';
+import { ReplyError } from './errors.js';
 
 /** What a message handler may answer: nothing for `250 OK`, a reply, or a reply string as smtpd's process_message returned. */
 export type Verdict = Reply | string | undefined | void;
@@ -21,23 +22,6 @@ export type Verdict = Reply | string | undefined | void;
 /** Receives each completed message; see `src/handlers/`. */
 export interface Handler {
   handleMessage(message: Message): Verdict | Promise<Verdict>;
-}
-
-/**
- * Thrown by a handler to answer `reply` for an expected failure (an output
- * that cannot be written gets 451): logged as one line, without a stack.
- */
-export class ReplyError extends Error {
-  readonly code: string = 'ERR_SMTPD_REPLY';
-
-  constructor(
-    readonly reply: Reply,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = new.target.name;
-  }
 }
 
 /** smtpd's `process_message` keyword arguments. */

@@ -15,6 +15,7 @@ import type { Finding } from './lint/findings.js';
 import { lintMessage } from './lint/lint.js';
 import type { ParsedMessage } from './printers/parse-message.js';
 import { SMTPServer, type Verdict } from './server.js';
+import { SinkTimeoutError } from './errors.js';
 
 /** One message the sink accepted: the envelope fields of Message, with the data as `raw`. */
 export interface SinkMessage extends Pick<Message, 'id' | 'receivedAt' | 'peer' | 'helo' | 'mailFrom' | 'mailOptions' | 'rcptOptions'> {
@@ -62,17 +63,6 @@ export interface WaitOptions {
   timeout?: number;
 }
 
-/** A wait ran out of time; `received` lists what did arrive. */
-export class SinkTimeoutError extends Error {
-  readonly code = 'ERR_SMTPD_SINK_TIMEOUT';
-  constructor(
-    message: string,
-    readonly received: readonly SinkMessage[],
-  ) {
-    super(message);
-    this.name = 'SinkTimeoutError';
-  }
-}
 
 const DEFAULT_WAIT_MS = 5000;
 

@@ -7,10 +7,11 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { toConfig, UsageError } from '../src/config.js';
+import { toConfig } from '../src/config.js';
 import { VERSION } from '../src/version.js';
 import { NODE_ARGS, ROOT, startCli } from './helpers/cli.js';
 import { SmtpClient, sendMail } from './helpers/smtp-client.js';
+import { UsageError } from '../src/errors.js';
 
 const exec = promisify(execFile);
 

@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
-import { SinkTimeoutError, startSink } from '../src/sink.js';
+import { startSink } from '../src/sink.js';
 import { SmtpClient } from './helpers/smtp-client.js';
+import { SinkTimeoutError } from '../src/errors.js';
 
 function transport(port: number) {
   return nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });

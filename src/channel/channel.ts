@@ -44,11 +44,7 @@ import { LineReader, type LineResult } from './line-reader.js';
 import { R, type Reply } from './reply.js';
 import { announce, belongsToTransaction, commandSubject } from './rule-hook.js';
 import { COMMAND_SIZE_LIMIT, type Action, type ChannelConfig, type ChannelStateName, type RuleOutcome, type TlsInfo } from './types.js';
-
-/** Thrown when the channel's API is used out of order: a bug in the caller, not the peer. */
-export class ChannelUsageError extends Error {
-  readonly code = 'ERR_SMTP_CHANNEL_USAGE';
-}
+import { ChannelUsageError } from '../errors.js';
 
 export class SMTPChannel implements CommandContext {
   session: Session = emptySession();

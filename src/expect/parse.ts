@@ -10,13 +10,8 @@
  *   OP    = '=' | '!=' | '~' | '!~' | '<' | '<=' | '>' | '>='
  *   RANGE = N | MIN..MAX | >=N | >N | <=N | <N
  */
+import { ExpectSyntaxError } from '../errors.js';
 import { JSON_SCHEMA } from '../printers/json-schema.js';
-
-/** A bad expression; the CLI turns it into a usage error (exit 2). */
-export class ExpectSyntaxError extends Error {
-  override readonly name = 'ExpectSyntaxError';
-  readonly code = 'ERR_SMTPD_EXPECT_SYNTAX';
-}
 
 export type Operator = '=' | '!=' | '~' | '!~' | '<' | '<=' | '>' | '>=';
 

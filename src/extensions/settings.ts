@@ -5,7 +5,8 @@
  * UsageError (exit 2). Certificates and user files are read at start
  * (server-options.ts), not here.
  */
-import { optionalPath, UsageError } from '../config.js';
+import { optionalPath } from '../config.js';
+import { UsageError } from '../errors.js';
 
 /** The flags as commander gives them. */
 export interface ExtensionCliOptions {

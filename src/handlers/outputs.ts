@@ -11,7 +11,7 @@ import { rm } from 'node:fs/promises';
 import { enforceStrict } from '../lint/strict.js';
 import type { Message } from '../message.js';
 import type { Maildir, PlannedDelivery } from '../outputs/maildir.js';
-import { describeIoError, OutputError, type Output } from '../outputs/output.js';
+import { describeIoError, type Output } from '../outputs/output.js';
 import { jsonLine, withdrawalRecord } from '../printers/json.js';
 import type { PrintContext } from '../printers/printer.js';
 import { withdrawalLine } from '../printers/raw.js';
@@ -20,6 +20,7 @@ import { PLAIN } from '../printers/style.js';
 import type { Handler } from '../server.js';
 import { OFFLOAD_MIN_BYTES, RenderPool } from './render-pool.js';
 import { prepare, renderOutput, type Rendered, type RenderSettings } from './render.js';
+import { OutputError } from '../errors.js';
 
 export interface OutputHandlerOptions {
   readonly outputs: readonly Output[];

@@ -21,6 +21,7 @@ import { sendUpstream, type UpstreamOptions } from '../relay/upstream.js';
 import { insertXPeer } from '../relay/x-peer.js';
 import { SMTPServer, type Handler, type ServerOptions } from '../server.js';
 import { deliverToCommand } from './deliver.js';
+import { ReplyError } from '../errors.js';
 
 export interface RelayHandlerOptions {
   /** Where recipients that match no route go; null: they are printed only. */

@@ -5,8 +5,9 @@
  * expectations. stderr gets one line (the server logs a ReplyError).
  */
 import { R } from '../channel/reply.js';
-import { ReplyError } from '../server.js';
+import { StrictRejection } from '../errors.js';
 import { firstError, type Finding } from './findings.js';
+import { ReplyError } from '../errors.js';
 
 /** The 550 for `finding`: printable ASCII only, since it goes on the wire. */
 export function strictReply(finding: Finding) {
@@ -14,17 +15,8 @@ export function strictReply(finding: Finding) {
   return R.R550_STRICT(text);
 }
 
-/** Thrown by the OutputHandler for a message `--strict` refuses. */
-export class StrictRejection extends ReplyError {
-  override readonly code = 'ERR_SMTPD_STRICT';
-
-  constructor(readonly finding: Finding) {
-    super(strictReply(finding), `rejected by --strict: ${finding.code}: ${finding.message}`);
-  }
-}
-
 /** Throws StrictRejection when `findings` hold an error. */
 export function enforceStrict(findings: readonly Finding[]): void {
   const error = firstError(findings);
-  if (error) throw new StrictRejection(error);
+  if (error) throw new StrictRejection(strictReply(error), error);
 }

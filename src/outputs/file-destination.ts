@@ -5,7 +5,8 @@
  * and stays fast. (The Maildir, whose spec asks for it, does fsync.)
  */
 import fs from 'node:fs/promises';
-import { describeIoError, OutputError, type Destination, type Text } from './output.js';
+import { describeIoError, type Destination, type Text } from './output.js';
+import { OutputError } from '../errors.js';
 
 export class FileDestination implements Destination {
   readonly isTTY = false;

@@ -10,8 +10,9 @@ import { FORMATS, type FormatName } from '../printers/registry.js';
 import { loadColorStyle, PLAIN, wantsColor, type Style } from '../printers/style.js';
 import { FileDestination } from './file-destination.js';
 import { Maildir } from './maildir.js';
-import { describeIoError, OutputError, type Destination, type Output } from './output.js';
+import { describeIoError, type Destination, type Output } from './output.js';
 import { StreamDestination } from './stream-destination.js';
+import { OutputError } from '../errors.js';
 
 /** One `--output`: a format and a file, or stdout when `path` is null. */
 export interface OutputSpec {

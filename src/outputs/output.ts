@@ -6,7 +6,7 @@
 import { R } from '../channel/reply.js';
 import type { Format } from '../printers/printer.js';
 import type { Style } from '../printers/style.js';
-import { ReplyError } from '../server.js';
+import { ReplyError } from '../errors.js';
 
 /** What a destination is given for one message: one text, or the parts of one in order. */
 export type Text = string | Uint8Array | readonly (string | Uint8Array)[];
@@ -30,18 +30,6 @@ export interface Output {
   readonly format: Format;
   readonly style: Style;
   readonly destination: Destination;
-}
-
-/**
- * An output or the Maildir could not be opened or written: the client gets
- * 451 (try again later) and stderr one line, with no stack trace.
- */
-export class OutputError extends ReplyError {
-  override readonly code = 'ERR_SMTPD_OUTPUT';
-
-  constructor(message: string, options?: ErrorOptions) {
-    super(R.R451_HANDLER_FAILED, message, options);
-  }
 }
 
 /**

@@ -8,6 +8,7 @@
  * parts) rejects with MessageParseError; the caller shows the message raw.
  */
 import type { AddressObject, AttachmentStream, HeaderLines, Headers, MailParser as MailParserType, MessageText } from 'mailparser';
+import { MessageParseError } from '../errors.js';
 import type { Message } from '../message.js';
 
 /** A mailbox from an address header. Groups are flattened into their members. */
@@ -56,11 +57,6 @@ export interface ParsedMessage {
   readonly text: string | null;
   readonly html: string | null;
   readonly attachments: readonly AttachmentSummary[];
-}
-
-/** The message could not be parsed; it is still accepted and shown raw. */
-export class MessageParseError extends Error {
-  readonly code = 'ERR_SMTPD_PARSE';
 }
 
 /** How long a parse may take before the message is shown raw instead. */

@@ -4,11 +4,12 @@
  * values throw UsageError (exit 2), and so does relaying from a non-loopback
  * address without `--relay-allow`, so smtpd-ts never starts as an open relay.
  */
-import { parseHostPort, positiveSeconds, UsageError, type HostPort } from '../config.js';
+import { parseHostPort, positiveSeconds, type HostPort } from '../config.js';
 import net from 'node:net';
 import { isLoopbackAddress, isLoopbackHost } from '../server.js';
 import { parseCidr } from './policy.js';
 import { parseDeliverRoute, type DeliverRoute } from './routes.js';
+import { UsageError } from '../errors.js';
 
 /** Default `--relay-timeout`: each wait for the upstream, in seconds. */
 export const DEFAULT_RELAY_TIMEOUT_S = 60;

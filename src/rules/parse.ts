@@ -17,12 +17,8 @@
  * Pure: a bad rule throws RuleSyntaxError naming the bad part.
  */
 import type { Reply } from '../channel/reply.js';
+import { RuleSyntaxError } from '../errors.js';
 import { RULE_VERBS, type Occurrence, type Rule, type RuleAction, type RuleVerb } from './rule.js';
-
-/** A rule that does not parse; `message` names the rule and the bad part. */
-export class RuleSyntaxError extends Error {
-  readonly code = 'ERR_SMTPD_RULE_SYNTAX';
-}
 
 /** The longest delay a rule may ask for: past the RFC 5321 4.5.3.2 client timeouts it tests nothing. */
 export const MAX_DELAY_MS = 600_000;

@@ -7,9 +7,10 @@
  * the CLI right after, so that its errors are usage errors too.
  */
 import { readFileSync } from 'node:fs';
-import { optionalPath, UsageError } from '../config.js';
-import { parseRule, parseRulesFile, RuleSyntaxError } from './parse.js';
+import { optionalPath } from '../config.js';
+import { parseRule, parseRulesFile } from './parse.js';
 import type { Rule } from './rule.js';
+import { UsageError, RuleSyntaxError } from '../errors.js';
 
 export interface RuleCliOptions {
   reply?: string[];

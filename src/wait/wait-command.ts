@@ -11,9 +11,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { positiveSeconds, UsageError, wholeNumber } from '../config.js';
+import { positiveSeconds, wholeNumber } from '../config.js';
 import { EXIT } from '../run-control.js';
 import { JsonlCounter } from './jsonl-counter.js';
+import { UsageError } from '../errors.js';
 
 /** How often the files are looked at. */
 const POLL_MS = 50;

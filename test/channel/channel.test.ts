@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChannelUsageError, SMTPChannel } from '../../src/channel/channel.js';
+import { SMTPChannel } from '../../src/channel/channel.js';
 import { reply } from '../../src/channel/reply.js';
 import { CONFIG, codes, crlf, feed, prng, script } from '../helpers/byte-script.js';
+import { ChannelUsageError } from '../../src/errors.js';
 
 const EHLO = 'EHLO client.test';
 const TX = ['MAIL FROM:<a@example.test>', 'RCPT TO:<b@example.test>'];

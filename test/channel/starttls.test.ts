@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChannelUsageError, SMTPChannel } from '../../src/channel/channel.js';
+import { SMTPChannel } from '../../src/channel/channel.js';
 import { CONFIG, codes, crlf, HANDSHAKE, script, TEST_TLS } from '../helpers/byte-script.js';
+import { ChannelUsageError } from '../../src/errors.js';
 
 const TLS = { starttls: true };
 const TX = ['MAIL FROM:<a@example.test>', 'RCPT TO:<b@example.test>', 'DATA', 'Subject: hi', '', 'body', '.'];

@@ -1,7 +1,8 @@
 /** --expect and --expect-count parsing: what is accepted, and errors that point at the bad part. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ExpectSyntaxError, parseCountRange, parseExpectation } from '../../src/expect/parse.js';
+import { parseCountRange, parseExpectation } from '../../src/expect/parse.js';
+import { ExpectSyntaxError } from '../../src/errors.js';
 
 describe('parseExpectation', () => {
   it('reads FIELD OP VALUE, with every operator', () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { toConfig, UsageError } from '../../src/config.js';
+import { toConfig } from '../../src/config.js';
 import { toExtensionSettings } from '../../src/extensions/settings.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { execFile } from 'node:child_process';
@@ -15,6 +15,7 @@ import { NODE_ARGS, ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { testCredentials } from '../helpers/tls-credentials.js';
 import { SmtpClient } from '../helpers/smtp-client.js';
+import { UsageError } from '../../src/errors.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 

@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OutputHandler } from '../../src/handlers/outputs.js';
-import { StrictRejection } from '../../src/lint/strict.js';
 import type { Output } from '../../src/outputs/output.js';
 import type { PrintContext } from '../../src/printers/printer.js';
 import { FORMATS } from '../../src/printers/registry.js';
 import { PLAIN } from '../../src/printers/style.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 import { makeMessage } from '../helpers/message.js';
+import { StrictRejection } from '../../src/errors.js';
 
 
 const SLOPPY = makeMessage('Subject: no date\n\nbody\n');

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { OutputHandler } from '../../src/handlers/outputs.js';
 import { FileDestination } from '../../src/outputs/file-destination.js';
 import { Maildir } from '../../src/outputs/maildir.js';
-import { OutputError, type Destination, type Output } from '../../src/outputs/output.js';
+import { type Destination, type Output } from '../../src/outputs/output.js';
 import type { Format } from '../../src/printers/printer.js';
 import { FORMATS } from '../../src/printers/registry.js';
 import { PLAIN } from '../../src/printers/style.js';
@@ -16,6 +16,7 @@ import { validate } from '../helpers/json-schema.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 import { makeMessage } from '../helpers/message.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { OutputError } from '../../src/errors.js';
 
 
 const output = (format: Format, destination: Destination): Output => ({ format, style: PLAIN, destination });

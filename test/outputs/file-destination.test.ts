@@ -4,8 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { FileDestination } from '../../src/outputs/file-destination.js';
-import { OutputError } from '../../src/outputs/output.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { OutputError } from '../../src/errors.js';
 
 describe('a file destination', () => {
   const tmp = tempDir('file');

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { openOutputs } from '../../src/outputs/open-outputs.js';
-import { OutputError } from '../../src/outputs/output.js';
 import { PLAIN } from '../../src/printers/style.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { OutputError } from '../../src/errors.js';
 
 /** A stdout stand-in that claims to be a terminal. */
 function tty(): NodeJS.WritableStream {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeIoError, OutputError } from '../../src/outputs/output.js';
-import { ReplyError } from '../../src/server.js';
+import { describeIoError } from '../../src/outputs/output.js';
+import { OutputError, ReplyError } from '../../src/errors.js';
 
 describe('describeIoError', () => {
   it("puts Node's system error message in words, with its code, without the syscall and path", () => {

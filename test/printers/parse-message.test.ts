@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MessageParseError, parseMessage } from '../../src/printers/parse-message.js';
+import { parseMessage } from '../../src/printers/parse-message.js';
 import { CASES } from '../fixtures/cases.js';
 import { loadFixture } from '../helpers/fixtures.js';
 import { makeMessage } from '../helpers/message.js';
+import { MessageParseError } from '../../src/errors.js';
 
 describe('parseMessage on the fixtures', () => {
   for (const c of CASES) {

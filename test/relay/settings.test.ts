@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toConfig, UsageError } from '../../src/config.js';
+import { toConfig } from '../../src/config.js';
 import { relayRefusal } from '../../src/relay/settings.js';
 import { isLoopbackAddress, isLoopbackHost } from '../../src/server.js';
+import { UsageError } from '../../src/errors.js';
 
 const config = (args: string[], options: Record<string, unknown> = {}) => toConfig({ class: 'DebuggingServer', ...options }, args);
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseRule, parseRulesFile, RuleSyntaxError } from '../../src/rules/parse.js';
+import { parseRule, parseRulesFile } from '../../src/rules/parse.js';
+import { RuleSyntaxError } from '../../src/errors.js';
 
 describe('parseRule', () => {
   it('reads a pattern, a reply with its enhanced code and text', () => {
@@ -74,6 +75,6 @@ describe('parseRulesFile', () => {
   it('skips blank lines and comments, and names the line of a bad rule', () => {
     const rules = parseRulesFile('# scenario\n\nRCPT~bounce@=550 5.1.1 No such user\r\n  # indented comment\nEOD#3=451 4.3.0 Later\n', 'f.rules');
     assert.deepEqual(rules.map((r) => r.source), ['RCPT~bounce@=550 5.1.1 No such user', 'EOD#3=451 4.3.0 Later']);
-    assert.throws(() => parseRulesFile('# ok\nMAIL=250 OK\n', 'f.rules'), /^Error: f\.rules line 2: bad rule 'MAIL=250 OK': reply code 250 for MAIL/);
+    assert.throws(() => parseRulesFile('# ok\nMAIL=250 OK\n', 'f.rules'), /^RuleSyntaxError: f\.rules line 2: bad rule 'MAIL=250 OK': reply code 250 for MAIL/);
   });
 });

@@ -29,7 +29,13 @@ import { formatSessionEnd, printSessionJson } from './transcript/print.js';
 import type { FinishedSession } from './transcript/transcript.js';
 import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S, relayRefusal } from './relay/settings.js';
 import { EXIT, removeRunFiles, removeRunFilesNow, watchRun, writeFileAtomic, type RunEnd } from './run-control.js';
-import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS, isLoopbackAddress, SMTPServer } from './server.js';
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_RECIPIENTS,
+  DEFAULT_TIMEOUTS,
+  isLoopbackAddress,
+  SMTPServer,
+} from './server.js';
 import { VERSION } from './version.js';
 import { runWait, WAIT_SUMMARY } from './wait/wait-command.js';
 import { UsageError, OutputError, StartError } from './errors.js';
@@ -40,7 +46,9 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 function program(): Command {
   return new Command('smtpd-ts')
-    .description('A debugging SMTP sink: accepts every message and prints it, like `python -m smtpd -n -c DebuggingServer`.')
+    .description(
+      'A debugging SMTP sink: accepts every message and prints it, like `python -m smtpd -n -c DebuggingServer`.',
+    )
     .usage('[options] [localhost:port [remotehost:port]]')
     .argument('[localhost:port]', `address to listen on; port 0 picks a free port (default: ${DEFAULT_LOCAL})`)
     .argument('[remotehost:port]', `upstream server for relaying classes (default: ${DEFAULT_REMOTE})`)
@@ -50,7 +58,11 @@ function program(): Command {
     .option('-d, --debug', 'print a protocol trace on stderr')
     .option('-u, --smtputf8', 'enable the SMTPUTF8 extension (RFC 6531)')
     .option('-f, --format <name>', `how messages are shown: ${FORMAT_NAMES.join(', ')}`, 'raw')
-    .option('-o, --output <[format:]file>', "write to FILE (appending) instead of stdout, in FORMAT (default: --format); '-' is stdout; repeatable", collect)
+    .option(
+      '-o, --output <[format:]file>',
+      "write to FILE (appending) instead of stdout, in FORMAT (default: --format); '-' is stdout; repeatable",
+      collect,
+    )
     .option('--json-raw', 'add the raw message, base64, to JSON output')
     .option('--save-dir <dir>', 'also save every message into the Maildir DIR (created if missing)')
     .option('--color', 'colour human formats even when not on a terminal')
@@ -60,32 +72,81 @@ function program(): Command {
     .option('--ready-file <path>', 'write host:port to PATH (atomically) once connections are accepted')
     .option('--pid-file <path>', 'write the process id to PATH')
     .option('--max-connections <n>', `open connections at most, 0 for no limit (default: ${DEFAULT_MAX_CONNECTIONS})`)
-    .option('--max-recipients <n>', `recipients per message at most, 0 for no limit (default: ${DEFAULT_MAX_RECIPIENTS})`)
+    .option(
+      '--max-recipients <n>',
+      `recipients per message at most, 0 for no limit (default: ${DEFAULT_MAX_RECIPIENTS})`,
+    )
     .option('--max-messages-per-connection <n>', 'messages per connection at most, 0 for no limit (default: 0)')
-    .option('--command-timeout <seconds>', `close an idle session with 421 (default: ${DEFAULT_TIMEOUTS.command / 1000})`)
+    .option(
+      '--command-timeout <seconds>',
+      `close an idle session with 421 (default: ${DEFAULT_TIMEOUTS.command / 1000})`,
+    )
     .option('--data-timeout <seconds>', `close a silent DATA with 421 (default: ${DEFAULT_TIMEOUTS.data / 1000})`)
-    .option('--transaction-timeout <seconds>', `longest MAIL-to-final-dot transaction (default: ${DEFAULT_TIMEOUTS.transaction / 1000})`)
-    .option('--bare-lf <policy>', 'messages with bare CR or LF line endings: accept (flagged) or reject (550) (default: accept)')
-    .option('--user <name>', 'drop privileges to NAME after binding (default: nobody, only as root on a port below 1024)')
+    .option(
+      '--transaction-timeout <seconds>',
+      `longest MAIL-to-final-dot transaction (default: ${DEFAULT_TIMEOUTS.transaction / 1000})`,
+    )
+    .option(
+      '--bare-lf <policy>',
+      'messages with bare CR or LF line endings: accept (flagged) or reject (550) (default: accept)',
+    )
+    .option(
+      '--user <name>',
+      'drop privileges to NAME after binding (default: nobody, only as root on a port below 1024)',
+    )
     .option('--relay <host:port>', 'relay every message to this SMTP server (as -c PureProxy), and print it too')
-    .option('--relay-tls', 'require STARTTLS with a valid certificate upstream (default: STARTTLS when offered, unverified)')
+    .option(
+      '--relay-tls',
+      'require STARTTLS with a valid certificate upstream (default: STARTTLS when offered, unverified)',
+    )
     .option('--relay-user <name>', 'AUTH to the upstream as NAME (with --relay-password-file)')
     .option('--relay-password-file <path>', 'the upstream password, on the first line of PATH')
-    .option('--relay-timeout <seconds>', `each wait for the upstream at most; then 451 (default: ${DEFAULT_RELAY_TIMEOUT_S})`)
-    .option('--relay-allow <cidr>', 'peers that may relay (default: loopback only); needed to relay from a non-loopback address; repeatable', collect)
-    .option('--relay-domains <domains>', 'relay only to these recipient domains (comma-separated; .example.com takes subdomains); repeatable', collect)
-    .option('--deliver <pattern=command>', 'pipe the message to COMMAND once per recipient matching PATTERN (glob or /regexp/); exit 0 accepts, 75 defers (451), others 550; repeatable', collect)
-    .option('--deliver-timeout <seconds>', `kill a --deliver command after SECONDS; then 451 (default: ${DEFAULT_DELIVER_TIMEOUT_S})`)
+    .option(
+      '--relay-timeout <seconds>',
+      `each wait for the upstream at most; then 451 (default: ${DEFAULT_RELAY_TIMEOUT_S})`,
+    )
+    .option(
+      '--relay-allow <cidr>',
+      'peers that may relay (default: loopback only); needed to relay from a non-loopback address; repeatable',
+      collect,
+    )
+    .option(
+      '--relay-domains <domains>',
+      'relay only to these recipient domains (comma-separated; .example.com takes subdomains); repeatable',
+      collect,
+    )
+    .option(
+      '--deliver <pattern=command>',
+      'pipe the message to COMMAND once per recipient matching PATTERN (glob or /regexp/); exit 0 accepts, 75 defers (451), others 550; repeatable',
+      collect,
+    )
+    .option(
+      '--deliver-timeout <seconds>',
+      `kill a --deliver command after SECONDS; then 451 (default: ${DEFAULT_DELIVER_TIMEOUT_S})`,
+    )
     .option('--lint', "show the protocol lint's findings after each message in human formats (JSON always has them)")
     .option('--strict', 'refuse a message with an error-severity lint finding with 550, naming the finding')
-    .option('--expect <expr>', `at exit, exit ${EXIT.EXPECTATION_FAILED} unless a message matches EXPR: [every:|none:]FIELD OP VALUE [&& ...], OP one of = != ~ !~ < <= > >=; repeatable`, collect)
-    .option('--expect-count <range>', `at exit, exit ${EXIT.EXPECTATION_FAILED} unless the number of accepted messages is N, MIN..MAX, >=N, >N, <=N or <N`)
-    .option('--tls', 'offer STARTTLS with a self-signed certificate generated at start (its SHA-256 fingerprint goes to stderr)')
+    .option(
+      '--expect <expr>',
+      `at exit, exit ${EXIT.EXPECTATION_FAILED} unless a message matches EXPR: [every:|none:]FIELD OP VALUE [&& ...], OP one of = != ~ !~ < <= > >=; repeatable`,
+      collect,
+    )
+    .option(
+      '--expect-count <range>',
+      `at exit, exit ${EXIT.EXPECTATION_FAILED} unless the number of accepted messages is N, MIN..MAX, >=N, >N, <=N or <N`,
+    )
+    .option(
+      '--tls',
+      'offer STARTTLS with a self-signed certificate generated at start (its SHA-256 fingerprint goes to stderr)',
+    )
     .option('--tls-cert <file>', 'offer STARTTLS with this PEM certificate (chain); needs --tls-key')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--tls-implicit', 'TLS from the first byte (SMTPS, RFC 8314) instead of STARTTLS')
     .option('--require-tls', 'answer 530 to MAIL before STARTTLS')
-    .option('--auth-file <file>', 'check AUTH credentials against FILE (user:password lines); 535 on failure (default: accept any)')
+    .option(
+      '--auth-file <file>',
+      'check AUTH credentials against FILE (user:password lines); 535 on failure (default: accept any)',
+    )
     .option('--require-auth', 'answer 530 to MAIL before AUTH')
     .option('--auth-insecure', 'offer AUTH without TLS on any address (default: only on loopback)')
     .option('--no-auth', 'do not offer AUTH')
@@ -94,7 +155,11 @@ function program(): Command {
     .option('--enhanced-status-codes', 'offer ENHANCEDSTATUSCODES: every reply carries its RFC 3463 code')
     .option('--dsn', 'accept the DSN parameters RET, ENVID, NOTIFY, ORCPT (RFC 3461) and record them')
     .option('--lmtp', 'speak LMTP (RFC 2033): LHLO, one reply per recipient after the data')
-    .option('--reply <rule>', 'answer a command with a scripted reply or fault: VERB[~PATTERN][#N|#N+|#*N][?P%]=[delay:TIME] REPLY[!close]|drop (see README); repeatable', collect)
+    .option(
+      '--reply <rule>',
+      'answer a command with a scripted reply or fault: VERB[~PATTERN][#N|#N+|#*N][?P%]=[delay:TIME] REPLY[!close]|drop (see README); repeatable',
+      collect,
+    )
     .option('--rules <file>', 'more --reply rules, one a line (# comments)')
     .option('--seed <n>', 'seed for rules with a ?P% probability, to replay the same faults (default: random, printed)')
     .option('--connection-rate <n/seconds>', 'more than N new connections within SECONDS get 421 and a close')
@@ -182,7 +247,9 @@ function dropPrivileges(config: Config, boundPort: number): void {
     }
     process.setuid?.(user);
   } catch (err) {
-    throw new StartError(`cannot drop privileges to ${user}: ${(err as Error).message}${config.user ? '' : '; use -n to stay root'}`);
+    throw new StartError(
+      `cannot drop privileges to ${user}: ${(err as Error).message}${config.user ? '' : '; use -n to stay root'}`,
+    );
   }
 }
 
@@ -200,13 +267,22 @@ export interface Started {
 }
 
 /** Writes a finished session to every output: its JSON line, or the rest of its dialogue for people. */
-function writeSession(outputs: OpenedOutputs, session: FinishedSession, log: NodeJS.WritableStream, pending: Set<Promise<void>>): void {
+function writeSession(
+  outputs: OpenedOutputs,
+  session: FinishedSession,
+  log: NodeJS.WritableStream,
+  pending: Set<Promise<void>>,
+): void {
   for (const { format, style, destination } of outputs.outputs) {
-    const text = format.human ? formatSessionEnd(session.record, session.unprinted, style) : printSessionJson(session.record);
+    const text = format.human
+      ? formatSessionEnd(session.record, session.unprinted, style)
+      : printSessionJson(session.record);
     const write: Promise<void> = destination
       .write(text)
       .catch((err: unknown) => {
-        log.write(`smtpd-ts: cannot write session ${session.record.id} to ${destination.name}: ${(err as Error).message}\n`);
+        log.write(
+          `smtpd-ts: cannot write session ${session.record.id} to ${destination.name}: ${(err as Error).message}\n`,
+        );
       })
       .finally(() => pending.delete(write));
     pending.add(write);
@@ -227,7 +303,8 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   const expectations = expecting ? new ExpectationTracker(config.expectCount, config.expectations) : null;
   const rules = config.rules;
   const seed = rules.seed ?? randomInt(0, 2 ** 32);
-  if (usesRandom(rules) && rules.seed === null) io.stderr.write(`smtpd-ts: random rules use seed ${seed} (replay with --seed ${seed})\n`);
+  if (usesRandom(rules) && rules.seed === null)
+    io.stderr.write(`smtpd-ts: random rules use seed ${seed} (replay with --seed ${seed})\n`);
   const engine = rules.rules.length > 0 ? new RuleEngine(rules.rules, seed) : null;
   const transcriptWrites = new Set<Promise<void>>();
   const printer = new OutputHandler({
@@ -239,7 +316,12 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     // Expectations read the JSON record's parsed fields (and lint), whatever the output format.
     parseAlways: expecting,
     offload: true,
-    ...(expectations ? { onWritten: (message, context) => expectations.observe(toJsonRecord(message, { ...context, includeRaw: false })) } : {}),
+    ...(expectations
+      ? {
+          onWritten: (message, context) =>
+            expectations.observe(toJsonRecord(message, { ...context, includeRaw: false })),
+        }
+      : {}),
   });
   // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
   // (src/handlers/relay.ts); --strict is checked before anything is relayed or piped.
@@ -265,7 +347,9 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     ...extensions,
     ...(engine ? { replyRule: engine.hook } : {}),
     connectionRate: rules.connectionRate,
-    ...(rules.transcript ? { transcript: (session: FinishedSession) => writeSession(outputs, session, io.stderr, transcriptWrites) } : {}),
+    ...(rules.transcript
+      ? { transcript: (session: FinishedSession) => writeSession(outputs, session, io.stderr, transcriptWrites) }
+      : {}),
   });
   let address: net.AddressInfo;
   try {
@@ -273,7 +357,8 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   } catch (err) {
     await outputs.close();
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    const why =
+      e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
     throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${why}`);
   }
   const refusal = relayRefusal(config.relay, config.local.host, address.address);
@@ -296,7 +381,9 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
   }
   if (!isLoopbackAddress(address.address)) {
-    io.stderr.write(`smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`);
+    io.stderr.write(
+      `smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`,
+    );
   }
   io.stderr.write(`smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)}\n`);
   return { server, outputs, address, expectations, transcriptWrites, printer };
@@ -313,7 +400,10 @@ function exitNow(config: Config, signal: NodeJS.Signals, io: CliIO): never {
 }
 
 /** Runs the CLI with explicit arguments; resolves with the process exit code. */
-export async function main(argv: readonly string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIO = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   // `wait` is dispatched by hand, not as a commander subcommand, so that the
   // root command's optional positional address keeps parsing exactly as before.
   if (argv[0] === 'wait') return runWait(argv.slice(1), io);
@@ -328,7 +418,10 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
   const signalled = new Promise<RunEnd>((resolve) => {
     onSignal = (signal) => {
       if (++signals > 1 || signal === 'SIGQUIT') return exitNow(config, signal, io);
-      resolve({ code: EXIT.OK, reason: `${signal}: finishing transactions in flight, then exiting (again to exit at once)` });
+      resolve({
+        code: EXIT.OK,
+        reason: `${signal}: finishing transactions in flight, then exiting (again to exit at once)`,
+      });
     };
   });
   for (const signal of SIGNALS) process.on(signal, onSignal);

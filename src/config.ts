@@ -38,7 +38,7 @@ export interface Limits {
   readonly timeouts: Timeouts;
 }
 
-/** Testing the sender (issue 8): the lint and the expectations judged at exit. */
+/** Testing the sender: the lint and the expectations judged at exit. */
 export interface SenderChecks {
   /** `--lint`: human formats show the lint's findings (JSON always has them). */
   readonly lint: boolean;
@@ -121,7 +121,8 @@ function seconds(value: string | undefined, flag: string, fallbackMs: number): n
 /** Seconds above 0 (decimals allowed) from a flag, as milliseconds, or `fallbackMs` when the flag is absent. */
 export function positiveSeconds(value: string | undefined, flag: string, fallbackMs: number): number {
   if (value === undefined) return fallbackMs;
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || Number(value) === 0) throw new UsageError(`${flag} needs a number of seconds above 0, not '${value}'`);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || Number(value) === 0)
+    throw new UsageError(`${flag} needs a number of seconds above 0, not '${value}'`);
   return Math.round(Number(value) * 1000);
 }
 
@@ -199,7 +200,8 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
   if (options.size !== undefined && !/^[0-9]+$/.test(options.size)) {
     throw new UsageError(`invalid size: '${options.size}' (bytes, 0 for no limit)`);
   }
-  if (options.user !== undefined && options.nosetuid) throw new UsageError('--user and -n/--nosetuid contradict each other');
+  if (options.user !== undefined && options.nosetuid)
+    throw new UsageError('--user and -n/--nosetuid contradict each other');
   const timeout = options.timeout === undefined ? null : seconds(options.timeout, '--timeout', 0) / 1000;
   if (timeout === 0) throw new UsageError('--timeout needs a number of seconds above 0');
   const local = parseHostPort(args[0] ?? DEFAULT_LOCAL, 'local');

@@ -20,7 +20,7 @@ import type { Endpoint, Message } from './message.js';
 import { terminalSafe } from './printers/terminal-safe.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { serverTlsSocket } from './tls.js';
-import { Transcript, type FinishedSession, type SessionEnd } from './transcript/transcript.js';
+import { Transcript, type FinishedSession } from './transcript/transcript.js';
 
 /** Timeouts in milliseconds; 0 disables one. */
 export interface Timeouts {
@@ -75,7 +75,6 @@ export interface ConnectionHost {
   reportError(err: unknown): void;
 }
 
-
 export class Connection {
   readonly channel: SMTPChannel;
   /** The transport: the accepted socket, then the TLS socket over it. */
@@ -112,11 +111,16 @@ export class Connection {
     this.socket = socket;
     const policy = host.acceptRecipient;
     // `this.peer` is read at each RCPT: a PROXY header may change it after this.
-    this.channel = new SMTPChannel(policy ? { ...host.channelConfig, acceptRecipient: (address) => policy(address, this.peer) } : host.channelConfig);
+    this.channel = new SMTPChannel(
+      policy ? { ...host.channelConfig, acceptRecipient: (address) => policy(address, this.peer) } : host.channelConfig,
+    );
     this.proxyBytes = host.proxyProtocol ? Buffer.alloc(0) : null;
     this.transcript = host.transcripts ? new Transcript(host.transcripts.nextId()) : null;
     socket.on('error', () => {}); // ECONNRESET and friends: 'close' follows
-    socket.on('close', this.guard(() => this.onClose()));
+    socket.on(
+      'close',
+      this.guard(() => this.onClose()),
+    );
     socket.on('drain', this.onDrain);
     this.listen(socket);
     this.trace('connected');
@@ -186,7 +190,10 @@ export class Connection {
     this.closeSoon();
   }
 
-  /** Ends our side once the queued replies are written; destroys the socket if that takes longer than CLOSE_LINGER_MS (a client that does not read). */
+  /**
+   * Ends our side once the queued replies are written; destroys the socket if
+   * that takes longer than CLOSE_LINGER_MS (a client that does not read).
+   */
   private closeSoon(): void {
     if (this.socket.destroyed) return;
     this.socket.end();
@@ -210,7 +217,10 @@ export class Connection {
     this.channel.eof();
     if (this.transcript) {
       this.transcript.ended('client-closed');
-      this.host.transcripts?.finished({ record: this.transcript.toRecord(this.peer, this.local), unprinted: this.transcript.takeUnprinted() });
+      this.host.transcripts?.finished({
+        record: this.transcript.toRecord(this.peer, this.local),
+        unprinted: this.transcript.takeUnprinted(),
+      });
     }
     this.host.forget(this);
   }
@@ -283,21 +293,27 @@ export class Connection {
       this.trace(`TLS error: ${err.message}`);
       secure.destroy();
     });
-    secure.on('close', this.guard(() => {
-      raw.destroy();
-      this.onClose();
-    }));
+    secure.on(
+      'close',
+      this.guard(() => {
+        raw.destroy();
+        this.onClose();
+      }),
+    );
     secure.on('drain', this.onDrain);
-    secure.once('secure', this.guard(() => {
-      this.handshaking = false;
-      clearTimeout(this.handshakeTimer);
-      const info = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher()?.name ?? 'unknown' };
-      this.trace(`TLS established: ${info.protocol} ${info.cipher}`);
-      if (this.transcript) this.transcript.tls = info;
-      this.apply(this.channel.tlsEstablished(info));
-      if (implicit) this.apply(this.channel.greet());
-      if (this.closing) this.shutdown();
-    }));
+    secure.once(
+      'secure',
+      this.guard(() => {
+        this.handshaking = false;
+        clearTimeout(this.handshakeTimer);
+        const info = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher()?.name ?? 'unknown' };
+        this.trace(`TLS established: ${info.protocol} ${info.cipher}`);
+        if (this.transcript) this.transcript.tls = info;
+        this.apply(this.channel.tlsEstablished(info));
+        if (implicit) this.apply(this.channel.greet());
+        if (this.closing) this.shutdown();
+      }),
+    );
     this.listen(secure);
     this.armTimers();
   }
@@ -434,7 +450,14 @@ export class Connection {
     this.transcript?.add('event', `message ${id}: ${data.data.length} bytes`);
     this.transcript?.messages.push(id);
     const dialogue = this.transcript?.takeUnprinted();
-    const message: Message = { ...data, id, receivedAt: new Date(), peer: this.peer, local: this.local, ...(dialogue ? { dialogue } : {}) };
+    const message: Message = {
+      ...data,
+      id,
+      receivedAt: new Date(),
+      peer: this.peer,
+      local: this.local,
+      ...(dialogue ? { dialogue } : {}),
+    };
     // The 250 goes out only after the handler has finished with the message
     // (printed and flushed it), so a 250 always means "written".
     const verdict = await this.host.handle(message);
@@ -460,7 +483,10 @@ export class Connection {
     // connection, and the process at exit, for the whole transaction timeout.
     const inTransaction = this.channel.inTransaction && !this.busy;
     if (inTransaction && this.transactionTimer === undefined && t.transaction > 0) {
-      this.transactionTimer = setTimeout(this.guard(() => this.expire()), t.transaction);
+      this.transactionTimer = setTimeout(
+        this.guard(() => this.expire()),
+        t.transaction,
+      );
     } else if (!inTransaction && this.transactionTimer !== undefined) {
       clearTimeout(this.transactionTimer);
       this.transactionTimer = undefined;

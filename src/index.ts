@@ -4,14 +4,27 @@
  */
 export { SMTPChannel } from './channel/channel.js';
 export { R, formatReply, parseReply, reply, type Reply } from './channel/reply.js';
-export { DATA_SIZE_DEFAULT, type Action, type ChannelConfig, type ChannelMessage, type ChannelStateName } from './channel/types.js';
+export {
+  DATA_SIZE_DEFAULT,
+  type Action,
+  type ChannelConfig,
+  type ChannelMessage,
+  type ChannelStateName,
+} from './channel/types.js';
 export type { AuthConfig, RuleEvent, RuleOutcome, TlsInfo } from './channel/types.js';
 export { RuleEngine } from './rules/engine.js';
 export { parseRule, parseRulesFile } from './rules/parse.js';
 export type { Rule, RuleAction, RuleVerb } from './rules/rule.js';
 export type { FinishedSession, SessionEnd, SessionRecord, TranscriptLine } from './transcript/transcript.js';
 export { parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';
-export { SMTPServer, SHUTDOWN_GRACE_MS, type Handler, type ProcessMessageOptions, type ServerOptions, type Verdict } from './server.js';
+export {
+  SMTPServer,
+  SHUTDOWN_GRACE_MS,
+  type Handler,
+  type ProcessMessageOptions,
+  type ServerOptions,
+  type Verdict,
+} from './server.js';
 export { DebuggingHandler, DebuggingServer } from './handlers/debugging.js';
 export { PureProxy, RelayHandler, type RelayHandlerOptions } from './handlers/relay.js';
 export type { RelayRecord, Refusal } from './relay/outcome.js';
@@ -24,7 +37,12 @@ export { JSON_SCHEMA, SESSION_JSON_SCHEMA } from './printers/json-schema.js';
 export { lintMessage } from './lint/lint.js';
 export { LINT_CODES, type Finding, type LintCode, type Severity } from './lint/findings.js';
 export { FORMATS, FORMAT_NAMES, type FormatName } from './printers/registry.js';
-export { parseMessage, type AttachmentSummary, type HeaderField, type ParsedAddress } from './printers/parse-message.js';
+export {
+  parseMessage,
+  type AttachmentSummary,
+  type HeaderField,
+  type ParsedAddress,
+} from './printers/parse-message.js';
 export { PLAIN, loadColorStyle, wantsColor, type Style } from './printers/style.js';
 export { terminalSafe } from './printers/terminal-safe.js';
 export type { Format, PrintContext, Printer } from './printers/printer.js';

@@ -21,7 +21,12 @@ export type ProxyHeader =
    * A whole header of `length` bytes. `source`/`destination` are null for a
    * LOCAL (health check) or UNKNOWN header: the connection's own addresses apply.
    */
-  | { readonly kind: 'header'; readonly length: number; readonly source: Endpoint | null; readonly destination: Endpoint | null };
+  | {
+      readonly kind: 'header';
+      readonly length: number;
+      readonly source: Endpoint | null;
+      readonly destination: Endpoint | null;
+    };
 
 const INCOMPLETE: ProxyHeader = { kind: 'incomplete' };
 const invalid = (reason: string): ProxyHeader => ({ kind: 'invalid', reason });
@@ -45,7 +50,10 @@ function parseV1(buf: Buffer): ProxyHeader {
   const lf = buf.indexOf(0x0a);
   if (lf < 0) return buf.length >= PROXY_V1_MAX ? invalid('PROXY v1 line too long') : INCOMPLETE;
   if (lf + 1 > PROXY_V1_MAX || buf[lf - 1] !== 0x0d) return invalid('malformed PROXY v1 line');
-  const words = buf.subarray(0, lf - 1).toString('latin1').split(' ');
+  const words = buf
+    .subarray(0, lf - 1)
+    .toString('latin1')
+    .split(' ');
   const length = lf + 1;
   if (words[1] === 'UNKNOWN') return { kind: 'header', length, source: null, destination: null };
   if (words.length !== 6) return invalid('malformed PROXY v1 line');

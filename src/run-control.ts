@@ -71,7 +71,10 @@ export function watchRun(server: SMTPServer, control: RunControl): { ended: Prom
     if (control.timeoutSeconds !== null) {
       const seconds = control.timeoutSeconds;
       timer = setTimeout(() => {
-        const got = control.exitAfter === null ? `${accepted} message(s) arrived` : `${accepted} of ${control.exitAfter} messages arrived`;
+        const got =
+          control.exitAfter === null
+            ? `${accepted} message(s) arrived`
+            : `${accepted} of ${control.exitAfter} messages arrived`;
         resolve({ code: EXIT.TIMEOUT, reason: `timeout: ${seconds} s passed; ${got}` });
       }, seconds * 1000);
     }
@@ -93,7 +96,9 @@ export function watchRun(server: SMTPServer, control: RunControl): { ended: Prom
 export async function removeRunFiles(control: RunControl, log?: NodeJS.WritableStream): Promise<void> {
   await Promise.all(
     [control.readyFile, control.pidFile].map((f) =>
-      f ? rm(f, { force: true }).catch((err: Error) => log?.write(`smtpd-ts: cannot remove ${f}: ${err.message}\n`)) : undefined,
+      f
+        ? rm(f, { force: true }).catch((err: Error) => log?.write(`smtpd-ts: cannot remove ${f}: ${err.message}\n`))
+        : undefined,
     ),
   );
 }

@@ -7,7 +7,9 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     // A bug, not a user error: say so in one line plus the stack.
-    process.stderr.write(`smtpd-ts: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `smtpd-ts: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exitCode = 70;
   },
 );

@@ -16,7 +16,10 @@ import type { FinishedSession } from './transcript/transcript.js';
 import { VERSION } from './version.js';
 import { ReplyError } from './errors.js';
 
-/** What a message handler may answer: nothing for `250 OK`, a reply, or a reply string as smtpd's process_message returned. */
+/**
+ * What a message handler may answer: nothing for `250 OK`, a reply, or a
+ * reply string as smtpd's process_message returned.
+ */
 export type Verdict = Reply | string | undefined | void;
 
 /** Receives each completed message; see `src/handlers/`. */
@@ -71,7 +74,8 @@ export interface ServerOptions {
    * `insecure` is set. `users` checks them (535 on failure); `required`
    * answers 530 to MAIL without AUTH. `false` turns AUTH off.
    */
-  auth?: false | { readonly users?: ReadonlyMap<string, string>; readonly required?: boolean; readonly insecure?: boolean };
+  auth?:
+    false | { readonly users?: ReadonlyMap<string, string>; readonly required?: boolean; readonly insecure?: boolean };
   /** CHUNKING (RFC 3030); default true. */
   chunking?: boolean;
   /** BINARYMIME (RFC 3030), with CHUNKING; default false (smtpd answered BODY=BINARYMIME 501). */
@@ -198,7 +202,10 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       ? { nextId: () => `${process.pid}.s${++this.sessions}`, finished: (session) => transcript(session) }
       : undefined;
     this.tls = options.tls
-      ? { context: tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key }), implicit: options.tlsImplicit ?? false }
+      ? {
+          context: tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key }),
+          implicit: options.tlsImplicit ?? false,
+        }
       : undefined;
     this.proxyProtocol = options.proxyProtocol ?? false;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
@@ -275,10 +282,16 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     try {
       const verdict = this.handler
         ? await this.handler.handleMessage(message)
-        : await this.processMessage([message.peer.address, message.peer.port], message.mailFrom, message.rcptTos, message.data, {
-            mailOptions: message.mailOptions,
-            rcptOptions: message.rcptOptions,
-          });
+        : await this.processMessage(
+            [message.peer.address, message.peer.port],
+            message.mailFrom,
+            message.rcptTos,
+            message.data,
+            {
+              mailOptions: message.mailOptions,
+              rcptOptions: message.rcptOptions,
+            },
+          );
       if (verdict === undefined || verdict === null || verdict === '') return undefined;
       if (typeof verdict !== 'string') return verdict;
       const parsed = parseReply(verdict);
@@ -291,14 +304,18 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
         return err.reply;
       }
       // The client hears a temporary failure, never our internals (STYLE 11).
-      this.log.write(`smtpd-ts: error while handling message ${message.id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      this.log.write(
+        `smtpd-ts: error while handling message ${message.id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       return R.R451_HANDLER_FAILED;
     }
   }
 
   /** @internal */
   reportError(err: unknown): void {
-    this.log.write(`smtpd-ts: internal error on a connection (dropped): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    this.log.write(
+      `smtpd-ts: internal error on a connection (dropped): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
   }
 
   /** @internal */
@@ -323,7 +340,8 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     const rate = this.connectionRate;
     if (!rate) return false;
     const now = performance.now();
-    while (this.recentConnections.length > 0 && now - this.recentConnections[0]! >= rate.windowMs) this.recentConnections.shift();
+    while (this.recentConnections.length > 0 && now - this.recentConnections[0]! >= rate.windowMs)
+      this.recentConnections.shift();
     if (this.recentConnections.length >= rate.count) return true;
     this.recentConnections.push(now);
     return false;

@@ -18,7 +18,10 @@ import { SMTPServer, type Verdict } from './server.js';
 import { SinkTimeoutError } from './errors.js';
 
 /** One message the sink accepted: the envelope fields of Message, with the data as `raw`. */
-export interface SinkMessage extends Pick<Message, 'id' | 'receivedAt' | 'peer' | 'helo' | 'mailFrom' | 'mailOptions' | 'rcptOptions'> {
+export interface SinkMessage extends Pick<
+  Message,
+  'id' | 'receivedAt' | 'peer' | 'helo' | 'mailFrom' | 'mailOptions' | 'rcptOptions'
+> {
   /** The envelope recipients, in order (Message's `rcptTos`). */
   readonly rcptTo: readonly string[];
   /** The message exactly as received (dot-unstuffed), CRLF line endings (Message's `data`). */
@@ -62,7 +65,6 @@ export interface WaitOptions {
   /** Milliseconds to wait before rejecting with SinkTimeoutError. Default 5000. */
   timeout?: number;
 }
-
 
 const DEFAULT_WAIT_MS = 5000;
 
@@ -139,7 +141,9 @@ export class Sink {
         this.waiters.delete(wake);
         const list = this.received.map(describeMessage).join('\n');
         const arrived = this.received.length === 0 ? 'none arrived' : `${this.received.length} arrived:\n${list}`;
-        reject(new SinkTimeoutError(`timed out after ${timeout} ms waiting for ${what}; ${arrived}`, [...this.received]));
+        reject(
+          new SinkTimeoutError(`timed out after ${timeout} ms waiting for ${what}; ${arrived}`, [...this.received]),
+        );
       }, timeout);
       this.waiters.add(wake);
       wake();

@@ -26,8 +26,12 @@ const SELF_SIGNED_DAYS = 365;
 /** Reads a PEM certificate (chain) and key; throws an Error worded for stderr. */
 export async function loadCredentials(certFile: string, keyFile: string): Promise<TlsCredentials> {
   const [cert, key] = await Promise.all([
-    readFile(certFile, 'utf8').catch((e: Error) => Promise.reject(new Error(`cannot read --tls-cert ${certFile}: ${e.message}`))),
-    readFile(keyFile, 'utf8').catch((e: Error) => Promise.reject(new Error(`cannot read --tls-key ${keyFile}: ${e.message}`))),
+    readFile(certFile, 'utf8').catch((e: Error) =>
+      Promise.reject(new Error(`cannot read --tls-cert ${certFile}: ${e.message}`)),
+    ),
+    readFile(keyFile, 'utf8').catch((e: Error) =>
+      Promise.reject(new Error(`cannot read --tls-key ${keyFile}: ${e.message}`)),
+    ),
   ]);
   return check({ cert, key, fingerprint256: '', selfSigned: false });
 }
@@ -62,7 +66,7 @@ function check(c: TlsCredentials): TlsCredentials {
     fingerprint256 = new X509Certificate(c.cert).fingerprint256;
     tls.createSecureContext({ cert: c.cert, key: c.key });
   } catch (e) {
-    throw new Error(`bad TLS certificate or key: ${(e as Error).message}`);
+    throw new Error(`bad TLS certificate or key: ${(e as Error).message}`, { cause: e });
   }
   return { ...c, fingerprint256 };
 }

@@ -52,7 +52,11 @@ describe('CI mode', () => {
   });
 
   it('exits 1 with one line when the ready file cannot be written', async () => {
-    const child = spawn(process.execPath, [...NODE_ARGS, '--ready-file', dir.join('no', 'such', 'dir', 'ready'), '127.0.0.1:0'], { cwd: ROOT });
+    const child = spawn(
+      process.execPath,
+      [...NODE_ARGS, '--ready-file', dir.join('no', 'such', 'dir', 'ready'), '127.0.0.1:0'],
+      { cwd: ROOT },
+    );
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     assert.equal(await exitCode(child), 1);
@@ -81,7 +85,15 @@ describe('CI mode', () => {
 
 describe('limit flags', () => {
   it('apply --max-recipients, --max-messages-per-connection and --bare-lf reject', async () => {
-    const cli = await startCli(['--max-recipients', '1', '--max-messages-per-connection', '1', '--bare-lf', 'reject', '127.0.0.1:0']);
+    const cli = await startCli([
+      '--max-recipients',
+      '1',
+      '--max-messages-per-connection',
+      '1',
+      '--bare-lf',
+      'reject',
+      '127.0.0.1:0',
+    ]);
     try {
       const c = await SmtpClient.connect(cli.port);
       await c.read();
@@ -145,7 +157,13 @@ describe('limit flags', () => {
 describe('privileges', () => {
   const isRoot = process.getuid?.() === 0;
   const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-  const nobody = () => Number(readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'))?.split(':')[2]);
+  const nobody = () =>
+    Number(
+      readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('nobody:'))
+        ?.split(':')[2],
+    );
 
   it('stays root on an unprivileged port, and drops to nobody with --user nobody', async (t) => {
     if (!isRoot || !existsSync('/proc/self/status')) return t.skip('needs root and /proc');

@@ -38,7 +38,8 @@ describe('flags and exit codes', () => {
   it('prints help naming every smtpd flag with -h', async () => {
     const r = await runCli(['-h']);
     assert.equal(r.code, 0);
-    for (const flag of ['--nosetuid', '--version', '--class', '--size', '--debug', '--smtputf8', '--help']) assert.ok(r.stdout.includes(flag), flag);
+    for (const flag of ['--nosetuid', '--version', '--class', '--size', '--debug', '--smtputf8', '--help'])
+      assert.ok(r.stdout.includes(flag), flag);
   });
 
   const bad: [string[], RegExp][] = [
@@ -77,7 +78,7 @@ describe('flags and exit codes', () => {
 });
 
 describe('toConfig', () => {
-  it('defaults to DebuggingServer on 127.0.0.1:1025 with smtpd\'s size limit', () => {
+  it("defaults to DebuggingServer on 127.0.0.1:1025 with smtpd's size limit", () => {
     const c = toConfig({ class: 'DebuggingServer' }, []);
     assert.deepEqual(c.local, { host: '127.0.0.1', port: 1025 });
     assert.deepEqual(c.remote, { host: 'localhost', port: 25 });
@@ -101,7 +102,11 @@ describe('running', () => {
     const cli = await startCli(['127.0.0.1:0']);
     try {
       assert.match(cli.stderr(), new RegExp(`DebuggingServer listening on 127\\.0\\.0\\.1:${cli.port}\\n`));
-      const codes = await sendMail(cli.port, { from: 'a@example.test', to: ['b@example.test'], data: 'Subject: one\r\n\r\nbody' });
+      const codes = await sendMail(cli.port, {
+        from: 'a@example.test',
+        to: ['b@example.test'],
+        data: 'Subject: one\r\n\r\nbody',
+      });
       assert.deepEqual(codes, [220, 250, 250, 250, 354, 250, 221]);
       // The 250 came after the printing, so the text is already there.
       assert.match(cli.stdout(), /Subject: one\nX-Peer: 127\.0\.0\.1\n\nbody\n------------ END MESSAGE ------------\n/);

@@ -44,7 +44,11 @@ const servers: SMTPServer[] = [];
 
 before(async () => {
   const c = await testCredentials();
-  const base: ServerOptions = { hostname: 'sink.test', log: new PassThrough(), handler: { handleMessage: (m) => void sinks.messages.push(m) } };
+  const base: ServerOptions = {
+    hostname: 'sink.test',
+    log: new PassThrough(),
+    handler: { handleMessage: (m) => void sinks.messages.push(m) },
+  };
   const tls = { cert: c.cert, key: c.key };
   const start = async (options: ServerOptions) => {
     const server = new SMTPServer({ host: '127.0.0.1', port: 0 }, null, { ...base, ...options });
@@ -123,7 +127,20 @@ describe("curl's SMTP support", { skip: missing('curl', 'install curl to run the
   it('sends with STARTTLS and AUTH', async () => {
     const r = await run(
       'curl',
-      ['-sS', '-k', '--ssl-reqd', '--user', 'alice:s3cret', '--mail-from', 'a@example.test', '--mail-rcpt', 'b@example.test', '-T', '-', `smtp://127.0.0.1:${sinks.starttls}`],
+      [
+        '-sS',
+        '-k',
+        '--ssl-reqd',
+        '--user',
+        'alice:s3cret',
+        '--mail-from',
+        'a@example.test',
+        '--mail-rcpt',
+        'b@example.test',
+        '-T',
+        '-',
+        `smtp://127.0.0.1:${sinks.starttls}`,
+      ],
       mail('curl starttls'),
     );
     assert.equal(r.code, 0, r.out);
@@ -133,7 +150,20 @@ describe("curl's SMTP support", { skip: missing('curl', 'install curl to run the
   it('is refused with a wrong password', async () => {
     const r = await run(
       'curl',
-      ['-sS', '-k', '--ssl-reqd', '--user', 'alice:nope', '--mail-from', 'a@example.test', '--mail-rcpt', 'b@example.test', '-T', '-', `smtp://127.0.0.1:${sinks.starttls}`],
+      [
+        '-sS',
+        '-k',
+        '--ssl-reqd',
+        '--user',
+        'alice:nope',
+        '--mail-from',
+        'a@example.test',
+        '--mail-rcpt',
+        'b@example.test',
+        '-T',
+        '-',
+        `smtp://127.0.0.1:${sinks.starttls}`,
+      ],
       mail('curl refused'),
     );
     assert.notEqual(r.code, 0);
@@ -143,7 +173,19 @@ describe("curl's SMTP support", { skip: missing('curl', 'install curl to run the
   it('sends over smtps:// (implicit TLS)', async () => {
     const r = await run(
       'curl',
-      ['-sS', '-k', '--user', 'alice:s3cret', '--mail-from', 'a@example.test', '--mail-rcpt', 'b@example.test', '-T', '-', `smtps://127.0.0.1:${sinks.implicit}`],
+      [
+        '-sS',
+        '-k',
+        '--user',
+        'alice:s3cret',
+        '--mail-from',
+        'a@example.test',
+        '--mail-rcpt',
+        'b@example.test',
+        '-T',
+        '-',
+        `smtps://127.0.0.1:${sinks.implicit}`,
+      ],
       mail('curl smtps'),
     );
     assert.equal(r.code, 0, r.out);
@@ -154,8 +196,23 @@ describe("curl's SMTP support", { skip: missing('curl', 'install curl to run the
 describe('swaks', { skip: missing('swaks', 'install swaks (apt-get install swaks) to run these') }, () => {
   it('sends with STARTTLS and AUTH LOGIN', async () => {
     const r = await run('swaks', [
-      '--server', `127.0.0.1:${sinks.starttls}`, '--tls', '--auth', 'LOGIN', '--auth-user', 'alice', '--auth-password', 's3cret',
-      '--from', 'a@example.test', '--to', 'b@example.test', '--header', 'Subject: swaks starttls', '--timeout', '10',
+      '--server',
+      `127.0.0.1:${sinks.starttls}`,
+      '--tls',
+      '--auth',
+      'LOGIN',
+      '--auth-user',
+      'alice',
+      '--auth-password',
+      's3cret',
+      '--from',
+      'a@example.test',
+      '--to',
+      'b@example.test',
+      '--header',
+      'Subject: swaks starttls',
+      '--timeout',
+      '10',
     ]);
     assert.equal(r.code, 0, r.out);
     assert.equal(find('swaks starttls')?.authUser, 'alice');
@@ -164,8 +221,23 @@ describe('swaks', { skip: missing('swaks', 'install swaks (apt-get install swaks
 
   it('sends over implicit TLS with AUTH CRAM-MD5', async () => {
     const r = await run('swaks', [
-      '--server', `127.0.0.1:${sinks.implicit}`, '--tls-on-connect', '--auth', 'CRAM-MD5', '--auth-user', 'alice', '--auth-password', 's3cret',
-      '--from', 'a@example.test', '--to', 'b@example.test', '--header', 'Subject: swaks smtps', '--timeout', '10',
+      '--server',
+      `127.0.0.1:${sinks.implicit}`,
+      '--tls-on-connect',
+      '--auth',
+      'CRAM-MD5',
+      '--auth-user',
+      'alice',
+      '--auth-password',
+      's3cret',
+      '--from',
+      'a@example.test',
+      '--to',
+      'b@example.test',
+      '--header',
+      'Subject: swaks smtps',
+      '--timeout',
+      '10',
     ]);
     assert.equal(r.code, 0, r.out);
     assert.ok(find('swaks smtps')?.tls);

@@ -98,26 +98,79 @@ function lines(...parts: (string | Buffer)[]): Buffer {
   return Buffer.concat(parts.flatMap((p) => [typeof p === 'string' ? Buffer.from(p, 'utf8') : p, Buffer.from('\r\n')]));
 }
 
-const HEADERS = ['From: Alice <a@example.test>', 'To: Bob <b@example.test>', 'Subject: test message', 'Date: Mon, 1 Jan 2024 12:00:00 +0000', 'Message-ID: <1@example.test>'];
+const HEADERS = [
+  'From: Alice <a@example.test>',
+  'To: Bob <b@example.test>',
+  'Subject: test message',
+  'Date: Mon, 1 Jan 2024 12:00:00 +0000',
+  'Message-ID: <1@example.test>',
+];
 const FROM = 'a@example.test';
 const TO = ['b@example.test'];
 
 const MAILS: readonly Mail[] = [
-  { name: 'a plain message with headers and body', from: FROM, to: TO, data: lines(...HEADERS, '', 'Hello Bob,', '', 'a body with an empty line.') },
+  {
+    name: 'a plain message with headers and body',
+    from: FROM,
+    to: TO,
+    data: lines(...HEADERS, '', 'Hello Bob,', '', 'a body with an empty line.'),
+  },
   { name: 'a message sent after HELO', from: FROM, to: TO, helo: true, data: lines('Subject: helo', '', 'body') },
-  { name: 'a message with mail options', from: FROM, to: TO, options: ['BODY=8BITMIME', 'SIZE=100'], data: lines('Subject: options', '', 'body') },
-  { name: 'dot-stuffed body lines', from: FROM, to: TO, data: lines('Subject: dots', '', '.hidden', '..two dots', '.', '. space', 'end.') },
-  { name: 'UTF-8 (8-bit) text', from: FROM, to: TO, options: ['BODY=8BITMIME'], data: lines('Subject: Grüße aus Köln', '', 'Grüße — 日本語のテキスト ✓ 🎉', 'naïve café') },
-  { name: 'bytes that are not UTF-8', from: FROM, to: TO, data: lines('Subject: latin-1', '', Buffer.from('caf\xe9 \xff\xfe', 'latin1'), Buffer.from([0xe6, 0x97])) },
+  {
+    name: 'a message with mail options',
+    from: FROM,
+    to: TO,
+    options: ['BODY=8BITMIME', 'SIZE=100'],
+    data: lines('Subject: options', '', 'body'),
+  },
+  {
+    name: 'dot-stuffed body lines',
+    from: FROM,
+    to: TO,
+    data: lines('Subject: dots', '', '.hidden', '..two dots', '.', '. space', 'end.'),
+  },
+  {
+    name: 'UTF-8 (8-bit) text',
+    from: FROM,
+    to: TO,
+    options: ['BODY=8BITMIME'],
+    data: lines('Subject: Grüße aus Köln', '', 'Grüße — 日本語のテキスト ✓ 🎉', 'naïve café'),
+  },
+  {
+    name: 'bytes that are not UTF-8',
+    from: FROM,
+    to: TO,
+    data: lines('Subject: latin-1', '', Buffer.from('caf\xe9 \xff\xfe', 'latin1'), Buffer.from([0xe6, 0x97])),
+  },
   { name: 'headers only, no blank line', from: FROM, to: TO, data: lines('Subject: no body', 'X-Test: yes') },
-  { name: 'several recipients', from: FROM, to: ['b@example.test', 'c@example.test', 'd@example.test'], data: lines(...HEADERS, '', 'to three') },
+  {
+    name: 'several recipients',
+    from: FROM,
+    to: ['b@example.test', 'c@example.test', 'd@example.test'],
+    data: lines(...HEADERS, '', 'to three'),
+  },
   {
     name: 'quotes, backslashes and tabs',
     from: FROM,
     to: TO,
-    data: lines("Subject: it's a \\ test", 'X-Quote: say "hi"', `X-Both: it's "both"`, 'X-Folded: first', '\tsecond', '', 'C:\\path\\file\tend', "'", '"'),
+    data: lines(
+      "Subject: it's a \\ test",
+      'X-Quote: say "hi"',
+      `X-Both: it's "both"`,
+      'X-Folded: first',
+      '\tsecond',
+      '',
+      'C:\\path\\file\tend',
+      "'",
+      '"',
+    ),
   },
-  { name: 'bare CR and bare LF inside lines', from: FROM, to: TO, data: lines('Subject: eol', '', 'one\rtwo', 'three\nfour') },
+  {
+    name: 'bare CR and bare LF inside lines',
+    from: FROM,
+    to: TO,
+    data: lines('Subject: eol', '', 'one\rtwo', 'three\nfour'),
+  },
   // bytes.splitlines() gives no empty piece after the last line break.
   {
     name: 'an empty body after the blank line',
@@ -187,7 +240,13 @@ for port in job['ports']:
 async function sendWithSmtplib(ports: readonly number[], mails: readonly Mail[], timeoutMs = 15_000): Promise<void> {
   const job = {
     ports,
-    mails: mails.map((m) => ({ from: m.from, to: m.to, options: m.options ?? [], helo: m.helo ?? false, data: m.data.toString('base64') })),
+    mails: mails.map((m) => ({
+      from: m.from,
+      to: m.to,
+      options: m.options ?? [],
+      helo: m.helo ?? false,
+      data: m.data.toString('base64'),
+    })),
   };
   const child = spawn(PYTHON, ['-c', SMTPLIB_SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
@@ -202,7 +261,7 @@ async function sendWithSmtplib(ports: readonly number[], mails: readonly Mail[],
 
 describe('the pyBytes/fromPyRepr converter', () => {
   it("reads python's bytes reprs in both quote styles with every escape it writes", () => {
-    assert.deepEqual(pyBytes(String.raw`b'a\tb\\c\x1b\xff\r\n\''`), Buffer.from('a\tb\\c\x1b\xff\r\n\'', 'latin1'));
+    assert.deepEqual(pyBytes(String.raw`b'a\tb\\c\x1b\xff\r\n\''`), Buffer.from("a\tb\\c\x1b\xff\r\n'", 'latin1'));
     assert.deepEqual(pyBytes(`b"it's"`), Buffer.from("it's"));
     assert.equal(fromPyRepr(String.raw`b'Gr\xc3\xbc\xc3\x9fe'`), 'Grüße');
     assert.equal(fromPyRepr(String.raw`b'caf\xe9'`), 'caf\ufffd');
@@ -250,7 +309,11 @@ describe('DebuggingServer output matches python smtpd', { skip: unavailable ?? f
     for (const mail of MAILS) {
       it(mail.name, async () => {
         const index = Math.max(blocks(ours!.stdout()).length, blocks(py!.stdout()).length);
-        assert.equal(blocks(ours!.stdout()).length, blocks(py!.stdout()).length, 'both have printed the same number of messages');
+        assert.equal(
+          blocks(ours!.stdout()).length,
+          blocks(py!.stdout()).length,
+          'both have printed the same number of messages',
+        );
         const [a, b] = await Promise.all([sendWithSocket(ours!.port, mail), sendWithSocket(py!.port, mail)]);
         assert.deepEqual(a, expectedCodes(mail), 'our replies');
         assert.deepEqual(b, expectedCodes(mail), "smtpd's replies");
@@ -264,7 +327,13 @@ describe('DebuggingServer output matches python smtpd', { skip: unavailable ?? f
         const c = await SmtpClient.connect(port);
         try {
           const codes = [(await c.read()).code];
-          for (const line of ['EHLO x', `MAIL FROM:<${FROM}>`, 'RCPT TO:<b@example.test>', 'RCPT TO:<c@example.test> NOTIFY=NEVER', 'DATA']) {
+          for (const line of [
+            'EHLO x',
+            `MAIL FROM:<${FROM}>`,
+            'RCPT TO:<b@example.test>',
+            'RCPT TO:<c@example.test> NOTIFY=NEVER',
+            'DATA',
+          ]) {
             codes.push((await c.command(line)).code);
           }
           c.write(stuffed(lines('Subject: rcpt options', '', 'body')));

@@ -55,7 +55,10 @@ const TX = ['MAIL FROM:<a@example.test>', 'RCPT TO:<b@example.test>'];
 const DIALOGUES: readonly Dialogue[] = [
   // Greeting commands
   { name: 'HELO with an argument', lines: ['HELO client.test'] },
-  { name: 'HELO without an argument, or only blanks, is a syntax error', lines: ['HELO', 'HELO   ', 'HELO client.test'] },
+  {
+    name: 'HELO without an argument, or only blanks, is a syntax error',
+    lines: ['HELO', 'HELO   ', 'HELO client.test'],
+  },
   { name: 'EHLO with an argument lists the extensions', lines: ['EHLO client.test'] },
   { name: 'EHLO without an argument is a syntax error', lines: ['EHLO', 'EHLO client.test'] },
   { name: 'a second HELO or EHLO is refused', lines: ['HELO a.test', 'HELO b.test', 'EHLO c.test', 'NOOP'] },
@@ -68,74 +71,255 @@ const DIALOGUES: readonly Dialogue[] = [
   { name: 'HELP without an argument lists the commands', lines: ['HELP', 'HELP   '] },
   {
     name: 'HELP for each verb',
-    lines: ['HELP EHLO', 'HELP HELO', 'HELP MAIL', 'HELP RCPT', 'HELP DATA', 'HELP RSET', 'HELP NOOP', 'HELP QUIT', 'HELP VRFY'],
+    lines: [
+      'HELP EHLO',
+      'HELP HELO',
+      'HELP MAIL',
+      'HELP RCPT',
+      'HELP DATA',
+      'HELP RSET',
+      'HELP NOOP',
+      'HELP QUIT',
+      'HELP VRFY',
+    ],
   },
   { name: 'HELP for an unknown or unlisted verb', lines: ['HELP FOO', 'HELP EXPN', 'HELP HELP', 'HELP MAIL FROM'] },
   { name: 'HELP in lower case', lines: ['help', 'help mail', 'Help Rcpt'] },
-  { name: 'HELP after EHLO shows the parameter syntax of MAIL and RCPT', lines: ['EHLO x', 'HELP MAIL', 'HELP RCPT', 'HELP DATA'] },
+  {
+    name: 'HELP after EHLO shows the parameter syntax of MAIL and RCPT',
+    lines: ['EHLO x', 'HELP MAIL', 'HELP RCPT', 'HELP DATA'],
+  },
   { name: 'HELP after HELO shows no parameter syntax', lines: ['HELO x', 'HELP MAIL', 'HELP RCPT'] },
   { name: 'VRFY an address', lines: ['VRFY <a@example.test>', 'VRFY a@example.test', 'VRFY postmaster', 'VRFY <>'] },
   { name: 'VRFY garbage', lines: ['VRFY ""', 'VRFY !!!', 'VRFY x y z', 'VRFY "x', 'VRFY <a@b', 'VRFY \\'] },
   { name: 'VRFY without an argument', lines: ['VRFY', 'VRFY   '] },
   { name: 'EXPN is not implemented', lines: ['EXPN', 'EXPN list', 'HELO x', 'EXPN list'] },
   { name: 'unknown commands', lines: ['FOO', 'foo bar', 'STARTTLS', 'AUTH PLAIN AGF1dGg=', 'BDAT 10 LAST', 'ETRN x'] },
-  { name: 'only a space separates the verb', lines: ['NOOP\tx', 'HELO\tx', 'MAIL:FROM:<a@b>', 'NOOP\0'], textsDiffer: ECHO_ESCAPED },
-  { name: 'verbs in lower and mixed case', lines: ['helo x', 'NoOp', 'mail from:<a@example.test>', 'RcPt To:<b@example.test>', 'rset', 'quit'] },
+  {
+    name: 'only a space separates the verb',
+    lines: ['NOOP\tx', 'HELO\tx', 'MAIL:FROM:<a@b>', 'NOOP\0'],
+    textsDiffer: ECHO_ESCAPED,
+  },
+  {
+    name: 'verbs in lower and mixed case',
+    lines: ['helo x', 'NoOp', 'mail from:<a@example.test>', 'RcPt To:<b@example.test>', 'rset', 'quit'],
+  },
   { name: 'an empty line is bad syntax', lines: ['', 'HELO x', '', 'NOOP'] },
   // Order of commands
-  { name: 'MAIL, RCPT and DATA before HELO', lines: ['MAIL FROM:<a@example.test>', 'RCPT TO:<b@example.test>', 'DATA', 'MAIL'] },
+  {
+    name: 'MAIL, RCPT and DATA before HELO',
+    lines: ['MAIL FROM:<a@example.test>', 'RCPT TO:<b@example.test>', 'DATA', 'MAIL'],
+  },
   { name: 'RCPT before MAIL', lines: ['HELO x', 'RCPT TO:<b@example.test>', 'RCPT'] },
   { name: 'nested MAIL', lines: ['HELO x', 'MAIL FROM:<a@example.test>', 'MAIL FROM:<c@example.test>', 'MAIL FROM:'] },
   { name: 'DATA without RCPT', lines: ['HELO x', 'DATA', 'MAIL FROM:<a@example.test>', 'DATA'] },
   { name: 'DATA with an argument', lines: ['HELO x', ...TX, 'DATA now', 'RSET'] },
-  { name: 'RSET in the middle of a transaction', lines: ['HELO x', ...TX, 'RSET', 'DATA', 'RCPT TO:<b@example.test>', ...TX, 'DATA', data('x'), 'QUIT'] },
+  {
+    name: 'RSET in the middle of a transaction',
+    lines: ['HELO x', ...TX, 'RSET', 'DATA', 'RCPT TO:<b@example.test>', ...TX, 'DATA', data('x'), 'QUIT'],
+  },
   // MAIL and RCPT syntax
-  { name: 'MAIL FROM:<> (the null sender)', lines: ['HELO x', 'MAIL FROM:<>', 'RCPT TO:<>', 'RCPT TO:<b@example.test>'] },
-  { name: 'MAIL FROM without a colon', lines: ['HELO x', 'MAIL FROM <a@example.test>', 'MAIL <a@example.test>', 'MAIL TO:<a@example.test>'] },
-  { name: 'MAIL and RCPT with a missing address', lines: ['HELO x', 'MAIL', 'MAIL FROM:', 'MAIL FROM:   ', 'MAIL FROM:<a@b>', 'RCPT', 'RCPT TO:', 'RCPT TO <b@c>'] },
+  {
+    name: 'MAIL FROM:<> (the null sender)',
+    lines: ['HELO x', 'MAIL FROM:<>', 'RCPT TO:<>', 'RCPT TO:<b@example.test>'],
+  },
+  {
+    name: 'MAIL FROM without a colon',
+    lines: ['HELO x', 'MAIL FROM <a@example.test>', 'MAIL <a@example.test>', 'MAIL TO:<a@example.test>'],
+  },
+  {
+    name: 'MAIL and RCPT with a missing address',
+    lines: ['HELO x', 'MAIL', 'MAIL FROM:', 'MAIL FROM:   ', 'MAIL FROM:<a@b>', 'RCPT', 'RCPT TO:', 'RCPT TO <b@c>'],
+  },
   {
     name: 'addresses without angle brackets or with odd content',
-    lines: ['HELO x', 'MAIL FROM:a@example.test', 'RCPT TO:b@example.test', 'RCPT TO:<"a b"@c>', 'RCPT TO:<@x,@y:a@b>', 'RCPT TO:<a@[127.0.0.1]>', 'RCPT TO:postmaster', 'RCPT TO:c@d (comment)'],
+    lines: [
+      'HELO x',
+      'MAIL FROM:a@example.test',
+      'RCPT TO:b@example.test',
+      'RCPT TO:<"a b"@c>',
+      'RCPT TO:<@x,@y:a@b>',
+      'RCPT TO:<a@[127.0.0.1]>',
+      'RCPT TO:postmaster',
+      'RCPT TO:c@d (comment)',
+    ],
   },
-  { name: 'blanks around the address', lines: ['HELO x', 'MAIL FROM:   <a@example.test>   ', 'RCPT TO:  b@example.test'] },
-  { name: 'two addresses or a display name are syntax errors', lines: ['HELO x', 'MAIL FROM:<a@b> <c@d>', 'MAIL FROM:Name <a@b>', 'MAIL FROM:<a@b>,'] },
-  { name: 'a non-ASCII address', lines: ['HELO x', 'MAIL FROM:<jörg@example.test>', 'RCPT TO:<日本@example.test>', 'VRFY ü'] },
-  { name: 'parameters after HELO are a syntax error', lines: ['HELO x', 'MAIL FROM:<a@b> SIZE=100', 'MAIL FROM:<a@b> BODY=7BIT', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d> NOTIFY=NEVER'] },
-  { name: 'parameters after EHLO are accepted', lines: ['EHLO x', 'MAIL FROM:<a@b> SIZE=100 BODY=8BITMIME', 'RCPT TO:<c@d>'] },
+  {
+    name: 'blanks around the address',
+    lines: ['HELO x', 'MAIL FROM:   <a@example.test>   ', 'RCPT TO:  b@example.test'],
+  },
+  {
+    name: 'two addresses or a display name are syntax errors',
+    lines: ['HELO x', 'MAIL FROM:<a@b> <c@d>', 'MAIL FROM:Name <a@b>', 'MAIL FROM:<a@b>,'],
+  },
+  {
+    name: 'a non-ASCII address',
+    lines: ['HELO x', 'MAIL FROM:<jörg@example.test>', 'RCPT TO:<日本@example.test>', 'VRFY ü'],
+  },
+  {
+    name: 'parameters after HELO are a syntax error',
+    lines: [
+      'HELO x',
+      'MAIL FROM:<a@b> SIZE=100',
+      'MAIL FROM:<a@b> BODY=7BIT',
+      'MAIL FROM:<a@b>',
+      'RCPT TO:<c@d> NOTIFY=NEVER',
+    ],
+  },
+  {
+    name: 'parameters after EHLO are accepted',
+    lines: ['EHLO x', 'MAIL FROM:<a@b> SIZE=100 BODY=8BITMIME', 'RCPT TO:<c@d>'],
+  },
   { name: 'parameters in lower case', lines: ['EHLO x', 'MAIL FROM:<a@b> size=100 body=8bitmime'] },
-  { name: 'SIZE under, at and over the limit', lines: ['EHLO x', 'MAIL FROM:<a@b> SIZE=0', 'RSET', 'MAIL FROM:<a@b> SIZE=33554432', 'RSET', 'MAIL FROM:<a@b> SIZE=033554432', 'RSET', 'MAIL FROM:<a@b> SIZE=33554433', 'MAIL FROM:<a@b> SIZE=99999999999999999999999'] },
-  { name: 'SIZE that is not a number', lines: ['EHLO x', 'MAIL FROM:<a@b> SIZE=abc', 'MAIL FROM:<a@b> SIZE=-1', 'MAIL FROM:<a@b> SIZE=1.5', 'MAIL FROM:<a@b> SIZE=100 SIZE=abc'] },
-  { name: 'BODY=7BIT and BODY=8BITMIME are accepted', lines: ['EHLO x', 'MAIL FROM:<a@b> BODY=7BIT', 'RSET', 'MAIL FROM:<a@b> BODY=8BITMIME'] },
-  { name: 'other BODY values are refused', lines: ['EHLO x', 'MAIL FROM:<a@b> BODY=BINARYMIME', 'MAIL FROM:<a@b> BODY=binary', 'MAIL FROM:<a@b> BODY'] },
-  { name: 'unknown MAIL parameters are not implemented', lines: ['EHLO x', 'MAIL FROM:<a@b> FOO=bar', 'MAIL FROM:<a@b> FOO', 'MAIL FROM:<a@b> SMTPUTF8', 'MAIL FROM:<a@b> AUTH=<>', 'MAIL FROM:<a@b>x', 'MAIL FROM:<a@b> 8=8'] },
-  { name: 'RCPT parameters are not implemented', lines: ['EHLO x', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d> NOTIFY=NEVER', 'RCPT TO:<c@d> FOO', 'RCPT TO:<c@d>'] },
-  { name: 'malformed parameters are syntax errors', lines: ['EHLO x', 'MAIL FROM:<a@b> FOO=', 'MAIL FROM:<a@b> SIZE=', 'MAIL FROM:<a@b> =1', 'MAIL FROM:<a@b> SIZE==1', 'MAIL FROM:<a@b> A-B=1', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d> FOO=', 'RCPT TO:<c@d> X_Y'] },
+  {
+    name: 'SIZE under, at and over the limit',
+    lines: [
+      'EHLO x',
+      'MAIL FROM:<a@b> SIZE=0',
+      'RSET',
+      'MAIL FROM:<a@b> SIZE=33554432',
+      'RSET',
+      'MAIL FROM:<a@b> SIZE=033554432',
+      'RSET',
+      'MAIL FROM:<a@b> SIZE=33554433',
+      'MAIL FROM:<a@b> SIZE=99999999999999999999999',
+    ],
+  },
+  {
+    name: 'SIZE that is not a number',
+    lines: [
+      'EHLO x',
+      'MAIL FROM:<a@b> SIZE=abc',
+      'MAIL FROM:<a@b> SIZE=-1',
+      'MAIL FROM:<a@b> SIZE=1.5',
+      'MAIL FROM:<a@b> SIZE=100 SIZE=abc',
+    ],
+  },
+  {
+    name: 'BODY=7BIT and BODY=8BITMIME are accepted',
+    lines: ['EHLO x', 'MAIL FROM:<a@b> BODY=7BIT', 'RSET', 'MAIL FROM:<a@b> BODY=8BITMIME'],
+  },
+  {
+    name: 'other BODY values are refused',
+    lines: ['EHLO x', 'MAIL FROM:<a@b> BODY=BINARYMIME', 'MAIL FROM:<a@b> BODY=binary', 'MAIL FROM:<a@b> BODY'],
+  },
+  {
+    name: 'unknown MAIL parameters are not implemented',
+    lines: [
+      'EHLO x',
+      'MAIL FROM:<a@b> FOO=bar',
+      'MAIL FROM:<a@b> FOO',
+      'MAIL FROM:<a@b> SMTPUTF8',
+      'MAIL FROM:<a@b> AUTH=<>',
+      'MAIL FROM:<a@b>x',
+      'MAIL FROM:<a@b> 8=8',
+    ],
+  },
+  {
+    name: 'RCPT parameters are not implemented',
+    lines: ['EHLO x', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d> NOTIFY=NEVER', 'RCPT TO:<c@d> FOO', 'RCPT TO:<c@d>'],
+  },
+  {
+    name: 'malformed parameters are syntax errors',
+    lines: [
+      'EHLO x',
+      'MAIL FROM:<a@b> FOO=',
+      'MAIL FROM:<a@b> SIZE=',
+      'MAIL FROM:<a@b> =1',
+      'MAIL FROM:<a@b> SIZE==1',
+      'MAIL FROM:<a@b> A-B=1',
+      'MAIL FROM:<a@b>',
+      'RCPT TO:<c@d> FOO=',
+      'RCPT TO:<c@d> X_Y',
+    ],
+  },
   { name: 'parameters separated by tabs', lines: ['EHLO x', 'MAIL FROM:<a@b> SIZE=1\tBODY=7BIT'] },
-  { name: 'a later duplicate parameter wins', lines: ['EHLO x', 'MAIL FROM:<a@b> BODY=FOO BODY=7BIT', 'RSET', 'MAIL FROM:<a@b> BODY=7BIT BODY=FOO'] },
+  {
+    name: 'a later duplicate parameter wins',
+    lines: ['EHLO x', 'MAIL FROM:<a@b> BODY=FOO BODY=7BIT', 'RSET', 'MAIL FROM:<a@b> BODY=7BIT BODY=FOO'],
+  },
   // Line lengths
-  { name: 'a 512-byte command line is accepted, 513 bytes is too long', lines: [sized(512, 'NOOP'), sized(513, 'NOOP'), sized(600, 'NOOP'), sized(513, 'FOO'), 'NOOP'] },
-  { name: 'a long line is too long before anything else is checked', lines: [sized(513, 'MAIL FROM:<a@b>'), sized(513, 'HELO', 'x'), 'HELO x', sized(512, 'HELO', 'x')] },
-  { name: 'MAIL after HELO gets no extra room', lines: ['HELO x', sized(512, 'MAIL FROM:<a@b>'), 'RSET', sized(513, 'MAIL FROM:<a@b>')] },
+  {
+    name: 'a 512-byte command line is accepted, 513 bytes is too long',
+    lines: [sized(512, 'NOOP'), sized(513, 'NOOP'), sized(600, 'NOOP'), sized(513, 'FOO'), 'NOOP'],
+  },
+  {
+    name: 'a long line is too long before anything else is checked',
+    lines: [sized(513, 'MAIL FROM:<a@b>'), sized(513, 'HELO', 'x'), 'HELO x', sized(512, 'HELO', 'x')],
+  },
+  {
+    name: 'MAIL after HELO gets no extra room',
+    lines: ['HELO x', sized(512, 'MAIL FROM:<a@b>'), 'RSET', sized(513, 'MAIL FROM:<a@b>')],
+  },
   {
     name: 'MAIL after EHLO may be 538 bytes (SIZE room), other commands 512',
-    lines: ['EHLO x', sized(538, 'MAIL FROM:<a@b>', 'BODY=7BIT'), 'RSET', sized(539, 'MAIL FROM:<a@b>', 'BODY=7BIT'), sized(513, 'NOOP'), sized(513, 'RCPT TO:<c@d>')],
+    lines: [
+      'EHLO x',
+      sized(538, 'MAIL FROM:<a@b>', 'BODY=7BIT'),
+      'RSET',
+      sized(539, 'MAIL FROM:<a@b>', 'BODY=7BIT'),
+      sized(513, 'NOOP'),
+      sized(513, 'RCPT TO:<c@d>'),
+    ],
   },
   // Transactions
   {
     name: 'a whole transaction with dot-stuffing',
-    lines: ['EHLO client.test', 'MAIL FROM:<a@example.test> BODY=8BITMIME', 'RCPT TO:<b@example.test>', 'RCPT TO:<c@example.test>', 'DATA', data('Subject: dots', '', '..leading dot', '...', '. .', 'end'), 'QUIT'],
+    lines: [
+      'EHLO client.test',
+      'MAIL FROM:<a@example.test> BODY=8BITMIME',
+      'RCPT TO:<b@example.test>',
+      'RCPT TO:<c@example.test>',
+      'DATA',
+      data('Subject: dots', '', '..leading dot', '...', '. .', 'end'),
+      'QUIT',
+    ],
   },
   {
     name: 'two messages in one session',
-    lines: ['HELO client.test', ...TX, 'DATA', data('Subject: one', '', 'first'), 'NOOP', ...TX, 'DATA', data('Subject: two', '', 'second'), 'DATA', 'QUIT'],
+    lines: [
+      'HELO client.test',
+      ...TX,
+      'DATA',
+      data('Subject: one', '', 'first'),
+      'NOOP',
+      ...TX,
+      'DATA',
+      data('Subject: two', '', 'second'),
+      'DATA',
+      'QUIT',
+    ],
   },
-  { name: 'the transaction is over after the message', lines: ['HELO x', ...TX, 'DATA', data('x'), 'RCPT TO:<b@example.test>', 'DATA', 'MAIL FROM:<a@b>'] },
-  { name: 'a line with only a dot inside the data is stuffed', lines: ['HELO x', ...TX, 'DATA', raw('..\r\n..\r\nx\r\n.\r\n', 1), 'NOOP'] },
-  { name: 'commands inside the data are data', lines: ['HELO x', ...TX, 'DATA', data('QUIT', 'RSET', 'MAIL FROM:<x@y>'), 'NOOP', 'QUIT'] },
+  {
+    name: 'the transaction is over after the message',
+    lines: ['HELO x', ...TX, 'DATA', data('x'), 'RCPT TO:<b@example.test>', 'DATA', 'MAIL FROM:<a@b>'],
+  },
+  {
+    name: 'a line with only a dot inside the data is stuffed',
+    lines: ['HELO x', ...TX, 'DATA', raw('..\r\n..\r\nx\r\n.\r\n', 1), 'NOOP'],
+  },
+  {
+    name: 'commands inside the data are data',
+    lines: ['HELO x', ...TX, 'DATA', data('QUIT', 'RSET', 'MAIL FROM:<x@y>'), 'NOOP', 'QUIT'],
+  },
   // Pipelining (smtpd reads a buffer of lines like one line at a time, as long as DATA is not among them)
-  { name: 'pipelined commands in one write', lines: [raw('HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\nNOOP\r\n', 5), 'DATA', data('x'), 'QUIT'] },
-  { name: 'pipelined errors in one write', lines: [raw('MAIL FROM:<a@b>\r\nHELO x\r\nRCPT TO:<c@d>\r\nFOO\r\n\r\nMAIL FROM:<a@b> SIZE=1\r\nRSET x\r\n', 7)] },
-  { name: 'pipelined EHLO and a transaction', lines: [raw('EHLO x\r\nMAIL FROM:<a@b> SIZE=10\r\nRCPT TO:<c@d>\r\nHELP MAIL\r\n', 4), 'QUIT'] },
+  {
+    name: 'pipelined commands in one write',
+    lines: [
+      raw('HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\nNOOP\r\n', 5),
+      'DATA',
+      data('x'),
+      'QUIT',
+    ],
+  },
+  {
+    name: 'pipelined errors in one write',
+    lines: [raw('MAIL FROM:<a@b>\r\nHELO x\r\nRCPT TO:<c@d>\r\nFOO\r\n\r\nMAIL FROM:<a@b> SIZE=1\r\nRSET x\r\n', 7)],
+  },
+  {
+    name: 'pipelined EHLO and a transaction',
+    lines: [raw('EHLO x\r\nMAIL FROM:<a@b> SIZE=10\r\nRCPT TO:<c@d>\r\nHELP MAIL\r\n', 4), 'QUIT'],
+  },
   { name: 'a command split across writes', lines: [raw('HE', 0), raw('LO x\r', 0), raw('\nNO', 0), raw('OP\r\n', 2)] },
   { name: 'pipelined commands after QUIT are ignored', lines: [raw('QUIT\r\nNOOP\r\n', 1)] },
 ];
@@ -144,14 +328,36 @@ const DIALOGUES: readonly Dialogue[] = [
 const SMTPUTF8_DIALOGUES: readonly Dialogue[] = [
   { name: 'EHLO lists SMTPUTF8', lines: ['EHLO client.test'] },
   { name: 'MAIL with SMTPUTF8', lines: ['EHLO x', 'MAIL FROM:<a@b> SMTPUTF8', 'RCPT TO:<c@d>'] },
-  { name: 'MAIL with SMTPUTF8 and other parameters', lines: ['EHLO x', 'MAIL FROM:<a@b> smtputf8 BODY=8BITMIME SIZE=100'] },
-  { name: 'SMTPUTF8 takes no value', lines: ['EHLO x', 'MAIL FROM:<a@b> SMTPUTF8=x', 'MAIL FROM:<a@b> SMTPUTF8=', 'MAIL FROM:<a@b> SMTPUTF8'] },
+  {
+    name: 'MAIL with SMTPUTF8 and other parameters',
+    lines: ['EHLO x', 'MAIL FROM:<a@b> smtputf8 BODY=8BITMIME SIZE=100'],
+  },
+  {
+    name: 'SMTPUTF8 takes no value',
+    lines: ['EHLO x', 'MAIL FROM:<a@b> SMTPUTF8=x', 'MAIL FROM:<a@b> SMTPUTF8=', 'MAIL FROM:<a@b> SMTPUTF8'],
+  },
   { name: 'SMTPUTF8 after HELO is a syntax error', lines: ['HELO x', 'MAIL FROM:<a@b> SMTPUTF8'] },
-  { name: 'a UTF-8 address with SMTPUTF8', lines: ['EHLO x', 'MAIL FROM:<jörg@例え.test> SMTPUTF8', 'RCPT TO:<日本@example.test>', 'DATA', data('Subject: grüße', '', 'body'), 'QUIT'] },
+  {
+    name: 'a UTF-8 address with SMTPUTF8',
+    lines: [
+      'EHLO x',
+      'MAIL FROM:<jörg@例え.test> SMTPUTF8',
+      'RCPT TO:<日本@example.test>',
+      'DATA',
+      data('Subject: grüße', '', 'body'),
+      'QUIT',
+    ],
+  },
   { name: 'RCPT does not take SMTPUTF8', lines: ['EHLO x', 'MAIL FROM:<a@b> SMTPUTF8', 'RCPT TO:<c@d> SMTPUTF8'] },
   {
     name: 'MAIL after EHLO may be 548 bytes (SIZE and SMTPUTF8 room)',
-    lines: ['EHLO x', sized(548, 'MAIL FROM:<a@b>', 'SMTPUTF8'), 'RSET', sized(549, 'MAIL FROM:<a@b>', 'SMTPUTF8'), sized(513, 'NOOP')],
+    lines: [
+      'EHLO x',
+      sized(548, 'MAIL FROM:<a@b>', 'SMTPUTF8'),
+      'RSET',
+      sized(549, 'MAIL FROM:<a@b>', 'SMTPUTF8'),
+      sized(513, 'NOOP'),
+    ],
   },
   { name: 'HELP is unchanged', lines: ['EHLO x', 'HELP', 'HELP MAIL'] },
 ];
@@ -179,7 +385,10 @@ async function play(port: number, steps: readonly Step[]): Promise<Entry[]> {
       entries.push({ sent, seen: await c.read(READ_TIMEOUT_MS) });
       return true;
     } catch (e) {
-      entries.push({ sent, seen: (e as Error).message.startsWith('connection closed') ? 'connection closed' : 'no reply' });
+      entries.push({
+        sent,
+        seen: (e as Error).message.startsWith('connection closed') ? 'connection closed' : 'no reply',
+      });
       return false;
     }
   };
@@ -242,7 +451,11 @@ function sideBySide(steps: readonly Entry[], ours: readonly string[], theirs: re
     if (sent) rows.push(`C: ${sent}`);
     const a = ours[i] ?? '(nothing)';
     const b = theirs[i] ?? '(nothing)';
-    rows.push(a === b ? `   both:   ${a.replaceAll('\n', ' | ')}` : ` * ours:   ${a.replaceAll('\n', ' | ')}\n * smtpd:  ${b.replaceAll('\n', ' | ')}`);
+    rows.push(
+      a === b
+        ? `   both:   ${a.replaceAll('\n', ' | ')}`
+        : ` * ours:   ${a.replaceAll('\n', ' | ')}\n * smtpd:  ${b.replaceAll('\n', ' | ')}`,
+    );
   }
   return rows.join('\n');
 }
@@ -340,7 +553,14 @@ describe('intended differences from smtpd, on our side', () => {
     const c = await session();
     try {
       const ehlo = await c.command('EHLO x');
-      assert.deepEqual(ehlo.lines.slice(1), ['SIZE 33554432', '8BITMIME', 'PIPELINING', 'CHUNKING', 'AUTH PLAIN LOGIN CRAM-MD5', 'HELP']);
+      assert.deepEqual(ehlo.lines.slice(1), [
+        'SIZE 33554432',
+        '8BITMIME',
+        'PIPELINING',
+        'CHUNKING',
+        'AUTH PLAIN LOGIN CRAM-MD5',
+        'HELP',
+      ]);
     } finally {
       c.close();
     }
@@ -383,7 +603,10 @@ describe('intended differences from smtpd, on our side', () => {
   it('echoes control characters of an unknown verb escaped, where smtpd echoed them raw', async () => {
     const c = await session();
     try {
-      assert.deepEqual(await c.command('NOOP\tx'), { code: 500, lines: ['Error: command "NOOP\\x09X" not recognized'] });
+      assert.deepEqual(await c.command('NOOP\tx'), {
+        code: 500,
+        lines: ['Error: command "NOOP\\x09X" not recognized'],
+      });
     } finally {
       c.close();
     }

@@ -13,7 +13,10 @@ describe('errors', () => {
       new errors.ChannelUsageError('c'),
       new errors.ReplyError({ code: 550, lines: ['no'] }, 'r'),
       new errors.OutputError('o'),
-      new errors.StrictRejection({ code: 550, lines: ['no'] }, { code: 'missing-date', severity: 'error', message: 'm' }),
+      new errors.StrictRejection(
+        { code: 550, lines: ['no'] },
+        { code: 'missing-date', severity: 'error', message: 'm' },
+      ),
       new errors.MessageParseError('p'),
       new errors.SinkTimeoutError('t', []),
     ];

@@ -22,22 +22,48 @@ const RECEIPT = {
 
 describe('expectations at exit', () => {
   it('exits 0 after --exit-after when every expectation held, with a summary on stderr', async () => {
-    const cli = await startCli(['--exit-after', '2', '--expect-count', '2', '--expect', 'subject=Welcome', '--expect', 'rcptTo~@shop.test && subject~receipt', '127.0.0.1:0']);
+    const cli = await startCli([
+      '--exit-after',
+      '2',
+      '--expect-count',
+      '2',
+      '--expect',
+      'subject=Welcome',
+      '--expect',
+      'rcptTo~@shop.test && subject~receipt',
+      '127.0.0.1:0',
+    ]);
     assert.equal(await deliver(cli.port, WELCOME.envelope, WELCOME.data), 250);
     assert.equal(await deliver(cli.port, RECEIPT.envelope, RECEIPT.data), 250);
     assert.equal(await exitCode(cli.child), 0);
-    assert.match(cli.stderr(), /smtpd-ts: expectations: all 3 held \(2 messages accepted\)\n  ok     --expect-count 2: 2 messages accepted\n/);
+    assert.match(
+      cli.stderr(),
+      /smtpd-ts: expectations: all 3 held \(2 messages accepted\)\n {2}ok {5}--expect-count 2: 2 messages accepted\n/,
+    );
   });
 
   it('exits 4 when an expectation failed, naming it and showing the nearest messages', async () => {
-    const cli = await startCli(['-f', 'json', '--exit-after', '2', '--expect', 'subject=Welcome', '--expect', 'subject=Password reset && rcptTo~@example.test', '127.0.0.1:0']);
+    const cli = await startCli([
+      '-f',
+      'json',
+      '--exit-after',
+      '2',
+      '--expect',
+      'subject=Welcome',
+      '--expect',
+      'subject=Password reset && rcptTo~@example.test',
+      '127.0.0.1:0',
+    ]);
     await deliver(cli.port, WELCOME.envelope, WELCOME.data);
     await deliver(cli.port, RECEIPT.envelope, RECEIPT.data);
     assert.equal(await exitCode(cli.child), 4);
     const err = cli.stderr();
     assert.match(err, /smtpd-ts: expectations: 1 of 2 failed \(2 messages accepted\)/);
-    assert.match(err, /  ok     --expect 'subject=Welcome': 1 message matched/);
-    assert.match(err, /  FAILED --expect 'subject=Password reset && rcptTo~@example\.test': none of 2 messages matched; nearest:\n {11}\d+\.1 from <app@example\.test> to <user@example\.test>: subject="Welcome", rcptTo=\["user@example\.test"\]\n {11}\d+\.2 /);
+    assert.match(err, / {2}ok {5}--expect 'subject=Welcome': 1 message matched/);
+    assert.match(
+      err,
+      / {2}FAILED --expect 'subject=Password reset && rcptTo~@example\.test': none of 2 messages matched; nearest:\n {11}\d+\.1 from <app@example\.test> to <user@example\.test>: subject="Welcome", rcptTo=\["user@example\.test"\]\n {11}\d+\.2 /,
+    );
     assert.equal(cli.stdout().trimEnd().split('\n').length, 2, 'stdout holds only the JSON lines');
   });
 
@@ -64,7 +90,10 @@ describe('expectations at exit', () => {
     const cli = await startCli(['--timeout', '1', '--expect', 'none: lint.code=missing-date', '127.0.0.1:0']);
     await deliver(cli.port, WELCOME.envelope, WELCOME.data);
     assert.equal(await exitCode(cli.child), 4);
-    assert.match(cli.stderr(), /FAILED --expect 'none: lint\.code=missing-date': 1 message matched, e\.g\.:\n {11}\d+\.1 /);
+    assert.match(
+      cli.stderr(),
+      /FAILED --expect 'none: lint\.code=missing-date': 1 message matched, e\.g\.:\n {11}\d+\.1 /,
+    );
   });
 
   it('keeps exit 3 when --timeout passes before --exit-after, and still prints the summary', async () => {
@@ -82,13 +111,25 @@ describe('expectations at exit', () => {
   });
 
   for (const [args, message] of [
-    [['--expect', 'subjct=Welcome'], /^smtpd-ts: bad --expect 'subjct=Welcome': unknown field 'subjct' \(fields: .*\)\n$/],
-    [['--expect', 'subject Welcome'], /^smtpd-ts: bad --expect 'subject Welcome': expected an operator .* after 'subject', found 'Welcome'\n$/],
-    [['--expect', 'attachments>=x'], /^smtpd-ts: bad --expect 'attachments>=x': 'attachments>=' needs a number, not 'x'\n$/],
+    [
+      ['--expect', 'subjct=Welcome'],
+      /^smtpd-ts: bad --expect 'subjct=Welcome': unknown field 'subjct' \(fields: .*\)\n$/,
+    ],
+    [
+      ['--expect', 'subject Welcome'],
+      /^smtpd-ts: bad --expect 'subject Welcome': expected an operator .* after 'subject', found 'Welcome'\n$/,
+    ],
+    [
+      ['--expect', 'attachments>=x'],
+      /^smtpd-ts: bad --expect 'attachments>=x': 'attachments>=' needs a number, not 'x'\n$/,
+    ],
     [['--expect-count', '5..2'], /^smtpd-ts: bad --expect-count '5\.\.2': expected N, MIN\.\.MAX/],
   ] as [string[], RegExp][]) {
     it(`exits 2 with one line for ${args.join(' ')}`, async () => {
-      const child = spawn(process.execPath, [...NODE_ARGS, ...args, '127.0.0.1:0'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [...NODE_ARGS, ...args, '127.0.0.1:0'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let err = '';
       child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
       assert.equal(await exitCode(child), 2);

@@ -32,7 +32,11 @@ describe('the README expectations example', () => {
     const file = path.join(dir, name);
     await writeFile(file, script);
     try {
-      const { stdout, stderr } = await exec('bash', [file], { cwd: ROOT, env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` }, timeout: 50_000 });
+      const { stdout, stderr } = await exec('bash', [file], {
+        cwd: ROOT,
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+        timeout: 50_000,
+      });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
@@ -50,10 +54,16 @@ describe('the README expectations example', () => {
 
   it('fails with exit 4 when the mail is not as expected, naming the expectation', { timeout: 60_000 }, async (t) => {
     if (absent.length > 0) return t.skip(`needs ${absent.join(', ')} (apt-get install ${absent.join(' ')})`);
-    const script = readmeExample('expect-example').replace('for subject in Welcome Receipt', 'for subject in Welcom Receipt');
+    const script = readmeExample('expect-example').replace(
+      'for subject in Welcome Receipt',
+      'for subject in Welcom Receipt',
+    );
     const { code, stdout, stderr } = await runScript('fail.sh', script);
     assert.equal(code, 4);
-    assert.match(stderr, /FAILED --expect 'subject=Welcome && rcptTo~@example\.test': none of 2 messages matched; nearest:\n {11}\d+\.1 from <app@example\.test> to <user@example\.test>: subject="Welcom"/);
+    assert.match(
+      stderr,
+      /FAILED --expect 'subject=Welcome && rcptTo~@example\.test': none of 2 messages matched; nearest:\n {11}\d+\.1 from <app@example\.test> to <user@example\.test>: subject="Welcom"/,
+    );
     assert.match(stdout, /Subject: Welcom\n/, 'the script shows the messages');
   });
 });

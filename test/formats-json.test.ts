@@ -39,7 +39,9 @@ describe('-f json on stdout', () => {
     cli = await startCli(['-f', 'json', '127.0.0.1:0']);
     if (!JQ_MISSING) {
       // The real output, piped as a shell would: smtpd-ts -f json | jq -c ...
-      jq = spawn('jq', ['-c', '{subject, to: [.to[].address], sha256: [.attachments[].sha256]}'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      jq = spawn('jq', ['-c', '{subject, to: [.to[].address], sha256: [.attachments[].sha256]}'], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
       jq.stdout!.setEncoding('utf8').on('data', (s: string) => (jqOut += s));
       jqExit = once(jq, 'exit');
       cli.child.stdout!.pipe(jq.stdin!);
@@ -55,7 +57,10 @@ describe('-f json on stdout', () => {
   });
 
   it('accepts every message', () => {
-    assert.deepEqual(codes, SENT.map(() => 250));
+    assert.deepEqual(
+      codes,
+      SENT.map(() => 250),
+    );
   });
 
   it('writes exactly one JSON object per line per message, and nothing else, to stdout', () => {
@@ -67,7 +72,11 @@ describe('-f json on stdout', () => {
   });
 
   it('writes lines that validate against the schema, in the order received', () => {
-    const records = cli.stdout().trimEnd().split('\n').map((l) => JSON.parse(l) as JsonRecord);
+    const records = cli
+      .stdout()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as JsonRecord);
     records.forEach((r, i) => {
       assert.deepEqual(validate(JSON_SCHEMA, r), [], `line ${i + 1}`);
       assert.equal(r.subject, SENT[i]!.subject);
@@ -79,7 +88,9 @@ describe('-f json on stdout', () => {
   it('pipes through jq', { skip: JQ_MISSING && 'jq is not installed' }, async () => {
     const [code] = await jqExit!;
     assert.equal(code, 0);
-    const expected = SENT.map((c) => JSON.stringify({ subject: c.subject, to: c.to, sha256: c.attachments.map((a) => a.sha256) }));
+    const expected = SENT.map((c) =>
+      JSON.stringify({ subject: c.subject, to: c.to, sha256: c.attachments.map((a) => a.sha256) }),
+    );
     assert.deepEqual(jqOut.trimEnd().split('\n'), expected);
   });
 });

@@ -91,7 +91,8 @@ describe('escape sequences from mail never reach stdout', () => {
       assert.doesNotMatch(out, RAW_CONTROL);
       assert.ok(out.includes('\\x1b[31mred\\x1b[0m \\x1b[2J \\x1b]0;owned\\x07 \\x1b]52;c;cGF5bG9hZA==\\x07'), out);
       assert.ok(out.includes('\\x9b31m \\x7f'), out);
-      if (format === 'parsed') assert.ok(out.includes('\nBcc: "\\x1b]0;owned\\x07\\x9b"@example.com, victim@example.com\n'), out);
+      if (format === 'parsed')
+        assert.ok(out.includes('\nBcc: "\\x1b]0;owned\\x07\\x9b"@example.com, victim@example.com\n'), out);
     });
 
     it(`adds only its own SGR colour sequences in ${format} with --color`, () => {
@@ -133,7 +134,10 @@ describe('a message mailparser cannot parse', () => {
     assert.equal(await deliver(cli.port, { from: 'a@example.com', to: ['b@example.com'] }, huge), 250);
     await cli.waitForStdout(`the body after a 10 MiB header\n${END_MESSAGE}\n`, 20_000);
     assert.match(cli.stdout(), /^---------- MESSAGE FOLLOWS ----------\nSubject: huge\nX-Huge: h{100}/);
-    const warnings = cli.stderr().split('\n').filter((l) => l.includes('warning'));
+    const warnings = cli
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('warning'));
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /^smtpd-ts: warning: message \S+ could not be parsed \(.+\); shown raw$/);
     const [line] = (await readFile(tmp.join('log.jsonl'), 'utf8')).split('\n');
@@ -142,7 +146,14 @@ describe('a message mailparser cannot parse', () => {
     assert.equal(r.subject, null);
     assert.equal(Buffer.from(r.raw!, 'base64').toString(), huge);
 
-    assert.equal(await deliver(cli.port, { from: 'a@example.com', to: ['b@example.com'] }, 'Subject: =?utf-8?q?n=C3=A4chste?=\r\n\r\nok\r\n'), 250);
+    assert.equal(
+      await deliver(
+        cli.port,
+        { from: 'a@example.com', to: ['b@example.com'] },
+        'Subject: =?utf-8?q?n=C3=A4chste?=\r\n\r\nok\r\n',
+      ),
+      250,
+    );
     await cli.waitForStdout('Subject: nächste\n');
   });
 });
@@ -172,9 +183,16 @@ describe('an output that cannot be written', { skip: !existsSync('/dev/full') &&
     } finally {
       c.close();
     }
-    const lines = cli.stderr().split('\n').filter((l) => l.includes('451'));
+    const lines = cli
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('451'));
     assert.equal(lines.length, 2);
-    for (const l of lines) assert.match(l, /^smtpd-ts: message \S+ answered 451: cannot write to \/dev\/full: no space left on device \(ENOSPC\)$/);
+    for (const l of lines)
+      assert.match(
+        l,
+        /^smtpd-ts: message \S+ answered 451: cannot write to \/dev\/full: no space left on device \(ENOSPC\)$/,
+      );
     assert.doesNotMatch(cli.stderr(), /\n\s+at /, 'no stack trace');
   });
 });
@@ -206,18 +224,25 @@ describe('bad output flags', () => {
   it('exit 1 with one line when an output or the Maildir cannot be opened', async () => {
     const file = await cli('-o', 'json:/nonexistent-dir/x.jsonl');
     assert.equal(file.code, 1);
-    assert.equal(file.stderr, 'smtpd-ts: cannot open output /nonexistent-dir/x.jsonl: no such file or directory (ENOENT)\n');
+    assert.equal(
+      file.stderr,
+      'smtpd-ts: cannot open output /nonexistent-dir/x.jsonl: no such file or directory (ENOENT)\n',
+    );
     const maildir = await cli('--save-dir', '/dev/null/Maildir');
     assert.equal(maildir.code, 1);
     assert.match(maildir.stderr, /^smtpd-ts: cannot create Maildir \/dev\/null\/Maildir: .+\n$/);
   });
 
-  it('exit 1 when the Maildir is not writable after dropping privileges to nobody', {
-    skip: process.getuid?.() !== 0 && 'only root drops privileges',
-  }, async () => {
-    // Created by root with mode 0700: nobody cannot deliver into it. Port 80 makes smtpd-ts drop privileges.
-    const r = await cliOn('127.0.0.1:80', '--save-dir', tmp.join('Maildir'));
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /smtpd-ts: cannot write to Maildir .+: permission denied \(EACCES\)\n$/);
-  });
+  it(
+    'exit 1 when the Maildir is not writable after dropping privileges to nobody',
+    {
+      skip: process.getuid?.() !== 0 && 'only root drops privileges',
+    },
+    async () => {
+      // Created by root with mode 0700: nobody cannot deliver into it. Port 80 makes smtpd-ts drop privileges.
+      const r = await cliOn('127.0.0.1:80', '--save-dir', tmp.join('Maildir'));
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /smtpd-ts: cannot write to Maildir .+: permission denied \(EACCES\)\n$/);
+    },
+  );
 });

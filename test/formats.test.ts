@@ -31,7 +31,8 @@ print(json.dumps({key: str(box[key]["Subject"]) for key in box.keys()}))
 function messages(text: string): string[] {
   const parts = text.split(`${END_MESSAGE}\n`);
   assert.equal(parts.pop(), '', 'output ends with the end of a message');
-  for (const p of parts) assert.ok(p.startsWith(`${MESSAGE_FOLLOWS}\n`), `a message starts with the framing: ${p.slice(0, 80)}`);
+  for (const p of parts)
+    assert.ok(p.startsWith(`${MESSAGE_FOLLOWS}\n`), `a message starts with the framing: ${p.slice(0, 80)}`);
   return parts;
 }
 
@@ -52,7 +53,16 @@ describe('every fixture through the CLI, in every format', () => {
     cli = await startCli([
       '-n',
       '-u',
-      ...['-o', 'raw:-', '-o', `headers:${file('headers.txt')}`, '-o', `parsed:${file('parsed.txt')}`, '-o', `json:${file('log.jsonl')}`],
+      ...[
+        '-o',
+        'raw:-',
+        '-o',
+        `headers:${file('headers.txt')}`,
+        '-o',
+        `parsed:${file('parsed.txt')}`,
+        '-o',
+        `json:${file('log.jsonl')}`,
+      ],
       ...['--json-raw', '--save-dir', file('Maildir'), '127.0.0.1:0'],
     ]);
     for (const c of CASES) {
@@ -74,7 +84,10 @@ describe('every fixture through the CLI, in every format', () => {
   });
 
   it('accepts every fixture with 250 and writes each to every output once', () => {
-    assert.deepEqual(codes, CASES.map(() => 250));
+    assert.deepEqual(
+      codes,
+      CASES.map(() => 250),
+    );
     for (const out of [raw, headers, parsed, records]) assert.equal(out.length, CASES.length);
     assert.doesNotMatch(cli.stderr(), /warning|error/);
   });
@@ -100,9 +113,15 @@ describe('every fixture through the CLI, in every format', () => {
         assert.ok(p.includes(`\n${c.text}\n`), p);
         if (c.bcc.length > 0) assert.ok(p.includes(`\nBcc: ${c.bcc.join(', ')}\n`), p);
         assert.equal(p.includes('\nHTML body: none\n'), !c.html);
-        assert.ok(p.includes(c.attachments.length === 0 ? '\nAttachments: none\n' : `\nAttachments: ${c.attachments.length}\n`), p);
+        assert.ok(
+          p.includes(c.attachments.length === 0 ? '\nAttachments: none\n' : `\nAttachments: ${c.attachments.length}\n`),
+          p,
+        );
         c.attachments.forEach((a, n) => {
-          assert.ok(p.includes(`\n  ${n + 1}. ${a.filename}  ${a.contentType}  ${a.size} bytes  sha256:${a.sha256}\n`), p);
+          assert.ok(
+            p.includes(`\n  ${n + 1}. ${a.filename}  ${a.contentType}  ${a.size} bytes  sha256:${a.sha256}\n`),
+            p,
+          );
         });
         if (!c.text.includes(c.rawBody)) assert.ok(!p.includes(c.rawBody), 'the body is decoded, not raw');
       });
@@ -117,12 +136,24 @@ describe('every fixture through the CLI, in every format', () => {
         assert.equal(r.size, data[i]!.length);
         assert.equal(r.subject, c.subject);
         assert.deepEqual(r.from, [c.from]);
-        assert.deepEqual(r.to.map((a) => a.address), c.to);
-        assert.deepEqual(r.cc.map((a) => a.address), c.cc ?? []);
-        assert.deepEqual(r.bcc.map((a) => a.address), c.bcc);
+        assert.deepEqual(
+          r.to.map((a) => a.address),
+          c.to,
+        );
+        assert.deepEqual(
+          r.cc.map((a) => a.address),
+          c.cc ?? [],
+        );
+        assert.deepEqual(
+          r.bcc.map((a) => a.address),
+          c.bcc,
+        );
         assert.ok(r.text?.includes(c.text));
         assert.equal(r.html !== null, c.html);
-        assert.deepEqual(r.attachments.map(({ filename, contentType, size, sha256 }) => ({ filename, contentType, size, sha256 })), c.attachments);
+        assert.deepEqual(
+          r.attachments.map(({ filename, contentType, size, sha256 }) => ({ filename, contentType, size, sha256 })),
+          c.attachments,
+        );
         assert.deepEqual(Buffer.from(r.raw!, 'base64'), data[i]);
         assert.ok(!jsonLines[i]!.includes('\x1b'));
       });
@@ -130,7 +161,9 @@ describe('every fixture through the CLI, in every format', () => {
       it('is saved in the Maildir under the name the JSON gives', async () => {
         const r = records[i]!;
         assert.equal(path.dirname(r.savedAs!), tmp.join('Maildir', 'new'));
-        const expected = maildirContent(makeMessage(data[i]!, { mailFrom: r.mailFrom, rcptTos: r.rcptTo, peer: r.peer }));
+        const expected = maildirContent(
+          makeMessage(data[i]!, { mailFrom: r.mailFrom, rcptTos: r.rcptTo, peer: r.peer }),
+        );
         assert.deepEqual(await readFile(r.savedAs!), expected);
       });
     });

@@ -36,7 +36,18 @@ describe('lint findings in every format', () => {
   let cli: RunningCli;
 
   before(async () => {
-    cli = await startCli(['--lint', '-o', `raw:${dir.join('raw.txt')}`, '-o', `headers:${dir.join('headers.txt')}`, '-o', `parsed:${dir.join('parsed.txt')}`, '-o', `json:${dir.join('mail.jsonl')}`, '127.0.0.1:0']);
+    cli = await startCli([
+      '--lint',
+      '-o',
+      `raw:${dir.join('raw.txt')}`,
+      '-o',
+      `headers:${dir.join('headers.txt')}`,
+      '-o',
+      `parsed:${dir.join('parsed.txt')}`,
+      '-o',
+      `json:${dir.join('mail.jsonl')}`,
+      '127.0.0.1:0',
+    ]);
     assert.equal(await deliver(cli.port, SLOPPY_ENVELOPE, SLOPPY), 250);
     assert.equal(await deliver(cli.port, CLEAN_ENVELOPE, CLEAN), 250);
     assert.deepEqual(await cli.stop(), { code: 0, signal: null });
@@ -56,11 +67,20 @@ describe('lint findings in every format', () => {
   }
 
   it('puts the findings in every JSON object, which validates against the schema', async () => {
-    const records = (await readFile(dir.join('mail.jsonl'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as JsonRecord);
+    const records = (await readFile(dir.join('mail.jsonl'), 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as JsonRecord);
     for (const r of records) assert.deepEqual(validate(JSON_SCHEMA, r), []);
     assert.deepEqual(
       records[0]!.lint.map((f) => `${f.severity} ${f.code}`),
-      ['error 8bit-without-8bitmime', 'error missing-date', 'warning missing-message-id', 'warning undeclared-charset', 'note envelope-from-mismatch'],
+      [
+        'error 8bit-without-8bitmime',
+        'error missing-date',
+        'warning missing-message-id',
+        'warning undeclared-charset',
+        'note envelope-from-mismatch',
+      ],
     );
     assert.equal(records[0]!.lint[1]!.message, 'no Date header (RFC 5322 3.6: required)');
     assert.deepEqual(records[1]!.lint, []);
@@ -94,7 +114,16 @@ describe('--strict', () => {
   let cli: RunningCli;
 
   before(async () => {
-    cli = await startCli(['--strict', '-f', 'json', '-o', dir.join('mail.jsonl'), '--save-dir', dir.join('maildir'), '127.0.0.1:0']);
+    cli = await startCli([
+      '--strict',
+      '-f',
+      'json',
+      '-o',
+      dir.join('mail.jsonl'),
+      '--save-dir',
+      dir.join('maildir'),
+      '127.0.0.1:0',
+    ]);
   });
 
   after(() => cli?.stop());

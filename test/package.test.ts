@@ -26,17 +26,24 @@ describe('the packed tarball', { timeout: 240_000 }, () => {
     const [info] = JSON.parse(stdout) as { filename: string }[];
     project = path.join(dir, 'project');
     await run('mkdir', ['-p', project]);
-    await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module' }));
+    await writeFile(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module' }),
+    );
     // --prefer-offline: the dependencies are already in npm's cache after `npm ci`.
     // nodemailer is the README example's mail client (a devDependency of ours).
     const lock = JSON.parse(await readFile(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { version: string }>;
     };
     const nodemailer = `nodemailer@${lock.packages['node_modules/nodemailer']!.version}`;
-    await run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, info!.filename), nodemailer], {
-      cwd: project,
-      maxBuffer: 1 << 24,
-    });
+    await run(
+      npm,
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, info!.filename), nodemailer],
+      {
+        cwd: project,
+        maxBuffer: 1 << 24,
+      },
+    );
   });
 
   it('contains compiled JavaScript and no TypeScript sources or tests', async () => {
@@ -50,7 +57,9 @@ describe('the packed tarball', { timeout: 240_000 }, () => {
 
   it('runs `smtpd-ts --version` from the installed bin', async () => {
     const { version } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    const { stdout } = await run(path.join(project, 'node_modules', '.bin', 'smtpd-ts'), ['--version'], { cwd: project });
+    const { stdout } = await run(path.join(project, 'node_modules', '.bin', 'smtpd-ts'), ['--version'], {
+      cwd: project,
+    });
     assert.equal(stdout.trim(), version);
   });
 
@@ -61,11 +70,21 @@ describe('the packed tarball', { timeout: 240_000 }, () => {
     const hook = `export async function resolve(s, c, next) { if (s === 'mailparser' || s === 'chalk') throw new Error('loaded ' + s); return next(s, c); }`;
     const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
     const code = `const m = await import('smtpd-ts'); console.log(Object.keys(m).sort().join(' '));`;
-    const { stdout } = await run(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', code], {
-      cwd: project,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', code],
+      {
+        cwd: project,
+      },
+    );
     for (const name of ['startSink', 'SMTPServer', 'DebuggingServer', 'SMTPChannel', 'printRaw', 'SinkTimeoutError']) {
-      assert.ok(stdout.split(' ').map((s) => s.trim()).includes(name), `exports ${name}: ${stdout}`);
+      assert.ok(
+        stdout
+          .split(' ')
+          .map((s) => s.trim())
+          .includes(name),
+        `exports ${name}: ${stdout}`,
+      );
     }
   });
 
@@ -75,7 +94,11 @@ describe('the packed tarball', { timeout: 240_000 }, () => {
     // Without NODE_TEST_CONTEXT, the inner runner reports as a top-level run would.
     const env = { ...process.env };
     delete env.NODE_TEST_CONTEXT;
-    const { stdout } = await run(process.execPath, ['--test', '--test-reporter=tap', file], { cwd: project, env, timeout: 60_000 });
+    const { stdout } = await run(process.execPath, ['--test', '--test-reporter=tap', file], {
+      cwd: project,
+      env,
+      timeout: 60_000,
+    });
     assert.match(stdout, /# pass 1/);
     assert.match(stdout, /# fail 0/);
   });

@@ -17,7 +17,16 @@ import { testCredentials } from './helpers/tls-credentials.js';
 function v2(source: [string, number], destination: [string, number], tlv = Buffer.alloc(0)): Buffer {
   const six = source[0].includes(':');
   // IPv6 addresses are given with all eight groups.
-  const ip = (a: string) => (six ? Buffer.from(a.split(':').map((g) => g.padStart(4, '0')).join(''), 'hex') : Buffer.from(a.split('.').map(Number)));
+  const ip = (a: string) =>
+    six
+      ? Buffer.from(
+          a
+            .split(':')
+            .map((g) => g.padStart(4, '0'))
+            .join(''),
+          'hex',
+        )
+      : Buffer.from(a.split('.').map(Number));
   const ports = Buffer.alloc(4);
   ports.writeUInt16BE(source[1], 0);
   ports.writeUInt16BE(destination[1], 2);
@@ -38,11 +47,19 @@ describe('parseProxyHeader', () => {
     });
     const six = parseProxyHeader(Buffer.from('PROXY TCP6 2001:db8::7 2001:db8::1 4000 25\r\n'));
     assert.equal(six.kind === 'header' && six.source?.address, '2001:db8::7');
-    assert.deepEqual(parseProxyHeader(Buffer.from('PROXY UNKNOWN\r\n')), { kind: 'header', length: 15, source: null, destination: null });
+    assert.deepEqual(parseProxyHeader(Buffer.from('PROXY UNKNOWN\r\n')), {
+      kind: 'header',
+      length: 15,
+      source: null,
+      destination: null,
+    });
   });
 
   it('reads a v2 header for IPv4 and IPv6, skipping TLVs, and LOCAL', () => {
-    const h = Buffer.concat([v2(['198.51.100.9', 40000], ['192.0.2.1', 25], Buffer.from([0x04, 0, 1, 0])), Buffer.from('rest')]);
+    const h = Buffer.concat([
+      v2(['198.51.100.9', 40000], ['192.0.2.1', 25], Buffer.from([0x04, 0, 1, 0])),
+      Buffer.from('rest'),
+    ]);
     const r = parseProxyHeader(h);
     assert.ok(r.kind === 'header');
     assert.equal(r.length, h.length - 4);
@@ -55,7 +72,8 @@ describe('parseProxyHeader', () => {
 
   it('says incomplete for every prefix of a header, byte by byte', () => {
     for (const h of [Buffer.from('PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n'), v2(['1.2.3.4', 1], ['5.6.7.8', 2])]) {
-      for (let i = 0; i < h.length; i++) assert.equal(parseProxyHeader(h.subarray(0, i)).kind, 'incomplete', `prefix of ${i} bytes`);
+      for (let i = 0; i < h.length; i++)
+        assert.equal(parseProxyHeader(h.subarray(0, i)).kind, 'incomplete', `prefix of ${i} bytes`);
       assert.equal(parseProxyHeader(h).kind, 'header');
     }
   });
@@ -85,9 +103,18 @@ describe('the server behind a PROXY protocol load balancer', () => {
 
   before(async () => {
     const c = await testCredentials();
-    const options: ServerOptions = { hostname: 'sink.test', log: new PassThrough(), proxyProtocol: true, handler: { handleMessage: (m) => void messages.push(m) } };
+    const options: ServerOptions = {
+      hostname: 'sink.test',
+      log: new PassThrough(),
+      proxyProtocol: true,
+      handler: { handleMessage: (m) => void messages.push(m) },
+    };
     server = new SMTPServer({ host: '127.0.0.1', port: 0 }, null, options);
-    tlsServer = new SMTPServer({ host: '127.0.0.1', port: 0 }, null, { ...options, tls: { cert: c.cert, key: c.key }, tlsImplicit: true });
+    tlsServer = new SMTPServer({ host: '127.0.0.1', port: 0 }, null, {
+      ...options,
+      tls: { cert: c.cert, key: c.key },
+      tlsImplicit: true,
+    });
     port = (await server.listen()).port;
     tlsPort = (await tlsServer.listen()).port;
   });
@@ -120,7 +147,10 @@ describe('the server behind a PROXY protocol load balancer', () => {
   });
 
   it('reads a v2 header, then implicit TLS whose first bytes came with it', async () => {
-    const m = await send(await SmtpClient.connectTls(tlsPort, v2(['198.51.100.10', 40001], ['192.0.2.1', 465])), 'v2 tls');
+    const m = await send(
+      await SmtpClient.connectTls(tlsPort, v2(['198.51.100.10', 40001], ['192.0.2.1', 465])),
+      'v2 tls',
+    );
     assert.equal(m.peer.address, '198.51.100.10');
     assert.ok(m.tls);
   });

@@ -36,12 +36,18 @@ describe('--deliver through the CLI', () => {
   let sink: RunningCli;
   before(async () => {
     sink = await startCli([
-      '-f', 'json',
-      '--deliver', `*@ok.test=cat > '${tmp.path}'/"$LOCAL".eml; echo "$SENDER $RECIPIENT $CLIENT_ADDRESS" > '${tmp.path}'/"$LOCAL".env`,
-      '--deliver', '*@busy.test=exit 75',
-      '--deliver', '/^.*@bad\\.test$/=echo no such list >&2; exit 1',
-      '--deliver', '*@hang.test=sleep 60',
-      '--deliver-timeout', '0.5',
+      '-f',
+      'json',
+      '--deliver',
+      `*@ok.test=cat > '${tmp.path}'/"$LOCAL".eml; echo "$SENDER $RECIPIENT $CLIENT_ADDRESS" > '${tmp.path}'/"$LOCAL".env`,
+      '--deliver',
+      '*@busy.test=exit 75',
+      '--deliver',
+      '/^.*@bad\\.test$/=echo no such list >&2; exit 1',
+      '--deliver',
+      '*@hang.test=sleep 60',
+      '--deliver-timeout',
+      '0.5',
       '127.0.0.1:0',
     ]);
   });
@@ -71,7 +77,11 @@ describe('--deliver through the CLI', () => {
 
   it('prints recipients that match no pattern, with the routed ones in the JSON record', async () => {
     assert.equal((await send(sink.port, ['ops@ok.test', 'someone@else.test'])).code, 250);
-    const records = sink.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { rcptTo: string[]; relay: unknown });
+    const records = sink
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { rcptTo: string[]; relay: unknown });
     const last = records.at(-1)!;
     assert.deepEqual(last.rcptTo, ['ops@ok.test', 'someone@else.test']);
     assert.deepEqual(last.relay, { upstream: null, accepted: ['ops@ok.test'], refused: [] });
@@ -84,7 +94,13 @@ describe('--deliver with an upstream', () => {
   let proxy: RunningCli;
   before(async () => {
     upstream = await startScriptedUpstream();
-    proxy = await startCli(['--relay', `127.0.0.1:${upstream.port}`, '--deliver', `*@lists.test=cat > '${tmp.path}/list.eml'`, '127.0.0.1:0']);
+    proxy = await startCli([
+      '--relay',
+      `127.0.0.1:${upstream.port}`,
+      '--deliver',
+      `*@lists.test=cat > '${tmp.path}/list.eml'`,
+      '127.0.0.1:0',
+    ]);
   });
   after(async () => {
     await proxy?.stop();
@@ -94,6 +110,9 @@ describe('--deliver with an upstream', () => {
   it('pipes the matching recipients and relays the rest', async () => {
     assert.equal((await send(proxy.port, ['dev@lists.test', 'person@example.test'])).code, 250);
     assert.deepEqual(await readFile(tmp.join('list.eml')), UNSTUFFED);
-    assert.deepEqual(upstream.messages.map((m) => m.rcptTo), [['person@example.test']]);
+    assert.deepEqual(
+      upstream.messages.map((m) => m.rcptTo),
+      [['person@example.test']],
+    );
   });
 });

@@ -63,7 +63,10 @@ describe('the upstream over TLS, with AUTH', () => {
     await writeFile(certFile, pems.cert);
     await writeFile(passwordFile, 's3cret\n');
     await writeFile(tmp.join('wrong'), 'nope\n');
-    tlsUpstream = await startScriptedUpstream({ tls: { key: pems.private, cert: pems.cert }, auth: { user: 'relay', pass: 's3cret' } });
+    tlsUpstream = await startScriptedUpstream({
+      tls: { key: pems.private, cert: pems.cert },
+      auth: { user: 'relay', pass: 's3cret' },
+    });
     plainUpstream = await startScriptedUpstream();
   });
   after(async () => {
@@ -72,7 +75,14 @@ describe('the upstream over TLS, with AUTH', () => {
   });
 
   it('uses STARTTLS when offered (unverified) and logs in with the password file', async () => {
-    const code = await relayOnce(['--relay', `127.0.0.1:${tlsUpstream.port}`, '--relay-user', 'relay', '--relay-password-file', passwordFile]);
+    const code = await relayOnce([
+      '--relay',
+      `127.0.0.1:${tlsUpstream.port}`,
+      '--relay-user',
+      'relay',
+      '--relay-password-file',
+      passwordFile,
+    ]);
     assert.equal(code, 250);
     const got = tlsUpstream.messages.at(-1)!;
     assert.equal(got.secure, true);
@@ -80,7 +90,15 @@ describe('the upstream over TLS, with AUTH', () => {
   });
 
   it('with --relay-tls, relays when the certificate verifies', async () => {
-    const args = ['--relay', `127.0.0.1:${tlsUpstream.port}`, '--relay-tls', '--relay-user', 'relay', '--relay-password-file', passwordFile];
+    const args = [
+      '--relay',
+      `127.0.0.1:${tlsUpstream.port}`,
+      '--relay-tls',
+      '--relay-user',
+      'relay',
+      '--relay-password-file',
+      passwordFile,
+    ];
     assert.equal(await relayOnce(args, { NODE_EXTRA_CA_CERTS: certFile }), 250);
   });
 
@@ -91,14 +109,32 @@ describe('the upstream over TLS, with AUTH', () => {
   });
 
   it('answers 451 when the upstream refuses the login', async () => {
-    const args = ['--relay', `127.0.0.1:${tlsUpstream.port}`, '--relay-user', 'relay', '--relay-password-file', tmp.join('wrong')];
+    const args = [
+      '--relay',
+      `127.0.0.1:${tlsUpstream.port}`,
+      '--relay-user',
+      'relay',
+      '--relay-password-file',
+      tmp.join('wrong'),
+    ];
     assert.equal(await relayOnce(args), 451);
   });
 
   it('does not start (exit 1, one line) when the password file cannot be read', async () => {
-    const args = [...NODE_ARGS, '--relay', `127.0.0.1:${tlsUpstream.port}`, '--relay-user', 'relay', '--relay-password-file', tmp.join('missing'), '127.0.0.1:0'];
+    const args = [
+      ...NODE_ARGS,
+      '--relay',
+      `127.0.0.1:${tlsUpstream.port}`,
+      '--relay-user',
+      'relay',
+      '--relay-password-file',
+      tmp.join('missing'),
+      '127.0.0.1:0',
+    ];
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(process.execPath, args, { cwd: ROOT, timeout: 20_000 }, (err, _stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stderr }));
+      execFile(process.execPath, args, { cwd: ROOT, timeout: 20_000 }, (err, _stdout, stderr) =>
+        resolve({ code: err ? (err.code as number) : 0, stderr }),
+      );
     });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^smtpd-ts: cannot read --relay-password-file .*missing: ENOENT/);

@@ -17,9 +17,16 @@ import { startScriptedUpstream, startSilentUpstream, type ScriptedUpstream } fro
 import { SmtpClient, type SmtpReply } from './helpers/smtp-client.js';
 
 /** A message as sent on the wire (dot-stuffed), and as it is once unstuffed. */
-const WIRE = Buffer.from('From: a@example.test\r\nSubject: caf\xc3\xa9\r\n\r\ncaf\xc3\xa9 \xff\r\n..\r\n...two dots\r\n.x\r\n', 'latin1');
-const UNSTUFFED = Buffer.from('From: a@example.test\r\nSubject: caf\xc3\xa9\r\n\r\ncaf\xc3\xa9 \xff\r\n.\r\n..two dots\r\nx\r\n', 'latin1');
-const withXPeer = (data: Buffer) => Buffer.from(data.toString('latin1').replace('\r\n\r\n', '\r\nX-Peer: 127.0.0.1\r\n\r\n'), 'latin1');
+const WIRE = Buffer.from(
+  'From: a@example.test\r\nSubject: caf\xc3\xa9\r\n\r\ncaf\xc3\xa9 \xff\r\n..\r\n...two dots\r\n.x\r\n',
+  'latin1',
+);
+const UNSTUFFED = Buffer.from(
+  'From: a@example.test\r\nSubject: caf\xc3\xa9\r\n\r\ncaf\xc3\xa9 \xff\r\n.\r\n..two dots\r\nx\r\n',
+  'latin1',
+);
+const withXPeer = (data: Buffer) =>
+  Buffer.from(data.toString('latin1').replace('\r\n\r\n', '\r\nX-Peer: 127.0.0.1\r\n\r\n'), 'latin1');
 
 interface Sent {
   readonly rcpt: SmtpReply[];
@@ -28,7 +35,13 @@ interface Sent {
 }
 
 /** Sends one message and returns the RCPT replies and the final reply. */
-async function send(port: number, from: string, to: string[], data: Buffer = WIRE, mailParams = ' BODY=8BITMIME'): Promise<Sent> {
+async function send(
+  port: number,
+  from: string,
+  to: string[],
+  data: Buffer = WIRE,
+  mailParams = ' BODY=8BITMIME',
+): Promise<Sent> {
   const c = await SmtpClient.connect(port);
   try {
     await c.read();
@@ -49,9 +62,16 @@ async function send(port: number, from: string, to: string[], data: Buffer = WIR
 }
 
 /** The JSON lines the CLI printed, once there are `n`. */
-async function jsonLines(cli: RunningCli, n: number): Promise<Record<string, any>[]> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON records read field by field in the assertions
+type Json = Record<string, any>;
+
+async function jsonLines(cli: RunningCli, n: number): Promise<Json[]> {
   await cli.waitForStdout((out) => out.split('\n').filter(Boolean).length >= n);
-  return cli.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+  return cli
+    .stdout()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Json);
 }
 
 describe('PureProxy into a second smtpd-ts', () => {
@@ -81,7 +101,11 @@ describe('PureProxy into a second smtpd-ts', () => {
 
   it('prints what it relayed, with the outcome, in a record that fits the JSON schema', async () => {
     const [record] = await jsonLines(proxy, 1);
-    assert.deepEqual(record!.relay, { upstream: `127.0.0.1:${upstream.port}`, accepted: ['one@example.test', 'two@example.test'], refused: [] });
+    assert.deepEqual(record!.relay, {
+      upstream: `127.0.0.1:${upstream.port}`,
+      accepted: ['one@example.test', 'two@example.test'],
+      refused: [],
+    });
     assert.deepEqual(validate(JSON_SCHEMA, record), []);
   });
 
@@ -129,7 +153,12 @@ describe('what the client hears from PureProxy', () => {
   let proxy: RunningCli;
   before(async () => {
     upstream = await startScriptedUpstream({
-      rcpt: (a) => (a.startsWith('unknown') ? '550 5.1.1 No such user' : a.startsWith('busy') ? '451 4.3.0 Try again later' : undefined),
+      rcpt: (a) =>
+        a.startsWith('unknown')
+          ? '550 5.1.1 No such user'
+          : a.startsWith('busy')
+            ? '451 4.3.0 Try again later'
+            : undefined,
     });
     proxy = await startCli(['--relay', `127.0.0.1:${upstream.port}`, '-f', 'json', '127.0.0.1:0']);
   });
@@ -143,7 +172,9 @@ describe('what the client hears from PureProxy', () => {
     assert.equal(sent.data?.code, 250);
     assert.deepEqual(upstream.messages.at(-1)!.rcptTo, ['ok@example.test']);
     const [record] = await jsonLines(proxy, 1);
-    assert.deepEqual(record!.relay.refused, [{ address: 'unknown@example.test', code: 550, message: '5.1.1 No such user' }]);
+    assert.deepEqual(record!.relay.refused, [
+      { address: 'unknown@example.test', code: 550, message: '5.1.1 No such user' },
+    ]);
     assert.match(proxy.stderr(), /refused unknown@example\.test: 550 5\.1\.1 No such user/);
   });
 
@@ -190,7 +221,10 @@ describe('never an open relay', () => {
   const exec = promisify(execFile);
 
   it('refuses to start relaying on a non-loopback address without --relay-allow: exit 2', async () => {
-    const r = await exec(process.execPath, [...NODE_ARGS, '-c', 'PureProxy', '0.0.0.0:0', '127.0.0.1:25'], { cwd: ROOT, timeout: 20_000 }).then(
+    const r = await exec(process.execPath, [...NODE_ARGS, '-c', 'PureProxy', '0.0.0.0:0', '127.0.0.1:25'], {
+      cwd: ROOT,
+      timeout: 20_000,
+    }).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => e,
     );
@@ -201,16 +235,37 @@ describe('never an open relay', () => {
 
   it('answers 550 at RCPT to peers outside --relay-allow, and to domains outside --relay-domains', async () => {
     const upstream = await startScriptedUpstream();
-    const denied = await startCli(['--relay', `127.0.0.1:${upstream.port}`, '--relay-allow', '10.0.0.0/8', '127.0.0.1:0']);
-    const domains = await startCli(['--relay', `127.0.0.1:${upstream.port}`, '--relay-domains', 'example.test', '127.0.0.1:0']);
+    const denied = await startCli([
+      '--relay',
+      `127.0.0.1:${upstream.port}`,
+      '--relay-allow',
+      '10.0.0.0/8',
+      '127.0.0.1:0',
+    ]);
+    const domains = await startCli([
+      '--relay',
+      `127.0.0.1:${upstream.port}`,
+      '--relay-domains',
+      'example.test',
+      '127.0.0.1:0',
+    ]);
     try {
       const d = await send(denied.port, 's@example.test', ['a@example.test']);
-      assert.deepEqual(d.rcpt.map((r) => r.code), [550]);
+      assert.deepEqual(
+        d.rcpt.map((r) => r.code),
+        [550],
+      );
       assert.match(d.rcpt[0]!.lines[0]!, /relay access denied/);
       const m = await send(domains.port, 's@example.test', ['a@example.test', 'b@elsewhere.test']);
-      assert.deepEqual(m.rcpt.map((r) => r.code), [250, 550]);
+      assert.deepEqual(
+        m.rcpt.map((r) => r.code),
+        [250, 550],
+      );
       assert.equal(m.data?.code, 250);
-      assert.deepEqual(upstream.messages.map((x) => x.rcptTo), [['a@example.test']]);
+      assert.deepEqual(
+        upstream.messages.map((x) => x.rcptTo),
+        [['a@example.test']],
+      );
     } finally {
       await denied.stop();
       await domains.stop();

@@ -1,5 +1,5 @@
 /**
- * Scripted replies, faults and transcripts (issue 8) through the real CLI
+ * Scripted replies, faults and transcripts through the real CLI
  * with real clients: each rule kind, the seeded randomness, `--rules FILE`,
  * the rules recorded in JSON, and a transcript with AUTH masked.
  */
@@ -33,7 +33,11 @@ async function session(port: number): Promise<SmtpClient> {
   return c;
 }
 
-const jsonLines = (out: string) => out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+const jsonLines = (out: string) =>
+  out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** Sends eight messages on one connection and returns their final codes. */
 async function eightMessages(port: number): Promise<number[]> {
@@ -54,12 +58,22 @@ describe('scripted replies and transcripts through the CLI', () => {
   before(async () => {
     [cli, replay] = await Promise.all([
       startCli([
-        '127.0.0.1:0', '-f', 'json', '--transcript', '--seed', '99',
-        '--reply', 'RCPT~bounce@=550 5.1.1 No such user',
-        '--reply', 'MAIL~second@#2=421 4.7.0 Bye!close',
-        '--reply', 'EOD~^subject: third#3=451 4.3.0 Try again later',
-        '--reply', 'RCPT~slow@=delay:300ms',
-        '--reply', RANDOM_RULE,
+        '127.0.0.1:0',
+        '-f',
+        'json',
+        '--transcript',
+        '--seed',
+        '99',
+        '--reply',
+        'RCPT~bounce@=550 5.1.1 No such user',
+        '--reply',
+        'MAIL~second@#2=421 4.7.0 Bye!close',
+        '--reply',
+        'EOD~^subject: third#3=451 4.3.0 Try again later',
+        '--reply',
+        'RCPT~slow@=delay:300ms',
+        '--reply',
+        RANDOM_RULE,
       ]),
       startCli(['127.0.0.1:0', '-f', 'json', '--seed', '99', '--reply', RANDOM_RULE]),
     ]);
@@ -151,7 +165,15 @@ describe('faults through the CLI: a rules file, a drop mid-DATA, a connection ra
 
   before(async () => {
     await writeFile(dir.join('scenario.rules'), '# a flaky server\n\nCONNECT=delay:50ms\nDATA#1=drop\n');
-    cli = await startCli(['127.0.0.1:0', '--transcript', '--no-color', '--rules', dir.join('scenario.rules'), '--connection-rate', '2/60']);
+    cli = await startCli([
+      '127.0.0.1:0',
+      '--transcript',
+      '--no-color',
+      '--rules',
+      dir.join('scenario.rules'),
+      '--connection-rate',
+      '2/60',
+    ]);
   });
   after(async () => {
     await cli?.stop();
@@ -169,14 +191,17 @@ describe('faults through the CLI: a rules file, a drop mid-DATA, a connection ra
     const out = cli.stdout();
     assert.match(out, /C: EHLO client\.test\n/);
     assert.match(out, /S: 354 End data/);
-    assert.match(out, /\*  rule fired: DATA#1=drop\n/);
+    assert.match(out, /\* {2}rule fired: DATA#1=drop\n/);
     assert.match(out, /SESSION \S+ ENDED: drop, rules: CONNECT=delay:50ms \| DATA#1=drop/);
     // The next message is printed after the dialogue that led to it.
     const second = await session(cli.port);
     assert.deepEqual(await send(second, 'a@x.test', ['b@x.test'], 'whole'), [250, 250, 354, 250]);
     await cli.waitForStdout('END MESSAGE');
     const printed = cli.stdout().slice(out.length);
-    assert.match(printed, /^\S+ \*  connected\n[\s\S]*C: MAIL FROM:<a@x\.test>\n[\s\S]*S: 354 [^\n]*\n\S+ \*  message \S+: \d+ bytes\n-+ MESSAGE FOLLOWS -+\n/);
+    assert.match(
+      printed,
+      /^\S+ \* {2}connected\n[\s\S]*C: MAIL FROM:<a@x\.test>\n[\s\S]*S: 354 [^\n]*\n\S+ \* {2}message \S+: \d+ bytes\n-+ MESSAGE FOLLOWS -+\n/,
+    );
     const third = await SmtpClient.connect(cli.port);
     const refused = await third.read();
     assert.equal(refused.code, 421);
@@ -200,13 +225,19 @@ describe('bad rules at start-up', () => {
   it('exit 2 with one line pointing at the bad part of a --reply', async () => {
     const { code, err } = await run(['127.0.0.1:0', '--reply', 'RCPT~bounce@=250 OK']);
     assert.equal(code, 2);
-    assert.equal(err, "smtpd-ts: --reply: bad rule 'RCPT~bounce@=250 OK': reply code 250 for RCPT: expected 4xx or 5xx\n");
+    assert.equal(
+      err,
+      "smtpd-ts: --reply: bad rule 'RCPT~bounce@=250 OK': reply code 250 for RCPT: expected 4xx or 5xx\n",
+    );
   });
 
   it('exit 2 naming the file and line of a bad rule in --rules', async () => {
     await writeFile(dir.join('bad.rules'), '# ok\nEOD#3=451 later\nEOD#three=451 later\n');
     const { code, err } = await run(['127.0.0.1:0', '--rules', dir.join('bad.rules')]);
     assert.equal(code, 2);
-    assert.match(err, /^smtpd-ts: --rules: \S+bad\.rules line 3: bad rule 'EOD#three=451 later': bad occurrence '#three'.*\n$/);
+    assert.match(
+      err,
+      /^smtpd-ts: --rules: \S+bad\.rules line 3: bad rule 'EOD#three=451 later': bad occurrence '#three'.*\n$/,
+    );
   });
 });

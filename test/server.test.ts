@@ -14,7 +14,10 @@ import { SmtpClient, sendMail } from './helpers/smtp-client.js';
 
 const LOCAL = { host: '127.0.0.1', port: 0 };
 
-async function withServer(options: ServerOptions, body: (port: number, server: SMTPServer, log: () => string) => Promise<void>) {
+async function withServer(
+  options: ServerOptions,
+  body: (port: number, server: SMTPServer, log: () => string) => Promise<void>,
+) {
   const log = new PassThrough();
   let logged = '';
   log.on('data', (c: Buffer) => (logged += c.toString()));
@@ -30,10 +33,16 @@ async function withServer(options: ServerOptions, body: (port: number, server: S
 const MAIL = { from: 'a@example.test', to: ['b@example.test'], data: 'Subject: t\r\n\r\nhello' };
 
 describe('SMTPServer', () => {
-  it('calls an overridden processMessage with smtpd\'s arguments', async () => {
+  it("calls an overridden processMessage with smtpd's arguments", async () => {
     const calls: unknown[] = [];
     class Recorder extends SMTPServer {
-      override processMessage(peer: [string, number], mailFrom: string, rcptTos: readonly string[], data: Buffer, opts: { mailOptions: readonly string[] }): Verdict {
+      override processMessage(
+        peer: [string, number],
+        mailFrom: string,
+        rcptTos: readonly string[],
+        data: Buffer,
+        opts: { mailOptions: readonly string[] },
+      ): Verdict {
         calls.push({ peer: peer[0], mailFrom, rcptTos, data: data.toString(), mailOptions: opts.mailOptions });
         return undefined;
       }
@@ -42,7 +51,15 @@ describe('SMTPServer', () => {
     const { port } = await server.listen();
     try {
       assert.deepEqual(await sendMail(port, MAIL), [220, 250, 250, 250, 354, 250, 221]);
-      assert.deepEqual(calls, [{ peer: '127.0.0.1', mailFrom: 'a@example.test', rcptTos: ['b@example.test'], data: 'Subject: t\r\n\r\nhello\r\n', mailOptions: [] }]);
+      assert.deepEqual(calls, [
+        {
+          peer: '127.0.0.1',
+          mailFrom: 'a@example.test',
+          rcptTos: ['b@example.test'],
+          data: 'Subject: t\r\n\r\nhello\r\n',
+          mailOptions: [],
+        },
+      ]);
     } finally {
       await server.close(100);
     }
@@ -119,42 +136,56 @@ describe('SMTPServer', () => {
   });
 
   it('closes a silent DATA with 421 after the data timeout', async () => {
-    await withServer({ handler: { handleMessage: () => undefined }, timeouts: { command: 60_000, data: 150 } }, async (port) => {
-      const c = await SmtpClient.connect(port);
-      await c.read();
-      await c.enterData();
-      c.write('Subject: half');
-      assert.equal((await c.read(5000)).code, 421);
-      await c.waitClosed();
-    });
+    await withServer(
+      { handler: { handleMessage: () => undefined }, timeouts: { command: 60_000, data: 150 } },
+      async (port) => {
+        const c = await SmtpClient.connect(port);
+        await c.read();
+        await c.enterData();
+        c.write('Subject: half');
+        assert.equal((await c.read(5000)).code, 421);
+        await c.waitClosed();
+      },
+    );
   });
 
   it('cuts off a slow-loris transaction by its total time though bytes keep coming', async () => {
-    await withServer({ handler: { handleMessage: () => undefined }, timeouts: { command: 60_000, data: 60_000, transaction: 400 } }, async (port) => {
-      const c = await SmtpClient.connect(port);
-      await c.read();
-      await c.enterData();
-      assert.equal((await c.drip()).code, 421);
-      await c.waitClosed();
-    });
+    await withServer(
+      { handler: { handleMessage: () => undefined }, timeouts: { command: 60_000, data: 60_000, transaction: 400 } },
+      async (port) => {
+        const c = await SmtpClient.connect(port);
+        await c.read();
+        await c.enterData();
+        assert.equal((await c.drip()).code, 421);
+        await c.waitClosed();
+      },
+    );
   });
 
   it('applies maxRecipients, maxMessagesPerConnection and bareLineEndings from its options', async () => {
-    await withServer({ handler: { handleMessage: () => undefined }, maxRecipients: 1, maxMessagesPerConnection: 1, bareLineEndings: 'reject' }, async (port) => {
-      const c = await SmtpClient.connect(port);
-      await c.read();
-      await c.command('HELO x');
-      await c.command('MAIL FROM:<a@x>');
-      assert.equal((await c.command('RCPT TO:<1@x>')).code, 250);
-      assert.equal((await c.command('RCPT TO:<2@x>')).code, 452);
-      await c.command('DATA');
-      assert.equal((await c.command('bare\nlf\r\n.')).code, 550);
-      await c.command('MAIL FROM:<a@x>');
-      await c.command('RCPT TO:<1@x>');
-      await c.command('DATA');
-      assert.equal((await c.command('ok\r\n.')).code, 250);
-      assert.equal((await c.command('MAIL FROM:<a@x>')).code, 421);
-      await c.waitClosed();
-    });
+    await withServer(
+      {
+        handler: { handleMessage: () => undefined },
+        maxRecipients: 1,
+        maxMessagesPerConnection: 1,
+        bareLineEndings: 'reject',
+      },
+      async (port) => {
+        const c = await SmtpClient.connect(port);
+        await c.read();
+        await c.command('HELO x');
+        await c.command('MAIL FROM:<a@x>');
+        assert.equal((await c.command('RCPT TO:<1@x>')).code, 250);
+        assert.equal((await c.command('RCPT TO:<2@x>')).code, 452);
+        await c.command('DATA');
+        assert.equal((await c.command('bare\nlf\r\n.')).code, 550);
+        await c.command('MAIL FROM:<a@x>');
+        await c.command('RCPT TO:<1@x>');
+        await c.command('DATA');
+        assert.equal((await c.command('ok\r\n.')).code, 250);
+        assert.equal((await c.command('MAIL FROM:<a@x>')).code, 421);
+        await c.waitClosed();
+      },
+    );
   });
 });

@@ -12,7 +12,11 @@ describe('startSink and the lint', () => {
   after(() => sink?.close());
 
   it('gives every message its findings', async () => {
-    await deliver(sink.port, { from: 'app@example.test', to: ['user@example.test'] }, 'From: app@example.test\r\nSubject: hi\r\n\r\nbody\r\n');
+    await deliver(
+      sink.port,
+      { from: 'app@example.test', to: ['user@example.test'] },
+      'From: app@example.test\r\nSubject: hi\r\n\r\nbody\r\n',
+    );
     const [mail] = await sink.waitForMessages(1, { timeout: 5000 });
     assert.deepEqual(
       mail!.lint.map((f) => `${f.severity} ${f.code}`),

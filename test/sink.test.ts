@@ -77,7 +77,10 @@ describe('startSink', () => {
       );
       assert.ok(err instanceof SinkTimeoutError);
       assert.equal(err.code, 'ERR_SMTPD_SINK_TIMEOUT');
-      assert.match(err.message, /waiting for 2 messages; 1 arrived:\n {2}#1 from a@x\.test to b@x\.test subject "only one"/);
+      assert.match(
+        err.message,
+        /waiting for 2 messages; 1 arrived:\n {2}#1 from a@x\.test to b@x\.test subject "only one"/,
+      );
       assert.equal(err.received.length, 1);
     } finally {
       await sink.close();
@@ -85,9 +88,14 @@ describe('startSink', () => {
   });
 
   it('lets onMessage refuse a message, which the client hears and the sink does not record', async () => {
-    const sink = await startSink({ onMessage: (m) => (m.rcptTo.some((r) => r.startsWith('bounce@')) ? '550 No such user' : undefined) });
+    const sink = await startSink({
+      onMessage: (m) => (m.rcptTo.some((r) => r.startsWith('bounce@')) ? '550 No such user' : undefined),
+    });
     try {
-      await assert.rejects(transport(sink.port).sendMail({ from: 'a@x.test', to: 'bounce@x.test', text: 'x' }), /550 No such user/);
+      await assert.rejects(
+        transport(sink.port).sendMail({ from: 'a@x.test', to: 'bounce@x.test', text: 'x' }),
+        /550 No such user/,
+      );
       await transport(sink.port).sendMail({ from: 'a@x.test', to: 'ok@x.test', text: 'x' });
       assert.deepEqual(
         sink.messages.map((m) => m.rcptTo[0]),

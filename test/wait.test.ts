@@ -79,7 +79,10 @@ describe('smtpd-ts wait', () => {
   it('exits 3 on --timeout when the ready file is never written', async () => {
     const result = await run(['wait', '--ready-file', dir.join('never'), '--timeout', '0.3']).done;
     assert.equal(result.code, 3);
-    assert.match(result.stderr, /^smtpd-ts wait: timeout: 0\.3 s passed; .*never was not written \(is the sink running\?\)\n$/);
+    assert.match(
+      result.stderr,
+      /^smtpd-ts wait: timeout: 0\.3 s passed; .*never was not written \(is the sink running\?\)\n$/,
+    );
   });
 
   for (const [args, message] of [

@@ -14,7 +14,15 @@
  * here). Neither touches the other's exports while loading: keep top-level code here free of them.
  */
 import {
-  first, getFws, HeaderParseError, type Terminal, tokenList, type TokenList, unreachable, valueTerminal, WSP,
+  first,
+  getFws,
+  HeaderParseError,
+  type Terminal,
+  tokenList,
+  type TokenList,
+  unreachable,
+  valueTerminal,
+  WSP,
 } from './address-tokens.js';
 
 /** An encoded word in a charset Python knows but this port does not decode. */
@@ -36,7 +44,12 @@ export function getEncodedWord(value: string): [TokenList, string] {
   let tok = body.slice(0, end);
   let rest = body.slice(end + 2);
   // The '?=' found may have been a Q-encoded '=XX' right after the encoding letter: look further.
-  if (rest.length > 1 && HEX.includes(rest.charAt(0)) && HEX.includes(rest.charAt(1)) && tok.split('?').length - 1 < 2) {
+  if (
+    rest.length > 1 &&
+    HEX.includes(rest.charAt(0)) &&
+    HEX.includes(rest.charAt(1)) &&
+    tok.split('?').length - 1 < 2
+  ) {
     const end2 = rest.indexOf('?=');
     tok += `?=${end2 < 0 ? rest : rest.slice(0, end2)}`;
     rest = end2 < 0 ? '' : rest.slice(end2 + 2);
@@ -98,10 +111,12 @@ function decodeQ(bytes: number[]): number[] {
 /** `decode_b`: strict base64 with the padding fixed, then two lenient tries, then the raw bytes. */
 function decodeB(bytes: number[]): number[] {
   const missingPadding = (4 - (bytes.length % 4)) % 4;
-  return a2bBase64([...bytes, ...new Array<number>(missingPadding).fill(EQUALS)], true)
-    ?? a2bBase64(bytes, false)
-    ?? a2bBase64([...bytes, EQUALS, EQUALS], false)
-    ?? bytes;
+  return (
+    a2bBase64([...bytes, ...new Array<number>(missingPadding).fill(EQUALS)], true) ??
+    a2bBase64(bytes, false) ??
+    a2bBase64([...bytes, EQUALS, EQUALS], false) ??
+    bytes
+  );
 }
 
 /** CPython 3.11's `binascii.a2b_base64` (Modules/binascii.c); undefined where it raises. */
@@ -131,10 +146,20 @@ function a2bBase64(input: number[], strict: boolean): number[] | undefined {
     if (strict && paddingStarted) return undefined;
     pads = 0;
     switch (quadPos) {
-      case 0: leftChar = sextet; break;
-      case 1: out.push((leftChar << 2) | (sextet >> 4)); leftChar = sextet & 0x0f; break;
-      case 2: out.push((leftChar << 4) | (sextet >> 2)); leftChar = sextet & 0x03; break;
-      default: out.push((leftChar << 6) | sextet); leftChar = 0;
+      case 0:
+        leftChar = sextet;
+        break;
+      case 1:
+        out.push((leftChar << 2) | (sextet >> 4));
+        leftChar = sextet & 0x0f;
+        break;
+      case 2:
+        out.push((leftChar << 4) | (sextet >> 2));
+        leftChar = sextet & 0x03;
+        break;
+      default:
+        out.push((leftChar << 6) | sextet);
+        leftChar = 0;
     }
     quadPos = (quadPos + 1) % 4;
   }
@@ -150,13 +175,20 @@ function decodeBytes(bytes: number[], charset: string): string {
   if (bytes.length === 0) return ''; // PyUnicode_Decode answers before looking the codec up
   const codec = lookupCodec(charset);
   switch (codec) {
-    case 'utf-8': return decodeUtf8(bytes);
-    case 'ascii': return decodeAscii(bytes);
-    case 'latin-1': return String.fromCharCode(...bytes);
-    case 'undefined': throw new HeaderParseError('undefined encoding'); // a UnicodeError
-    case 'other': throw new UnsupportedCharsetError(`charset ${JSON.stringify(charset)} is not ported`);
-    case undefined: return decodeAscii(bytes); // LookupError: "unknown-8bit" and friends
-    default: return unreachable(codec);
+    case 'utf-8':
+      return decodeUtf8(bytes);
+    case 'ascii':
+      return decodeAscii(bytes);
+    case 'latin-1':
+      return String.fromCharCode(...bytes);
+    case 'undefined':
+      throw new HeaderParseError('undefined encoding'); // a UnicodeError
+    case 'other':
+      throw new UnsupportedCharsetError(`charset ${JSON.stringify(charset)} is not ported`);
+    case undefined:
+      return decodeAscii(bytes); // LookupError: "unknown-8bit" and friends
+    default:
+      return unreachable(codec);
   }
 }
 
@@ -172,9 +204,11 @@ function decodeUtf8(bytes: number[]): string {
     const [length, secondMin, secondMax] = utf8Sequence(lead);
     const tail = bytes.slice(i + 1, i + length);
     const second = tail[0] ?? 0;
-    const valid = length > 0 && tail.length === length - 1
-      && (length === 1 || (second >= secondMin && second <= secondMax))
-      && tail.slice(1).every((b) => b >= 0x80 && b <= 0xbf);
+    const valid =
+      length > 0 &&
+      tail.length === length - 1 &&
+      (length === 1 || (second >= secondMin && second <= secondMax)) &&
+      tail.slice(1).every((b) => b >= 0x80 && b <= 0xbf);
     if (!valid) {
       out += escapeByte(lead);
       i += 1;
@@ -213,8 +247,10 @@ type Codec = 'utf-8' | 'ascii' | 'latin-1' | 'undefined' | 'other';
  */
 const PY_CODECS: Record<Codec, string> = {
   'utf-8': 'cp65001 u8 utf utf8 utf8_ucs2 utf8_ucs4 utf_8*',
-  ascii: '646 ansi_x3.4_1968 ansi_x3.4_1986 ansi_x3_4_1968 ascii* cp367 csascii ibm367 iso646_us iso_646.irv_1991 iso_ir_6 us us_ascii',
-  'latin-1': '8859 cp819 csisolatin1 ibm819 iso8859 iso8859_1 iso_8859_1 iso_8859_1_1987 iso_ir_100 l1 latin latin1 latin_1*',
+  ascii:
+    '646 ansi_x3.4_1968 ansi_x3.4_1986 ansi_x3_4_1968 ascii* cp367 csascii ibm367 iso646_us iso_646.irv_1991 iso_ir_6 us us_ascii',
+  'latin-1':
+    '8859 cp819 csisolatin1 ibm819 iso8859 iso8859_1 iso_8859_1 iso_8859_1_1987 iso_ir_100 l1 latin latin1 latin_1*',
   undefined: 'undefined*',
   other: `
 037 1026 1125 1140 1250 1251 1252 1253 1254 1255 1256 1257 1258 273 424 437 500 775 850 852 855
@@ -261,8 +297,12 @@ x_mac_trad_chinese`,
 };
 
 const CODEC_BY_NAME = new Map<string, { codec: Codec; alias: boolean }>(
-  Object.entries(PY_CODECS).flatMap(([codec, names]) => names.trim().split(/\s+/).map((name) =>
-    [name.replace('*', ''), { codec: codec as Codec, alias: !name.endsWith('*') }] as const)),
+  Object.entries(PY_CODECS).flatMap(([codec, names]) =>
+    names
+      .trim()
+      .split(/\s+/)
+      .map((name) => [name.replace('*', ''), { codec: codec as Codec, alias: !name.endsWith('*') }] as const),
+  ),
 );
 
 /** `codecs.lookup(charset)` for a text codec: C's `_Py_normalize_encoding`, then the search function. */

@@ -23,14 +23,29 @@ export class PythonError extends Error {}
  * 'defect' is the `InvalidHeaderDefect` that `_check_for_early_dl_end` appends as a list element.
  */
 export type Token = Terminal | TokenList | Defect;
-export interface Terminal { readonly kind: 'value' | 'ws' | 'ew-ws'; readonly type: string; readonly text: string }
-export interface TokenList { readonly kind: 'list' | 'ws-list' | 'comment' | 'bare-quoted'; readonly type: string; items: Token[] }
-export interface Defect { readonly kind: 'defect'; readonly type: 'defect'; readonly text: string }
+export interface Terminal {
+  readonly kind: 'value' | 'ws' | 'ew-ws';
+  readonly type: string;
+  readonly text: string;
+}
+export interface TokenList {
+  readonly kind: 'list' | 'ws-list' | 'comment' | 'bare-quoted';
+  readonly type: string;
+  items: Token[];
+}
+export interface Defect {
+  readonly kind: 'defect';
+  readonly type: 'defect';
+  readonly text: string;
+}
 
 export const valueTerminal = (text: string, type: string): Terminal => ({ kind: 'value', type, text });
 const wsTerminal = (text: string, type: string): Terminal => ({ kind: 'ws', type, text });
-export const tokenList = (type: string, items: Token[] = [], kind: TokenList['kind'] = 'list'): TokenList =>
-  ({ kind, type, items });
+export const tokenList = (type: string, items: Token[] = [], kind: TokenList['kind'] = 'list'): TokenList => ({
+  kind,
+  type,
+  items,
+});
 /** Python's bare `TokenList(...)`, whose token_type is None. */
 export const plainList = (items: Token[]): TokenList => tokenList('', items);
 export const DOT = valueTerminal('.', 'dot');
@@ -42,12 +57,21 @@ export function isList(token: Token): token is TokenList {
 /** `str(token)`: the canonical text, which `get_local_part` feeds back into the parser. */
 export function tokenStr(token: Token): string {
   switch (token.kind) {
-    case 'value': case 'ws': case 'defect': return token.text;
-    case 'ew-ws': return '';
-    case 'list': case 'ws-list': return token.items.map(tokenStr).join('');
-    case 'bare-quoted': return quoteString(token.items.map(tokenStr).join(''));
-    case 'comment': return `(${token.items.map(quoteInComment).join('')})`;
-    default: return unreachable(token);
+    case 'value':
+    case 'ws':
+    case 'defect':
+      return token.text;
+    case 'ew-ws':
+      return '';
+    case 'list':
+    case 'ws-list':
+      return token.items.map(tokenStr).join('');
+    case 'bare-quoted':
+      return quoteString(token.items.map(tokenStr).join(''));
+    case 'comment':
+      return `(${token.items.map(quoteInComment).join('')})`;
+    default:
+      return unreachable(token);
   }
 }
 
@@ -61,11 +85,20 @@ export function strFrames(token: Token): number {
   const deepest = (items: Token[], extra: number): number =>
     items.reduce((most, item) => Math.max(most, extra + strFrames(item)), 0);
   switch (token.kind) {
-    case 'value': case 'ws': case 'defect': return 1;
-    case 'ew-ws': return 2;
-    case 'list': case 'ws-list': case 'bare-quoted': return 3 + deepest(token.items, 0);
-    case 'comment': return 3 + deepest(token.items, 1);
-    default: return unreachable(token);
+    case 'value':
+    case 'ws':
+    case 'defect':
+      return 1;
+    case 'ew-ws':
+      return 2;
+    case 'list':
+    case 'ws-list':
+    case 'bare-quoted':
+      return 3 + deepest(token.items, 0);
+    case 'comment':
+      return 3 + deepest(token.items, 1);
+    default:
+      return unreachable(token);
   }
 }
 
@@ -77,14 +110,23 @@ function quoteInComment(token: Token): string {
 /** `token.value`: the semantic text, every whitespace token counting as one space. */
 export function tokenValue(token: Token): string {
   switch (token.kind) {
-    case 'value': return token.text;
-    case 'ws': case 'ws-list': case 'comment': return ' ';
-    case 'ew-ws': return '';
-    case 'list': return token.items.map(tokenValue).join('');
-    case 'bare-quoted': return token.items.map(tokenStr).join('');
+    case 'value':
+      return token.text;
+    case 'ws':
+    case 'ws-list':
+    case 'comment':
+      return ' ';
+    case 'ew-ws':
+      return '';
+    case 'list':
+      return token.items.map(tokenValue).join('');
+    case 'bare-quoted':
+      return token.items.map(tokenStr).join('');
     // A defect object has no .value: Python raises AttributeError.
-    case 'defect': throw new PythonError("AttributeError: 'InvalidHeaderDefect' object has no attribute 'value'");
-    default: return unreachable(token);
+    case 'defect':
+      throw new PythonError("AttributeError: 'InvalidHeaderDefect' object has no attribute 'value'");
+    default:
+      return unreachable(token);
   }
 }
 
@@ -107,7 +149,8 @@ export function first(value: string): string {
 }
 
 /** `value and value[0] in chars`. */
-export const startsWithOneOf = (value: string, chars: string): boolean => value !== '' && chars.includes(value.charAt(0));
+export const startsWithOneOf = (value: string, chars: string): boolean =>
+  value !== '' && chars.includes(value.charAt(0));
 
 export function quoteString(value: string): string {
   return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
@@ -130,7 +173,8 @@ export function getWord(value: string): [TokenList, string] {
   if (CFWS_LEADER.includes(first(value))) [leader, value] = getCfws(value);
   if (value === '') throw new HeaderParseError("Expected 'atom' or 'quoted-string' but found nothing.");
   if (value.startsWith('"')) [token, value] = getQuotedString(value);
-  else if (SPECIALS.includes(first(value))) throw new HeaderParseError(`Expected 'atom' or 'quoted-string' but found '${value}'`);
+  else if (SPECIALS.includes(first(value)))
+    throw new HeaderParseError(`Expected 'atom' or 'quoted-string' but found '${value}'`);
   else [token, value] = getAtom(value);
   if (leader) token.items.unshift(leader);
   return [token, value];
@@ -197,7 +241,8 @@ function getDotAtomText(value: string): [TokenList, string] {
       value = value.slice(1);
     }
   }
-  if (at(dotAtomText, -1) === DOT) throw new HeaderParseError(`expected atom at end of dot-atom-text but found '.${value}'`);
+  if (at(dotAtomText, -1) === DOT)
+    throw new HeaderParseError(`expected atom at end of dot-atom-text but found '.${value}'`);
   return [dotAtomText, value];
 }
 

@@ -24,10 +24,33 @@
  * limit while stringifying nested comments, which a 512-byte line can reach, is modelled.
  */
 import {
-  at, CFWS_LEADER, DOT, DOT_ATOM_ENDS, first, getAtom, getCfws, getDotAtom, getFws, getWord,
-  HeaderParseError, isList, PHRASE_ENDS, plainList, ptextToEndchars, PythonError, quoteString,
-  startsWithOneOf, strFrames, type Defect, type Token, tokenList, type TokenList, tokenStr,
-  tokenValue, valueTerminal, WSP,
+  at,
+  CFWS_LEADER,
+  DOT,
+  DOT_ATOM_ENDS,
+  first,
+  getAtom,
+  getCfws,
+  getDotAtom,
+  getFws,
+  getWord,
+  HeaderParseError,
+  isList,
+  PHRASE_ENDS,
+  plainList,
+  ptextToEndchars,
+  PythonError,
+  quoteString,
+  startsWithOneOf,
+  strFrames,
+  type Defect,
+  type Token,
+  tokenList,
+  type TokenList,
+  tokenStr,
+  tokenValue,
+  valueTerminal,
+  WSP,
 } from './address-tokens.js';
 import { pyLstrip, pySplit } from './py-text.js';
 
@@ -203,7 +226,8 @@ function getLocalPart(value: string, depth: number): [TokenList, string] {
   localPart.items.push(token);
   // Anything left that may continue a local part: reparse all of it, as text, as obs-local-part.
   if (value !== '' && (value[0] === '\\' || !PHRASE_ENDS.includes(first(value)))) {
-    if (depth + strFrames(localPart) > PY_STR_FRAMES) throw new PythonError('RecursionError: maximum recursion depth exceeded');
+    if (depth + strFrames(localPart) > PY_STR_FRAMES)
+      throw new PythonError('RecursionError: maximum recursion depth exceeded');
     [token, value] = getObsLocalPart(tokenStr(localPart) + value);
     localPart.items[0] = token;
   }
@@ -276,7 +300,8 @@ function getDomainLiteral(value: string): [TokenList, string] {
     [token, value] = getCfws(value);
     domainLiteral.items.push(token);
   }
-  if (!value.startsWith('[')) throw new HeaderParseError(`expected '[' at start of domain-literal but found '${value}'`);
+  if (!value.startsWith('['))
+    throw new HeaderParseError(`expected '[' at start of domain-literal but found '${value}'`);
   value = value.slice(1);
   if (endsEarly(value, domainLiteral)) return [domainLiteral, value];
   domainLiteral.items.push(valueTerminal('[', 'domain-literal-start'));

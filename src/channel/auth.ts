@@ -44,7 +44,10 @@ export function checkCredentials(users: ReadonlyMap<string, string> | undefined,
   if (password === undefined) return false;
   const [given, expected] =
     c.mechanism === 'CRAM-MD5'
-      ? [Buffer.from(c.digest.toLowerCase()), Buffer.from(createHmac('md5', password).update(c.challenge).digest('hex'))]
+      ? [
+          Buffer.from(c.digest.toLowerCase()),
+          Buffer.from(createHmac('md5', password).update(c.challenge).digest('hex')),
+        ]
       : [Buffer.from(c.password), Buffer.from(password)];
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
@@ -120,7 +123,10 @@ export const AUTH_COMMAND: CommandSpec = {
   },
 };
 
-/** Handles one continuation line of an exchange; the channel is back in command state unless this starts another step. */
+/**
+ * Handles one continuation line of an exchange; the channel is back in
+ * command state unless this starts another step.
+ */
 export function continueAuth(ctx: CommandContext, step: AuthStep, line: string): void {
   const auth = ctx.config.auth!;
   // RFC 4954 section 4: `*` cancels the exchange.
@@ -139,7 +145,12 @@ export function continueAuth(ctx: CommandContext, step: AuthStep, line: string):
       const text = response.toString('utf8');
       const space = text.lastIndexOf(' ');
       if (space <= 0) return ctx.send(R.R501_BAD_BASE64);
-      return finish(ctx, auth, { mechanism: 'CRAM-MD5', user: text.slice(0, space), challenge: step.challenge, digest: text.slice(space + 1) });
+      return finish(ctx, auth, {
+        mechanism: 'CRAM-MD5',
+        user: text.slice(0, space),
+        challenge: step.challenge,
+        digest: text.slice(space + 1),
+      });
     }
     default: {
       const never: never = step;
@@ -155,7 +166,10 @@ export function continueAuth(ctx: CommandContext, step: AuthStep, line: string):
  */
 export function traceable(line: string): string {
   if (!/^auth[ \t]/i.test(line)) return line;
-  const words = line.slice(5).split(/[ \t]+/).filter((w) => w !== '');
+  const words = line
+    .slice(5)
+    .split(/[ \t]+/)
+    .filter((w) => w !== '');
   return words.length < 2 ? line : `${line.slice(0, 4)} ${words[0]} [initial response hidden]`;
 }
 

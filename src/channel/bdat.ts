@@ -68,11 +68,7 @@ export const BDAT_COMMAND: CommandSpec = {
     const size = Number(m[1]);
     const last = m[2] !== undefined;
     const tx = ctx.transaction;
-    const refusal = tx.mailFrom === null
-        ? R.R503_NEED_MAIL
-        : tx.rcptTos.length === 0
-          ? R.R503_NEED_RCPT
-          : undefined;
+    const refusal = tx.mailFrom === null ? R.R503_NEED_MAIL : tx.rcptTos.length === 0 ? R.R503_NEED_RCPT : undefined;
     ctx.startChunk(new ChunkReader(size, last, refusal));
   },
 };

@@ -43,7 +43,14 @@ import { withEnhancedCode } from './enhanced-codes.js';
 import { LineReader, type LineResult } from './line-reader.js';
 import { R, type Reply } from './reply.js';
 import { announce, belongsToTransaction, commandSubject } from './rule-hook.js';
-import { COMMAND_SIZE_LIMIT, type Action, type ChannelConfig, type ChannelStateName, type RuleOutcome, type TlsInfo } from './types.js';
+import {
+  COMMAND_SIZE_LIMIT,
+  type Action,
+  type ChannelConfig,
+  type ChannelStateName,
+  type RuleOutcome,
+  type TlsInfo,
+} from './types.js';
 import { ChannelUsageError } from '../errors.js';
 
 export class SMTPChannel implements CommandContext {
@@ -86,7 +93,8 @@ export class SMTPChannel implements CommandContext {
    */
   tlsEstablished(info: TlsInfo): Action[] {
     if (this.state === CLOSED) return [];
-    if (this.state !== STARTTLS && this.greeted) throw new ChannelUsageError(`tlsEstablished() called in state ${this.state.name}`);
+    if (this.state !== STARTTLS && this.greeted)
+      throw new ChannelUsageError(`tlsEstablished() called in state ${this.state.name}`);
     this.session = emptySession(info);
     this.tx = emptyTransaction();
     this.state = COMMAND;
@@ -117,7 +125,8 @@ export class SMTPChannel implements CommandContext {
   settle(verdict?: Reply): Action[] {
     // The peer may hang up while its message is with the handler.
     if (this.state === CLOSED) return [];
-    if (this.state.name !== 'awaiting-verdict') throw new ChannelUsageError(`settle() called in state ${this.state.name}`);
+    if (this.state.name !== 'awaiting-verdict')
+      throw new ChannelUsageError(`settle() called in state ${this.state.name}`);
     this.out = [];
     // The transaction is as it was handed over: nothing is processed meanwhile.
     const { accepted, ending } = answerVerdict(this.config, this.tx.rcptTos.length, verdict, this.state.verdictRule);
@@ -259,7 +268,10 @@ export class SMTPChannel implements CommandContext {
     continueAuth(this, step, line.bytes.toString('latin1'));
   }
 
-  /** Carries out the end of a message (see end-of-message.ts): replies (a refusal, a BDAT chunk's reply or the verdict), a drop, or the hand-over. */
+  /**
+   * Carries out the end of a message (see end-of-message.ts): replies (a
+   * refusal, a BDAT chunk's reply or the verdict), a drop, or the hand-over.
+   */
   private endMessage({ before, end }: MessageEnding): void {
     this.out.push(...before);
     switch (end.kind) {
@@ -288,7 +300,10 @@ export class SMTPChannel implements CommandContext {
     const command = readCommandLine(line.bytes, this.config, this.session, this.mailLineLimit);
     if (this.config.trace) {
       const hidden = this.authRefused && command.kind === 'refused';
-      this.out.push({ kind: 'trace', line: hidden ? HIDDEN_AFTER_REFUSED_AUTH : traceable(line.bytes.toString('latin1')) });
+      this.out.push({
+        kind: 'trace',
+        line: hidden ? HIDDEN_AFTER_REFUSED_AUTH : traceable(line.bytes.toString('latin1')),
+      });
     }
     if (command.kind === 'refused') return this.send(command.reply);
     this.authRefused = false;

@@ -25,7 +25,12 @@ export function mailLineLimit(config: ChannelConfig): number {
 }
 
 /** Reads a complete command line (without its line ending); `mailLimit` is `mailLineLimit(config)`. */
-export function readCommandLine(bytes: Buffer, config: ChannelConfig, session: Session, mailLimit: number): CommandLine {
+export function readCommandLine(
+  bytes: Buffer,
+  config: ChannelConfig,
+  session: Session,
+  mailLimit: number,
+): CommandLine {
   if (bytes.length === 0) return refused(R.R500_BAD_SYNTAX);
   if (!isUtf8(bytes)) return refused(R.R500_NOT_UTF8);
   const text = bytes.toString('utf8');

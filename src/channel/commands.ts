@@ -32,7 +32,16 @@ export interface Transaction {
 
 /** A transaction with nothing in it yet. */
 export function emptyTransaction(): Transaction {
-  return { mailFrom: null, rcptTos: [], mailOptions: [], rcptOptions: [], smtputf8: false, binary: false, chunks: null, rules: [] };
+  return {
+    mailFrom: null,
+    rcptTos: [],
+    mailOptions: [],
+    rcptOptions: [],
+    smtputf8: false,
+    binary: false,
+    chunks: null,
+    rules: [],
+  };
 }
 
 /** The session: what outlives transactions. */
@@ -75,8 +84,21 @@ export interface CommandContext {
 }
 
 export type Verb =
-  | 'EHLO' | 'HELO' | 'MAIL' | 'RCPT' | 'DATA' | 'RSET' | 'NOOP' | 'QUIT' | 'VRFY' | 'HELP' | 'EXPN'
-  | 'LHLO' | 'STARTTLS' | 'AUTH' | 'BDAT';
+  | 'EHLO'
+  | 'HELO'
+  | 'MAIL'
+  | 'RCPT'
+  | 'DATA'
+  | 'RSET'
+  | 'NOOP'
+  | 'QUIT'
+  | 'VRFY'
+  | 'HELP'
+  | 'EXPN'
+  | 'LHLO'
+  | 'STARTTLS'
+  | 'AUTH'
+  | 'BDAT';
 
 export interface CommandSpec {
   /**
@@ -210,7 +232,11 @@ function stripKeyword(keyword: string, arg: string): string {
 }
 
 /** Parses `FROM:<addr> params` / `TO:<addr> params`; undefined means a 501 syntax error. */
-function parsePath(ctx: CommandContext, keyword: string, arg: string): { address: string; options: string[] } | undefined {
+function parsePath(
+  ctx: CommandContext,
+  keyword: string,
+  arg: string,
+): { address: string; options: string[] } | undefined {
   const parsed = parseAddress(stripKeyword(keyword, arg));
   // smtpd raised out of the address parser on some inputs and dropped the
   // connection; we answer them as the syntax errors they are.

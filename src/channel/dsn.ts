@@ -30,7 +30,10 @@ export function checkDsnRcptParams(params: Params): string | undefined {
   if (notify !== undefined && (notify === true || !NOTIFY.test(notify))) return 'NOTIFY';
   const orcpt = params.get('ORCPT');
   // addr-type ";" xtext (RFC 3461 4.2), e.g. rfc822;user@example.com.
-  if (orcpt !== undefined && (orcpt === true || !/^[A-Z0-9-]+;.+$/.test(orcpt) || !XTEXT.test(orcpt.slice(orcpt.indexOf(';') + 1)))) {
+  if (
+    orcpt !== undefined &&
+    (orcpt === true || !/^[A-Z0-9-]+;.+$/.test(orcpt) || !XTEXT.test(orcpt.slice(orcpt.indexOf(';') + 1)))
+  ) {
     return 'ORCPT';
   }
   params.delete('NOTIFY');

@@ -18,7 +18,12 @@ import type { Action, BareLineEndings, ChannelConfig, ChannelMessage, RuleOutcom
 /** What the channel does when a message's data has ended, or its verdict is in. */
 export type MessageEnd =
   /** Send these replies; `endsTransaction` replaces the transaction first, `close` closes after. */
-  | { readonly kind: 'replies'; readonly replies: readonly Reply[]; readonly endsTransaction: boolean; readonly close: boolean }
+  | {
+      readonly kind: 'replies';
+      readonly replies: readonly Reply[];
+      readonly endsTransaction: boolean;
+      readonly close: boolean;
+    }
   /** An EOD rule drops the connection, with nothing more sent. */
   | { readonly kind: 'drop' }
   /** Hand the message over and wait for the verdict; an EOD rule that keeps it applies then. */
@@ -30,13 +35,19 @@ export interface MessageEnding {
   readonly end: MessageEnd;
 }
 
-/** How the channel answers the handler's verdict: the replies that end the transaction, and whether it counts as accepted (for `maxMessages`). */
+/**
+ * How the channel answers the handler's verdict: the replies that end the
+ * transaction, and whether it counts as accepted (for `maxMessages`).
+ */
 export interface VerdictAnswer {
   readonly accepted: boolean;
   readonly ending: MessageEnding;
 }
 
-/** Feeds bytes to the data phase: undefined until it ends, then its end and the bytes after it, for the command reader. */
+/**
+ * Feeds bytes to the data phase: undefined until it ends, then its end and
+ * the bytes after it, for the command reader.
+ */
 export function bodyEnding(
   state: BodyState,
   bytes: Buffer,
@@ -52,8 +63,16 @@ export function bodyEnding(
   return end === undefined ? undefined : { ending: endOfChunk(config, session, tx, end), rest: end.rest };
 }
 
-/** The handler's verdict (undefined: `250 OK`) on a message handed over with `recipients`, and the EOD rule kept for it. */
-export function answerVerdict(config: ChannelConfig, recipients: number, verdict: Reply | undefined, rule: RuleOutcome | null): VerdictAnswer {
+/**
+ * The handler's verdict (undefined: `250 OK`) on a message handed over with
+ * `recipients`, and the EOD rule kept for it.
+ */
+export function answerVerdict(
+  config: ChannelConfig,
+  recipients: number,
+  verdict: Reply | undefined,
+  rule: RuleOutcome | null,
+): VerdictAnswer {
   const accepted = isAcceptance(verdict);
   // An EOD rule's 2xx replaces an accepting verdict; a handler's refusal stands.
   const final = (accepted && rule?.reply ? rule.reply : verdict) ?? R.R250_QUEUED;
@@ -61,7 +80,10 @@ export function answerVerdict(config: ChannelConfig, recipients: number, verdict
   const before: Action[] = rule && rule.delayMs > 0 ? [{ kind: 'delay', ms: rule.delayMs }] : [];
   // RFC 2033 section 4.2: LMTP answers once per accepted recipient.
   const replies = repeat(config, recipients, final);
-  return { accepted, ending: { before, end: { kind: 'replies', replies, endsTransaction: true, close: rule?.close === true } } };
+  return {
+    accepted,
+    ending: { before, end: { kind: 'replies', replies, endsTransaction: true, close: rule?.close === true } },
+  };
 }
 
 /** The end of DATA (CRLF.CRLF). */
@@ -74,8 +96,12 @@ function endOfData(config: ChannelConfig, session: Session, tx: Transaction, dec
 
 /** The end of a BDAT chunk: its reply (once, even in LMTP), or the whole message after LAST. */
 function endOfChunk(config: ChannelConfig, session: Session, tx: Transaction, end: ChunkEnd): MessageEnding {
-  if (end.kind === 'message') return endOfMessage(config, session, tx, end.data, countBareLineEndings(end.data), end.lineBased);
-  return { before: [], end: { kind: 'replies', replies: [end.reply], endsTransaction: end.endsTransaction, close: false } };
+  if (end.kind === 'message')
+    return endOfMessage(config, session, tx, end.data, countBareLineEndings(end.data), end.lineBased);
+  return {
+    before: [],
+    end: { kind: 'replies', replies: [end.reply], endsTransaction: end.endsTransaction, close: false },
+  };
 }
 
 /** A message is complete (DATA or BDAT LAST): refused, dropped, or handed over. */

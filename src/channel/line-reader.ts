@@ -12,9 +12,7 @@
  * `{ tooLong: true }` so the channel can answer "500 line too long".
  */
 
-export type LineResult =
-  | { readonly kind: 'line'; readonly bytes: Buffer }
-  | { readonly kind: 'too-long' };
+export type LineResult = { readonly kind: 'line'; readonly bytes: Buffer } | { readonly kind: 'too-long' };
 
 const LF = 0x0a;
 const CR = 0x0d;

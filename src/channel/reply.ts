@@ -65,7 +65,10 @@ export function printable(text: string): string {
   });
 }
 
-/** Whether a handler's verdict accepts the message: none (`250 OK`) or a reply under 400. The one place this is decided. */
+/**
+ * Whether a handler's verdict accepts the message: none (`250 OK`) or a
+ * reply under 400. The one place this is decided.
+ */
 export function isAcceptance(verdict: Reply | undefined): boolean {
   return verdict === undefined || verdict.code < 400;
 }
@@ -100,7 +103,8 @@ export const R = {
   /** Ours: an RFC 5321 4.5.3.2 timeout. */
   R421_TIMEOUT: (host: string) => ereply('4.0.0', 421, `${host} Error: timeout exceeded`),
   /** Ours: --max-connections or --connection-rate, answered at the greeting (RFC 5321 3.1). */
-  R421_TOO_MANY_CONNECTIONS: (host: string, why: string) => ereply('4.7.0', 421, `${host} Error: ${why}, try again later`),
+  R421_TOO_MANY_CONNECTIONS: (host: string, why: string) =>
+    ereply('4.7.0', 421, `${host} Error: ${why}, try again later`),
   R421_TOO_MANY_MESSAGES: (host: string) => ereply('4.7.0', 421, `${host} Error: too many messages in this connection`),
   R451_HANDLER_FAILED: ereply('4.3.0', 451, 'Requested action aborted: error in processing'),
   /** Ours: RFC 5321 4.5.3.1.10's reply for one recipient too many. */
@@ -153,7 +157,11 @@ export const R = {
   R550_RELAY_DOMAIN: ereply('5.0.0', 550, 'Error: relaying to this domain is not allowed'),
   /** Ours: `--strict` refuses a message (src/lint/strict.ts); `finding` is printable ASCII. */
   R550_STRICT: (finding: string) => ereply('5.0.0', 550, `Error: message rejected by --strict: ${finding}`),
-  R550_BARE_LINE_ENDING: ereply('5.6.0', 550, 'Error: bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)'),
+  R550_BARE_LINE_ENDING: ereply(
+    '5.6.0',
+    550,
+    'Error: bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)',
+  ),
   R552_SIZE_EXCEEDED: ereply('5.3.4', 552, 'Error: message size exceeds fixed maximum message size'),
   R552_TOO_MUCH_DATA: ereply('5.3.4', 552, 'Error: Too much mail data'),
   R555_MAIL_PARAMS: ereply('5.5.4', 555, 'MAIL FROM parameters not recognized or not implemented'),

@@ -19,7 +19,8 @@ function valuesAt(record: JsonRecord, path: readonly string[]): unknown[] {
     const next: unknown[] = [];
     for (const v of values) {
       for (const item of Array.isArray(v) ? v : [v]) {
-        if (item !== null && typeof item === 'object' && Object.hasOwn(item, name)) next.push((item as Record<string, unknown>)[name]);
+        if (item !== null && typeof item === 'object' && Object.hasOwn(item, name))
+          next.push((item as Record<string, unknown>)[name]);
       }
     }
     values = next;
@@ -70,7 +71,8 @@ export function holds(predicate: Predicate, record: JsonRecord): boolean {
       const match =
         predicate.op === '=' || predicate.op === '!='
           ? (v: unknown) => asText(v) === predicate.value
-          : (v: unknown) => (predicate.regex ? predicate.regex.test(asText(v)) : asText(v).toLowerCase().includes(needle));
+          : (v: unknown) =>
+              predicate.regex ? predicate.regex.test(asText(v)) : asText(v).toLowerCase().includes(needle);
       const any = leaves.some(match);
       return predicate.op === '=' || predicate.op === '~' ? any : !any;
     }
@@ -85,7 +87,9 @@ export function holds(predicate: Predicate, record: JsonRecord): boolean {
 export function showValue(predicate: Predicate, record: JsonRecord): string {
   const values = valuesAt(record, predicate.path);
   const numeric = predicate.op === '<' || predicate.op === '<=' || predicate.op === '>' || predicate.op === '>=';
-  const shown = values.map((v) => (Array.isArray(v) && (numeric || v.some((i) => typeof i === 'object')) ? `${v.length} item(s)` : JSON.stringify(v)));
+  const shown = values.map((v) =>
+    Array.isArray(v) && (numeric || v.some((i) => typeof i === 'object')) ? `${v.length} item(s)` : JSON.stringify(v),
+  );
   const text = shown.length === 1 ? shown[0]! : `[${shown.join(', ')}]`;
   return text.length > 80 ? `${text.slice(0, 80)}...` : text;
 }

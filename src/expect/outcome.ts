@@ -10,7 +10,12 @@ import { EXIT, type RunEnd } from '../run-control.js';
 import { formatReport, type ExpectationTracker } from './tracker.js';
 
 /** Judges the run: writes the report to `log` and returns the exit code. */
-export function judgeRun(end: RunEnd, tracker: ExpectationTracker, exitAfter: number | null, log: NodeJS.WritableStream): number {
+export function judgeRun(
+  end: RunEnd,
+  tracker: ExpectationTracker,
+  exitAfter: number | null,
+  log: NodeJS.WritableStream,
+): number {
   const report = tracker.report();
   log.write(formatReport(report));
   if (end.code === EXIT.TIMEOUT && exitAfter !== null) return EXIT.TIMEOUT;

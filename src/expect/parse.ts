@@ -53,7 +53,12 @@ export interface CountRange {
   readonly max: number;
 }
 
-type SchemaNode = { readonly type?: string | readonly string[]; readonly const?: unknown; readonly properties?: Record<string, SchemaNode>; readonly items?: SchemaNode };
+type SchemaNode = {
+  readonly type?: string | readonly string[];
+  readonly const?: unknown;
+  readonly properties?: Record<string, SchemaNode>;
+  readonly items?: SchemaNode;
+};
 
 function kindOf(node: SchemaNode): FieldKind {
   if ('const' in node) return typeof node.const === 'number' ? 'number' : 'string';
@@ -66,7 +71,10 @@ function kindOf(node: SchemaNode): FieldKind {
 }
 
 /** The schema of the field at `path` and of the items of the array it may be. */
-function resolveField(path: readonly string[], bad: (why: string) => never): { node: SchemaNode; kind: FieldKind; items: FieldKind | null } {
+function resolveField(
+  path: readonly string[],
+  bad: (why: string) => never,
+): { node: SchemaNode; kind: FieldKind; items: FieldKind | null } {
   let node = JSON_SCHEMA as unknown as SchemaNode;
   path.forEach((name, i) => {
     if (kindOf(node) === 'array') node = node.items ?? {};
@@ -74,7 +82,9 @@ function resolveField(path: readonly string[], bad: (why: string) => never): { n
     const here = path.slice(0, i).join('.');
     if (!properties) bad(`'${here}' has no fields (so no '${path.slice(0, i + 1).join('.')}')`);
     if (!Object.hasOwn(properties, name)) {
-      bad(`unknown field '${path.slice(0, i + 1).join('.')}' (${here === '' ? 'fields' : `fields of ${here}`}: ${Object.keys(properties).join(', ')})`);
+      bad(
+        `unknown field '${path.slice(0, i + 1).join('.')}' (${here === '' ? 'fields' : `fields of ${here}`}: ${Object.keys(properties).join(', ')})`,
+      );
     }
     node = properties[name]!;
   });
@@ -108,16 +118,21 @@ function parsePredicate(text: string, bad: (why: string) => never): Predicate {
   const numeric = op === '<' || op === '<=' || op === '>' || op === '>=';
   const number = /^-?[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : null;
   if (numeric) {
-    if (kind !== 'number' && kind !== 'array') bad(`'${field[0]}' is a ${kind}: ${op} compares numbers and list lengths`);
+    if (kind !== 'number' && kind !== 'array')
+      bad(`'${field[0]}' is a ${kind}: ${op} compares numbers and list lengths`);
     if (number === null) bad(`'${field[0]}${op}' needs a number, not '${value}'`);
   } else {
     if (leaf === 'object') {
       const { node } = resolveField(path, bad);
       const first = Object.keys((kind === 'array' ? node.items : node)?.properties ?? {})[0] ?? 'name';
-      bad(`'${field[0]}' is ${kind === 'array' ? 'a list of objects' : 'an object'}: name one of its fields, e.g. ${field[0]}.${first}`);
+      bad(
+        `'${field[0]}' is ${kind === 'array' ? 'a list of objects' : 'an object'}: name one of its fields, e.g. ${field[0]}.${first}`,
+      );
     }
-    if (leaf === 'number' && (op === '=' || op === '!=') && number === null) bad(`'${field[0]}' is a number, not '${value}'`);
-    if (leaf === 'boolean' && (op === '=' || op === '!=') && value !== 'true' && value !== 'false') bad(`'${field[0]}' is true or false, not '${value}'`);
+    if (leaf === 'number' && (op === '=' || op === '!=') && number === null)
+      bad(`'${field[0]}' is a number, not '${value}'`);
+    if (leaf === 'boolean' && (op === '=' || op === '!=') && value !== 'true' && value !== 'false')
+      bad(`'${field[0]}' is true or false, not '${value}'`);
   }
   const regex = op === '~' || op === '!~' ? regexValue(value, bad) : null;
   return { source, path, op, value, number, regex, kind };
@@ -156,5 +171,7 @@ export function parseCountRange(source: string): CountRange {
         if (v > 0) return { source, min: 0, max: v - 1 };
     }
   }
-  throw new ExpectSyntaxError(`bad --expect-count '${source}': expected N, MIN..MAX, >=N, >N, <=N or <N (whole numbers; MIN <= MAX; <0 is never true)`);
+  throw new ExpectSyntaxError(
+    `bad --expect-count '${source}': expected N, MIN..MAX, >=N, >N, <=N or <N (whole numbers; MIN <= MAX; <0 is never true)`,
+  );
 }

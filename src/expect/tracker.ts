@@ -49,7 +49,11 @@ function summarize(record: JsonRecord, expectation: Expectation, score: number):
   const fields = expectation.predicates.map((p) => `${p.path.join('.')}=${showValue(p, record)}`);
   // The subject helps to tell messages apart, unless a field shown is the subject already.
   const read = new Set(expectation.predicates.map((p) => p.path.join('.')));
-  const subject = read.has('subject') ? '' : record.subject === null ? ', no subject' : `, subject ${JSON.stringify(record.subject)}`;
+  const subject = read.has('subject')
+    ? ''
+    : record.subject === null
+      ? ', no subject'
+      : `, subject ${JSON.stringify(record.subject)}`;
   const text = `${record.id} from <${record.mailFrom}> to ${record.rcptTo.map((r) => `<${r}>`).join(', ')}${subject}: ${fields.join(', ')}`;
   return { id: record.id, text: terminalSafe(text), score };
 }
@@ -103,7 +107,12 @@ export class ExpectationTracker {
     const messages = (k: number) => `${k} message${k === 1 ? '' : 's'}`;
     if (this.count) {
       const { min, max, source } = this.count;
-      results.push({ label: `--expect-count ${source}`, ok: n >= min && n <= max, detail: `${messages(n)} accepted`, messages: [] });
+      results.push({
+        label: `--expect-count ${source}`,
+        ok: n >= min && n <= max,
+        detail: `${messages(n)} accepted`,
+        messages: [],
+      });
     }
     for (const { expectation, matched, shown } of this.states) {
       const label = `--expect '${terminalSafe(expectation.source)}'`;
@@ -112,7 +121,12 @@ export class ExpectationTracker {
           results.push(
             matched > 0
               ? { label, ok: true, detail: `${messages(matched)} matched`, messages: [] }
-              : { label, ok: false, detail: n === 0 ? 'no message arrived' : `none of ${messages(n)} matched; nearest:`, messages: shown },
+              : {
+                  label,
+                  ok: false,
+                  detail: n === 0 ? 'no message arrived' : `none of ${messages(n)} matched; nearest:`,
+                  messages: shown,
+                },
           );
           break;
         case 'every':
@@ -143,7 +157,9 @@ export class ExpectationTracker {
 export function formatReport(report: ExpectReport): string {
   const failed = report.results.filter((r) => !r.ok).length;
   const head = failed === 0 ? `all ${report.results.length} held` : `${failed} of ${report.results.length} failed`;
-  const lines = [`smtpd-ts: expectations: ${head} (${report.accepted} message${report.accepted === 1 ? '' : 's'} accepted)`];
+  const lines = [
+    `smtpd-ts: expectations: ${head} (${report.accepted} message${report.accepted === 1 ? '' : 's'} accepted)`,
+  ];
   for (const r of report.results) {
     lines.push(`  ${r.ok ? 'ok    ' : 'FAILED'} ${r.label}: ${r.detail}`);
     for (const m of r.messages) lines.push(`           ${m.text}`);

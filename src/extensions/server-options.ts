@@ -12,11 +12,23 @@ import type { ExtensionSettings } from './settings.js';
 
 type ExtensionOptions = Pick<
   ServerOptions,
-  'tls' | 'tlsImplicit' | 'requireTls' | 'auth' | 'chunking' | 'binaryMime' | 'enhancedStatusCodes' | 'dsn' | 'lmtp' | 'proxyProtocol'
+  | 'tls'
+  | 'tlsImplicit'
+  | 'requireTls'
+  | 'auth'
+  | 'chunking'
+  | 'binaryMime'
+  | 'enhancedStatusCodes'
+  | 'dsn'
+  | 'lmtp'
+  | 'proxyProtocol'
 >;
 
 /** The server options for `settings`; writes the certificate's fingerprint to `log`. */
-export async function extensionServerOptions(settings: ExtensionSettings, log: NodeJS.WritableStream): Promise<ExtensionOptions> {
+export async function extensionServerOptions(
+  settings: ExtensionSettings,
+  log: NodeJS.WritableStream,
+): Promise<ExtensionOptions> {
   const options: ExtensionOptions = {
     chunking: settings.chunking,
     binaryMime: settings.binaryMime,
@@ -31,20 +43,26 @@ export async function extensionServerOptions(settings: ExtensionSettings, log: N
   if (settings.tls) {
     const hostname = os.hostname();
     const credentials =
-      settings.tls.kind === 'files' ? await loadCredentials(settings.tls.cert, settings.tls.key) : await selfSignedCredentials(hostname);
+      settings.tls.kind === 'files'
+        ? await loadCredentials(settings.tls.cert, settings.tls.key)
+        : await selfSignedCredentials(hostname);
     options.tls = { cert: credentials.cert, key: credentials.key };
-    const what = credentials.selfSigned ? `self-signed certificate for ${hostname}, generated for this run` : 'certificate';
+    const what = credentials.selfSigned
+      ? `self-signed certificate for ${hostname}, generated for this run`
+      : 'certificate';
     log.write(`smtpd-ts: TLS ${what}: SHA-256 fingerprint ${credentials.fingerprint256}\n`);
   }
   if (settings.auth) {
     let users: Map<string, string> | undefined;
     if (settings.auth.file !== null) {
       const path = settings.auth.file;
-      const text = await readFile(path, 'utf8').catch((e: Error) => Promise.reject(new Error(`cannot read --auth-file ${path}: ${e.message}`)));
+      const text = await readFile(path, 'utf8').catch((e: Error) =>
+        Promise.reject(new Error(`cannot read --auth-file ${path}: ${e.message}`)),
+      );
       try {
         users = parseUsers(text);
       } catch (e) {
-        throw new Error(`bad --auth-file ${path}: ${(e as Error).message}`);
+        throw new Error(`bad --auth-file ${path}: ${(e as Error).message}`, { cause: e });
       }
     }
     options.auth = {

@@ -1,5 +1,5 @@
 /**
- * The flags of the SMTP extensions as data (issue 6): TLS, AUTH, CHUNKING,
+ * The flags of the SMTP extensions as data: TLS, AUTH, CHUNKING,
  * enhanced status codes, DSN, LMTP, PROXY. Pure, like the rest of
  * config.ts, which calls `toExtensionSettings`: contradictory flags throw
  * UsageError (exit 2). Certificates and user files are read at start
@@ -31,7 +31,8 @@ export interface ExtensionCliOptions {
 
 export interface ExtensionSettings {
   /** `--tls-cert`/`--tls-key`, `--tls` (self-signed, generated at start), or null: no TLS. */
-  readonly tls: { readonly kind: 'files'; readonly cert: string; readonly key: string } | { readonly kind: 'self-signed' } | null;
+  readonly tls:
+    { readonly kind: 'files'; readonly cert: string; readonly key: string } | { readonly kind: 'self-signed' } | null;
   /** `--tls-implicit`: TLS from the first byte (RFC 8314) instead of STARTTLS. */
   readonly tlsImplicit: boolean;
   readonly requireTls: boolean;
@@ -50,8 +51,14 @@ export function toExtensionSettings(o: ExtensionCliOptions): ExtensionSettings {
   const cert = optionalPath(o.tlsCert, '--tls-cert');
   const key = optionalPath(o.tlsKey, '--tls-key');
   if ((cert === null) !== (key === null)) throw new UsageError('--tls-cert and --tls-key go together');
-  if (o.tls && cert !== null) throw new UsageError('--tls generates a certificate; leave it out with --tls-cert and --tls-key');
-  const tls = cert !== null && key !== null ? { kind: 'files' as const, cert, key } : o.tls ? { kind: 'self-signed' as const } : null;
+  if (o.tls && cert !== null)
+    throw new UsageError('--tls generates a certificate; leave it out with --tls-cert and --tls-key');
+  const tls =
+    cert !== null && key !== null
+      ? { kind: 'files' as const, cert, key }
+      : o.tls
+        ? { kind: 'self-signed' as const }
+        : null;
   if (tls === null && o.tlsImplicit) throw new UsageError('--tls-implicit needs --tls or --tls-cert and --tls-key');
   if (tls === null && o.requireTls) throw new UsageError('--require-tls needs --tls or --tls-cert and --tls-key');
   const authOn = o.auth ?? true;

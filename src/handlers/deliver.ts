@@ -45,14 +45,16 @@ export function deliverEnvironment(message: Message, recipient: string): Record<
     QUEUE_ID: message.id,
     SIZE: String(message.data.length),
   };
-  for (const [name, value] of Object.entries(env)) if (value.includes('\0')) env[name] = value.replaceAll('\0', '\ufffd');
+  for (const [name, value] of Object.entries(env))
+    if (value.includes('\0')) env[name] = value.replaceAll('\0', '\ufffd');
   return env;
 }
 
 /** The reply for an exit status (null status: killed by a signal). */
 function refusalFor(recipient: string, route: DeliverRoute, status: number | null, timedOut: boolean): Refusal {
   if (timedOut) return { address: recipient, code: 451, message: `delivery command timed out: ${route.pattern}` };
-  if (status === EX_TEMPFAIL) return { address: recipient, code: 451, message: `delivery command deferred (exit ${status}): ${route.pattern}` };
+  if (status === EX_TEMPFAIL)
+    return { address: recipient, code: 451, message: `delivery command deferred (exit ${status}): ${route.pattern}` };
   const how = status === null ? 'was killed' : `failed (exit ${status})`;
   return { address: recipient, code: 550, message: `delivery command ${how}: ${route.pattern}` };
 }
@@ -61,7 +63,13 @@ function refusalFor(recipient: string, route: DeliverRoute, status: number | nul
  * Runs `route`'s command for one recipient; never rejects. Writes one line
  * to `log` when the command fails or writes to stderr.
  */
-export function deliverToCommand(route: DeliverRoute, message: Message, recipient: string, timeoutMs: number, log: NodeJS.WritableStream): Promise<DeliverResult> {
+export function deliverToCommand(
+  route: DeliverRoute,
+  message: Message,
+  recipient: string,
+  timeoutMs: number,
+  log: NodeJS.WritableStream,
+): Promise<DeliverResult> {
   return new Promise((resolve) => {
     let child: ChildProcessByStdio<Writable, null, Readable>;
     try {
@@ -73,7 +81,9 @@ export function deliverToCommand(route: DeliverRoute, message: Message, recipien
       });
     } catch (err) {
       // spawn() throws for what it cannot pass on (EAGAIN, E2BIG...): a temporary failure, not a crash.
-      log.write(`smtpd-ts: message ${message.id}: --deliver ${terminalSafe(recipient)} to '${route.command}' could not start: ${(err as Error).message}\n`);
+      log.write(
+        `smtpd-ts: message ${message.id}: --deliver ${terminalSafe(recipient)} to '${route.command}' could not start: ${(err as Error).message}\n`,
+      );
       resolve({ accepted: false, refusal: refusalFor(recipient, route, EX_TEMPFAIL, false) });
       return;
     }
@@ -103,9 +113,20 @@ export function deliverToCommand(route: DeliverRoute, message: Message, recipien
       child.stderr.destroy();
       const accepted = status === 0 && !timedOut && !spawnError;
       const said = stderr.trim() === '' ? '' : `: ${terminalSafe(JSON.stringify(stderr.trim()))}`;
-      const outcome = spawnError ? `could not start: ${spawnError.message}` : timedOut ? `timed out after ${timeoutMs} ms, killed` : `exited ${status ?? 'on a signal'}`;
-      if (!accepted || said) log.write(`smtpd-ts: message ${message.id}: --deliver ${terminalSafe(recipient)} to '${route.command}' ${outcome}${said}\n`);
-      resolve(accepted ? { accepted: true } : { accepted: false, refusal: refusalFor(recipient, route, spawnError ? EX_TEMPFAIL : status, timedOut) });
+      const outcome = spawnError
+        ? `could not start: ${spawnError.message}`
+        : timedOut
+          ? `timed out after ${timeoutMs} ms, killed`
+          : `exited ${status ?? 'on a signal'}`;
+      if (!accepted || said)
+        log.write(
+          `smtpd-ts: message ${message.id}: --deliver ${terminalSafe(recipient)} to '${route.command}' ${outcome}${said}\n`,
+        );
+      resolve(
+        accepted
+          ? { accepted: true }
+          : { accepted: false, refusal: refusalFor(recipient, route, spawnError ? EX_TEMPFAIL : status, timedOut) },
+      );
     };
     child.once('error', (err) => finish(null, err));
     child.once('exit', (code) => finish(code));

@@ -54,7 +54,11 @@ export class OutputHandler implements Handler {
   constructor(private readonly options: OutputHandlerOptions) {
     const parses = (options.parseAlways ?? false) || options.outputs.some((o) => o.format.parses);
     // Whether anything shows or judges findings: JSON always carries them.
-    const lints = (options.showLint ?? false) || (options.strict ?? false) || (options.parseAlways ?? false) || options.outputs.some((o) => !o.format.human);
+    const lints =
+      (options.showLint ?? false) ||
+      (options.strict ?? false) ||
+      (options.parseAlways ?? false) ||
+      options.outputs.some((o) => !o.format.human);
     this.settings = { parses, lints, showLint: options.showLint ?? false, includeRaw: options.includeRaw ?? false };
     // Only the built-in formats and styles can be rebuilt in the worker by name.
     const builtIn = options.outputs.every((o) => FORMATS[o.format.name as FormatName] === o.format);
@@ -75,10 +79,15 @@ export class OutputHandler implements Handler {
     const planned = maildir?.plan();
     const withPath = planned ? { ...extra, savedAs: planned.path } : extra;
     // Parsing and linting are what cannot be cut into parts: large messages that need them go to the worker.
-    const offload = this.pool && message.data.length >= OFFLOAD_MIN_BYTES && (this.settings.parses || this.settings.lints);
-    const { context, rendered } = offload ? await this.renderInWorker(this.pool!, message, withPath) : await this.renderHere(message, withPath);
+    const offload =
+      this.pool && message.data.length >= OFFLOAD_MIN_BYTES && (this.settings.parses || this.settings.lints);
+    const { context, rendered } = offload
+      ? await this.renderInWorker(this.pool!, message, withPath)
+      : await this.renderHere(message, withPath);
     if (context.parseError !== undefined && this.settings.parses) {
-      (this.options.log ?? process.stderr).write(`smtpd-ts: warning: message ${message.id} could not be parsed (${context.parseError}); shown raw\n`);
+      (this.options.log ?? process.stderr).write(
+        `smtpd-ts: warning: message ${message.id} could not be parsed (${context.parseError}); shown raw\n`,
+      );
     }
     if (maildir && planned) await this.save(maildir, message, planned);
     const results = await Promise.allSettled(
@@ -104,17 +113,25 @@ export class OutputHandler implements Handler {
   }
 
   /** Lints (`--strict` refuses before the parse), parses and formats every output in this thread. */
-  private async renderHere(message: Message, extra: PrintContext): Promise<{ context: PrintContext; rendered: Rendered[] }> {
+  private async renderHere(
+    message: Message,
+    extra: PrintContext,
+  ): Promise<{ context: PrintContext; rendered: Rendered[] }> {
     const strict = this.options.strict ? enforceStrict : undefined;
     const context = await prepare(message, extra, this.settings, strict);
     // Outside any try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
     const rendered: Rendered[] = [];
-    for (const { format, style } of this.options.outputs) rendered.push(await renderOutput(format, style, message, context, this.settings.showLint));
+    for (const { format, style } of this.options.outputs)
+      rendered.push(await renderOutput(format, style, message, context, this.settings.showLint));
     return { context, rendered };
   }
 
   /** The same in the render worker; the findings come back, and `--strict` refuses here. */
-  private async renderInWorker(pool: RenderPool, message: Message, extra: PrintContext): Promise<{ context: PrintContext; rendered: Rendered[] }> {
+  private async renderInWorker(
+    pool: RenderPool,
+    message: Message,
+    extra: PrintContext,
+  ): Promise<{ context: PrintContext; rendered: Rendered[] }> {
     const reply = await pool.render({
       // The dialogue and the envelope go along; `data` is copied once.
       message,
@@ -134,16 +151,28 @@ export class OutputHandler implements Handler {
     return { context, rendered: reply.rendered.map((r) => [r]) };
   }
 
-  /** After a failed write: removes the Maildir copy and tells each output that has the message that it was not accepted. */
-  private async withdraw(message: Message, results: readonly PromiseSettledResult<void>[], failure: OutputError, savedAs: string | undefined): Promise<void> {
+  /**
+   * After a failed write: removes the Maildir copy and tells each output
+   * that has the message that it was not accepted.
+   */
+  private async withdraw(
+    message: Message,
+    results: readonly PromiseSettledResult<void>[],
+    failure: OutputError,
+    savedAs: string | undefined,
+  ): Promise<void> {
     const log = this.options.log ?? process.stderr;
     if (savedAs !== undefined) await rm(savedAs, { force: true }).catch(() => {});
     await Promise.all(
       this.options.outputs.map(async ({ format, style, destination }, i) => {
         if (results[i]!.status !== 'fulfilled') return;
-        const notice = format.human ? withdrawalLine(failure.message, style) : jsonLine(withdrawalRecord(message, failure.message));
+        const notice = format.human
+          ? withdrawalLine(failure.message, style)
+          : jsonLine(withdrawalRecord(message, failure.message));
         await destination.write(notice).catch((err: unknown) => {
-          log.write(`smtpd-ts: cannot withdraw message ${message.id} from ${destination.name}: ${describeIoError(err)}\n`);
+          log.write(
+            `smtpd-ts: cannot withdraw message ${message.id} from ${destination.name}: ${describeIoError(err)}\n`,
+          );
         });
       }),
     );

@@ -21,7 +21,6 @@ import { sendUpstream, type UpstreamOptions } from '../relay/upstream.js';
 import { insertXPeer } from '../relay/x-peer.js';
 import { SMTPServer, type Handler, type ServerOptions } from '../server.js';
 import { deliverToCommand } from './deliver.js';
-import { ReplyError } from '../errors.js';
 
 export interface RelayHandlerOptions {
   /** Where recipients that match no route go; null: they are printed only. */
@@ -66,22 +65,34 @@ export class RelayHandler implements Handler {
     }
     const name = upstream ? `${upstream.host}:${upstream.port}` : null;
     if (upstream && relayed.length > 0) {
-      const envelope = { mailFrom: message.mailFrom, rcptTos: relayed, eightBit: message.mailOptions.includes('BODY=8BITMIME') || !isAscii(message.data) };
+      const envelope = {
+        mailFrom: message.mailFrom,
+        rcptTos: relayed,
+        eightBit: message.mailOptions.includes('BODY=8BITMIME') || !isAscii(message.data),
+      };
       const result = await sendUpstream(upstream, envelope, insertXPeer(message.data, message.peer.address));
       accepted.push(...result.accepted);
       refused.push(...result.refused);
       // smtpd printed these to its debug stream only ("we got some refusals").
-      for (const r of result.refused) this.report(message, `upstream ${name} refused ${r.address}: ${r.code} ${r.message}`);
+      for (const r of result.refused)
+        this.report(message, `upstream ${name} refused ${r.address}: ${r.code} ${r.message}`);
     }
     const record: RelayRecord = { upstream: name, accepted, refused };
     const verdict = verdictFor(record, printedOnly);
     if (verdict && verdict.code < 500 && accepted.length > 0) {
-      this.report(message, `answered ${verdict.code} although ${accepted.join(', ')} took it: the client's retry may deliver it to them twice`);
+      this.report(
+        message,
+        `answered ${verdict.code} although ${accepted.join(', ')} took it: the client's retry may deliver it to them twice`,
+      );
     }
     try {
       await this.options.print?.(message, { relay: record, ...(lint ? { lint } : {}) });
     } catch (err) {
-      if (accepted.length > 0) this.report(message, `${accepted.join(', ')} took it, but it could not be written: answered 451, so the client's retry may deliver it twice`);
+      if (accepted.length > 0)
+        this.report(
+          message,
+          `${accepted.join(', ')} took it, but it could not be written: answered 451, so the client's retry may deliver it twice`,
+        );
       throw err;
     }
     return verdict;
@@ -98,7 +109,11 @@ export class RelayHandler implements Handler {
  * peers may relay through it (see src/relay/policy.ts).
  */
 export class PureProxy extends SMTPServer {
-  constructor(localaddr: { host: string; port: number }, remoteaddr: { host: string; port: number }, options: ServerOptions = {}) {
+  constructor(
+    localaddr: { host: string; port: number },
+    remoteaddr: { host: string; port: number },
+    options: ServerOptions = {},
+  ) {
     const upstream: UpstreamOptions = {
       ...remoteaddr,
       requireTLS: false,

@@ -56,7 +56,10 @@ interface Pending {
 function fromSource(): Worker {
   const tsx = import.meta.resolve('tsx/esm/api');
   const source = new URL('./render-worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`, { eval: true });
+  return new Worker(
+    `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`,
+    { eval: true },
+  );
 }
 
 export class RenderPool {
@@ -92,7 +95,9 @@ export class RenderPool {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = import.meta.url.endsWith('.ts') ? fromSource() : new Worker(new URL('./render-worker.js', import.meta.url));
+    const worker = import.meta.url.endsWith('.ts')
+      ? fromSource()
+      : new Worker(new URL('./render-worker.js', import.meta.url));
     worker.unref(); // an idle worker never keeps the process alive
     worker.on('message', (answer: Answer) => {
       const p = this.pending.get(answer.id);
@@ -103,7 +108,10 @@ export class RenderPool {
       else p.resolve(answer);
     });
     // A worker already replaced (after a timeout) may still report its end: not the current one's business.
-    worker.on('error', (err) => this.worker === worker && this.fail(new Error(`the render worker died: ${err.stack ?? err.message}`)));
+    worker.on(
+      'error',
+      (err) => this.worker === worker && this.fail(new Error(`the render worker died: ${err.stack ?? err.message}`)),
+    );
     worker.on('exit', () => this.worker === worker && this.fail(new Error('the render worker exited')));
     this.worker = worker;
     return worker;

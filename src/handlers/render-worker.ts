@@ -42,6 +42,7 @@ async function run(job: RenderJob): Promise<{ reply: RenderReply; transfer: Arra
 parentPort?.on('message', (job: RenderJob) => {
   run(job).then(
     ({ reply, transfer }) => parentPort!.postMessage(reply, transfer),
-    (err: unknown) => parentPort!.postMessage({ id: job.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    (err: unknown) =>
+      parentPort!.postMessage({ id: job.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );
 });

@@ -36,7 +36,12 @@ export interface RenderSettings {
  * path), the lint's findings and the parsed message, or why it could not be
  * parsed. `onLint` sees the findings before the parse (`--strict` refuses there).
  */
-export async function prepare(message: Message, extra: PrintContext, settings: RenderSettings, onLint?: (lint: readonly Finding[]) => void): Promise<PrintContext> {
+export async function prepare(
+  message: Message,
+  extra: PrintContext,
+  settings: RenderSettings,
+  onLint?: (lint: readonly Finding[]) => void,
+): Promise<PrintContext> {
   // The relay's --strict check may have linted the message already (extra.lint).
   const lint: readonly Finding[] | undefined = settings.lints ? (extra.lint ?? lintMessage(message)) : undefined;
   if (lint) onLint?.(lint);
@@ -52,12 +57,19 @@ export async function prepare(message: Message, extra: PrintContext, settings: R
 }
 
 /** One output's text: the transcript's dialogue before it, then what the format prints, a part at a time. */
-export async function renderOutput(format: Format, style: Style, message: Message, context: PrintContext, showLint: boolean): Promise<Rendered> {
+export async function renderOutput(
+  format: Format,
+  style: Style,
+  message: Message,
+  context: PrintContext,
+  showLint: boolean,
+): Promise<Rendered> {
   // Human formats show findings only with --lint, so that raw stays DebuggingServer's output.
   const shown = format.human && !showLint ? { ...context, lint: undefined } : context;
   const printContext = { ...shown, style };
   // `--transcript`: the dialogue that led to the message comes before it.
-  const out: (string | Uint8Array)[] = format.human && message.dialogue ? [formatDialogue(message.dialogue, style)] : [];
+  const out: (string | Uint8Array)[] =
+    format.human && message.dialogue ? [formatDialogue(message.dialogue, style)] : [];
   const parts = format.printParts?.(message, printContext);
   if (parts === undefined) {
     out.push(format.print(message, printContext));

@@ -42,7 +42,8 @@ export function scanHeaders(data: Buffer, start = 0, end = data.length): HeaderB
   let pos = start;
   let current: { name: string; start: number } | undefined;
   const close = (valueEnd: number) => {
-    if (current) headers.push({ name: current.name, key: current.name.toLowerCase(), start: current.start, end: valueEnd });
+    if (current)
+      headers.push({ name: current.name, key: current.name.toLowerCase(), start: current.start, end: valueEnd });
     current = undefined;
   };
   while (pos < limit) {
@@ -62,7 +63,8 @@ export function scanHeaders(data: Buffer, start = 0, end = data.length): HeaderB
       close(pos);
       const colon = data.indexOf(COLON, pos);
       // A line without a colon is no field (a defect receivers treat variously); it is skipped.
-      if (colon >= 0 && colon < contentEnd) current = { name: data.toString('latin1', pos, colon).trim(), start: colon + 1 };
+      if (colon >= 0 && colon < contentEnd)
+        current = { name: data.toString('latin1', pos, colon).trim(), start: colon + 1 };
     }
     pos = next;
   }

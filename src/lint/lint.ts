@@ -52,7 +52,7 @@ const longLines: Rule = ({ message }) => {
   let first = 0;
   let firstLength = 0;
   let line = 0;
-  for (let start = 0; start < data.length; ) {
+  for (let start = 0; start < data.length;) {
     const lf = data.indexOf(0x0a, start);
     const end = lf < 0 ? data.length : lf;
     const length = end - start - (lf >= 0 && end > start && data[end - 1] === 0x0d ? 1 : 0);
@@ -105,12 +105,19 @@ const utf8AddressWithoutSmtputf8: Rule = ({ message }) => {
 
 /** A header every message must (or should) have, RFC 5322 3.6. */
 function required(key: string, name: string, code: Finding['code'], severity: Finding['severity'], why: string): Rule {
-  return ({ block }) => (findHeader(block, key) ? undefined : { code, severity, message: `no ${name} header (${why})` });
+  return ({ block }) =>
+    findHeader(block, key) ? undefined : { code, severity, message: `no ${name} header (${why})` };
 }
 
 const missingFrom = required('from', 'From', 'missing-from', 'error', 'RFC 5322 3.6: required');
 const missingDate = required('date', 'Date', 'missing-date', 'error', 'RFC 5322 3.6: required');
-const missingMessageId = required('message-id', 'Message-ID', 'missing-message-id', 'warning', 'RFC 5322 3.6.4: should be present');
+const missingMessageId = required(
+  'message-id',
+  'Message-ID',
+  'missing-message-id',
+  'warning',
+  'RFC 5322 3.6.4: should be present',
+);
 
 /** A From header must be a mailbox list (RFC 5322 3.6.2). */
 const badFrom: Rule = ({ message, block }) => {
@@ -118,7 +125,11 @@ const badFrom: Rule = ({ message, block }) => {
   if (!from) return undefined;
   const value = headerValue(message.data, from);
   if (mailboxAddresses(value) !== null) return undefined;
-  return { code: 'bad-from', severity: 'error', message: `the From header ${quote(value)} is not a mailbox list (RFC 5322 3.6.2)` };
+  return {
+    code: 'bad-from',
+    severity: 'error',
+    message: `the From header ${quote(value)} is not a mailbox list (RFC 5322 3.6.2)`,
+  };
 };
 
 /**

@@ -44,7 +44,11 @@ function splitParts(data: Buffer, start: number, end: number, boundary: string, 
   const delimiter = Buffer.from(`--${boundary}`, 'latin1');
   const parts: [number, number][] = [];
   let partStart = -1;
-  for (let at = data.indexOf(delimiter, start); at >= 0 && at < end && parts.length < room; at = data.indexOf(delimiter, at + 1)) {
+  for (
+    let at = data.indexOf(delimiter, start);
+    at >= 0 && at < end && parts.length < room;
+    at = data.indexOf(delimiter, at + 1)
+  ) {
     // A delimiter starts a line (RFC 2046 5.1.1).
     if (at > start && data[at - 1] !== 0x0a) continue;
     const after = at + delimiter.length;
@@ -83,9 +87,14 @@ export function undeclaredCharsets(data: Buffer, top: HeaderBlock): UndeclaredPa
     if (type.mime.startsWith('multipart/') && type.boundary !== null && depth < MAX_DEPTH) {
       const parts = splitParts(data, block.bodyStart, end, type.boundary, MAX_PARTS - visited);
       parts.forEach(([s, e], i) => {
-        if (visited < MAX_PARTS) visit(scanHeaders(data, s, e), e, number === '' ? `${i + 1}` : `${number}.${i + 1}`, type.mime, depth + 1);
+        if (visited < MAX_PARTS)
+          visit(scanHeaders(data, s, e), e, number === '' ? `${i + 1}` : `${number}.${i + 1}`, type.mime, depth + 1);
       });
-    } else if (type.mime.startsWith('text/') && type.charset === null && !isAscii(data.subarray(block.bodyStart, end))) {
+    } else if (
+      type.mime.startsWith('text/') &&
+      type.charset === null &&
+      !isAscii(data.subarray(block.bodyStart, end))
+    ) {
       found.push({ part: number === '' ? 'the body' : `part ${number}`, mime: type.mime });
     }
   };

@@ -7,11 +7,13 @@
 import { R } from '../channel/reply.js';
 import { StrictRejection } from '../errors.js';
 import { firstError, type Finding } from './findings.js';
-import { ReplyError } from '../errors.js';
 
 /** The 550 for `finding`: printable ASCII only, since it goes on the wire. */
 export function strictReply(finding: Finding) {
-  const text = `${finding.code}: ${finding.message}`.replace(/[^\x20-\x7e]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+  const text = `${finding.code}: ${finding.message}`.replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
+  );
   return R.R550_STRICT(text);
 }
 

@@ -99,7 +99,8 @@ export class Maildir {
    * privileges, as `nobody` cannot write a Maildir root created as 0700.
    */
   async checkWritable(): Promise<void> {
-    for (const folder of ['tmp', 'new']) await fs.access(path.join(this.dir, folder), fs.constants.W_OK | fs.constants.X_OK);
+    for (const folder of ['tmp', 'new'])
+      await fs.access(path.join(this.dir, folder), fs.constants.W_OK | fs.constants.X_OK);
   }
 
   /** A name unique to this delivery: `<seconds>.M<microseconds>P<pid>Q<count>.<host>`. */

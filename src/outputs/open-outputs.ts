@@ -40,7 +40,12 @@ export interface OpenedOutputs {
 /** The device and inode a destination writes to, or null where that does not matter (/dev/null) or cannot be known. */
 async function fileIdentity(destination: Destination, stdout: NodeJS.WritableStream): Promise<string | null> {
   try {
-    const stat = destination instanceof FileDestination ? await destination.stat() : stdout === process.stdout ? fstatSync(1) : null;
+    const stat =
+      destination instanceof FileDestination
+        ? await destination.stat()
+        : stdout === process.stdout
+          ? fstatSync(1)
+          : null;
     if (stat === null) return null;
     const devNull = statSync('/dev/null', { throwIfNoEntry: false });
     if (devNull && stat.dev === devNull.dev && stat.ino === devNull.ino) return null;
@@ -74,10 +79,12 @@ export async function openOutputs(
     for (const spec of settings.outputs) {
       const destination = await openDestination(spec, stdout);
       destinations.push(destination);
-      // `./f`, `f`, a symlink to it, `a/../f` and /dev/stdout are told apart by the file they open, not by their spelling.
+      // `./f`, `f`, a symlink to it, `a/../f` and /dev/stdout are told apart
+      // by the file they open, not by their spelling.
       const id = await fileIdentity(destination, stdout);
       const name = spec.path ?? 'stdout';
-      if (id !== null && seen.has(id)) throw new OutputError(`two outputs write to the same file: ${seen.get(id)} and ${name}`);
+      if (id !== null && seen.has(id))
+        throw new OutputError(`two outputs write to the same file: ${seen.get(id)} and ${name}`);
       if (id !== null) seen.set(id, name);
       const format: Format = FORMATS[spec.format];
       const colored = format.human && wantsColor({ flag: settings.color, env, isTTY: destination.isTTY });

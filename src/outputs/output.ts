@@ -3,10 +3,8 @@
  * OutputHandler (src/handlers/outputs.ts) writes each message to every output
  * and waits for every write before the 250.
  */
-import { R } from '../channel/reply.js';
 import type { Format } from '../printers/printer.js';
 import type { Style } from '../printers/style.js';
-import { ReplyError } from '../errors.js';
 
 /** What a destination is given for one message: one text, or the parts of one in order. */
 export type Text = string | Uint8Array | readonly (string | Uint8Array)[];

@@ -7,7 +7,14 @@
  * What mailparser cannot parse (a header block over its 1 MiB limit, too many
  * parts) rejects with MessageParseError; the caller shows the message raw.
  */
-import type { AddressObject, AttachmentStream, HeaderLines, Headers, MailParser as MailParserType, MessageText } from 'mailparser';
+import type {
+  AddressObject,
+  AttachmentStream,
+  HeaderLines,
+  Headers,
+  MailParser as MailParserType,
+  MessageText,
+} from 'mailparser';
 import { MessageParseError } from '../errors.js';
 import type { Message } from '../message.js';
 

@@ -64,5 +64,9 @@ export function printParsed(message: Message, context: PrintContext = {}): strin
   const lines = parsedLines(message, parsed);
   const blank = lines.indexOf('');
   const styled = lines.map((line, i) => (i < blank ? styleHeaderLine(line, style) : line));
-  return [style.frame(MESSAGE_FOLLOWS), ...optionLines(message), ...styled, style.frame(END_MESSAGE)].join('\n') + '\n' + lintBlock(context.lint);
+  return (
+    [style.frame(MESSAGE_FOLLOWS), ...optionLines(message), ...styled, style.frame(END_MESSAGE)].join('\n') +
+    '\n' +
+    lintBlock(context.lint)
+  );
 }

@@ -110,7 +110,7 @@ function* headParts(data: Buffer, from: number, to: number, style: Style, size: 
   let out = '';
   let nextCr = -1;
   let nextLf = -1;
-  for (let ls = from; ; ) {
+  for (let ls = from; ;) {
     if (nextCr < ls) nextCr = data.indexOf(CR, ls);
     if (nextLf < ls) nextLf = data.indexOf(LF, ls);
     const le = Math.min(nextCr < 0 || nextCr > to ? to : nextCr, nextLf < 0 || nextLf > to ? to : nextLf);
@@ -141,7 +141,12 @@ function* headParts(data: Buffer, from: number, to: number, style: Style, size: 
  * style)` in raw.ts returns, joined. `size` is the slice size (tests use
  * small ones to cut everywhere).
  */
-export function* frameParts(message: Message, headersOnly: boolean, style: Style = PLAIN, size = SLICE_BYTES): Generator<string | Buffer> {
+export function* frameParts(
+  message: Message,
+  headersOnly: boolean,
+  style: Style = PLAIN,
+  size = SLICE_BYTES,
+): Generator<string | Buffer> {
   const data = message.data;
   const found = split(data);
   if (!found) {
@@ -158,7 +163,7 @@ export function* frameParts(message: Message, headersOnly: boolean, style: Style
     if (!headersOnly) yield '\n';
   }
   if (sawEmpty && !headersOnly && body) {
-    for (let at = body[0]; at < body[1]; ) {
+    for (let at = body[0]; at < body[1];) {
       const end = sliceEnd(data, at, body[1], size);
       yield terminalSafeBytes(normalised(data, at, end), true);
       at = end;

@@ -78,7 +78,13 @@ function splitAtEmptyLine(text: string): { head: string | null; body: string | n
  * (styled, terminal-safe) and, at smtpd's first empty line, X-Peer and the
  * empty line itself (not in `headersOnly` mode).
  */
-export function headLines(message: Message, head: string | null, sawEmpty: boolean, headersOnly: boolean, style: Style): string[] {
+export function headLines(
+  message: Message,
+  head: string | null,
+  sawEmpty: boolean,
+  headersOnly: boolean,
+  style: Style,
+): string[] {
   const out: string[] = [style.frame(MESSAGE_FOLLOWS), ...optionLines(message)];
   if (head !== null) for (const line of head.split('\n')) out.push(styleHeaderLine(terminalSafe(line), style));
   if (sawEmpty) {
@@ -93,8 +99,12 @@ export function headLines(message: Message, head: string | null, sawEmpty: boole
 /** One message in DebuggingServer's framing; `headersOnly` stops at the end of the header block. */
 export function frame(message: Message, headersOnly: boolean, style: Style = PLAIN): string {
   const text = messageText(message.data);
-  const { head, body, sawEmpty } = text === undefined ? { head: null, body: null, sawEmpty: false } : splitAtEmptyLine(text);
-  const out = text === undefined ? [style.frame(MESSAGE_FOLLOWS), ...optionLines(message)] : headLines(message, head, sawEmpty, headersOnly, style);
+  const { head, body, sawEmpty } =
+    text === undefined ? { head: null, body: null, sawEmpty: false } : splitAtEmptyLine(text);
+  const out =
+    text === undefined
+      ? [style.frame(MESSAGE_FOLLOWS), ...optionLines(message)]
+      : headLines(message, head, sawEmpty, headersOnly, style);
   // The body is escaped as one string: LF separates its lines.
   if (sawEmpty && !headersOnly && body !== null) out.push(terminalSafe(body, true));
   out.push(style.frame(END_MESSAGE));

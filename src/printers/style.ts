@@ -56,5 +56,11 @@ export async function loadColorStyle(): Promise<Style> {
   // We have decided colour is on (the caller checked the flag, the
   // environment and the terminal), so at least 16 colours even on a pipe.
   const chalk = new Chalk({ level: 1 });
-  return { frame: chalk.cyan, headerName: chalk.bold, subject: chalk.bold.yellow, client: chalk.green, server: chalk.blue };
+  return {
+    frame: chalk.cyan,
+    headerName: chalk.bold,
+    subject: chalk.bold.yellow,
+    client: chalk.green,
+    server: chalk.blue,
+  };
 }

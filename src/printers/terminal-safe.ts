@@ -45,7 +45,11 @@ const C0_BUT_TAB = [...Array(0x20).keys()].filter((b) => b !== 0x09);
 /** The bidi embeddings and overrides (U+202A..U+202E) and isolates (U+2066..U+2069). */
 const bidi = (low: number) => (low >= 0x2a && low <= 0x2e) || (low >= 0x66 && low <= 0x69);
 const TERMINAL: Escaping = { table: table([...C0_BUT_TAB, 0x7f]), unicodeForm: false, u20: bidi };
-const TERMINAL_BUT_LF: Escaping = { table: table([...C0_BUT_TAB.filter((b) => b !== 0x0a), 0x7f]), unicodeForm: false, u20: bidi };
+const TERMINAL_BUT_LF: Escaping = {
+  table: table([...C0_BUT_TAB.filter((b) => b !== 0x0a), 0x7f]),
+  unicodeForm: false,
+  u20: bidi,
+};
 /** JSON.stringify leaves DEL, C1 and the line and paragraph separators (U+2028, U+2029) as they are. */
 const JSON_TEXT: Escaping = { table: table([0x7f]), unicodeForm: true, u20: (low) => low === 0x28 || low === 0x29 };
 

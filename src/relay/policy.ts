@@ -51,7 +51,12 @@ export interface PolicySettings {
 /** The domain of an address (after the last `@`), lower-cased; '' when there is none. */
 export function domainOf(address: string): string {
   const at = address.lastIndexOf('@');
-  return at < 0 ? '' : address.slice(at + 1).replace(/>$/, '').toLowerCase();
+  return at < 0
+    ? ''
+    : address
+        .slice(at + 1)
+        .replace(/>$/, '')
+        .toLowerCase();
 }
 
 function domainAllowed(domain: string, domains: readonly string[]): boolean {

@@ -37,7 +37,7 @@ export function parseDeliverRoute(spec: string): DeliverRoute {
       // g and y would make test() remember where it stopped.
       test = new RegExp(regex[1]!, regex[2]!.replace(/[gy]/g, ''));
     } catch (err) {
-      throw new Error(`bad regular expression ${pattern}: ${(err as Error).message}`);
+      throw new Error(`bad regular expression ${pattern}: ${(err as Error).message}`, { cause: err });
     }
   } else {
     const eq = spec.indexOf('=');

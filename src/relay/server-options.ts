@@ -35,7 +35,10 @@ export async function relayServerOptions(
   check?: (message: Message) => readonly Finding[],
 ): Promise<Pick<ServerOptions, 'handler' | 'acceptRecipient'>> {
   if (!settings.upstream && settings.routes.length === 0) return { handler: printer };
-  const auth = settings.user !== null && settings.passwordFile !== null ? { user: settings.user, pass: await readPassword(settings.passwordFile) } : undefined;
+  const auth =
+    settings.user !== null && settings.passwordFile !== null
+      ? { user: settings.user, pass: await readPassword(settings.passwordFile) }
+      : undefined;
   const upstream: UpstreamOptions | null = settings.upstream && {
     ...settings.upstream,
     requireTLS: settings.requireTLS,
@@ -51,6 +54,11 @@ export async function relayServerOptions(
     log,
     ...(check ? { check } : {}),
   });
-  const policy = recipientPolicy({ relaying: upstream !== null, allow: settings.allow, domains: settings.domains, routes: settings.routes });
+  const policy = recipientPolicy({
+    relaying: upstream !== null,
+    allow: settings.allow,
+    domains: settings.domains,
+    routes: settings.routes,
+  });
   return { handler, acceptRecipient: policy };
 }

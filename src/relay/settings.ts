@@ -51,7 +51,8 @@ export interface RelaySettings {
 function domainList(values: readonly string[]): string[] {
   const domains = values.flatMap((v) => v.split(',')).map((d) => d.trim().toLowerCase());
   for (const d of domains) {
-    if (!/^\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(d)) throw new UsageError(`bad --relay-domains entry '${d}': expected a domain such as example.com or .example.com`);
+    if (!/^\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(d))
+      throw new UsageError(`bad --relay-domains entry '${d}': expected a domain such as example.com or .example.com`);
   }
   return domains;
 }
@@ -71,18 +72,29 @@ export function relayRefusal(settings: RelaySettings, host: string, bound: strin
  * `remote`: the remote argument, parsed, else smtpd's `localhost:25`) or
  * `--relay` with any class. `remoteGiven`: the remote argument was given.
  */
-export function toRelaySettings(options: RelayCliOptions, className: string, remote: HostPort, remoteGiven: boolean, local: HostPort): RelaySettings {
+export function toRelaySettings(
+  options: RelayCliOptions,
+  className: string,
+  remote: HostPort,
+  remoteGiven: boolean,
+  local: HostPort,
+): RelaySettings {
   const relaying = className === 'PureProxy' || options.relay !== undefined;
-  if (options.relay !== undefined && remoteGiven) throw new UsageError('give the upstream once: --relay or the remote address, not both');
+  if (options.relay !== undefined && remoteGiven)
+    throw new UsageError('give the upstream once: --relay or the remote address, not both');
   const upstream = !relaying ? null : options.relay !== undefined ? parseHostPort(options.relay, 'relay') : remote;
   if (upstream?.port === 0) throw new UsageError('the upstream needs a port above 0');
   const allow = options.relayAllow ?? [];
-  for (const cidr of allow) if (!parseCidr(cidr)) throw new UsageError(`bad --relay-allow '${cidr}': expected ADDRESS/BITS, e.g. 10.0.0.0/8`);
+  for (const cidr of allow)
+    if (!parseCidr(cidr)) throw new UsageError(`bad --relay-allow '${cidr}': expected ADDRESS/BITS, e.g. 10.0.0.0/8`);
   const domains = domainList(options.relayDomains ?? []);
   if (!relaying) {
     const stray = ['relayTls', 'relayUser', 'relayPasswordFile', 'relayTimeout', 'relayAllow', 'relayDomains'] as const;
     const given = stray.find((k) => options[k] !== undefined);
-    if (given) throw new UsageError(`--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs an upstream: -c PureProxy or --relay HOST:PORT`);
+    if (given)
+      throw new UsageError(
+        `--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs an upstream: -c PureProxy or --relay HOST:PORT`,
+      );
   }
   if ((options.relayUser === undefined) !== (options.relayPasswordFile === undefined)) {
     throw new UsageError('--relay-user and --relay-password-file go together');
@@ -90,8 +102,15 @@ export function toRelaySettings(options: RelayCliOptions, className: string, rem
   // Never an open relay: from an address others can reach, relaying needs
   // an explicit list of who may use it. A host name is checked at start,
   // on the address it was bound to (relayRefusal), not taken on trust.
-  if (relaying && (net.isIP(local.host) !== 0 || local.host === '') && !isLoopbackHost(local.host) && allow.length === 0) {
-    throw new UsageError(`refusing to relay while listening on ${local.host}: that would be an open relay; name who may relay with --relay-allow CIDR, or listen on 127.0.0.1`);
+  if (
+    relaying &&
+    (net.isIP(local.host) !== 0 || local.host === '') &&
+    !isLoopbackHost(local.host) &&
+    allow.length === 0
+  ) {
+    throw new UsageError(
+      `refusing to relay while listening on ${local.host}: that would be an open relay; name who may relay with --relay-allow CIDR, or listen on 127.0.0.1`,
+    );
   }
   const routes = (options.deliver ?? []).map((spec) => {
     try {

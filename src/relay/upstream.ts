@@ -68,7 +68,11 @@ function failed(recipients: readonly string[], err: UpstreamError, upstream: str
 }
 
 /** Relays one message; resolves with what the upstream accepted and refused, never rejects. */
-export async function sendUpstream(options: UpstreamOptions, envelope: UpstreamEnvelope, data: Buffer): Promise<Delivered> {
+export async function sendUpstream(
+  options: UpstreamOptions,
+  envelope: UpstreamEnvelope,
+  data: Buffer,
+): Promise<Delivered> {
   const upstream = `${options.host}:${options.port}`;
   // Loaded with the first relayed message: about 50 ms that a sink which
   // never relays (and the library's importers) should not pay at start.
@@ -110,7 +114,9 @@ export async function sendUpstream(options: UpstreamOptions, envelope: UpstreamE
         data,
         (err, info) => {
           if (err || !info) return fail(err ?? new Error('no result'));
-          const refused = (info.rejectedErrors ?? []).map((e) => refusal((e as UpstreamError).recipient ?? '', e, upstream));
+          const refused = (info.rejectedErrors ?? []).map((e) =>
+            refusal((e as UpstreamError).recipient ?? '', e, upstream),
+          );
           finish({ accepted: info.accepted, refused });
           connection.quit();
         },

@@ -63,7 +63,8 @@ function parseReply(source: string, verb: RuleVerb, text: string): Reply {
   if (code < 200 || code > 599) fail(source, `bad reply code ${m[1]}: expected 200 to 599`);
   // A rule replaces a command's outcome, so it can only refuse: a 250 that
   // skipped the command would leave the client and us disagreeing.
-  const allowed = verb === 'CONNECT' ? code === 220 || code >= 400 : verb === 'EOD' ? code < 300 || code >= 400 : code >= 400;
+  const allowed =
+    verb === 'CONNECT' ? code === 220 || code >= 400 : verb === 'EOD' ? code < 300 || code >= 400 : code >= 400;
   if (!allowed) {
     const expected = verb === 'CONNECT' ? '220, 4xx or 5xx' : verb === 'EOD' ? '2xx, 4xx or 5xx' : '4xx or 5xx';
     fail(source, `reply code ${code} for ${verb}: expected ${expected}`);
@@ -74,11 +75,13 @@ function parseReply(source: string, verb: RuleVerb, text: string): Reply {
   const first = space < 0 ? rest : rest.slice(0, space);
   const enhanced = ENHANCED.exec(first);
   if (enhanced) {
-    if (Number(enhanced[1]) !== Math.floor(code / 100)) fail(source, `enhanced code ${first} does not match reply code ${code}`);
+    if (Number(enhanced[1]) !== Math.floor(code / 100))
+      fail(source, `enhanced code ${first} does not match reply code ${code}`);
     // Written by the user, so sent as written, with or without ENHANCEDSTATUSCODES.
     return { code, lines: [rest], enhanced: '' };
   }
-  if (/^[0-9]+\.[0-9.]*( |$)/.test(first)) fail(source, `bad enhanced code '${first}': expected X.Y.Z with X 2, 4 or 5`);
+  if (/^[0-9]+\.[0-9.]*( |$)/.test(first))
+    fail(source, `bad enhanced code '${first}': expected X.Y.Z with X 2, 4 or 5`);
   return { code, lines: [rest] };
 }
 
@@ -103,7 +106,8 @@ function parseAction(source: string, verb: RuleVerb, text: string): RuleAction {
 function parseOccurrence(source: string, text: string): Occurrence {
   const m = /^(\*)?([0-9]+)(\+)?$/.exec(text);
   const n = m ? Number(m[2]) : 0;
-  if (!m || (m[1] && m[3]) || n < 1 || !Number.isSafeInteger(n)) fail(source, `bad occurrence '#${text}': expected #N, #N+ or #*N with N from 1`);
+  if (!m || (m[1] && m[3]) || n < 1 || !Number.isSafeInteger(n))
+    fail(source, `bad occurrence '#${text}': expected #N, #N+ or #*N with N from 1`);
   return m[1] ? { kind: 'every', n } : m[3] ? { kind: 'from', n } : { kind: 'nth', n };
 }
 
@@ -151,10 +155,20 @@ export function parseRule(source: string): Rule {
       probability = parseProbability(source, text);
       i += 1 + text.length;
     } else {
-      fail(source, `unexpected '${source.slice(i)}' after ${verb}: expected ~PATTERN, #N, ?P% (in that order) then '='`);
+      fail(
+        source,
+        `unexpected '${source.slice(i)}' after ${verb}: expected ~PATTERN, #N, ?P% (in that order) then '='`,
+      );
     }
   }
-  return { source, verb: ruleVerb, pattern, occurrence, probability, action: parseAction(source, ruleVerb, source.slice(i + 1)) };
+  return {
+    source,
+    verb: ruleVerb,
+    pattern,
+    occurrence,
+    probability,
+    action: parseAction(source, ruleVerb, source.slice(i + 1)),
+  };
 }
 
 /** Parses a `--rules` file: one rule a line; blank lines and `#` comments are skipped. Errors name the line. */

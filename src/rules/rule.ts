@@ -1,5 +1,5 @@
 /**
- * Scripted replies and faults (issue 8), as data: what `--reply RULE` and
+ * Scripted replies and faults, as data: what `--reply RULE` and
  * each line of `--rules FILE` say once parsed (parse.ts), and what the
  * engine (engine.ts) decides for one event. The channel sees only the
  * `RuleEvent` -> `RuleOutcome` hook (src/channel/types.ts).
@@ -8,8 +8,24 @@ import type { Reply } from '../channel/reply.js';
 
 /** The points a rule can name: the connection, a command verb, the end of data. */
 export const RULE_VERBS = [
-  'CONNECT', 'EHLO', 'HELO', 'LHLO', 'MAIL', 'RCPT', 'DATA', 'BDAT', 'EOD', 'AUTH', 'STARTTLS',
-  'RSET', 'NOOP', 'VRFY', 'EXPN', 'HELP', 'QUIT', '*',
+  'CONNECT',
+  'EHLO',
+  'HELO',
+  'LHLO',
+  'MAIL',
+  'RCPT',
+  'DATA',
+  'BDAT',
+  'EOD',
+  'AUTH',
+  'STARTTLS',
+  'RSET',
+  'NOOP',
+  'VRFY',
+  'EXPN',
+  'HELP',
+  'QUIT',
+  '*',
 ] as const;
 export type RuleVerb = (typeof RULE_VERBS)[number];
 

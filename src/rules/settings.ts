@@ -1,5 +1,5 @@
 /**
- * The flags of scripted replies, faults and transcripts (issue 8) as data:
+ * The flags of scripted replies, faults and transcripts as data:
  * `--reply RULE` (repeatable), `--rules FILE`, `--seed N`,
  * `--connection-rate N/SECONDS` and `--transcript`. Pure, like config.ts,
  * which calls `toRuleSettings`: a bad rule throws UsageError naming the bad
@@ -37,7 +37,9 @@ function rate(value: string | undefined): RuleSettings['connectionRate'] {
   if (value === undefined) return null;
   const m = /^([0-9]+)\/([0-9]+(?:\.[0-9]+)?)s?$/.exec(value);
   if (!m || Number(m[1]) < 1 || Number(m[2]) <= 0) {
-    throw new UsageError(`--connection-rate needs N/SECONDS (e.g. 5/1: at most 5 connections a second), not '${value}'`);
+    throw new UsageError(
+      `--connection-rate needs N/SECONDS (e.g. 5/1: at most 5 connections a second), not '${value}'`,
+    );
   }
   return { count: Number(m[1]), windowMs: Math.round(Number(m[2]) * 1000) };
 }
@@ -65,7 +67,10 @@ export function toRuleSettings(o: RuleCliOptions): RuleSettings {
 }
 
 /** Reads and parses the `--rules` file, appending its rules; a missing file or a bad line is a UsageError. */
-export function loadRulesFile(settings: RuleSettings, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): RuleSettings {
+export function loadRulesFile(
+  settings: RuleSettings,
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): RuleSettings {
   if (settings.rulesFile === null) return settings;
   let text: string;
   try {

@@ -22,7 +22,11 @@ export function formatDialogue(lines: readonly TranscriptLine[], style: Style = 
 }
 
 /** The end of a session in human formats: the rest of the dialogue and how it ended. */
-export function formatSessionEnd(record: SessionRecord, unprinted: readonly TranscriptLine[], style: Style = PLAIN): string {
+export function formatSessionEnd(
+  record: SessionRecord,
+  unprinted: readonly TranscriptLine[],
+  style: Style = PLAIN,
+): string {
   const rules = record.rules.length > 0 ? `, rules: ${record.rules.map((r) => terminalSafe(r)).join(' | ')}` : '';
   return `${formatDialogue(unprinted, style)}${style.frame(`---------- SESSION ${terminalSafe(record.id)} ENDED: ${record.end}${rules} ----------`)}\n`;
 }

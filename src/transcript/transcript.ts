@@ -1,5 +1,5 @@
 /**
- * Session transcripts (`--transcript`, issue 8): the dialogue of one
+ * Session transcripts (`--transcript`): the dialogue of one
  * connection as data, recorded by src/connection.ts from what it sends and
  * from the channel's `trace` actions (which already hide AUTH secrets, as
  * the `-d` trace does). At the end it becomes one JSON line of type

@@ -51,7 +51,9 @@ function toWaitConfig(options: WaitOptions): WaitConfig {
   }
   if (options.readyFile === '' || options.jsonl === '') throw new UsageError('--ready-file and --jsonl need a path');
   if (options.count !== undefined && options.jsonl === undefined) {
-    throw new UsageError("--count counts the sink's JSON lines: give --jsonl FILE (the file of the sink's -o json:FILE)");
+    throw new UsageError(
+      "--count counts the sink's JSON lines: give --jsonl FILE (the file of the sink's -o json:FILE)",
+    );
   }
   return {
     readyFile: options.readyFile ?? null,
@@ -63,7 +65,9 @@ function toWaitConfig(options: WaitOptions): WaitConfig {
 
 function program(): Command {
   return new Command('smtpd-ts wait')
-    .description('Wait for an smtpd-ts started elsewhere: until its ready file is written, and/or its JSON-lines output holds N messages.')
+    .description(
+      'Wait for an smtpd-ts started elsewhere: until its ready file is written, and/or its JSON-lines output holds N messages.',
+    )
     .option('--ready-file <path>', "the sink's --ready-file: wait until it is written, then print the host:port in it")
     .option('--jsonl <file>', "the sink's JSON-lines output (-o json:FILE): wait until it holds --count messages")
     .option('--count <n>', 'messages to wait for in --jsonl (default: 1)')
@@ -87,14 +91,19 @@ async function readReady(path: string): Promise<string | null> {
 }
 
 /** Waits as `config` says; resolves with the exit code. */
-async function waitFor(config: WaitConfig, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
+async function waitFor(
+  config: WaitConfig,
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<number> {
   const deadline = Date.now() + config.timeoutMs;
   const seconds = config.timeoutMs / 1000;
   if (config.readyFile !== null) {
     let ready: string | null;
     while ((ready = await readReady(config.readyFile)) === null) {
       if (Date.now() >= deadline) {
-        io.stderr.write(`smtpd-ts wait: timeout: ${seconds} s passed; ${config.readyFile} was not written (is the sink running?)\n`);
+        io.stderr.write(
+          `smtpd-ts wait: timeout: ${seconds} s passed; ${config.readyFile} was not written (is the sink running?)\n`,
+        );
         return EXIT.TIMEOUT;
       }
       await tick();
@@ -106,7 +115,9 @@ async function waitFor(config: WaitConfig, io: { stdout: NodeJS.WritableStream; 
     let n: number;
     while ((n = await counter.count()) < config.count) {
       if (Date.now() >= deadline) {
-        io.stderr.write(`smtpd-ts wait: timeout: ${seconds} s passed; ${n} of ${config.count} messages arrived in ${config.jsonl}\n`);
+        io.stderr.write(
+          `smtpd-ts wait: timeout: ${seconds} s passed; ${n} of ${config.count} messages arrived in ${config.jsonl}\n`,
+        );
         return EXIT.TIMEOUT;
       }
       await tick();
@@ -116,7 +127,10 @@ async function waitFor(config: WaitConfig, io: { stdout: NodeJS.WritableStream; 
 }
 
 /** `smtpd-ts wait ARGS`: parses, waits, and resolves with the exit code. */
-export async function runWait(argv: readonly string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
+export async function runWait(
+  argv: readonly string[],
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<number> {
   const cmd = program();
   cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} });
   let config: WaitConfig;

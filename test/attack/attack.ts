@@ -99,7 +99,8 @@ class Raw {
   }
 }
 
-const TRANSACTION = (from: string) => `EHLO attacker.test\r\nMAIL FROM:<${from}>\r\nRCPT TO:<victim@sink.test>\r\nDATA\r\n`;
+const TRANSACTION = (from: string) =>
+  `EHLO attacker.test\r\nMAIL FROM:<${from}>\r\nRCPT TO:<victim@sink.test>\r\nDATA\r\n`;
 
 /** Sends one message in a session of its own; true when it got its 250. */
 async function sendOne(port: number, data: Buffer | string, from = 'a@attacker.test'): Promise<boolean> {
@@ -158,7 +159,8 @@ async function tallyAndTruncate(file: string, into: Tally): Promise<void> {
     let start = 0;
     for (let nl = chunk.indexOf(0x0a); ; nl = chunk.indexOf(0x0a, start)) {
       const end = nl < 0 ? chunk.length : nl;
-      if (head.length < 200) head = Buffer.concat([head, chunk.subarray(start, Math.min(end, start + 200 - head.length))]);
+      if (head.length < 200)
+        head = Buffer.concat([head, chunk.subarray(start, Math.min(end, start + 200 - head.length))]);
       if (nl < 0) {
         open += chunk.length - start;
         break;
@@ -178,7 +180,9 @@ async function tallyAndTruncate(file: string, into: Tally): Promise<void> {
 /** Measures greetings from another process while `work` runs; resolves with the slowest one. */
 async function bystander<T>(port: number, work: Promise<T>): Promise<{ result: T; worstMs: number }> {
   const child = fork(fileURLToPath(new URL('./bystander.ts', import.meta.url)), [String(port)]);
-  const report = new Promise<{ worstMs: number }>((resolve) => child.once('message', (m) => resolve(m as { worstMs: number })));
+  const report = new Promise<{ worstMs: number }>((resolve) =>
+    child.once('message', (m) => resolve(m as { worstMs: number })),
+  );
   try {
     const result = await work;
     child.send('stop');
@@ -196,23 +200,39 @@ export async function attack(seconds: number, log: (line: string) => void = () =
   const parsedFile = path.join(dir, 'out.parsed');
   const maildir = path.join(dir, 'Maildir');
   const failures: string[] = [];
-  const cases: Record<ClassName, number> = { redos: 0, controls: 0, 'lf-flood': 0, 'noop-flood': 0, 'silent-tls': 0, 'half-close': 0, envelope: 0, mime: 0 };
+  const cases: Record<ClassName, number> = {
+    redos: 0,
+    controls: 0,
+    'lf-flood': 0,
+    'noop-flood': 0,
+    'silent-tls': 0,
+    'half-close': 0,
+    envelope: 0,
+    mime: 0,
+  };
   let connections = 0;
   let accepted = 0;
   let worstGreetingMs = 0;
   let peak = 0;
   const cli: RunningCli = await startCli([
     '127.0.0.1:0',
-    '-o', `raw:${rawFile}`,
-    '-o', `parsed:${parsedFile}`,
-    '-o', `json:${jsonFile}`,
-    '--save-dir', maildir,
+    '-o',
+    `raw:${rawFile}`,
+    '-o',
+    `parsed:${parsedFile}`,
+    '-o',
+    `json:${jsonFile}`,
+    '--save-dir',
+    maildir,
     '--transcript',
     '--lint',
     '--tls',
-    '--command-timeout', '2',
-    '--data-timeout', '10',
-    '--max-connections', '256',
+    '--command-timeout',
+    '2',
+    '--data-timeout',
+    '10',
+    '--max-connections',
+    '256',
   ]);
   const port = cli.port;
   const pid = cli.child.pid!;
@@ -229,7 +249,8 @@ export async function attack(seconds: number, log: (line: string) => void = () =
       const { result, worstMs } = await bystander(port, sendOne(port, controlBody(round)));
       if (result) accepted++;
       worstGreetingMs = Math.max(worstGreetingMs, worstMs);
-      if (worstMs >= BYSTANDER_BOUND_MS) failures.push(`controls round ${round}: a greeting took ${worstMs.toFixed(0)} ms`);
+      if (worstMs >= BYSTANDER_BOUND_MS)
+        failures.push(`controls round ${round}: a greeting took ${worstMs.toFixed(0)} ms`);
     },
     async 'lf-flood'() {
       connections++;
@@ -270,7 +291,8 @@ export async function attack(seconds: number, log: (line: string) => void = () =
     },
     async envelope() {
       connections++;
-      if (await sendOne(port, 'Subject: real\r\n\r\nbody', '"x\rSubject: FAKE\rFrom: ceo@bank.test\r\r"@evil.test')) accepted++;
+      if (await sendOne(port, 'Subject: real\r\n\r\nbody', '"x\rSubject: FAKE\rFrom: ceo@bank.test\r\r"@evil.test'))
+        accepted++;
     },
     async mime(round) {
       connections++;
@@ -290,7 +312,8 @@ export async function attack(seconds: number, log: (line: string) => void = () =
       const { buffer } = await fd.read(Buffer.alloc(4096), 0, 4096, 0);
       await fd.close();
       const head = buffer.toString('latin1').split('\n\n')[0]!;
-      if (/^Subject: FAKE/m.test(head) || /^From: ceo@bank\.test/m.test(head)) failures.push(`a forged header in ${file}`);
+      if (/^Subject: FAKE/m.test(head) || /^From: ceo@bank\.test/m.test(head))
+        failures.push(`a forged header in ${file}`);
       await rm(where);
     }
   };
@@ -310,7 +333,9 @@ export async function attack(seconds: number, log: (line: string) => void = () =
       await tallyAndTruncate(jsonFile, tally);
       for (const f of [rawFile, parsedFile]) await truncate(f, 0);
       await checkMaildir();
-      log(`attack: round ${round + 1}, ${accepted} accepted, peak ${(peak / 1024).toFixed(0)} MiB, worst greeting ${worstGreetingMs.toFixed(1)} ms`);
+      log(
+        `attack: round ${round + 1}, ${accepted} accepted, peak ${(peak / 1024).toFixed(0)} MiB, worst greeting ${worstGreetingMs.toFixed(1)} ms`,
+      );
     }
   } catch (err) {
     failures.push((err as Error).message);

@@ -16,8 +16,23 @@ import { readFileSync } from 'node:fs';
 import { LoadRun, type LoadJob, type LoadResult } from './load-generator.js';
 import { GeneratorTimeout, NodeGenerator, runSmtpSource, smtpSourcePath } from './generator.js';
 import { cpuSeconds, memory } from './proc-stats.js';
-import { scenarios, type IdleScenario, type LoadScenario, type Scenario, type ScenarioId, type StartScenario } from './scenarios.js';
-import { countInFile, findServer, postfixDaemons, type ServerContext, type ServerSpec, type SmtpdFrom, type StartedServer } from './servers.js';
+import {
+  scenarios,
+  type IdleScenario,
+  type LoadScenario,
+  type Scenario,
+  type ScenarioId,
+  type StartScenario,
+} from './scenarios.js';
+import {
+  countInFile,
+  findServer,
+  postfixDaemons,
+  type ServerContext,
+  type ServerSpec,
+  type SmtpdFrom,
+  type StartedServer,
+} from './servers.js';
 
 export type GeneratorName = 'node' | 'smtp-source';
 
@@ -121,7 +136,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const startedAt = new Date();
   const loadAtStart = os.loadavg()[0]!;
   const log = options.log;
-  const ctx: ServerContext = { tmpDir: options.tmpDir, smtpdFrom: options.smtpdFrom, smtpdNodeArgs: options.smtpdNodeArgs };
+  const ctx: ServerContext = {
+    tmpDir: options.tmpDir,
+    smtpdFrom: options.smtpdFrom,
+    smtpdNodeArgs: options.smtpdNodeArgs,
+  };
   const all = scenarios(options.smoke);
   const chosen = options.scenarios.map((id) => all[id]);
   const warnings: string[] = [];
@@ -130,10 +149,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
   const daemons = postfixDaemons();
   if (daemons.length > 0) {
-    warnings.push(`a Postfix master daemon is running (PID ${daemons.join(', ')}): it competes for the CPU; stop it with \`postfix stop\``);
+    warnings.push(
+      `a Postfix master daemon is running (PID ${daemons.join(', ')}): it competes for the CPU; stop it with \`postfix stop\``,
+    );
   }
   if (options.generator === 'smtp-source' && !smtpSourcePath()) {
-    throw new Error("--generator smtp-source: smtp-source is not installed (`apt-get install postfix`, then `postfix stop`)");
+    throw new Error(
+      '--generator smtp-source: smtp-source is not installed (`apt-get install postfix`, then `postfix stop`)',
+    );
   }
 
   const entries: ServerEntry[] = [];
@@ -166,7 +189,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             if (outcome === 'failed') failures.push(`round ${round}, ${scenario.id}, ${spec.name}: ${error}`);
           }
           samples.push(sample);
-          log(`round ${round}/${options.rounds} ${scenario.id.padEnd(3)} ${spec.name.padEnd(16)} ${describe(sample)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+          log(
+            `round ${round}/${options.rounds} ${scenario.id.padEnd(3)} ${spec.name.padEnd(16)} ${describe(sample)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+          );
         }
       }
     }
@@ -215,10 +240,17 @@ async function runScenario(
   }
 }
 
-async function withServer<T>(spec: ServerSpec, ctx: ServerContext, body: (server: StartedServer) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  spec: ServerSpec,
+  ctx: ServerContext,
+  body: (server: StartedServer) => Promise<T>,
+): Promise<T> {
   const server = await spec.start(ctx);
   const crashed = (why?: unknown) =>
-    new RunFailed(`${spec.name} exited during the run${why instanceof Error ? ` (${why.message})` : ''}\n${server.stderr().trim()}`, 'failed');
+    new RunFailed(
+      `${spec.name} exited during the run${why instanceof Error ? ` (${why.message})` : ''}\n${server.stderr().trim()}`,
+      'failed',
+    );
   try {
     let result: T;
     try {
@@ -235,8 +267,13 @@ async function withServer<T>(spec: ServerSpec, ctx: ServerContext, body: (server
 
 /** Turns a generator result into a thrown RunFailed unless it is a complete, clean run. */
 function check(result: LoadResult, job: LoadJob): void {
-  if (result.timedOut) throw new RunFailed(`${result.error ?? 'timeout'} (${result.messages} of ${job.messages} messages done)`, 'timeout');
-  if (!result.ok) throw new RunFailed(result.error ?? `only ${result.messages} of ${job.messages} messages were accepted`, 'failed');
+  if (result.timedOut)
+    throw new RunFailed(
+      `${result.error ?? 'timeout'} (${result.messages} of ${job.messages} messages done)`,
+      'timeout',
+    );
+  if (!result.ok)
+    throw new RunFailed(result.error ?? `only ${result.messages} of ${job.messages} messages were accepted`, 'failed');
 }
 
 /** Asks the generator, turning its hang into a timeout. */
@@ -294,7 +331,8 @@ async function runLoad(
   if (spec.recordMarker !== null && server.outputFile !== null) {
     const printed = await countInFile(server.outputFile, spec.recordMarker);
     const accepted = job.warmup + result.messages;
-    if (printed !== accepted) throw new RunFailed(`${accepted} messages were accepted but ${printed} printed`, 'failed');
+    if (printed !== accepted)
+      throw new RunFailed(`${accepted} messages were accepted but ${printed} printed`, 'failed');
   }
   const seconds = result.elapsedMs / 1000;
   const cpu = cpu1 - cpu0;
@@ -307,7 +345,8 @@ async function runLoad(
     [`${id}.hwm`]: mem.hwmKiB / 1024,
   };
   // How busy the generator was: near 100 %, it, not the server, set the pace.
-  if (Number.isFinite(result.generatorCpuMs)) metrics[`${id}.genBusy`] = (100 * result.generatorCpuMs) / result.elapsedMs;
+  if (Number.isFinite(result.generatorCpuMs))
+    metrics[`${id}.genBusy`] = (100 * result.generatorCpuMs) / result.elapsedMs;
   if (result.latencyMs) {
     metrics[`${id}.p50`] = result.latencyMs.p50;
     metrics[`${id}.p99`] = result.latencyMs.p99;
@@ -315,9 +354,23 @@ async function runLoad(
   return metrics;
 }
 
-async function runIdle(server: StartedServer, scenario: IdleScenario, options: BenchOptions, generator: NodeGenerator): Promise<Record<string, number>> {
+async function runIdle(
+  server: StartedServer,
+  scenario: IdleScenario,
+  options: BenchOptions,
+  generator: NodeGenerator,
+): Promise<Record<string, number>> {
   const before = memory(server.pid);
-  const job: LoadJob = { host: '127.0.0.1', port: server.port, mode: 'idle', connections: scenario.connections, messages: 0, messageSize: 0, warmup: 0, timeoutMs: options.timeoutMs };
+  const job: LoadJob = {
+    host: '127.0.0.1',
+    port: server.port,
+    mode: 'idle',
+    connections: scenario.connections,
+    messages: 0,
+    messageSize: 0,
+    warmup: 0,
+    timeoutMs: options.timeoutMs,
+  };
   const limit = options.timeoutMs + STEP_SLACK_MS;
   await step(generator.prepare(job, limit));
   // Every session has been greeted and answered EHLO: the server holds them all.
@@ -331,13 +384,27 @@ async function runIdle(server: StartedServer, scenario: IdleScenario, options: B
   };
 }
 
-async function runStart(spec: ServerSpec, scenario: StartScenario, ctx: ServerContext, options: BenchOptions): Promise<Record<string, number>> {
+async function runStart(
+  spec: ServerSpec,
+  scenario: StartScenario,
+  ctx: ServerContext,
+  options: BenchOptions,
+): Promise<Record<string, number>> {
   const listen: number[] = [];
   const first: number[] = [];
   for (let i = 0; i < scenario.starts; i++) {
     await withServer(spec, ctx, async (server) => {
       // In this process, at once: the client starts as soon as the server is known to listen.
-      const job: LoadJob = { host: '127.0.0.1', port: server.port, mode: 'lockstep', connections: 1, messages: 1, messageSize: scenario.messageSize, warmup: 0, timeoutMs: options.timeoutMs };
+      const job: LoadJob = {
+        host: '127.0.0.1',
+        port: server.port,
+        mode: 'lockstep',
+        connections: 1,
+        messages: 1,
+        messageSize: scenario.messageSize,
+        warmup: 0,
+        timeoutMs: options.timeoutMs,
+      };
       const run = new LoadRun(job);
       await run.prepare().catch(() => {}); // a failure shows in go()'s result
       const result = await run.go();

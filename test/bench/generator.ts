@@ -109,7 +109,7 @@ export function smtpSourcePath(): string | null {
  */
 export async function runSmtpSource(job: LoadJob): Promise<LoadResult> {
   const bin = smtpSourcePath();
-  if (!bin) throw new Error("smtp-source is not installed: `apt-get install postfix` (then `postfix stop`)");
+  if (!bin) throw new Error('smtp-source is not installed: `apt-get install postfix` (then `postfix stop`)');
   const args = ['-d', '-s', String(job.connections), '-m', String(job.messages), '-l', String(job.messageSize)];
   args.push('-f', ENVELOPE.from, '-t', ENVELOPE.to, `${job.host}:${job.port}`);
   const started = performance.now();
@@ -124,14 +124,26 @@ export async function runSmtpSource(job: LoadJob): Promise<LoadResult> {
   const elapsedMs = performance.now() - started;
   if (first === 'timeout') {
     await stopChild(child, 'SIGKILL', 0);
-    return { ok: false, timedOut: true, error: `smtp-source timed out after ${job.timeoutMs} ms`, messages: 0, bytes: 0, elapsedMs, latencyMs: null, pipeliningAdvertised: false, generatorCpuMs: NaN };
+    return {
+      ok: false,
+      timedOut: true,
+      error: `smtp-source timed out after ${job.timeoutMs} ms`,
+      messages: 0,
+      bytes: 0,
+      elapsedMs,
+      latencyMs: null,
+      pipeliningAdvertised: false,
+      generatorCpuMs: NaN,
+    };
   }
   const [code, signal] = first;
   const ok = code === 0 && !/fatal|warning/i.test(err);
   return {
     ok,
     timedOut: false,
-    error: ok ? null : `smtp-source exited (${signal ?? `code ${code}`}): ${err.trim().split('\n').slice(-3).join(' | ')}`,
+    error: ok
+      ? null
+      : `smtp-source exited (${signal ?? `code ${code}`}): ${err.trim().split('\n').slice(-3).join(' | ')}`,
     messages: ok ? job.messages : 0,
     bytes: ok ? job.messages * job.messageSize : 0,
     elapsedMs,

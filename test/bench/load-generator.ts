@@ -99,7 +99,12 @@ export class Session {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (err) => this.fail(new LoadError(`connection error after ${this.lastSent}: ${err.message}`)));
     socket.on('close', () => {
-      if (this.then) this.fail(new LoadError(`connection closed by the server while waiting for ${this.expected.join(',')} after ${this.lastSent}`));
+      if (this.then)
+        this.fail(
+          new LoadError(
+            `connection closed by the server while waiting for ${this.expected.join(',')} after ${this.lastSent}`,
+          ),
+        );
     });
   }
 
@@ -163,8 +168,10 @@ export class Session {
     this.lastReply = this.current;
     this.current = [];
     const want = this.expected.shift();
-    if (want === undefined) return this.fail(new LoadError(`unexpected reply ${JSON.stringify(line)} after ${this.lastSent}`));
-    if (code !== want) return this.fail(new LoadError(`expected ${want} after ${this.lastSent}, got ${JSON.stringify(line)}`));
+    if (want === undefined)
+      return this.fail(new LoadError(`unexpected reply ${JSON.stringify(line)} after ${this.lastSent}`));
+    if (code !== want)
+      return this.fail(new LoadError(`expected ${want} after ${this.lastSent}, got ${JSON.stringify(line)}`));
     if (this.expected.length === 0) {
       const then = this.then;
       this.then = null;
@@ -232,7 +239,8 @@ export class LoadRun {
   /** Opens every session, says EHLO, and sends the warm-up messages. */
   async prepare(): Promise<void> {
     await this.connect();
-    if (this.job.mode !== 'idle' && this.job.warmup > 0) await this.pump(this.job.warmup, `${this.job.warmup} warm-up messages`, () => {});
+    if (this.job.mode !== 'idle' && this.job.warmup > 0)
+      await this.pump(this.job.warmup, `${this.job.warmup} warm-up messages`, () => {});
   }
 
   private connect(): Promise<void> {
@@ -302,7 +310,8 @@ export class LoadRun {
         };
         const sendData = () => s.send(body, 'the message data', [250], finished);
         if (mode === 'pipelined') s.send(PIPELINED, 'MAIL+RCPT+DATA (pipelined)', [250, 250, 354], sendData);
-        else s.send(MAIL, 'MAIL', [250], () => s.send(RCPT, 'RCPT', [250], () => s.send(DATA, 'DATA', [354], sendData)));
+        else
+          s.send(MAIL, 'MAIL', [250], () => s.send(RCPT, 'RCPT', [250], () => s.send(DATA, 'DATA', [354], sendData)));
       };
       for (const s of this.sessions) next(s);
     });
@@ -333,7 +342,8 @@ export class LoadRun {
       messages: completed,
       bytes: completed * messageSize,
       elapsedMs: (ok ? ended : performance.now()) - started,
-      latencyMs: completed > 0 ? { p50: percentile(done, 50), p99: percentile(done, 99), max: done[done.length - 1]! } : null,
+      latencyMs:
+        completed > 0 ? { p50: percentile(done, 50), p99: percentile(done, 99), max: done[done.length - 1]! } : null,
       pipeliningAdvertised: this.pipelining,
       generatorCpuMs: (used.user + used.system) / 1000,
     };

@@ -49,7 +49,12 @@ if (!process.send) {
 process.on('message', (request: WorkerRequest) => {
   handle(request).then(
     (value) => process.send!({ id: request.id, ok: true, value } satisfies WorkerResponse),
-    (err: unknown) => process.send!({ id: request.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WorkerResponse),
+    (err: unknown) =>
+      process.send!({
+        id: request.id,
+        ok: false,
+        error: err instanceof Error ? err.message : String(err),
+      } satisfies WorkerResponse),
   );
 });
 process.on('disconnect', () => {

@@ -25,7 +25,11 @@ export function hasExited(child: ChildProcess): boolean {
  * Stops one child: `signal` first, SIGKILL if it is still there after
  * `graceMs`. Resolves once it has exited.
  */
-export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
+export async function stopChild(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 5000,
+): Promise<void> {
   if (child.pid === undefined || hasExited(child)) return;
   const exited = once(child, 'exit');
   child.kill(signal);

@@ -48,12 +48,20 @@ function area(frame: CallFrame): string {
 function where(frame: CallFrame): string {
   if (frame.url === '') return '';
   const file = frame.url.replace(/^file:\/\//, '');
-  const short = file.includes('/node_modules/') ? `node_modules/${file.split('/node_modules/')[1]}` : file.startsWith('node:') ? file : path.relative(process.cwd(), file);
+  const short = file.includes('/node_modules/')
+    ? `node_modules/${file.split('/node_modules/')[1]}`
+    : file.startsWith('node:')
+      ? file
+      : path.relative(process.cwd(), file);
   return `${short}:${frame.lineNumber + 1}`;
 }
 
 /** Self time per function and per area, in ms, over one or more profiles. */
-export function summarise(profiles: readonly CpuProfile[]): { functions: SelfTime[]; areas: Map<string, number>; totalMs: number } {
+export function summarise(profiles: readonly CpuProfile[]): {
+  functions: SelfTime[];
+  areas: Map<string, number>;
+  totalMs: number;
+} {
   const byFunction = new Map<string, SelfTime>();
   const areas = new Map<string, number>();
   let totalMs = 0;
@@ -77,7 +85,11 @@ export function summarise(profiles: readonly CpuProfile[]): { functions: SelfTim
 }
 
 function main(argv: readonly string[]): void {
-  const { values, positionals } = parseArgs({ args: [...argv], options: { top: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { top: { type: 'string' } },
+    allowPositionals: true,
+  });
   if (positionals.length === 0) {
     process.stderr.write('usage: node --import tsx test/bench/profile-summary.ts [--top N] FILE.cpuprofile...\n');
     process.exitCode = 2;
@@ -89,12 +101,18 @@ function main(argv: readonly string[]): void {
   const busyMs = totalMs - (areas.get('(idle)') ?? 0);
   const pct = (ms: number, of: number) => `${((100 * ms) / of).toFixed(1)}%`;
   const out: string[] = [];
-  out.push(`Profile: ${positionals.join(', ')}: ${(totalMs / 1000).toFixed(2)} s sampled, ${(busyMs / 1000).toFixed(2)} s not idle`, '');
+  out.push(
+    `Profile: ${positionals.join(', ')}: ${(totalMs / 1000).toFixed(2)} s sampled, ${(busyMs / 1000).toFixed(2)} s not idle`,
+    '',
+  );
   out.push('| area | self ms | of busy |', '| --- | ---: | ---: |');
-  for (const [a, ms] of [...areas].sort((x, y) => y[1] - x[1])) if (a !== '(idle)') out.push(`| ${a} | ${ms.toFixed(0)} | ${pct(ms, busyMs)} |`);
+  for (const [a, ms] of [...areas].sort((x, y) => y[1] - x[1]))
+    if (a !== '(idle)') out.push(`| ${a} | ${ms.toFixed(0)} | ${pct(ms, busyMs)} |`);
   out.push('', '| function | where | self ms | of busy |', '| --- | --- | ---: | ---: |');
-  for (const f of functions.filter((f) => f.name !== '(idle)').slice(0, top)) out.push(`| ${f.name} | ${f.where} | ${f.ms.toFixed(0)} | ${pct(f.ms, busyMs)} |`);
+  for (const f of functions.filter((f) => f.name !== '(idle)').slice(0, top))
+    out.push(`| ${f.name} | ${f.where} | ${f.ms.toFixed(0)} | ${pct(f.ms, busyMs)} |`);
   process.stdout.write(out.join('\n') + '\n');
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) main(process.argv.slice(2));
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname))
+  main(process.argv.slice(2));

@@ -1,7 +1,7 @@
 /**
  * Turns the bench's samples into markdown: medians per server, ratios of
  * smtpd-ts against each peer measured in the same run, and the targets of
- * issue 9, each met, missed or not measurable here.
+ * the performance work, each met, missed or not measurable here.
  *
  * A ratio is the median over rounds of (ours in round r) / (peer in round
  * r): servers measured minutes apart on a shared machine drift, servers in
@@ -19,7 +19,12 @@ interface Metric {
   readonly better: Better;
 }
 
-const m = (key: string, label: string, better: Better): Metric => ({ key, scenario: key.split('.')[0] as ScenarioId, label, better });
+const m = (key: string, label: string, better: Better): Metric => ({
+  key,
+  scenario: key.split('.')[0] as ScenarioId,
+  label,
+  better,
+});
 
 /** The columns, in two tables so that each fits a screen. */
 const GROUPS: readonly { title: string; metrics: readonly Metric[] }[] = [
@@ -85,7 +90,8 @@ class Table {
   misses(server: string, scenario: ScenarioId): string {
     const counts = new Map<string, number>();
     for (const s of this.samples) {
-      if (s.server === server && s.scenario === scenario && s.outcome !== 'ok') counts.set(s.outcome, (counts.get(s.outcome) ?? 0) + 1);
+      if (s.server === server && s.scenario === scenario && s.outcome !== 'ok')
+        counts.set(s.outcome, (counts.get(s.outcome) ?? 0) + 1);
     }
     return [...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ');
   }
@@ -127,19 +133,96 @@ interface Target {
 
 const OURS = 'smtpd-ts';
 
-/** Issue 9's targets for smtpd-ts printing in DebuggingServer format to a file. */
+/** The targets for smtpd-ts printing in DebuggingServer format to a file. */
 const TARGETS: readonly Target[] = [
-  { text: 'S2 msg/s at least 2x smtp-server', measure: (t) => t.ratio(OURS, 'S2.rate', 'smtp-server'), needs: [{ server: 'smtp-server', scenario: 'S2' }], unit: 'x', op: '>=', bound: 2 },
-  { text: 'S2 msg/s at least 0.8x smtp-sink', measure: (t) => t.ratio(OURS, 'S2.rate', 'smtp-sink'), needs: [{ server: 'smtp-sink', scenario: 'S2' }], unit: 'x', op: '>=', bound: 0.8 },
-  { text: 'S2 CPU per message at most 1.3x smtp-sink', measure: (t) => t.ratio(OURS, 'S2.cpuMsg', 'smtp-sink'), needs: [{ server: 'smtp-sink', scenario: 'S2' }], unit: 'x', op: '<=', bound: 1.3 },
-  { text: 'S2p msg/s at least 0.6x smtp-sink', measure: (t) => t.ratio(OURS, 'S2p.rate', 'smtp-sink'), needs: [{ server: 'smtp-sink', scenario: 'S2p' }], unit: 'x', op: '>=', bound: 0.6 },
-  { text: 'S2p p99 within 2x of S2 p99 (no stall on pipelined input)', measure: (t) => t.ratio(OURS, 'S2p.p99', OURS, 'S2.p99'), needs: [{ server: OURS, scenario: 'S2' }], unit: 'x', op: '<=', bound: 2 },
-  { text: 'S3 MB/s at least 1x smtp-server', measure: (t) => t.ratio(OURS, 'S3.mbps', 'smtp-server'), needs: [{ server: 'smtp-server', scenario: 'S3' }], unit: 'x', op: '>=', bound: 1 },
-  { text: 'S4 peak memory in S3 under 120 MiB', measure: (t) => t.median(OURS, 'S3.hwm'), needs: [], unit: 'MiB', op: '<', bound: 120 },
-  { text: 'S4 under 10 KiB per idle connection', measure: (t) => t.median(OURS, 'S4.perConn'), needs: [], unit: 'KiB', op: '<', bound: 10 },
-  { text: 'S5 under 150 ms to the listening line', measure: (t) => t.median(OURS, 'S5.listen'), needs: [], unit: 'ms', op: '<', bound: 150 },
-  { text: '`-f json` S2 msg/s within 2x of raw (raw / json)', measure: (t) => t.ratio(OURS, 'S2.rate', 'smtpd-ts-json'), needs: [{ server: 'smtpd-ts-json', scenario: 'S2' }], unit: 'x', op: '<=', bound: 2 },
-  { text: '`-f json` S3 MB/s within 1.5x of raw (raw / json)', measure: (t) => t.ratio(OURS, 'S3.mbps', 'smtpd-ts-json'), needs: [{ server: 'smtpd-ts-json', scenario: 'S3' }], unit: 'x', op: '<=', bound: 1.5 },
+  {
+    text: 'S2 msg/s at least 2x smtp-server',
+    measure: (t) => t.ratio(OURS, 'S2.rate', 'smtp-server'),
+    needs: [{ server: 'smtp-server', scenario: 'S2' }],
+    unit: 'x',
+    op: '>=',
+    bound: 2,
+  },
+  {
+    text: 'S2 msg/s at least 0.8x smtp-sink',
+    measure: (t) => t.ratio(OURS, 'S2.rate', 'smtp-sink'),
+    needs: [{ server: 'smtp-sink', scenario: 'S2' }],
+    unit: 'x',
+    op: '>=',
+    bound: 0.8,
+  },
+  {
+    text: 'S2 CPU per message at most 1.3x smtp-sink',
+    measure: (t) => t.ratio(OURS, 'S2.cpuMsg', 'smtp-sink'),
+    needs: [{ server: 'smtp-sink', scenario: 'S2' }],
+    unit: 'x',
+    op: '<=',
+    bound: 1.3,
+  },
+  {
+    text: 'S2p msg/s at least 0.6x smtp-sink',
+    measure: (t) => t.ratio(OURS, 'S2p.rate', 'smtp-sink'),
+    needs: [{ server: 'smtp-sink', scenario: 'S2p' }],
+    unit: 'x',
+    op: '>=',
+    bound: 0.6,
+  },
+  {
+    text: 'S2p p99 within 2x of S2 p99 (no stall on pipelined input)',
+    measure: (t) => t.ratio(OURS, 'S2p.p99', OURS, 'S2.p99'),
+    needs: [{ server: OURS, scenario: 'S2' }],
+    unit: 'x',
+    op: '<=',
+    bound: 2,
+  },
+  {
+    text: 'S3 MB/s at least 1x smtp-server',
+    measure: (t) => t.ratio(OURS, 'S3.mbps', 'smtp-server'),
+    needs: [{ server: 'smtp-server', scenario: 'S3' }],
+    unit: 'x',
+    op: '>=',
+    bound: 1,
+  },
+  {
+    text: 'S4 peak memory in S3 under 120 MiB',
+    measure: (t) => t.median(OURS, 'S3.hwm'),
+    needs: [],
+    unit: 'MiB',
+    op: '<',
+    bound: 120,
+  },
+  {
+    text: 'S4 under 10 KiB per idle connection',
+    measure: (t) => t.median(OURS, 'S4.perConn'),
+    needs: [],
+    unit: 'KiB',
+    op: '<',
+    bound: 10,
+  },
+  {
+    text: 'S5 under 150 ms to the listening line',
+    measure: (t) => t.median(OURS, 'S5.listen'),
+    needs: [],
+    unit: 'ms',
+    op: '<',
+    bound: 150,
+  },
+  {
+    text: '`-f json` S2 msg/s within 2x of raw (raw / json)',
+    measure: (t) => t.ratio(OURS, 'S2.rate', 'smtpd-ts-json'),
+    needs: [{ server: 'smtpd-ts-json', scenario: 'S2' }],
+    unit: 'x',
+    op: '<=',
+    bound: 2,
+  },
+  {
+    text: '`-f json` S3 MB/s within 1.5x of raw (raw / json)',
+    measure: (t) => t.ratio(OURS, 'S3.mbps', 'smtpd-ts-json'),
+    needs: [{ server: 'smtpd-ts-json', scenario: 'S3' }],
+    unit: 'x',
+    op: '<=',
+    bound: 1.5,
+  },
 ];
 
 export interface TargetVerdict {
@@ -162,7 +245,8 @@ export function evaluateTargets(report: BenchReport): TargetVerdict[] {
         : 'no complete run (see failures and timeouts)';
       return { text: target.text, measured: why, verdict: 'n/a' };
     }
-    const met = target.op === '>=' ? value >= target.bound : target.op === '<=' ? value <= target.bound : value < target.bound;
+    const met =
+      target.op === '>=' ? value >= target.bound : target.op === '<=' ? value <= target.bound : value < target.bound;
     const measured = target.unit === 'x' ? formatRatio(value) : `${formatNumber(value)} ${target.unit}`;
     return { text: target.text, measured, verdict: met ? 'met' : 'MISSED' };
   });
@@ -183,9 +267,13 @@ export function formatReport(report: BenchReport, options: FormatOptions): strin
 
   out.push(`# smtpd-ts benchmark${report.options.smoke ? ' (smoke: tiny counts, figures not comparable)' : ''}`, '');
   out.push(`- Date: ${report.startedAt.toISOString()} (${minutes.toFixed(1)} min)`);
-  out.push(`- Machine: ${mc.cores} cores (${mc.cpu}), ${mc.memoryGiB} GiB, ${mc.os}, Linux ${mc.kernel}; shared with the load generator`);
+  out.push(
+    `- Machine: ${mc.cores} cores (${mc.cpu}), ${mc.memoryGiB} GiB, ${mc.os}, Linux ${mc.kernel}; shared with the load generator`,
+  );
   out.push(`- Node ${mc.node}${mc.python ? `; ${mc.python}` : ''}`);
-  out.push(`- Load average (1 min) at start and end: ${mc.loadAverage.map((l) => l.toFixed(2)).join(', ')} (other work on the machine shows here)`);
+  out.push(
+    `- Load average (1 min) at start and end: ${mc.loadAverage.map((l) => l.toFixed(2)).join(', ')} (other work on the machine shows here)`,
+  );
   out.push(`- Command: \`${options.command}\``);
   out.push(
     `- Generator: ${
@@ -202,7 +290,8 @@ export function formatReport(report: BenchReport, options: FormatOptions): strin
   for (const s of report.scenarios) out.push(`- ${s.id}: ${s.title}`);
   out.push('');
   out.push(header(['server', 'command', 'ready when'], 3));
-  for (const s of report.servers) out.push(row([s.name, `\`${s.command}\``, s.skipped ? `skipped: ${s.skipped}` : s.readyBy]));
+  for (const s of report.servers)
+    out.push(row([s.name, `\`${s.command}\``, s.skipped ? `skipped: ${s.skipped}` : s.readyBy]));
   out.push('');
   for (const w of report.warnings) out.push(`Warning: ${w}`, '');
 
@@ -239,7 +328,9 @@ export function formatReport(report: BenchReport, options: FormatOptions): strin
       const metrics = group.metrics.filter((x) => chosen.has(x.scenario));
       if (metrics.length === 0) continue;
       out.push(`## Ratios, same round (A / B): ${group.title}`, '');
-      out.push(header(['A / B', ...metrics.map((x) => `${x.label} (${x.better === 'higher' ? '>1 better' : '<1 better'})`)]));
+      out.push(
+        header(['A / B', ...metrics.map((x) => `${x.label} (${x.better === 'higher' ? '>1 better' : '<1 better'})`)]),
+      );
       for (const [a, b] of pairs) {
         out.push(
           row([
@@ -255,7 +346,7 @@ export function formatReport(report: BenchReport, options: FormatOptions): strin
     }
   }
 
-  out.push('## Targets (issue 9), for smtpd-ts printing DebuggingServer output to a file', '');
+  out.push('## Targets, for smtpd-ts printing DebuggingServer output to a file', '');
   out.push(header(['target', 'measured', 'verdict']));
   for (const v of evaluateTargets(report)) out.push(row([v.text, v.measured, v.verdict]));
   out.push('');
@@ -263,13 +354,14 @@ export function formatReport(report: BenchReport, options: FormatOptions): strin
   const problems = report.samples.filter((s) => s.outcome !== 'ok');
   if (problems.length > 0) {
     out.push('## Timeouts and failures', '');
-    for (const s of problems) out.push(`- round ${s.round}, ${s.scenario}, ${s.server}: ${s.outcome}: ${(s.error ?? '').split('\n')[0]}`);
+    for (const s of problems)
+      out.push(`- round ${s.round}, ${s.scenario}, ${s.server}: ${s.outcome}: ${(s.error ?? '').split('\n')[0]}`);
     out.push('');
   }
 
   out.push(
     'Units: MB = 10^6 bytes; msg/s and MB/s over the timed part only (from the first MAIL to the last 250; connecting, EHLO and QUIT are outside it); ' +
-      'p50/p99: per message, from its MAIL to its final 250; CPU: the server process\'s utime + stime (every thread) from /proc/PID/stat over the timed part; ' +
+      "p50/p99: per message, from its MAIL to its final 250; CPU: the server process's utime + stime (every thread) from /proc/PID/stat over the timed part; " +
       'peak MiB: VmHWM of the server process; KiB/idle conn: growth of VmRSS with every idle session open (greeted, EHLO answered), divided by their number; ' +
       'S5 listen: from spawn to the listening line, or to the first accepted connection for servers that print none.',
   );

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the benchmark of issue 9. Starts each server on a
+ * `npm run bench`: the benchmark. Starts each server on a
  * loopback port, drives it with the load generator, and prints a markdown
  * report (medians, ratios against each peer, targets). See
  * test/bench/README.md; `--help` lists the flags.
@@ -39,10 +39,19 @@ class UsageError extends Error {}
 /** Removed at the end, and on Ctrl-C: server outputs there can be hundreds of MiB. */
 let tmpDir: string | undefined;
 
-function list<T extends string>(value: string | undefined, all: readonly T[], valid: (s: string) => s is T, what: string): T[] {
+function list<T extends string>(
+  value: string | undefined,
+  all: readonly T[],
+  valid: (s: string) => s is T,
+  what: string,
+): T[] {
   if (value === undefined) return [...all];
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const item of items) if (!valid(item)) throw new UsageError(`unknown ${what} '${item}' (one of ${all.join(', ')})`);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const item of items)
+    if (!valid(item)) throw new UsageError(`unknown ${what} '${item}' (one of ${all.join(', ')})`);
   return items as T[];
 }
 
@@ -55,7 +64,9 @@ function positive(value: string | undefined, fallback: number, flag: string): nu
 
 function commandLine(argv: readonly string[]): string {
   const args = argv.length > 0 ? ` ${argv.join(' ')}` : '';
-  return process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args ? ` --${args}` : ''}` : `node --import tsx test/bench/run.ts${args}`;
+  return process.env.npm_lifecycle_event === 'bench'
+    ? `npm run bench${args ? ` --${args}` : ''}`
+    : `node --import tsx test/bench/run.ts${args}`;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -83,7 +94,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const smoke = values.smoke ?? false;
   const generator = (values.generator ?? 'node') as GeneratorName;
-  if (generator !== 'node' && generator !== 'smtp-source') throw new UsageError(`--generator is node or smtp-source, not '${generator}'`);
+  if (generator !== 'node' && generator !== 'smtp-source')
+    throw new UsageError(`--generator is node or smtp-source, not '${generator}'`);
   const serverNames = SERVERS.map((s) => s.name);
   const servers = list(values.servers, serverNames, (s): s is string => serverNames.includes(s), 'server');
   const scenarios: ScenarioId[] = list(values.scenarios, SCENARIO_IDS, isScenarioId, 'scenario');

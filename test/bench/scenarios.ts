@@ -1,5 +1,5 @@
 /**
- * The scenarios of issue 9, at full size and in the smoke size that
+ * The benchmark scenarios, at full size and in the smoke size that
  * `npm test` runs (a few hundred messages, no timing assertions).
  */
 import type { LoadMode } from './load-generator.js';

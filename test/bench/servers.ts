@@ -9,7 +9,16 @@
  * skipped with a line that says how to install it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -201,7 +210,10 @@ function smtpdHelp(ctx: ServerContext): string {
 }
 
 function smtpdCommand(ctx: ServerContext): [string, string[]] {
-  const entry = ctx.smtpdFrom === 'build' ? [path.join(ROOT, 'bin', 'smtpd-ts.js')] : ['--import', 'tsx', path.join(ROOT, 'src', 'run.ts')];
+  const entry =
+    ctx.smtpdFrom === 'build'
+      ? [path.join(ROOT, 'bin', 'smtpd-ts.js')]
+      : ['--import', 'tsx', path.join(ROOT, 'src', 'run.ts')];
   return [process.execPath, [...ctx.smtpdNodeArgs, ...entry]];
 }
 
@@ -218,17 +230,29 @@ function newestMtime(dir: string): number {
 export function buildProblem(): string | undefined {
   const built = path.join(ROOT, 'dist', 'run.js');
   if (!existsSync(built)) return 'dist/ is missing: run `npm run build` first';
-  if (statSync(built).mtimeMs < newestMtime(path.join(ROOT, 'src'))) return 'dist/ is older than src/: run `npm run build` first';
+  if (statSync(built).mtimeMs < newestMtime(path.join(ROOT, 'src')))
+    return 'dist/ is older than src/: run `npm run build` first';
   return undefined;
 }
 
 const LISTENING = /listening on (?:\[[^\]]+\]|[^\s:]+):(\d+)/;
 const END_MESSAGE_LINE = '------------ END MESSAGE ------------\n';
 
-function smtpdTs(name: string, flags: readonly string[], options: { viaOutputFlag: boolean; needs: RegExp[]; marker: string }): ServerSpec {
+function smtpdTs(
+  name: string,
+  flags: readonly string[],
+  options: { viaOutputFlag: boolean; needs: RegExp[]; marker: string },
+): ServerSpec {
   const display = (ctx: ServerContext, file: string) => {
     const [, args] = smtpdCommand(ctx);
-    const shown = ['node', ...args.map((a) => path.relative(ROOT, a) || a), '-n', ...flags, ...(options.viaOutputFlag ? ['--output', file] : []), `${HOST}:0`];
+    const shown = [
+      'node',
+      ...args.map((a) => path.relative(ROOT, a) || a),
+      '-n',
+      ...flags,
+      ...(options.viaOutputFlag ? ['--output', file] : []),
+      `${HOST}:0`,
+    ];
     return shown.join(' ') + (options.viaOutputFlag ? '' : ` > ${file}`);
   };
   return {
@@ -245,7 +269,8 @@ function smtpdTs(name: string, flags: readonly string[], options: { viaOutputFla
       const help = smtpdHelp(ctx);
       if (help === '') return '`smtpd-ts --help` failed: is the build complete?';
       const missing = options.needs.filter((re) => !re.test(help));
-      if (missing.length > 0) return `this smtpd-ts has no ${missing.map((re) => re.source.replace(/\\/g, '')).join(', ')} yet (see smtpd-ts --help)`;
+      if (missing.length > 0)
+        return `this smtpd-ts has no ${missing.map((re) => re.source.replace(/\\/g, '')).join(', ')} yet (see smtpd-ts --help)`;
       return undefined;
     },
     start(ctx) {
@@ -274,7 +299,10 @@ function pythonWith(module: string): string | null {
   if (!pythonCache.has(module)) {
     let found: string | null = null;
     for (const py of PYTHONS) {
-      const r = spawnSync(py, ['-W', 'ignore', '-c', `import sys, ${module}; print(sys.executable)`], { encoding: 'utf8', timeout: 20_000 });
+      const r = spawnSync(py, ['-W', 'ignore', '-c', `import sys, ${module}; print(sys.executable)`], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
       if (r.status === 0 && r.stdout.trim() !== '') {
         found = r.stdout.trim();
         break;
@@ -302,7 +330,10 @@ const smtpServer: ServerSpec = {
   readyBy: 'listening line',
   recordMarker: null,
   command: () => 'node test/bench/smtp-server-sink.mjs',
-  unavailable: () => (existsSync(path.join(ROOT, 'node_modules', 'smtp-server')) ? undefined : 'smtp-server is not installed: run `npm ci`'),
+  unavailable: () =>
+    existsSync(path.join(ROOT, 'node_modules', 'smtp-server'))
+      ? undefined
+      : 'smtp-server is not installed: run `npm ci`',
   start: () =>
     launch({
       name: 'smtp-server',
@@ -340,8 +371,12 @@ const aiosmtpd: ServerSpec = {
   ours: false,
   readyBy: 'accepted connection',
   recordMarker: null,
-  command: () => `${pythonWith('aiosmtpd') ?? 'python3'} -m aiosmtpd -n -c aiosmtpd.handlers.Debugging -l ${HOST}:PORT > FILE`,
-  unavailable: () => (pythonWith('aiosmtpd') ? undefined : 'aiosmtpd is not installed: `apt-get install python3-aiosmtpd` (Debian) or `pip install aiosmtpd`'),
+  command: () =>
+    `${pythonWith('aiosmtpd') ?? 'python3'} -m aiosmtpd -n -c aiosmtpd.handlers.Debugging -l ${HOST}:PORT > FILE`,
+  unavailable: () =>
+    pythonWith('aiosmtpd')
+      ? undefined
+      : 'aiosmtpd is not installed: `apt-get install python3-aiosmtpd` (Debian) or `pip install aiosmtpd`',
   start: (ctx) =>
     launchOnFreePort((port) => ({
       name: 'aiosmtpd',

@@ -19,7 +19,14 @@ describe('AUTH (RFC 4954)', () => {
 
   it('is offered only after TLS otherwise: 538 in the clear, then AUTH after the handshake', () => {
     const config = { starttls: true, auth: {} };
-    const o = script([crlf('EHLO x', `AUTH PLAIN ${b64('\0u\0p')}`, 'STARTTLS'), HANDSHAKE, crlf('EHLO x', `AUTH PLAIN ${b64('\0u\0p')}`)], config);
+    const o = script(
+      [
+        crlf('EHLO x', `AUTH PLAIN ${b64('\0u\0p')}`, 'STARTTLS'),
+        HANDSHAKE,
+        crlf('EHLO x', `AUTH PLAIN ${b64('\0u\0p')}`),
+      ],
+      config,
+    );
     assert.ok(!o.lines.slice(0, 8).some((l) => l.includes('AUTH')));
     assert.deepEqual(codes(o), [250, 538, 220, 250, 235]);
     assert.ok(o.lines.includes('250-AUTH PLAIN LOGIN CRAM-MD5'));
@@ -49,19 +56,47 @@ describe('AUTH (RFC 4954)', () => {
   });
 
   it('answers 535 to wrong credentials with a user file, and lets the client try again', () => {
-    const o = script(crlf('EHLO x', `AUTH PLAIN ${b64('\0alice\0wrong')}`, 'AUTH LOGIN', b64('eve'), b64('s3cret'), 'AUTH CRAM-MD5', b64('alice 00'), `AUTH PLAIN ${b64('\0alice\0s3cret')}`), USERS);
+    const o = script(
+      crlf(
+        'EHLO x',
+        `AUTH PLAIN ${b64('\0alice\0wrong')}`,
+        'AUTH LOGIN',
+        b64('eve'),
+        b64('s3cret'),
+        'AUTH CRAM-MD5',
+        b64('alice 00'),
+        `AUTH PLAIN ${b64('\0alice\0s3cret')}`,
+      ),
+      USERS,
+    );
     assert.deepEqual(codes(o), [250, 535, 334, 334, 535, 334, 535, 235]);
   });
 
   it('answers 530 to MAIL without AUTH when required', () => {
-    const o = script(crlf('EHLO x', 'MAIL FROM:<a@b>', `AUTH PLAIN ${b64('\0u\0p')}`, 'MAIL FROM:<a@b>'), { auth: { insecure: true, required: true } });
+    const o = script(crlf('EHLO x', 'MAIL FROM:<a@b>', `AUTH PLAIN ${b64('\0u\0p')}`, 'MAIL FROM:<a@b>'), {
+      auth: { insecure: true, required: true },
+    });
     assert.deepEqual(codes(o), [250, 530, 235, 250]);
   });
 
   it('handles cancel, bad base64, unknown mechanisms, a second AUTH and AUTH inside a transaction', () => {
     const o = script(
-      crlf('EHLO x', 'AUTH LOGIN', '*', 'AUTH PLAIN', '!!!', 'AUTH PLAIN @@', 'AUTH GSSAPI', 'AUTH', `AUTH PLAIN ${b64('no-nul')}`,
-        'MAIL FROM:<a@b>', `AUTH PLAIN ${b64('\0u\0p')}`, 'RSET', `AUTH PLAIN ${b64('\0u\0p')}`, `AUTH PLAIN ${b64('\0u\0p')}`),
+      crlf(
+        'EHLO x',
+        'AUTH LOGIN',
+        '*',
+        'AUTH PLAIN',
+        '!!!',
+        'AUTH PLAIN @@',
+        'AUTH GSSAPI',
+        'AUTH',
+        `AUTH PLAIN ${b64('no-nul')}`,
+        'MAIL FROM:<a@b>',
+        `AUTH PLAIN ${b64('\0u\0p')}`,
+        'RSET',
+        `AUTH PLAIN ${b64('\0u\0p')}`,
+        `AUTH PLAIN ${b64('\0u\0p')}`,
+      ),
       ANY,
     );
     assert.deepEqual(codes(o), [250, 334, 501, 334, 501, 501, 504, 501, 501, 250, 503, 250, 235, 503]);
@@ -70,14 +105,28 @@ describe('AUTH (RFC 4954)', () => {
   it('hides credentials from the protocol trace', () => {
     const ch = new SMTPChannel({ ...CONFIG, ...ANY, trace: true });
     const lines: string[] = [];
-    const actions = ch.receive(Buffer.from(crlf('EHLO x', 'AUTH LOGIN', b64('u'), b64('pw'), `AUTH PLAIN ${b64('\0u\0pw')}`)));
+    const actions = ch.receive(
+      Buffer.from(crlf('EHLO x', 'AUTH LOGIN', b64('u'), b64('pw'), `AUTH PLAIN ${b64('\0u\0pw')}`)),
+    );
     for (const a of actions) if (a.kind === 'trace') lines.push(a.line);
-    assert.deepEqual(lines, ['EHLO x', 'AUTH LOGIN', '[AUTH response hidden]', '[AUTH response hidden]', 'AUTH PLAIN [initial response hidden]']);
+    assert.deepEqual(lines, [
+      'EHLO x',
+      'AUTH LOGIN',
+      '[AUTH response hidden]',
+      '[AUTH response hidden]',
+      'AUTH PLAIN [initial response hidden]',
+    ]);
   });
 
   it('checks credentials with a pure function and parses user files', () => {
     const users = parseUsers('# users\nalice:s3cret\n\nbob:pa:ss\n');
-    assert.deepEqual([...users], [['alice', 's3cret'], ['bob', 'pa:ss']]);
+    assert.deepEqual(
+      [...users],
+      [
+        ['alice', 's3cret'],
+        ['bob', 'pa:ss'],
+      ],
+    );
     assert.equal(checkCredentials(users, { mechanism: 'PLAIN', user: 'bob', password: 'pa:ss' }), true);
     assert.equal(checkCredentials(users, { mechanism: 'LOGIN', user: 'bob', password: 'pa' }), false);
     assert.equal(checkCredentials(undefined, { mechanism: 'LOGIN', user: 'x', password: 'y' }), true);
@@ -89,7 +138,18 @@ describe('AUTH (RFC 4954)', () => {
     const secret = b64('\0u\0hunter2');
     const ch = new SMTPChannel({ ...CONFIG, ...ANY, trace: true });
     const actions = ch.receive(
-      Buffer.from(crlf('EHLO x', `AUTH\tPLAIN\t${secret}`, 'MAIL FROM:<a@b>', 'AUTH LOGIN', b64('user'), b64('hunter2'), 'RSET', b64('not-hidden-after-a-command'))),
+      Buffer.from(
+        crlf(
+          'EHLO x',
+          `AUTH\tPLAIN\t${secret}`,
+          'MAIL FROM:<a@b>',
+          'AUTH LOGIN',
+          b64('user'),
+          b64('hunter2'),
+          'RSET',
+          b64('not-hidden-after-a-command'),
+        ),
+      ),
     );
     const traced = actions.flatMap((a) => (a.kind === 'trace' ? [a.line] : []));
     const replies = actions.flatMap((a) => (a.kind === 'reply' ? [a.reply.lines.join(' ')] : []));
@@ -103,6 +163,7 @@ describe('AUTH (RFC 4954)', () => {
       'RSET',
       b64('not-hidden-after-a-command'),
     ]);
-    for (const text of [...traced, ...replies]) assert.ok(!text.includes(secret) && !text.includes(b64('hunter2')), text);
+    for (const text of [...traced, ...replies])
+      assert.ok(!text.includes(secret) && !text.includes(b64('hunter2')), text);
   });
 });

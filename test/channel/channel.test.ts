@@ -20,7 +20,13 @@ describe('greeting and session commands', () => {
 
   it('lists SIZE, 8BITMIME, PIPELINING and HELP after EHLO', () => {
     const o = script(crlf(EHLO));
-    assert.deepEqual(o.lines.slice(1), ['250-sink.test', '250-SIZE 33554432', '250-8BITMIME', '250-PIPELINING', '250 HELP']);
+    assert.deepEqual(o.lines.slice(1), [
+      '250-sink.test',
+      '250-SIZE 33554432',
+      '250-8BITMIME',
+      '250-PIPELINING',
+      '250 HELP',
+    ]);
   });
 
   it('lists SMTPUTF8 only when enabled and no SIZE when the limit is 0', () => {
@@ -29,7 +35,10 @@ describe('greeting and session commands', () => {
   });
 
   it('requires an argument for EHLO', () => {
-    assert.deepEqual(script(crlf('EHLO', 'EHLO   ')).lines.slice(1), ['501 Syntax: EHLO hostname', '501 Syntax: EHLO hostname']);
+    assert.deepEqual(script(crlf('EHLO', 'EHLO   ')).lines.slice(1), [
+      '501 Syntax: EHLO hostname',
+      '501 Syntax: EHLO hostname',
+    ]);
   });
 
   it('accepts verbs in any letter case', () => {
@@ -59,7 +68,10 @@ describe('greeting and session commands', () => {
 
   it('never echoes control characters of the peer back into a reply', () => {
     const o = script(crlf('FOO\rX-Injected: yes', 'X\x1b[2J'));
-    assert.deepEqual(o.lines.slice(1), ['500 Error: command "FOO\\x0dX-INJECTED:" not recognized', '500 Error: command "X\\x1b[2J" not recognized']);
+    assert.deepEqual(o.lines.slice(1), [
+      '500 Error: command "FOO\\x0dX-INJECTED:" not recognized',
+      '500 Error: command "X\\x1b[2J" not recognized',
+    ]);
   });
 
   it('answers a command line that is not UTF-8 with 500 instead of dropping the connection', () => {
@@ -70,7 +82,9 @@ describe('greeting and session commands', () => {
 
 describe('HELP, VRFY and EXPN', () => {
   it('lists the commands smtpd lists', () => {
-    assert.deepEqual(script(crlf('HELP')).lines.slice(1), ['250 Supported commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY']);
+    assert.deepEqual(script(crlf('HELP')).lines.slice(1), [
+      '250 Supported commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY',
+    ]);
   });
 
   it('gives each verb its syntax, extended after EHLO, and 501 for unknown topics', () => {
@@ -142,15 +156,26 @@ describe('MAIL and RCPT', () => {
   });
 
   it('answers SIZE over the limit with 552 and a non-numeric SIZE with 501', () => {
-    const o = script(crlf(EHLO, 'MAIL FROM:<a@x> SIZE=101', 'MAIL FROM:<a@x> SIZE=ten', 'MAIL FROM:<a@x> SIZE', 'MAIL FROM:<a@x> SIZE=100'), {
-      dataSizeLimit: 100,
-    });
+    const o = script(
+      crlf(
+        EHLO,
+        'MAIL FROM:<a@x> SIZE=101',
+        'MAIL FROM:<a@x> SIZE=ten',
+        'MAIL FROM:<a@x> SIZE',
+        'MAIL FROM:<a@x> SIZE=100',
+      ),
+      {
+        dataSizeLimit: 100,
+      },
+    );
     assert.deepEqual(codes(o).slice(1), [552, 501, 501, 250]);
     assert.equal(o.lines.at(-4), '552 Error: message size exceeds fixed maximum message size');
   });
 
   it('accepts BODY=7BIT and 8BITMIME and refuses other bodies', () => {
-    const o = script(crlf(EHLO, 'MAIL FROM:<a@x> BODY=BINARYMIME', 'MAIL FROM:<a@x> BODY', 'MAIL FROM:<a@x> BODY=7BIT'));
+    const o = script(
+      crlf(EHLO, 'MAIL FROM:<a@x> BODY=BINARYMIME', 'MAIL FROM:<a@x> BODY', 'MAIL FROM:<a@x> BODY=7BIT'),
+    );
     assert.deepEqual(o.lines.slice(-3), [
       '501 Error: BODY can only be one of 7BIT, 8BITMIME',
       '501 Error: BODY can only be one of 7BIT, 8BITMIME',
@@ -166,13 +191,25 @@ describe('MAIL and RCPT', () => {
   });
 
   it('answers unknown parameters with 555 and malformed ones with 501', () => {
-    const o = script(crlf(EHLO, 'MAIL FROM:<a@x> FOO=1', 'MAIL FROM:<a@x> FOO=', 'MAIL FROM:<a@x> F-O', 'MAIL FROM:<a@x>', 'RCPT TO:<b@x> NOTIFY=NEVER'));
+    const o = script(
+      crlf(
+        EHLO,
+        'MAIL FROM:<a@x> FOO=1',
+        'MAIL FROM:<a@x> FOO=',
+        'MAIL FROM:<a@x> F-O',
+        'MAIL FROM:<a@x>',
+        'RCPT TO:<b@x> NOTIFY=NEVER',
+      ),
+    );
     assert.deepEqual(codes(o).slice(1), [555, 501, 501, 250, 555]);
     assert.equal(o.lines.at(-1), '555 RCPT TO parameters not recognized or not implemented');
   });
 
   it('RSET ends the transaction but keeps the greeting', () => {
-    assert.deepEqual(codes(script(crlf('HELO x', ...TX, 'RSET', 'RCPT TO:<b@x>', ...TX))), [250, 250, 250, 250, 503, 250, 250]);
+    assert.deepEqual(
+      codes(script(crlf('HELO x', ...TX, 'RSET', 'RCPT TO:<b@x>', ...TX))),
+      [250, 250, 250, 250, 503, 250, 250],
+    );
   });
 });
 
@@ -255,9 +292,14 @@ describe('DATA', () => {
     const limit = 20;
     const exact = 'x'.repeat(limit);
     assert.deepEqual(codes(script(tx(exact), { dataSizeLimit: limit })).at(-1), 250);
-    const o = script(tx('x'.repeat(limit + 1)) + crlf('RCPT TO:<b@x>', ...TX, 'DATA', 'ok', '.'), { dataSizeLimit: limit });
+    const o = script(tx('x'.repeat(limit + 1)) + crlf('RCPT TO:<b@x>', ...TX, 'DATA', 'ok', '.'), {
+      dataSizeLimit: limit,
+    });
     assert.deepEqual(codes(o).slice(-6), [552, 503, 250, 250, 354, 250]);
-    assert.equal(o.lines.find((l) => l.startsWith('552')), '552 Error: Too much mail data');
+    assert.equal(
+      o.lines.find((l) => l.startsWith('552')),
+      '552 Error: Too much mail data',
+    );
     assert.equal(o.messages.length, 1);
   });
 
@@ -268,7 +310,10 @@ describe('DATA', () => {
     const line = Buffer.from('y'.repeat(998) + '\r\n');
     for (let i = 0; i < 2000; i++) ch.receive(line);
     const end = ch.receive(Buffer.from('.\r\n'));
-    assert.deepEqual(end.map((a) => (a.kind === 'reply' ? a.reply.code : a.kind)), [552]);
+    assert.deepEqual(
+      end.map((a) => (a.kind === 'reply' ? a.reply.code : a.kind)),
+      [552],
+    );
   });
 
   it('counts the size as smtpd did: the bytes before CRLF.CRLF, stuffing included', () => {
@@ -345,7 +390,8 @@ describe('robustness', () => {
     const alphabet = Buffer.from('HELOEHLOMAILRCPTDATAQUIT FROM:TO:<>@.\r\n\r\n..\x00\xff=SIZE');
     for (let round = 0; round < 300; round++) {
       const input = Buffer.alloc(1 + Math.floor(random() * 400));
-      for (let i = 0; i < input.length; i++) input[i] = random() < 0.8 ? alphabet[Math.floor(random() * alphabet.length)]! : Math.floor(random() * 256);
+      for (let i = 0; i < input.length; i++)
+        input[i] = random() < 0.8 ? alphabet[Math.floor(random() * alphabet.length)]! : Math.floor(random() * 256);
       const o = feed([input]);
       for (const line of o.lines) assert.match(line, /^[2-5][0-9]{2}([ -][\x20-\x7e]*)?$/, `round ${round}`);
     }
@@ -354,9 +400,15 @@ describe('robustness', () => {
 
 describe('limits', () => {
   it('answers 452 to recipients over maxRecipients and keeps the ones accepted', () => {
-    const o = script(crlf(EHLO, 'MAIL FROM:<a@x>', 'RCPT TO:<1@x>', 'RCPT TO:<2@x>', 'RCPT TO:<3@x>', 'DATA', 'x', '.'), { maxRecipients: 2 });
+    const o = script(
+      crlf(EHLO, 'MAIL FROM:<a@x>', 'RCPT TO:<1@x>', 'RCPT TO:<2@x>', 'RCPT TO:<3@x>', 'DATA', 'x', '.'),
+      { maxRecipients: 2 },
+    );
     assert.deepEqual(codes(o).slice(1), [250, 250, 250, 452, 354, 250]);
-    assert.equal(o.lines.find((l) => l.startsWith('452')), '452 Error: too many recipients');
+    assert.equal(
+      o.lines.find((l) => l.startsWith('452')),
+      '452 Error: too many recipients',
+    );
     assert.deepEqual(o.messages[0]!.rcptTos, ['1@x', '2@x']);
   });
 
@@ -386,7 +438,10 @@ describe('bare line endings in DATA', () => {
 
   it('rejects them with 550 when asked to, and the session goes on', () => {
     const o = script(withBare + crlf(...TX, 'DATA', 'clean', '.'), { bareLineEndings: 'reject' });
-    assert.equal(o.lines.find((l) => l.startsWith('550')), '550 Error: bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)');
+    assert.equal(
+      o.lines.find((l) => l.startsWith('550')),
+      '550 Error: bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)',
+    );
     assert.deepEqual(
       o.messages.map((m) => m.data.toString()),
       ['clean\r\n'],

@@ -44,7 +44,14 @@ describe('ENHANCEDSTATUSCODES (RFC 2034, 3463)', () => {
 describe('DSN (RFC 3461)', () => {
   it('is advertised and takes RET, ENVID, NOTIFY and ORCPT, recorded in the options', () => {
     const o = script(
-      crlf('EHLO x', 'MAIL FROM:<a@b> RET=HDRS ENVID=QQ+2B1', 'RCPT TO:<c@d> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c@d', 'DATA', 'x', '.'),
+      crlf(
+        'EHLO x',
+        'MAIL FROM:<a@b> RET=HDRS ENVID=QQ+2B1',
+        'RCPT TO:<c@d> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c@d',
+        'DATA',
+        'x',
+        '.',
+      ),
       { dsn: true },
     );
     assert.ok(o.lines.includes('250-DSN'));
@@ -55,27 +62,43 @@ describe('DSN (RFC 3461)', () => {
 
   it('answers 501 to malformed DSN parameters', () => {
     const o = script(
-      crlf('EHLO x', 'MAIL FROM:<a@b> RET=ALL', 'MAIL FROM:<a@b> ENVID', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d> NOTIFY=NEVER,SUCCESS', 'RCPT TO:<c@d> ORCPT=c@d', 'RCPT TO:<c@d> NOTIFY=NEVER'),
+      crlf(
+        'EHLO x',
+        'MAIL FROM:<a@b> RET=ALL',
+        'MAIL FROM:<a@b> ENVID',
+        'MAIL FROM:<a@b>',
+        'RCPT TO:<c@d> NOTIFY=NEVER,SUCCESS',
+        'RCPT TO:<c@d> ORCPT=c@d',
+        'RCPT TO:<c@d> NOTIFY=NEVER',
+      ),
       { dsn: true },
     );
     assert.deepEqual(codes(o), [250, 501, 501, 250, 501, 501, 250]);
   });
 
   it('leaves DSN parameters unrecognized (555) without dsn, as smtpd did', () => {
-    assert.deepEqual(codes(script(crlf('EHLO x', 'MAIL FROM:<a@b> RET=FULL', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d> NOTIFY=NEVER'))), [250, 555, 250, 555]);
+    assert.deepEqual(
+      codes(script(crlf('EHLO x', 'MAIL FROM:<a@b> RET=FULL', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d> NOTIFY=NEVER'))),
+      [250, 555, 250, 555],
+    );
   });
 });
 
 describe('LMTP (RFC 2033)', () => {
   it('greets with LHLO, refuses HELO and EHLO, and answers once per recipient after the data', () => {
-    const o = script(crlf('HELO x', 'EHLO x', 'LHLO x', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'RCPT TO:<e@f>', 'DATA', 'x', '.', 'QUIT'), { lmtp: true });
+    const o = script(
+      crlf('HELO x', 'EHLO x', 'LHLO x', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'RCPT TO:<e@f>', 'DATA', 'x', '.', 'QUIT'),
+      { lmtp: true },
+    );
     assert.deepEqual(codes(o), [500, 500, 250, 250, 250, 250, 354, 250, 250, 221]);
     assert.deepEqual(o.messages[0]!.rcptTos, ['c@d', 'e@f']);
   });
 
   it('repeats a refusal for each recipient, and works with BDAT', () => {
-    const o = script(crlf('LHLO x', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'RCPT TO:<e@f>', 'BDAT 0 LAST'), { lmtp: true, chunking: true }, () =>
-      reply(452, 'mailbox full'),
+    const o = script(
+      crlf('LHLO x', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'RCPT TO:<e@f>', 'BDAT 0 LAST'),
+      { lmtp: true, chunking: true },
+      () => reply(452, 'mailbox full'),
     );
     assert.deepEqual(o.lines.slice(-2), ['452 mailbox full', '452 mailbox full']);
   });
@@ -87,7 +110,10 @@ describe('LMTP (RFC 2033)', () => {
 
 describe('LMTP refusals at the end of data', () => {
   it('answers a message over the size limit once per recipient', () => {
-    const o = script(crlf('LHLO x', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'RCPT TO:<e@f>', 'DATA', 'x'.repeat(40), '.', 'NOOP'), { lmtp: true, dataSizeLimit: 16 });
+    const o = script(
+      crlf('LHLO x', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'RCPT TO:<e@f>', 'DATA', 'x'.repeat(40), '.', 'NOOP'),
+      { lmtp: true, dataSizeLimit: 16 },
+    );
     assert.deepEqual(codes(o), [250, 250, 250, 250, 354, 552, 552, 250]);
   });
 });

@@ -14,13 +14,30 @@ const configs = [
   {},
   { enableSMTPUTF8: true, dataSizeLimit: 64 },
   { bareLineEndings: 'reject' as const, maxRecipients: 2, maxMessages: 1 },
-  { starttls: true, auth: { insecure: true }, chunking: true, binaryMime: true, enhancedStatusCodes: true, dsn: true, dataSizeLimit: 64 },
-  { lmtp: true, chunking: true, requireTls: true, auth: { insecure: true, required: true, users: new Map([['u', 'p']]) } },
+  {
+    starttls: true,
+    auth: { insecure: true },
+    chunking: true,
+    binaryMime: true,
+    enhancedStatusCodes: true,
+    dsn: true,
+    dataSizeLimit: 64,
+  },
+  {
+    lmtp: true,
+    chunking: true,
+    requireTls: true,
+    auth: { insecure: true, required: true, users: new Map([['u', 'p']]) },
+  },
 ];
 
 function outcome(chunks: Buffer[], config: object) {
   const o = feed(chunks, config);
-  return { lines: o.lines, closed: o.closed, messages: o.messages.map((m) => ({ ...m, data: m.data.toString('latin1') })) };
+  return {
+    lines: o.lines,
+    closed: o.closed,
+    messages: o.messages.map((m) => ({ ...m, data: m.data.toString('latin1') })),
+  };
 }
 
 describe('channel properties', () => {

@@ -14,7 +14,10 @@ const MESSAGE = ['MAIL FROM:<a@x>', 'RCPT TO:<b@x>', 'DATA', 'Subject: hi', '', 
 
 describe('scripted replies in the channel', () => {
   it('refuses a matching recipient with the rule reply and keeps the others', () => {
-    const o = script(crlf('EHLO c', 'MAIL FROM:<a@x>', 'RCPT TO:<bounce@x>', 'RCPT TO:<ok@x>', 'DATA', 'x', '.', 'QUIT'), rules('RCPT~bounce@=550 5.1.1 No such user'));
+    const o = script(
+      crlf('EHLO c', 'MAIL FROM:<a@x>', 'RCPT TO:<bounce@x>', 'RCPT TO:<ok@x>', 'DATA', 'x', '.', 'QUIT'),
+      rules('RCPT~bounce@=550 5.1.1 No such user'),
+    );
     assert.deepEqual(codes(o), [250, 250, 550, 250, 354, 250, 221]);
     assert.ok(o.lines.includes('550 5.1.1 No such user'));
     assert.deepEqual(o.messages[0]!.rcptTos, ['ok@x']);
@@ -23,14 +26,23 @@ describe('scripted replies in the channel', () => {
   });
 
   it('answers the third message with the rule reply, not handing it over', () => {
-    const o = script(crlf('EHLO c', ...MESSAGE, ...MESSAGE, ...MESSAGE, ...MESSAGE, 'QUIT'), rules('EOD#3=451 4.3.0 Try again later'));
-    assert.deepEqual(codes(o), [250, 250, 250, 354, 250, 250, 250, 354, 250, 250, 250, 354, 451, 250, 250, 354, 250, 221]);
+    const o = script(
+      crlf('EHLO c', ...MESSAGE, ...MESSAGE, ...MESSAGE, ...MESSAGE, 'QUIT'),
+      rules('EOD#3=451 4.3.0 Try again later'),
+    );
+    assert.deepEqual(
+      codes(o),
+      [250, 250, 250, 354, 250, 250, 250, 354, 250, 250, 250, 354, 451, 250, 250, 354, 250, 221],
+    );
     assert.equal(o.messages.length, 3);
     assert.ok(o.messages.every((m) => m.rules === undefined));
   });
 
   it('answers the second MAIL with 421 and closes', () => {
-    const o = script(crlf('EHLO c', 'MAIL FROM:<a@x>', 'RSET', 'MAIL FROM:<a@x>', 'NOOP'), rules('MAIL#2=421 Bye!close'));
+    const o = script(
+      crlf('EHLO c', 'MAIL FROM:<a@x>', 'RSET', 'MAIL FROM:<a@x>', 'NOOP'),
+      rules('MAIL#2=421 Bye!close'),
+    );
     assert.deepEqual(codes(o), [250, 250, 250, 421]);
     assert.equal(o.closed, true);
   });
@@ -56,15 +68,25 @@ describe('scripted replies in the channel', () => {
   });
 
   it('replaces the greeting, and an accepted verdict with an EOD 2xx after its delay', () => {
-    const o = script(crlf('EHLO c', ...MESSAGE, 'QUIT'), rules('CONNECT=220 fake.example ESMTP', 'EOD=delay:10ms 250 2.0.0 Queued as 42'));
+    const o = script(
+      crlf('EHLO c', ...MESSAGE, 'QUIT'),
+      rules('CONNECT=220 fake.example ESMTP', 'EOD=delay:10ms 250 2.0.0 Queued as 42'),
+    );
     assert.equal(o.lines[0], '220 fake.example ESMTP');
     assert.ok(o.lines.includes('250 2.0.0 Queued as 42'));
     assert.deepEqual(o.messages[0]!.rules, ['EOD=delay:10ms 250 2.0.0 Queued as 42']);
-    assert.deepEqual(o.faults, ['rule CONNECT=220 fake.example ESMTP', 'rule EOD=delay:10ms 250 2.0.0 Queued as 42', 'delay 10']);
+    assert.deepEqual(o.faults, [
+      'rule CONNECT=220 fake.example ESMTP',
+      'rule EOD=delay:10ms 250 2.0.0 Queued as 42',
+      'delay 10',
+    ]);
   });
 
   it('matches AUTH on its mechanism only and EOD on the headers', () => {
-    const o = script(crlf('EHLO c', 'AUTH PLAIN AGEAYg==', ...MESSAGE), () => ({ ...rules('AUTH~^plain$=535 5.7.8 No', 'EOD~^subject: hi=554 5.6.0 Spam')(), auth: { insecure: true } }));
+    const o = script(crlf('EHLO c', 'AUTH PLAIN AGEAYg==', ...MESSAGE), () => ({
+      ...rules('AUTH~^plain$=535 5.7.8 No', 'EOD~^subject: hi=554 5.6.0 Spam')(),
+      auth: { insecure: true },
+    }));
     assert.deepEqual(codes(o), [250, 535, 250, 250, 354, 554]);
   });
 

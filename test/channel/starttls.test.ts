@@ -11,7 +11,9 @@ describe('STARTTLS (RFC 3207)', () => {
   it('is advertised after EHLO only when configured, and unknown otherwise, as in smtpd', () => {
     assert.ok(script(crlf('EHLO x'), TLS).lines.includes('250-STARTTLS'));
     assert.ok(!script(crlf('EHLO x')).lines.includes('250-STARTTLS'));
-    assert.deepEqual(script(crlf('EHLO x', 'STARTTLS')).lines.slice(-1), ['500 Error: command "STARTTLS" not recognized']);
+    assert.deepEqual(script(crlf('EHLO x', 'STARTTLS')).lines.slice(-1), [
+      '500 Error: command "STARTTLS" not recognized',
+    ]);
   });
 
   it('is unknown before EHLO and after HELO, where extensions are not announced', () => {
@@ -19,7 +21,10 @@ describe('STARTTLS (RFC 3207)', () => {
   });
 
   it('answers 220, asks for the handshake, and starts a new session after it', () => {
-    const o = script(['EHLO x\r\nMAIL FROM:<a@b>\r\nSTARTTLS\r\n', HANDSHAKE, crlf('MAIL FROM:<a@b>', 'EHLO x', ...TX)], TLS);
+    const o = script(
+      ['EHLO x\r\nMAIL FROM:<a@b>\r\nSTARTTLS\r\n', HANDSHAKE, crlf('MAIL FROM:<a@b>', 'EHLO x', ...TX)],
+      TLS,
+    );
     assert.equal(o.starttls, 1);
     assert.ok(o.lines.includes('220 Ready to start TLS'));
     // The greeting and the transaction are forgotten: MAIL needs a new EHLO.
@@ -46,7 +51,10 @@ describe('STARTTLS (RFC 3207)', () => {
   });
 
   it('answers 530 to MAIL before STARTTLS with requireTls', () => {
-    const o = script(['EHLO x\r\nMAIL FROM:<a@b>\r\nSTARTTLS\r\n', HANDSHAKE, crlf('EHLO x', 'MAIL FROM:<a@b>')], { ...TLS, requireTls: true });
+    const o = script(['EHLO x\r\nMAIL FROM:<a@b>\r\nSTARTTLS\r\n', HANDSHAKE, crlf('EHLO x', 'MAIL FROM:<a@b>')], {
+      ...TLS,
+      requireTls: true,
+    });
     assert.deepEqual(codes(o), [250, 530, 220, 250, 250]);
   });
 

@@ -9,7 +9,10 @@ describe('parseExpectation', () => {
     for (const op of ['=', '!=', '~', '!~'] as const) {
       const e = parseExpectation(`subject${op}Welcome`);
       assert.equal(e.quantifier, 'some');
-      assert.deepEqual(e.predicates.map((p) => [p.path, p.op, p.value]), [[['subject'], op, 'Welcome']]);
+      assert.deepEqual(
+        e.predicates.map((p) => [p.path, p.op, p.value]),
+        [[['subject'], op, 'Welcome']],
+      );
     }
     for (const op of ['<', '<=', '>', '>='] as const) {
       const p = parseExpectation(`attachments${op}1`).predicates[0]!;
@@ -27,7 +30,10 @@ describe('parseExpectation', () => {
   it('reads a quantifier and several predicates joined by &&', () => {
     const e = parseExpectation('every: subject~welcome && rcptTo~@example.test');
     assert.equal(e.quantifier, 'every');
-    assert.deepEqual(e.predicates.map((p) => p.source), ['subject~welcome', 'rcptTo~@example.test']);
+    assert.deepEqual(
+      e.predicates.map((p) => p.source),
+      ['subject~welcome', 'rcptTo~@example.test'],
+    );
     assert.equal(parseExpectation('none:lint.severity=error').quantifier, 'none');
   });
 
@@ -39,7 +45,10 @@ describe('parseExpectation', () => {
   });
 
   for (const [source, message] of [
-    ['subjct=Welcome', /^bad --expect 'subjct=Welcome': unknown field 'subjct' \(fields: type, schemaVersion, id, .*subject.*\)$/],
+    [
+      'subjct=Welcome',
+      /^bad --expect 'subjct=Welcome': unknown field 'subjct' \(fields: type, schemaVersion, id, .*subject.*\)$/,
+    ],
     ['from.adress=a', /unknown field 'from\.adress' \(fields of from: name, address\)/],
     ['subject.x=a', /'subject' has no fields/],
     ['subject Welcome', /expected an operator \(!= !~ <= >= = ~ < >\) after 'subject', found 'Welcome'/],
@@ -56,12 +65,15 @@ describe('parseExpectation', () => {
     ['subject=a && bogus=1', /unknown field 'bogus'/],
   ] as [string, RegExp][]) {
     it(`rejects ${JSON.stringify(source)} with a message naming the bad part`, () => {
-      assert.throws(() => parseExpectation(source), (err: unknown) => {
-        assert.ok(err instanceof ExpectSyntaxError);
-        assert.match(err.message, message);
-        assert.ok(!err.message.includes('\n'), 'one line');
-        return true;
-      });
+      assert.throws(
+        () => parseExpectation(source),
+        (err: unknown) => {
+          assert.ok(err instanceof ExpectSyntaxError);
+          assert.match(err.message, message);
+          assert.ok(!err.message.includes('\n'), 'one line');
+          return true;
+        },
+      );
     });
   }
 });
@@ -83,7 +95,10 @@ describe('parseCountRange', () => {
 
   for (const source of ['', 'x', '5..2', '-1', '<0', '1..', '=3']) {
     it(`rejects ${JSON.stringify(source)}`, () => {
-      assert.throws(() => parseCountRange(source), /^ExpectSyntaxError: bad --expect-count '.*': expected N, MIN\.\.MAX/);
+      assert.throws(
+        () => parseCountRange(source),
+        /^ExpectSyntaxError: bad --expect-count '.*': expected N, MIN\.\.MAX/,
+      );
     });
   }
 });

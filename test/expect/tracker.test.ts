@@ -15,16 +15,44 @@ import type { ParsedMessage } from '../../src/printers/parse-message.js';
 import { EXIT } from '../../src/run-control.js';
 import { makeMessage } from '../helpers/message.js';
 
-function record(id: number, parsed: Partial<ParsedMessage> = {}, envelope: { mailFrom?: string; rcptTos?: string[] } = {}): JsonRecord {
-  const full: ParsedMessage = { headers: [], messageId: null, subject: null, from: [], to: [], cc: [], bcc: [], date: null, text: null, html: null, attachments: [], ...parsed };
+function record(
+  id: number,
+  parsed: Partial<ParsedMessage> = {},
+  envelope: { mailFrom?: string; rcptTos?: string[] } = {},
+): JsonRecord {
+  const full: ParsedMessage = {
+    headers: [],
+    messageId: null,
+    subject: null,
+    from: [],
+    to: [],
+    cc: [],
+    bcc: [],
+    date: null,
+    text: null,
+    html: null,
+    attachments: [],
+    ...parsed,
+  };
   return toJsonRecord(makeMessage('Subject: x\n\nbody\n', { id: `9.${id}`, ...envelope }), {
     parsed: full,
     lint: [{ code: 'missing-date', severity: 'error', message: 'no Date header' }],
   });
 }
 
-const ATTACHMENT = { filename: 'a.pdf', contentType: 'application/pdf', size: 2000, sha256: '0'.repeat(64), disposition: 'attachment', contentId: null };
-const WELCOME = record(1, { subject: 'Welcome', from: [{ name: 'App', address: 'app@example.test' }], attachments: [ATTACHMENT] }, { rcptTos: ['user@example.test', 'audit@corp.test'] });
+const ATTACHMENT = {
+  filename: 'a.pdf',
+  contentType: 'application/pdf',
+  size: 2000,
+  sha256: '0'.repeat(64),
+  disposition: 'attachment',
+  contentId: null,
+};
+const WELCOME = record(
+  1,
+  { subject: 'Welcome', from: [{ name: 'App', address: 'app@example.test' }], attachments: [ATTACHMENT] },
+  { rcptTos: ['user@example.test', 'audit@corp.test'] },
+);
 const OTHER = record(2, { subject: 'Receipt' }, { rcptTos: ['other@corp.test'] });
 
 function check(expr: string, r: JsonRecord): boolean {
@@ -106,11 +134,17 @@ describe('ExpectationTracker', () => {
 
   it('every holds when all messages match (also when none arrived), none when no message does', () => {
     assert.equal(track(null, ['every: rcptTo~@corp.test'], [WELCOME, OTHER]).report().ok, true);
-    assert.equal(track(null, ['every: attachments>=1'], [WELCOME, OTHER]).report().results[0]!.detail, '1 of 2 messages did not match, e.g.:');
+    assert.equal(
+      track(null, ['every: attachments>=1'], [WELCOME, OTHER]).report().results[0]!.detail,
+      '1 of 2 messages did not match, e.g.:',
+    );
     assert.equal(track(null, ['every: attachments>=1'], []).report().ok, true);
     assert.equal(track(null, ['none: subject~invoice'], [WELCOME, OTHER]).report().ok, true);
     const none = track(null, ['none: subject~welcome'], [WELCOME, OTHER]).report().results[0]!;
-    assert.deepEqual([none.ok, none.detail, none.messages.map((m) => m.id)], [false, '1 message matched, e.g.:', ['9.1']]);
+    assert.deepEqual(
+      [none.ok, none.detail, none.messages.map((m) => m.id)],
+      [false, '1 message matched, e.g.:', ['9.1']],
+    );
   });
 
   it(`shows the ${NEAREST} nearest misses of a failed expectation, best first`, () => {
@@ -118,7 +152,10 @@ describe('ExpectationTracker', () => {
     const report = track(null, ['subject=Welcome && attachments>=2'], records).report();
     const ids = report.results[0]!.messages.map((m) => m.id);
     assert.deepEqual(ids, ['9.3', '9.1', '9.2']);
-    assert.match(report.results[0]!.messages[0]!.text, /^9\.3 from <sender@example\.com> to <rcpt@example\.com>: subject="Welcome", attachments=0 item\(s\)$/);
+    assert.match(
+      report.results[0]!.messages[0]!.text,
+      /^9\.3 from <sender@example\.com> to <rcpt@example\.com>: subject="Welcome", attachments=0 item\(s\)$/,
+    );
   });
 
   it('formats a report: a headline, a line per expectation, the messages indented', () => {

@@ -37,8 +37,19 @@ describe('extension flags', () => {
 
   it('read --tls, --tls-cert with --tls-key, and the switches', () => {
     assert.deepEqual(toExtensionSettings({ tls: true, tlsImplicit: true }).tls, { kind: 'self-signed' });
-    assert.deepEqual(toExtensionSettings({ tlsCert: 'c.pem', tlsKey: 'k.pem', requireTls: true }).tls, { kind: 'files', cert: 'c.pem', key: 'k.pem' });
-    const s = toExtensionSettings({ auth: false, chunking: false, enhancedStatusCodes: true, dsn: true, lmtp: true, proxyProtocol: true });
+    assert.deepEqual(toExtensionSettings({ tlsCert: 'c.pem', tlsKey: 'k.pem', requireTls: true }).tls, {
+      kind: 'files',
+      cert: 'c.pem',
+      key: 'k.pem',
+    });
+    const s = toExtensionSettings({
+      auth: false,
+      chunking: false,
+      enhancedStatusCodes: true,
+      dsn: true,
+      lmtp: true,
+      proxyProtocol: true,
+    });
     assert.equal(s.auth, null);
     assert.equal(s.chunking, false);
     assert.ok(s.enhancedStatusCodes && s.dsn && s.lmtp && s.proxyProtocol);
@@ -67,13 +78,16 @@ describe('the CLI with --tls --auth-file --require-auth', () => {
 
   before(async () => {
     await writeFile(dir.join('users'), '# test users\nalice:s3cret-pw\n');
-    cli = await startCli(['--tls', '--auth-file', dir.join('users'), '--require-auth', '-d', '-f', 'json', '127.0.0.1:0'], 20_000);
+    cli = await startCli(
+      ['--tls', '--auth-file', dir.join('users'), '--require-auth', '-d', '-f', 'json', '127.0.0.1:0'],
+      20_000,
+    );
   });
   after(async () => {
     await cli?.stop();
   });
 
-  it('prints the generated certificate\'s fingerprint, and records TLS and the user but never the password', async () => {
+  it("prints the generated certificate's fingerprint, and records TLS and the user but never the password", async () => {
     assert.match(cli.stderr(), /self-signed certificate .*SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}\n/);
     const c = await SmtpClient.connect(cli.port);
     try {
@@ -97,7 +111,8 @@ describe('the CLI with --tls --auth-file --require-auth', () => {
     assert.match(record.tls.protocol, /^TLSv1\.[23]$/);
     assert.equal(record.authUser, 'alice');
     const everything = cli.stdout() + cli.stderr();
-    for (const secret of ['s3cret-pw', b64('s3cret-pw'), 'wrong-pw', b64('\0alice\0wrong-pw')]) assert.ok(!everything.includes(secret), `${secret} leaked`);
+    for (const secret of ['s3cret-pw', b64('s3cret-pw'), 'wrong-pw', b64('\0alice\0wrong-pw')])
+      assert.ok(!everything.includes(secret), `${secret} leaked`);
     assert.match(cli.stderr(), /TLS established: TLSv1\.[23]/);
   });
 });
@@ -117,8 +132,18 @@ describe('the CLI with --tls-cert, --tls-key and --tls-implicit', () => {
   });
 
   it('serves SMTPS with the given certificate, and prints its fingerprint', async () => {
-    cli = await startCli(['--tls-cert', dir.join('cert.pem'), '--tls-key', dir.join('key.pem'), '--tls-implicit', '127.0.0.1:0']);
-    assert.match(cli.stderr(), new RegExp(`certificate: SHA-256 fingerprint ${(await testCredentials()).fingerprint256}`));
+    cli = await startCli([
+      '--tls-cert',
+      dir.join('cert.pem'),
+      '--tls-key',
+      dir.join('key.pem'),
+      '--tls-implicit',
+      '127.0.0.1:0',
+    ]);
+    assert.match(
+      cli.stderr(),
+      new RegExp(`certificate: SHA-256 fingerprint ${(await testCredentials()).fingerprint256}`),
+    );
     const c = await SmtpClient.connectTls(cli.port);
     try {
       assert.equal((await c.read()).code, 220);
@@ -196,7 +221,8 @@ describe('the CLI with --lmtp', () => {
       await c.read();
       assert.equal((await c.command('EHLO client.test')).code, 500);
       assert.equal((await c.command('LHLO client.test')).code, 250);
-      for (const line of ['MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'RCPT TO:<e@f>']) assert.equal((await c.command(line)).code, 250);
+      for (const line of ['MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'RCPT TO:<e@f>'])
+        assert.equal((await c.command(line)).code, 250);
       assert.equal((await c.command('DATA')).code, 354);
       assert.equal((await c.command('Subject: lmtp\r\n\r\nhi\r\n.')).code, 250);
       assert.equal((await c.read()).code, 250);

@@ -22,7 +22,11 @@ const config = fc.record({
   starttls: fc.boolean(),
   requireTls: fc.boolean(),
   auth: fc.option(
-    fc.record({ insecure: fc.boolean(), required: fc.boolean(), users: fc.option(fc.constant(new Map([['a', 'b']])), { nil: undefined }) }),
+    fc.record({
+      insecure: fc.boolean(),
+      required: fc.boolean(),
+      users: fc.option(fc.constant(new Map([['a', 'b']])), { nil: undefined }),
+    }),
     { nil: undefined },
   ),
   chunking: fc.boolean(),
@@ -41,8 +45,16 @@ const config = fc.record({
 });
 
 function outcome(chunks: Buffer[], { rules, ...cfg }: { readonly rules: readonly string[] }) {
-  const o = feed(chunks, () => ({ ...cfg, ...(rules.length > 0 ? { replyRule: new RuleEngine(rules.map(parseRule), 7).hook } : {}) }));
-  return { lines: o.lines, closed: o.closed, faults: o.faults, messages: o.messages.map((m) => ({ ...m, data: m.data.toString('latin1') })) };
+  const o = feed(chunks, () => ({
+    ...cfg,
+    ...(rules.length > 0 ? { replyRule: new RuleEngine(rules.map(parseRule), 7).hook } : {}),
+  }));
+  return {
+    lines: o.lines,
+    closed: o.closed,
+    faults: o.faults,
+    messages: o.messages.map((m) => ({ ...m, data: m.data.toString('latin1') })),
+  };
 }
 
 export interface FuzzResult {
@@ -57,7 +69,8 @@ export function fuzzChannel(seconds: number, seed: number): FuzzResult {
     fc.property(fc.oneof(smtpBytes, anyBytes), fc.array(fc.nat(), { maxLength: 16 }), config, (bytes, offsets, cfg) => {
       cases++;
       const whole = outcome([bytes], cfg);
-      for (const line of whole.lines) if (!REPLY_LINE.test(line)) throw new Error(`malformed reply line ${JSON.stringify(line)}`);
+      for (const line of whole.lines)
+        if (!REPLY_LINE.test(line)) throw new Error(`malformed reply line ${JSON.stringify(line)}`);
       if (!isDeepStrictEqual(outcome(cut(bytes, offsets), cfg), whole)) throw new Error('a split changed the outcome');
     }),
     { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },

@@ -24,7 +24,9 @@ for (const [name, result] of [
   ['messages', await fuzzMessages(seconds / 2, seed)],
 ] as const) {
   if (result.failure) {
-    process.stderr.write(`${result.failure}\nfuzz: ${name} FAILED after ${result.cases} cases (replay with --seed ${seed})\n`);
+    process.stderr.write(
+      `${result.failure}\nfuzz: ${name} FAILED after ${result.cases} cases (replay with --seed ${seed})\n`,
+    );
     process.exit(1);
   }
   process.stderr.write(`fuzz: ${name}: ${result.cases} cases, no failure\n`);

@@ -6,13 +6,50 @@
 import fc from 'fast-check';
 
 const FRAGMENTS = [
-  'HELO x', 'EHLO client.test', 'MAIL FROM:<a@example.test>', 'MAIL FROM:<>', 'RCPT TO:<b@example.test>',
-  'MAIL FROM:<a@b> SIZE=10 BODY=8BITMIME', 'MAIL FROM:<a@b> SMTPUTF8', 'RCPT TO:<c@d> NOTIFY=NEVER', 'DATA', 'RSET',
-  'NOOP', 'QUIT', 'HELP', 'HELP MAIL', 'VRFY <u@x>', 'EXPN x', '.', '..', '...x', 'Subject: hi', '', 'body', 'x'.repeat(600),
-  '\x1b[31m', 'MAIL FROM:<"q x"@[1.2.3.4]>', 'RCPT TO:<@r:u@x>', '\xff\xfe', 'mail from:<A@B>',
+  'HELO x',
+  'EHLO client.test',
+  'MAIL FROM:<a@example.test>',
+  'MAIL FROM:<>',
+  'RCPT TO:<b@example.test>',
+  'MAIL FROM:<a@b> SIZE=10 BODY=8BITMIME',
+  'MAIL FROM:<a@b> SMTPUTF8',
+  'RCPT TO:<c@d> NOTIFY=NEVER',
+  'DATA',
+  'RSET',
+  'NOOP',
+  'QUIT',
+  'HELP',
+  'HELP MAIL',
+  'VRFY <u@x>',
+  'EXPN x',
+  '.',
+  '..',
+  '...x',
+  'Subject: hi',
+  '',
+  'body',
+  'x'.repeat(600),
+  '\x1b[31m',
+  'MAIL FROM:<"q x"@[1.2.3.4]>',
+  'RCPT TO:<@r:u@x>',
+  '\xff\xfe',
+  'mail from:<A@B>',
   // The extensions: STARTTLS, AUTH and its answers, BDAT, LMTP, DSN, BINARYMIME.
-  'STARTTLS', 'AUTH PLAIN', 'AUTH LOGIN dQ==', 'AUTH CRAM-MD5', 'AHUAcA==', 'dSAwMA==', '*', '=', 'BDAT 5', 'BDAT 3 LAST',
-  'BDAT 0 LAST', 'BDAT 99999999', 'LHLO x', 'MAIL FROM:<a@b> BODY=BINARYMIME RET=FULL ENVID=x', 'RCPT TO:<c@d> NOTIFY=SUCCESS ORCPT=rfc822;c@d',
+  'STARTTLS',
+  'AUTH PLAIN',
+  'AUTH LOGIN dQ==',
+  'AUTH CRAM-MD5',
+  'AHUAcA==',
+  'dSAwMA==',
+  '*',
+  '=',
+  'BDAT 5',
+  'BDAT 3 LAST',
+  'BDAT 0 LAST',
+  'BDAT 99999999',
+  'LHLO x',
+  'MAIL FROM:<a@b> BODY=BINARYMIME RET=FULL ENVID=x',
+  'RCPT TO:<c@d> NOTIFY=SUCCESS ORCPT=rfc822;c@d',
 ];
 const SEPARATORS = ['\r\n', '\r\n', '\r\n', '\n', '\r', ''];
 
@@ -38,7 +75,9 @@ export const smtpBytes: fc.Arbitrary<Buffer> = fc
   .map(([greeting, parts]) => Buffer.from(greeting + parts.map(([f, s]) => f + s).join(''), 'latin1'));
 
 /** Any bytes at all. */
-export const anyBytes: fc.Arbitrary<Buffer> = fc.uint8Array({ maxLength: 2000, size: 'max' }).map((a) => Buffer.from(a));
+export const anyBytes: fc.Arbitrary<Buffer> = fc
+  .uint8Array({ maxLength: 2000, size: 'max' })
+  .map((a) => Buffer.from(a));
 
 /** Cuts `input` at the given (sorted, de-duplicated) offsets. */
 export function cut(input: Buffer, offsets: readonly number[]): Buffer[] {

@@ -56,11 +56,26 @@ describe('--deliver routes', () => {
     assert.equal(log.text(), '');
   });
 
-  it('turn exit 75 into 451 and any other failure into 550, logging the command\'s stderr', async () => {
+  it("turn exit 75 into 451 and any other failure into 550, logging the command's stderr", async () => {
     const log = logStream();
-    const deferred = await deliverToCommand(parseDeliverRoute('*=echo busy >&2; exit 75'), message, 'a@x.test', 5000, log.stream);
-    assert.deepEqual(deferred, { accepted: false, refusal: { address: 'a@x.test', code: 451, message: 'delivery command deferred (exit 75): *' } });
-    const failed = await deliverToCommand(parseDeliverRoute('*=echo no such list >&2; exit 1'), message, 'a@x.test', 5000, log.stream);
+    const deferred = await deliverToCommand(
+      parseDeliverRoute('*=echo busy >&2; exit 75'),
+      message,
+      'a@x.test',
+      5000,
+      log.stream,
+    );
+    assert.deepEqual(deferred, {
+      accepted: false,
+      refusal: { address: 'a@x.test', code: 451, message: 'delivery command deferred (exit 75): *' },
+    });
+    const failed = await deliverToCommand(
+      parseDeliverRoute('*=echo no such list >&2; exit 1'),
+      message,
+      'a@x.test',
+      5000,
+      log.stream,
+    );
     assert.equal(failed.accepted ? 0 : failed.refusal.code, 550);
     assert.match(log.text(), /--deliver a@x\.test to 'echo busy >&2; exit 75' exited 75: "busy"\n/);
     assert.match(log.text(), /exited 1: "no such list"\n/);
@@ -68,13 +83,21 @@ describe('--deliver routes', () => {
 
   it('accept a command that does not read its stdin', async () => {
     const big = makeMessage(Buffer.alloc(4 << 20, 0x61));
-    assert.deepEqual(await deliverToCommand(parseDeliverRoute('*=true'), big, 'a@x.test', 5000, logStream().stream), { accepted: true });
+    assert.deepEqual(await deliverToCommand(parseDeliverRoute('*=true'), big, 'a@x.test', 5000, logStream().stream), {
+      accepted: true,
+    });
   });
 
   it('kill a hanging command and what it started after the timeout: 451', async () => {
     const log = logStream();
     const started = Date.now();
-    const result = await deliverToCommand(parseDeliverRoute('*=sleep 30 & sleep 30'), message, 'a@x.test', 300, log.stream);
+    const result = await deliverToCommand(
+      parseDeliverRoute('*=sleep 30 & sleep 30'),
+      message,
+      'a@x.test',
+      300,
+      log.stream,
+    );
     assert.ok(Date.now() - started < 5000);
     assert.equal(result.accepted ? 0 : result.refusal.code, 451);
     assert.match(log.text(), /timed out after 300 ms, killed/);
@@ -84,7 +107,13 @@ describe('--deliver routes', () => {
     const out = tmp.join('nul.env');
     const odd = makeMessage('Subject: s\n\nb\n', { helo: 'he\0lo' });
     const log = logStream();
-    const result = await deliverToCommand(parseDeliverRoute(`*=printf '%s|%s' "$CLIENT_HELO" "$RECIPIENT" > '${out}'; echo oops >&2; exit 1`), odd, 'a\0\x1b]0;t\x07@x.test', 5000, log.stream);
+    const result = await deliverToCommand(
+      parseDeliverRoute(`*=printf '%s|%s' "$CLIENT_HELO" "$RECIPIENT" > '${out}'; echo oops >&2; exit 1`),
+      odd,
+      'a\0\x1b]0;t\x07@x.test',
+      5000,
+      log.stream,
+    );
     assert.equal(result.accepted ? 0 : result.refusal.code, 550);
     assert.equal(await readFile(out, 'utf8'), 'he\ufffdlo|a\ufffd\x1b]0;t\x07@x.test');
     assert.match(log.text(), /--deliver a\\x00\\x1b\]0;t\\x07@x\.test to /);

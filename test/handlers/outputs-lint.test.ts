@@ -14,11 +14,17 @@ import { MemoryDestination } from '../helpers/memory-destination.js';
 import { makeMessage } from '../helpers/message.js';
 import { StrictRejection } from '../../src/errors.js';
 
-
 const SLOPPY = makeMessage('Subject: no date\n\nbody\n');
 const outputs = (): [MemoryDestination, MemoryDestination, Output[]] => {
   const [raw, json] = [new MemoryDestination(), new MemoryDestination()];
-  return [raw, json, [{ format: FORMATS.raw, style: PLAIN, destination: raw }, { format: FORMATS.json, style: PLAIN, destination: json }]];
+  return [
+    raw,
+    json,
+    [
+      { format: FORMATS.raw, style: PLAIN, destination: raw },
+      { format: FORMATS.json, style: PLAIN, destination: json },
+    ],
+  ];
 };
 
 describe('the output handler with the lint', () => {
@@ -26,7 +32,10 @@ describe('the output handler with the lint', () => {
     const [raw, json, list] = outputs();
     await new OutputHandler({ outputs: list }).handleMessage(SLOPPY);
     assert.ok(!raw.texts[0]!.includes('lint:'));
-    assert.deepEqual((JSON.parse(json.texts[0]!) as { lint: { code: string }[] }).lint.map((f) => f.code), ['missing-from', 'missing-date', 'missing-message-id']);
+    assert.deepEqual(
+      (JSON.parse(json.texts[0]!) as { lint: { code: string }[] }).lint.map((f) => f.code),
+      ['missing-from', 'missing-date', 'missing-message-id'],
+    );
     const [shown, , list2] = outputs();
     await new OutputHandler({ outputs: list2, showLint: true }).handleMessage(SLOPPY);
     assert.match(shown.texts[0]!, /END MESSAGE -+\nlint: 3 findings\n {2}error {3}missing-from: /);
@@ -34,8 +43,15 @@ describe('the output handler with the lint', () => {
 
   it('does not lint at all when nothing shows or judges findings', async () => {
     let context: PrintContext | undefined;
-    const spy = { name: 'spy', human: true, parses: false, print: (_m: unknown, c?: PrintContext) => ((context = c), '') };
-    await new OutputHandler({ outputs: [{ format: spy, style: PLAIN, destination: new MemoryDestination() }] }).handleMessage(SLOPPY);
+    const spy = {
+      name: 'spy',
+      human: true,
+      parses: false,
+      print: (_m: unknown, c?: PrintContext) => ((context = c), ''),
+    };
+    await new OutputHandler({
+      outputs: [{ format: spy, style: PLAIN, destination: new MemoryDestination() }],
+    }).handleMessage(SLOPPY);
     assert.equal(context?.lint, undefined);
   });
 
@@ -46,14 +62,18 @@ describe('the output handler with the lint', () => {
     await assert.rejects(handler.handleMessage(SLOPPY), (err: unknown) => {
       assert.ok(err instanceof StrictRejection);
       assert.equal(err.reply.code, 550);
-      assert.deepEqual(err.reply.lines, ['Error: message rejected by --strict: missing-from: no From header (RFC 5322 3.6: required)']);
+      assert.deepEqual(err.reply.lines, [
+        'Error: message rejected by --strict: missing-from: no From header (RFC 5322 3.6: required)',
+      ]);
       return true;
     });
     assert.deepEqual([raw.texts, json.texts, written], [[], [], []]);
   });
 
   it('keeps the 550 text printable ASCII', async () => {
-    const message = makeMessage('From: a@example.com\nDate: Mon, 01 Jan 2024 10:00:00 +0000\n\nx\n', { rcptTos: ['jörg@example.com'] });
+    const message = makeMessage('From: a@example.com\nDate: Mon, 01 Jan 2024 10:00:00 +0000\n\nx\n', {
+      rcptTos: ['jörg@example.com'],
+    });
     await assert.rejects(new OutputHandler({ outputs: [], strict: true }).handleMessage(message), (err: unknown) => {
       assert.ok(err instanceof StrictRejection);
       assert.match(err.reply.lines[0]!, /^[\x20-\x7e]+$/);
@@ -65,7 +85,11 @@ describe('the output handler with the lint', () => {
   it('calls onWritten after every output has the message, with the parsed fields when asked', async () => {
     const [raw, , list] = outputs();
     const seen: [number, string | null | undefined][] = [];
-    const handler = new OutputHandler({ outputs: [list[0]!], parseAlways: true, onWritten: (_m, c) => seen.push([raw.texts.length, c.parsed?.subject]) });
+    const handler = new OutputHandler({
+      outputs: [list[0]!],
+      parseAlways: true,
+      onWritten: (_m, c) => seen.push([raw.texts.length, c.parsed?.subject]),
+    });
     await handler.handleMessage(SLOPPY);
     assert.deepEqual(seen, [[1, 'no date']]);
   });

@@ -18,7 +18,6 @@ import { makeMessage } from '../helpers/message.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { OutputError } from '../../src/errors.js';
 
-
 const output = (format: Format, destination: Destination): Output => ({ format, style: PLAIN, destination });
 
 function log(): { stream: PassThrough; text: () => string } {
@@ -41,10 +40,20 @@ describe('the output handler', () => {
 
   it('parses once for all the outputs that need it, and not at all when none does', async () => {
     let calls = 0;
-    const spy: Format = { name: 'spy', human: false, parses: true, print: (_m, c) => `${++calls} ${c?.parsed?.subject}\n` };
+    const spy: Format = {
+      name: 'spy',
+      human: false,
+      parses: true,
+      print: (_m, c) => `${++calls} ${c?.parsed?.subject}\n`,
+    };
     const both = [new MemoryDestination(), new MemoryDestination()];
-    await new OutputHandler({ outputs: both.map((d) => output(spy, d)) }).handleMessage(makeMessage('Subject: s\n\nb\n'));
-    assert.deepEqual(both.map((d) => d.texts[0]), ['1 s\n', '2 s\n']);
+    await new OutputHandler({ outputs: both.map((d) => output(spy, d)) }).handleMessage(
+      makeMessage('Subject: s\n\nb\n'),
+    );
+    assert.deepEqual(
+      both.map((d) => d.texts[0]),
+      ['1 s\n', '2 s\n'],
+    );
     const plain: Format = { name: 'plain', human: true, parses: false, print: (_m, c) => `${'parsed' in (c ?? {})}\n` };
     const d = new MemoryDestination();
     await new OutputHandler({ outputs: [output(plain, d)] }).handleMessage(makeMessage('Subject: s\n\nb\n'));
@@ -65,23 +74,36 @@ describe('the output handler', () => {
     const maildir = new Maildir(tmp.join('Maildir'));
     await maildir.open();
     const d = new MemoryDestination();
-    await new OutputHandler({ outputs: [output(FORMATS.json, d)], maildir }).handleMessage(makeMessage('Subject: s\n\nb\n'));
+    await new OutputHandler({ outputs: [output(FORMATS.json, d)], maildir }).handleMessage(
+      makeMessage('Subject: s\n\nb\n'),
+    );
     const { savedAs } = JSON.parse(d.texts[0]!) as { savedAs: string };
     assert.deepEqual(await readdir(path.join(maildir.dir, 'new')), [path.basename(savedAs)]);
   });
 
   it('passes --json-raw to the printers', async () => {
     const d = new MemoryDestination();
-    await new OutputHandler({ outputs: [output(FORMATS.json, d)], includeRaw: true }).handleMessage(makeMessage('S: s\n\nb\n'));
-    assert.equal(Buffer.from((JSON.parse(d.texts[0]!) as { raw: string }).raw, 'base64').toString(), 'S: s\r\n\r\nb\r\n');
+    await new OutputHandler({ outputs: [output(FORMATS.json, d)], includeRaw: true }).handleMessage(
+      makeMessage('S: s\n\nb\n'),
+    );
+    assert.equal(
+      Buffer.from((JSON.parse(d.texts[0]!) as { raw: string }).raw, 'base64').toString(),
+      'S: s\r\n\r\nb\r\n',
+    );
   });
 
   it('throws a 451 OutputError naming the output that failed, and withdraws the message from the others and the Maildir', async () => {
     const maildir = new Maildir(tmp.join('withdrawn'));
     await maildir.open();
     const [raw, json] = [new MemoryDestination(), new MemoryDestination()];
-    const failing = new MemoryDestination('out.jsonl', Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
-    const handler = new OutputHandler({ outputs: [output(FORMATS.json, failing), output(FORMATS.raw, raw), output(FORMATS.json, json)], maildir });
+    const failing = new MemoryDestination(
+      'out.jsonl',
+      Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }),
+    );
+    const handler = new OutputHandler({
+      outputs: [output(FORMATS.json, failing), output(FORMATS.raw, raw), output(FORMATS.json, json)],
+      maildir,
+    });
     await assert.rejects(handler.handleMessage(makeMessage('S: s\n\nb\n')), (err: unknown) => {
       assert.ok(err instanceof OutputError);
       assert.equal(err.message, 'cannot write to out.jsonl: no space left on device (ENOSPC)');
@@ -89,10 +111,18 @@ describe('the output handler', () => {
       return true;
     });
     assert.equal(raw.texts.length, 2);
-    assert.equal(raw.texts[1], '---------- MESSAGE ABOVE NOT ACCEPTED (451: cannot write to out.jsonl: no space left on device (ENOSPC)) ----------\n');
+    assert.equal(
+      raw.texts[1],
+      '---------- MESSAGE ABOVE NOT ACCEPTED (451: cannot write to out.jsonl: no space left on device (ENOSPC)) ----------\n',
+    );
     const [record, withdrawn] = json.texts.map((t) => JSON.parse(t) as { type: string; id: string });
     assert.equal(record!.type, 'message');
-    assert.deepEqual(withdrawn, { type: 'withdrawn', schemaVersion: 1, id: record!.id, reason: 'cannot write to out.jsonl: no space left on device (ENOSPC)' });
+    assert.deepEqual(withdrawn, {
+      type: 'withdrawn',
+      schemaVersion: 1,
+      id: record!.id,
+      reason: 'cannot write to out.jsonl: no space left on device (ENOSPC)',
+    });
     assert.deepEqual(validate(WITHDRAWN_JSON_SCHEMA, withdrawn), []);
     assert.deepEqual(await readdir(path.join(maildir.dir, 'new')), []);
   });
@@ -100,7 +130,14 @@ describe('the output handler', () => {
   it('writes nothing anywhere, the Maildir included, when a printer fails', async () => {
     const maildir = new Maildir(tmp.join('printer-fails'));
     await maildir.open();
-    const broken: Format = { name: 'broken', human: true, parses: false, print: () => { throw new Error('printer bug'); } };
+    const broken: Format = {
+      name: 'broken',
+      human: true,
+      parses: false,
+      print: () => {
+        throw new Error('printer bug');
+      },
+    };
     const [a, b] = [new MemoryDestination(), new MemoryDestination()];
     const handler = new OutputHandler({ outputs: [output(FORMATS.raw, a), output(broken, b)], maildir });
     await assert.rejects(handler.handleMessage(makeMessage('S: s\n\nb\n')), /printer bug/);
@@ -114,7 +151,9 @@ describe('the output handler', () => {
     await rm(maildir.dir, { recursive: true });
     await assert.rejects(
       new OutputHandler({ outputs: [], maildir }).handleMessage(makeMessage('x\n')),
-      (err: unknown) => err instanceof OutputError && err.message.startsWith(`cannot save to Maildir ${maildir.dir}: no such file or directory`),
+      (err: unknown) =>
+        err instanceof OutputError &&
+        err.message.startsWith(`cannot save to Maildir ${maildir.dir}: no such file or directory`),
     );
   });
 

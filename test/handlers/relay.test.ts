@@ -11,7 +11,13 @@ import { freePort } from '../helpers/free-port.js';
 import { startScriptedUpstream, startSilentUpstream, type ScriptedUpstream } from '../helpers/scripted-upstream.js';
 import { sendMail } from '../helpers/smtp-client.js';
 
-const upstreamAt = (port: number, timeoutMs = 5000): UpstreamOptions => ({ host: '127.0.0.1', port, requireTLS: false, timeoutMs, name: 'proxy.test' });
+const upstreamAt = (port: number, timeoutMs = 5000): UpstreamOptions => ({
+  host: '127.0.0.1',
+  port,
+  requireTLS: false,
+  timeoutMs,
+  name: 'proxy.test',
+});
 
 function logStream(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -40,7 +46,12 @@ describe('the relay handler', () => {
   let upstream: ScriptedUpstream;
   before(async () => {
     upstream = await startScriptedUpstream({
-      rcpt: (a) => (a.startsWith('nobody@') ? '550 5.1.1 No such user' : a.startsWith('later@') ? '450 4.2.1 Mailbox busy' : undefined),
+      rcpt: (a) =>
+        a.startsWith('nobody@')
+          ? '550 5.1.1 No such user'
+          : a.startsWith('later@')
+            ? '450 4.2.1 Mailbox busy'
+            : undefined,
     });
   });
   after(() => upstream.close());
@@ -48,7 +59,11 @@ describe('the relay handler', () => {
   it('answers 250 once the upstream accepted, and prints the outcome', async () => {
     const { h, printed } = handler({ upstream: upstreamAt(upstream.port) });
     assert.equal(await h.handleMessage(message(['a@example.com'])), undefined);
-    assert.deepEqual(printed[0]!.relay, { upstream: `127.0.0.1:${upstream.port}`, accepted: ['a@example.com'], refused: [] });
+    assert.deepEqual(printed[0]!.relay, {
+      upstream: `127.0.0.1:${upstream.port}`,
+      accepted: ['a@example.com'],
+      refused: [],
+    });
     assert.equal(upstream.messages.at(-1)!.data.toString(), 'Subject: s\r\nX-Peer: 127.0.0.1\r\n\r\nbody\r\n');
   });
 
@@ -56,8 +71,13 @@ describe('the relay handler', () => {
     const { h, printed, log } = handler({ upstream: upstreamAt(upstream.port) });
     assert.equal(await h.handleMessage(message(['a@example.com', 'nobody@example.com'])), undefined);
     assert.deepEqual(printed[0]!.relay!.accepted, ['a@example.com']);
-    assert.deepEqual(printed[0]!.relay!.refused, [{ address: 'nobody@example.com', code: 550, message: '5.1.1 No such user' }]);
-    assert.match(log.text(), /^smtpd-ts: message 1234\.1: upstream 127\.0\.0\.1:\d+ refused nobody@example\.com: 550 5\.1\.1 No such user\n$/);
+    assert.deepEqual(printed[0]!.relay!.refused, [
+      { address: 'nobody@example.com', code: 550, message: '5.1.1 No such user' },
+    ]);
+    assert.match(
+      log.text(),
+      /^smtpd-ts: message 1234\.1: upstream 127\.0\.0\.1:\d+ refused nobody@example\.com: 550 5\.1\.1 No such user\n$/,
+    );
     assert.deepEqual(upstream.messages.at(-1)!.rcptTo, ['a@example.com']);
   });
 
@@ -65,13 +85,21 @@ describe('the relay handler', () => {
     const { h } = handler({ upstream: upstreamAt(upstream.port) });
     const data = Buffer.from('Subject: s\r\n\r\nbare\nlf\r\nbare\rcr\r\n');
     assert.equal(await h.handleMessage(makeMessage(data, { rcptTos: ['a@example.com'] })), undefined);
-    assert.equal(upstream.messages.at(-1)!.data.toString(), 'Subject: s\r\nX-Peer: 127.0.0.1\r\n\r\nbare\r\nlf\r\nbare\r\ncr\r\n');
+    assert.equal(
+      upstream.messages.at(-1)!.data.toString(),
+      'Subject: s\r\nX-Peer: 127.0.0.1\r\n\r\nbare\r\nlf\r\nbare\r\ncr\r\n',
+    );
   });
 
   it('declares BODY=8BITMIME for 8-bit data and SMTPUTF8 for an internationalized address', async () => {
     const { h } = handler({ upstream: upstreamAt(upstream.port) });
     const data = Buffer.from('Subject: caf\xc3\xa9\r\n\r\n\xff\r\n', 'latin1');
-    assert.equal(await h.handleMessage(makeMessage(data, { mailFrom: 'pel\u00e9@example.com', rcptTos: ['a@example.com'], mailOptions: ['SMTPUTF8'] })), undefined);
+    assert.equal(
+      await h.handleMessage(
+        makeMessage(data, { mailFrom: 'pel\u00e9@example.com', rcptTos: ['a@example.com'], mailOptions: ['SMTPUTF8'] }),
+      ),
+      undefined,
+    );
     const got = upstream.messages.at(-1)!;
     assert.equal(got.mailFrom, 'pel\u00e9@example.com');
     assert.equal(got.mailParams.BODY, '8BITMIME');
@@ -129,21 +157,32 @@ describe('the relay handler', () => {
     const { h, printed } = handler({ upstream: null, routes });
     assert.equal(await h.handleMessage(message(['x@lists.test', 'y@broken.test', 'z@else.test'])), undefined);
     assert.deepEqual(printed[0]!.relay!.accepted, ['x@lists.test']);
-    assert.deepEqual(printed[0]!.relay!.refused.map((r) => [r.address, r.code]), [['y@broken.test', 550]]);
+    assert.deepEqual(
+      printed[0]!.relay!.refused.map((r) => [r.address, r.code]),
+      [['y@broken.test', 550]],
+    );
     assert.equal(printed[0]!.relay!.upstream, null);
   });
 
-  it('answers the command\'s 550 when its only recipient was refused', async () => {
+  it("answers the command's 550 when its only recipient was refused", async () => {
     const { h } = handler({ upstream: null, routes: [parseDeliverRoute('*=exit 3')] });
     assert.equal((await h.handleMessage(message(['x@lists.test'])))?.code, 550);
   });
 
   it("is smtpd's PureProxy as a server class, relaying for loopback clients", async () => {
     const log = logStream();
-    const proxy = new PureProxy({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: upstream.port }, { log: log.stream });
+    const proxy = new PureProxy(
+      { host: '127.0.0.1', port: 0 },
+      { host: '127.0.0.1', port: upstream.port },
+      { log: log.stream },
+    );
     const { port } = await proxy.listen();
     try {
-      const codes = await sendMail(port, { from: 'p@example.com', to: ['proxy@example.com'], data: 'Subject: via PureProxy\r\n\r\nhi\r\n' });
+      const codes = await sendMail(port, {
+        from: 'p@example.com',
+        to: ['proxy@example.com'],
+        data: 'Subject: via PureProxy\r\n\r\nhi\r\n',
+      });
       assert.deepEqual(codes, [220, 250, 250, 250, 354, 250, 221]);
       assert.deepEqual(upstream.messages.at(-1)!.rcptTo, ['proxy@example.com']);
     } finally {

@@ -10,12 +10,19 @@ import { makeMessage } from '../helpers/message.js';
 /** A 2 MiB message with everything the printers escape. */
 const big = makeMessage(
   Buffer.concat([
-    Buffer.from('From: A <a@example.test>\r\nSubject: big \x1b[2J\u202e\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n'),
+    Buffer.from(
+      'From: A <a@example.test>\r\nSubject: big \x1b[2J\u202e\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n',
+    ),
     Buffer.from('line \x1b]0;t\x07 \u009b é\r\n'.repeat(100_000)),
   ]),
 );
 
-const outputs = () => (['raw', 'headers', 'parsed', 'json'] as const).map((name) => ({ format: FORMATS[name], style: PLAIN, destination: new MemoryDestination(name) }));
+const outputs = () =>
+  (['raw', 'headers', 'parsed', 'json'] as const).map((name) => ({
+    format: FORMATS[name],
+    style: PLAIN,
+    destination: new MemoryDestination(name),
+  }));
 
 describe('the render worker', () => {
   it('formats a large message exactly as the server thread does, for every format', { timeout: 60_000 }, async () => {
@@ -23,19 +30,35 @@ describe('the render worker', () => {
     const there = outputs();
     const seen: unknown[] = [];
     await new OutputHandler({ outputs: here, showLint: true }).handleMessage(big);
-    const offloaded = new OutputHandler({ outputs: there, showLint: true, offload: true, onWritten: (_m, c) => seen.push(c.parsed?.subject) });
+    const offloaded = new OutputHandler({
+      outputs: there,
+      showLint: true,
+      offload: true,
+      onWritten: (_m, c) => seen.push(c.parsed?.subject),
+    });
     await offloaded.handleMessage(big);
     await offloaded.close();
-    for (let i = 0; i < here.length; i++) assert.equal(there[i]!.destination.texts[0], here[i]!.destination.texts[0], here[i]!.destination.name);
+    for (let i = 0; i < here.length; i++)
+      assert.equal(there[i]!.destination.texts[0], here[i]!.destination.texts[0], here[i]!.destination.name);
     assert.deepEqual(seen, ['big \x1b[2J\u202e']);
   });
 
-  it('gives up on a message that takes too long, and starts a new worker for the next', { timeout: 60_000 }, async () => {
-    const pool = new RenderPool();
-    const job = { message: big, extra: {}, settings: { lints: true, parses: true, showLint: false, includeRaw: false }, outputs: [{ format: 'json' as const, colored: false }], wantParsed: false };
-    await assert.rejects(pool.render(job, 1), /formatting the message took longer than 1 ms/);
-    const reply = await pool.render(job);
-    assert.match(Buffer.from(reply.rendered[0]!).toString(), /^\{"type":"message"/);
-    await pool.close();
-  });
+  it(
+    'gives up on a message that takes too long, and starts a new worker for the next',
+    { timeout: 60_000 },
+    async () => {
+      const pool = new RenderPool();
+      const job = {
+        message: big,
+        extra: {},
+        settings: { lints: true, parses: true, showLint: false, includeRaw: false },
+        outputs: [{ format: 'json' as const, colored: false }],
+        wantParsed: false,
+      };
+      await assert.rejects(pool.render(job, 1), /formatting the message took longer than 1 ms/);
+      const reply = await pool.render(job);
+      assert.match(Buffer.from(reply.rendered[0]!).toString(), /^\{"type":"message"/);
+      await pool.close();
+    },
+  );
 });

@@ -66,8 +66,7 @@ export function feed(
       else if (a.kind === 'drop') {
         faults.push('drop');
         closed = true;
-      }
-      else if (a.kind === 'message') {
+      } else if (a.kind === 'message') {
         messages.push(a.message);
         apply(ch.settle(verdict(a.message)));
       }
@@ -112,11 +111,18 @@ export function script(
   config: ScriptConfig = {},
   verdict?: (m: ChannelMessage) => Reply | undefined,
 ): Outcome {
-  const parts: readonly (string | Buffer | typeof HANDSHAKE)[] = typeof input === 'string' || Buffer.isBuffer(input) ? [input] : input;
-  const segments = parts.map((s): Buffer | typeof HANDSHAKE => (s === HANDSHAKE ? s : typeof s === 'string' ? Buffer.from(s, 'utf8') : s));
+  const parts: readonly (string | Buffer | typeof HANDSHAKE)[] =
+    typeof input === 'string' || Buffer.isBuffer(input) ? [input] : input;
+  const segments = parts.map((s): Buffer | typeof HANDSHAKE =>
+    s === HANDSHAKE ? s : typeof s === 'string' ? Buffer.from(s, 'utf8') : s,
+  );
   const split = (how: (b: Buffer) => Buffer[]): (Buffer | typeof HANDSHAKE)[] =>
     segments.flatMap((s): (Buffer | typeof HANDSHAKE)[] => (s === HANDSHAKE ? [s] : how(s)));
-  const whole = feed(split((b) => [b]), config, verdict);
+  const whole = feed(
+    split((b) => [b]),
+    config,
+    verdict,
+  );
   const expected = canonical(whole);
   const bytewise = feed(
     split((b) => [...b].map((x) => Buffer.from([x]))),
@@ -127,14 +133,27 @@ export function script(
   const length = segments.reduce((n, s) => n + (s === HANDSHAKE ? 0 : s.length), 0);
   const random = prng(length * 7919 + 17);
   for (let i = 0; i < 20; i++) {
-    assert.deepEqual(canonical(feed(split((b) => randomSplit(b, random)), config, verdict)), expected, `random split #${i} differs`);
+    assert.deepEqual(
+      canonical(
+        feed(
+          split((b) => randomSplit(b, random)),
+          config,
+          verdict,
+        ),
+      ),
+      expected,
+      `random split #${i} differs`,
+    );
   }
   return whole;
 }
 
 /** The reply codes of an outcome, greeting excluded, one per reply. */
 export function codes(o: Outcome): number[] {
-  return o.lines.filter((l) => l[3] !== '-').slice(1).map((l) => Number(l.slice(0, 3)));
+  return o.lines
+    .filter((l) => l[3] !== '-')
+    .slice(1)
+    .map((l) => Number(l.slice(0, 3)));
 }
 
 /** CRLF-joins lines and ends with CRLF. */

@@ -43,7 +43,8 @@ export async function deliver(port: number, envelope: Envelope, data: Buffer | s
   try {
     const expect = async (line: string | null, code: number) => {
       const r = line === null ? await c.read() : await c.command(line);
-      if (r.code !== code) throw new Error(`${line ?? 'greeting'}: expected ${code}, got ${r.code} ${r.lines.join(' / ')}`);
+      if (r.code !== code)
+        throw new Error(`${line ?? 'greeting'}: expected ${code}, got ${r.code} ${r.lines.join(' / ')}`);
     };
     await expect(null, 220);
     await expect(`EHLO ${envelope.helo ?? 'client.test'}`, 250);

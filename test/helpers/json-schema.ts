@@ -8,8 +8,20 @@
 type Schema = Readonly<Record<string, unknown>>;
 
 const KNOWN = new Set([
-  '$schema', '$id', 'title', 'type', 'const', 'properties', 'required', 'additionalProperties',
-  'items', 'minimum', 'maximum', 'pattern', 'format', 'contentEncoding',
+  '$schema',
+  '$id',
+  'title',
+  'type',
+  'const',
+  'properties',
+  'required',
+  'additionalProperties',
+  'items',
+  'minimum',
+  'maximum',
+  'pattern',
+  'format',
+  'contentEncoding',
 ]);
 
 function typeOf(value: unknown): string {
@@ -25,7 +37,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Returns every way `value` breaks `schema`, as `path: problem` lines; empty when it validates. */
 export function validate(schema: Schema, value: unknown, at = '$'): string[] {
   const errors: string[] = [];
-  for (const key of Object.keys(schema)) if (!KNOWN.has(key)) errors.push(`${at}: schema keyword '${key}' is not supported`);
+  for (const key of Object.keys(schema))
+    if (!KNOWN.has(key)) errors.push(`${at}: schema keyword '${key}' is not supported`);
   if ('const' in schema && value !== schema['const']) errors.push(`${at}: expected ${JSON.stringify(schema['const'])}`);
   if (schema['type'] !== undefined) {
     const types = ([] as unknown[]).concat(schema['type']);
@@ -35,12 +48,16 @@ export function validate(schema: Schema, value: unknown, at = '$'): string[] {
     }
   }
   if (typeof value === 'number') {
-    if (typeof schema['minimum'] === 'number' && value < schema['minimum']) errors.push(`${at}: below ${schema['minimum']}`);
-    if (typeof schema['maximum'] === 'number' && value > schema['maximum']) errors.push(`${at}: above ${schema['maximum']}`);
+    if (typeof schema['minimum'] === 'number' && value < schema['minimum'])
+      errors.push(`${at}: below ${schema['minimum']}`);
+    if (typeof schema['maximum'] === 'number' && value > schema['maximum'])
+      errors.push(`${at}: above ${schema['maximum']}`);
   }
   if (typeof value === 'string') {
-    if (typeof schema['pattern'] === 'string' && !new RegExp(schema['pattern'], 'u').test(value)) errors.push(`${at}: does not match ${schema['pattern']}`);
-    if (schema['format'] === 'date-time' && !(DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)))) errors.push(`${at}: not a date-time`);
+    if (typeof schema['pattern'] === 'string' && !new RegExp(schema['pattern'], 'u').test(value))
+      errors.push(`${at}: does not match ${schema['pattern']}`);
+    if (schema['format'] === 'date-time' && !(DATE_TIME.test(value) && !Number.isNaN(Date.parse(value))))
+      errors.push(`${at}: not a date-time`);
     if (schema['contentEncoding'] === 'base64' && !BASE64.test(value)) errors.push(`${at}: not base64`);
   }
   if (Array.isArray(value) && schema['items'] !== undefined) {
@@ -49,7 +66,8 @@ export function validate(schema: Schema, value: unknown, at = '$'): string[] {
   if (typeOf(value) === 'object') {
     const object = value as Record<string, unknown>;
     const properties = (schema['properties'] ?? {}) as Record<string, Schema>;
-    for (const key of (schema['required'] ?? []) as string[]) if (!(key in object)) errors.push(`${at}: missing '${key}'`);
+    for (const key of (schema['required'] ?? []) as string[])
+      if (!(key in object)) errors.push(`${at}: missing '${key}'`);
     for (const [key, item] of Object.entries(object)) {
       if (properties[key]) errors.push(...validate(properties[key], item, `${at}.${key}`));
       else if (schema['additionalProperties'] === false) errors.push(`${at}: unexpected '${key}'`);

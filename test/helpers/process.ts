@@ -8,7 +8,8 @@ export interface ExitStatus {
 
 /** Resolves with how a started process ended (at once when it already has); unbounded, see `exitStatus`. */
 export function exited(child: ChildProcess): Promise<ExitStatus> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 

@@ -23,7 +23,8 @@ export const PYTHON = 'python3';
 export function smtpdUnavailable(): string | undefined {
   const r = spawnSync(PYTHON, ['-W', 'ignore', '-c', 'import smtpd'], { encoding: 'utf8', timeout: 10_000 });
   if (r.error) return `${PYTHON} is not available (${r.error.message}); the reference smtpd cannot run`;
-  if (r.status !== 0) return `${PYTHON} has no smtpd module (it was removed in Python 3.12): ${r.stderr.trim().split('\n').pop()}`;
+  if (r.status !== 0)
+    return `${PYTHON} has no smtpd module (it was removed in Python 3.12): ${r.stderr.trim().split('\n').pop()}`;
   return undefined;
 }
 
@@ -48,7 +49,11 @@ const BIND_FAILED = /Address already in use|EADDRINUSE/;
  * on a free port and resolves once it listens. `-u` keeps stdout unbuffered
  * through the pipe, so each message is readable before its 250 arrives.
  */
-export async function startPythonSmtpd(options: readonly string[] = [], attempts = 5, timeoutMs = 10_000): Promise<RunningSmtpd> {
+export async function startPythonSmtpd(
+  options: readonly string[] = [],
+  attempts = 5,
+  timeoutMs = 10_000,
+): Promise<RunningSmtpd> {
   let lastError: Error | undefined;
   for (let i = 0; i < attempts; i++) {
     const port = await freePort();
@@ -63,7 +68,19 @@ export async function startPythonSmtpd(options: readonly string[] = [], attempts
 }
 
 async function startOn(port: number, options: readonly string[], timeoutMs: number): Promise<RunningSmtpd> {
-  const args = ['-u', '-W', 'ignore::DeprecationWarning', '-m', 'smtpd', '-n', '-d', '-c', 'DebuggingServer', ...options, `127.0.0.1:${port}`];
+  const args = [
+    '-u',
+    '-W',
+    'ignore::DeprecationWarning',
+    '-m',
+    'smtpd',
+    '-n',
+    '-d',
+    '-c',
+    'DebuggingServer',
+    ...options,
+    `127.0.0.1:${port}`,
+  ];
   const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -95,10 +112,14 @@ async function startOn(port: number, options: readonly string[], timeoutMs: numb
       };
       const poll = () => {
         if (check()) finish();
-        else if (hasExited) finish(new Error(`smtpd exited while waiting for ${what}\nstdout:\n${out}\nstderr:\n${err.slice(-4000)}`));
+        else if (hasExited)
+          finish(new Error(`smtpd exited while waiting for ${what}\nstdout:\n${out}\nstderr:\n${err.slice(-4000)}`));
       };
       const timer = setTimeout(
-        () => finish(new Error(`timed out after ${ms} ms waiting for ${what}\nstdout:\n${out}\nstderr:\n${err.slice(-4000)}`)),
+        () =>
+          finish(
+            new Error(`timed out after ${ms} ms waiting for ${what}\nstdout:\n${out}\nstderr:\n${err.slice(-4000)}`),
+          ),
         ms,
       );
       waiters.add(poll);

@@ -20,6 +20,9 @@ export function readmeExample(marker: string): string {
  */
 export async function writeNpxShim(dir: string): Promise<void> {
   const shim = path.join(dir, 'npx');
-  await writeFile(shim, `#!/bin/sh\n[ "$1" = smtpd-ts ] && shift\nexec "${process.execPath}" --import tsx "${RUN}" "$@"\n`);
+  await writeFile(
+    shim,
+    `#!/bin/sh\n[ "$1" = smtpd-ts ] && shift\nexec "${process.execPath}" --import tsx "${RUN}" "$@"\n`,
+  );
   await chmod(shim, 0o755);
 }

@@ -48,7 +48,8 @@ export async function startScriptedUpstream(script: UpstreamScript = {}): Promis
     ...(script.tls ? { key: script.tls.key, cert: script.tls.cert } : { disabledCommands: ['STARTTLS'] }),
     ...(script.auth ? { authMethods: ['PLAIN', 'LOGIN'], allowInsecureAuth: true } : { authOptional: true }),
     onAuth(auth, _session, callback) {
-      if (script.auth && auth.username === script.auth.user && auth.password === script.auth.pass) return callback(null, { user: auth.username });
+      if (script.auth && auth.username === script.auth.user && auth.password === script.auth.pass)
+        return callback(null, { user: auth.username });
       callback(Object.assign(new Error('Invalid credentials'), { responseCode: 535 }));
     },
     onRcptTo(address, _session, callback) {

@@ -9,7 +9,8 @@ import { firstError, LINT_CODES, type Finding } from '../../src/lint/findings.js
 import { lintMessage, MAX_LINE_OCTETS, RULES } from '../../src/lint/lint.js';
 import { makeMessage } from '../helpers/message.js';
 
-const CLEAN_HEADERS = 'From: Alice <sender@example.com>\nTo: rcpt@example.com\nDate: Mon, 01 Jan 2024 10:00:00 +0000\nMessage-ID: <1@example.com>\nSubject: hi\n';
+const CLEAN_HEADERS =
+  'From: Alice <sender@example.com>\nTo: rcpt@example.com\nDate: Mon, 01 Jan 2024 10:00:00 +0000\nMessage-ID: <1@example.com>\nSubject: hi\n';
 const CLEAN = `${CLEAN_HEADERS}\nHello.\n`;
 
 function codes(findings: readonly Finding[]): string[] {
@@ -41,7 +42,10 @@ describe('lint', () => {
   it('reports lines over 998 octets, naming the first, and accepts exactly 998', () => {
     const ok = lintMessage(makeMessage(`${CLEAN_HEADERS}\n${'a'.repeat(MAX_LINE_OCTETS)}\n`));
     assert.deepEqual(codes(ok), []);
-    const f = only(lintMessage(makeMessage(`${CLEAN_HEADERS}\nshort\n${'a'.repeat(999)}\n${'b'.repeat(2000)}\n`)), 'line-too-long');
+    const f = only(
+      lintMessage(makeMessage(`${CLEAN_HEADERS}\nshort\n${'a'.repeat(999)}\n${'b'.repeat(2000)}\n`)),
+      'line-too-long',
+    );
     assert.equal(f.severity, 'error');
     assert.equal(f.message, '2 lines over 998 octets, the first is line 8 (999 octets) (RFC 5322 2.1.1)');
   });
@@ -76,14 +80,30 @@ describe('lint', () => {
   });
 
   it('finds headers whatever their case, and stops at the end of the header block', () => {
-    const data = 'FROM: sender@example.com\ndate: Mon, 01 Jan 2024 10:00:00 +0000\nmessage-id: <x@y>\n\nFrom: not a header\n';
+    const data =
+      'FROM: sender@example.com\ndate: Mon, 01 Jan 2024 10:00:00 +0000\nmessage-id: <x@y>\n\nFrom: not a header\n';
     assert.deepEqual(lintMessage(makeMessage(data)), []);
-    assert.deepEqual(codes(lintMessage(makeMessage('Subject: x\n\nFrom: sender@example.com\n'))), ['missing-from', 'missing-date', 'missing-message-id']);
+    assert.deepEqual(codes(lintMessage(makeMessage('Subject: x\n\nFrom: sender@example.com\n'))), [
+      'missing-from',
+      'missing-date',
+      'missing-message-id',
+    ]);
   });
 
-  for (const from of ['Alice', 'Alice <>', '<alice@>', 'alice@example.com <', '"unclosed <a@example.com>', 'a@example.com,', 'team: a@example.com;']) {
+  for (const from of [
+    'Alice',
+    'Alice <>',
+    '<alice@>',
+    'alice@example.com <',
+    '"unclosed <a@example.com>',
+    'a@example.com,',
+    'team: a@example.com;',
+  ]) {
     it(`reports a From header that is not a mailbox list: ${from}`, () => {
-      const f = only(lintMessage(makeMessage(CLEAN.replace('From: Alice <sender@example.com>', `From: ${from}`))), 'bad-from');
+      const f = only(
+        lintMessage(makeMessage(CLEAN.replace('From: Alice <sender@example.com>', `From: ${from}`))),
+        'bad-from',
+      );
       assert.equal(f.severity, 'error');
       assert.match(f.message, /is not a mailbox list \(RFC 5322 3\.6\.2\)/);
     });
@@ -112,15 +132,23 @@ describe('lint', () => {
     assert.equal(f.severity, 'error');
     assert.match(f.message, /^8-bit text in 'Subject', 'Keywords' not encoded as RFC 2047 encoded words/);
     assert.deepEqual(lintMessage({ ...message, mailOptions: ['BODY=8BITMIME', 'SMTPUTF8'] }), []);
-    assert.deepEqual(lintMessage(makeMessage(CLEAN.replace('Subject: hi', 'Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=')) ), []);
+    assert.deepEqual(
+      lintMessage(makeMessage(CLEAN.replace('Subject: hi', 'Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?='))),
+      [],
+    );
   });
 
   it('warns about an 8-bit text body without a charset, at the top level', () => {
     const message = makeMessage(`${CLEAN_HEADERS}\ncafé\n`, { mailOptions: ['BODY=8BITMIME'] });
     const f = only(lintMessage(message), 'undeclared-charset');
     assert.equal(f.severity, 'warning');
-    assert.equal(f.message, '8-bit text/plain in the body without a charset parameter (RFC 2045 5.2: read as us-ascii)');
-    const declared = makeMessage(`${CLEAN_HEADERS}Content-Type: text/plain; charset="utf-8"\n\ncafé\n`, { mailOptions: ['BODY=8BITMIME'] });
+    assert.equal(
+      f.message,
+      '8-bit text/plain in the body without a charset parameter (RFC 2045 5.2: read as us-ascii)',
+    );
+    const declared = makeMessage(`${CLEAN_HEADERS}Content-Type: text/plain; charset="utf-8"\n\ncafé\n`, {
+      mailOptions: ['BODY=8BITMIME'],
+    });
     assert.deepEqual(lintMessage(declared), []);
   });
 
@@ -152,14 +180,20 @@ describe('lint', () => {
       '',
     ].join('\n');
     const f = only(lintMessage(makeMessage(data, { mailOptions: ['BODY=8BITMIME'] })), 'undeclared-charset');
-    assert.equal(f.message, '8-bit text/html in part 1.2 and 1 more part without a charset parameter (RFC 2045 5.2: read as us-ascii)');
+    assert.equal(
+      f.message,
+      '8-bit text/html in part 1.2 and 1 more part without a charset parameter (RFC 2045 5.2: read as us-ascii)',
+    );
   });
 
   it('notes an envelope sender that is not in the From header, but not the null sender', () => {
     const message = makeMessage(CLEAN, { mailFrom: 'bounces@lists.example.com' });
     const f = only(lintMessage(message), 'envelope-from-mismatch');
     assert.equal(f.severity, 'note');
-    assert.equal(f.message, "envelope sender 'bounces@lists.example.com' is not in the From header ('sender@example.com')");
+    assert.equal(
+      f.message,
+      "envelope sender 'bounces@lists.example.com' is not in the From header ('sender@example.com')",
+    );
     assert.deepEqual(lintMessage({ ...message, mailFrom: '<>' }), []);
     assert.deepEqual(lintMessage({ ...message, mailFrom: 'SENDER@example.com' }), [], 'compared without case');
   });
@@ -167,7 +201,14 @@ describe('lint', () => {
   it('lists findings in rule order, so the first error is the most basic', () => {
     const data = Buffer.from('Subject: x\nFrom: nobody\r\n\r\ncaf\xc3\xa9\r\n', 'latin1');
     const findings = lintMessage(makeMessage(data));
-    assert.deepEqual(codes(findings), ['bare-line-ending', '8bit-without-8bitmime', 'missing-date', 'missing-message-id', 'bad-from', 'undeclared-charset']);
+    assert.deepEqual(codes(findings), [
+      'bare-line-ending',
+      '8bit-without-8bitmime',
+      'missing-date',
+      'missing-message-id',
+      'bad-from',
+      'undeclared-charset',
+    ]);
     assert.equal(firstError(findings)?.code, 'bare-line-ending');
   });
 
@@ -181,7 +222,11 @@ describe('lint', () => {
   it('lints a 32 MiB message in bounded time, finding what is in it', () => {
     const line = `${'x'.repeat(76)}\r\n`;
     const body = Buffer.alloc(32 * 1024 * 1024, line);
-    const data = Buffer.concat([Buffer.from(CLEAN_HEADERS.replace(/\n/g, '\r\n') + '\r\n'), body, Buffer.from(`${'y'.repeat(1200)}\r\n\xff\r\n`, 'latin1')]);
+    const data = Buffer.concat([
+      Buffer.from(CLEAN_HEADERS.replace(/\n/g, '\r\n') + '\r\n'),
+      body,
+      Buffer.from(`${'y'.repeat(1200)}\r\n\xff\r\n`, 'latin1'),
+    ]);
     const started = process.hrtime.bigint();
     const findings = lintMessage(makeMessage(data));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -194,9 +239,18 @@ describe('lint on hostile headers', () => {
   // Once, a display name of one kind of character followed by a stray one
   // made the From check backtrack exponentially: 40 characters froze the sink.
   for (const name of ['a'.repeat(5000), '!'.repeat(5000), 'a.'.repeat(3000), ' '.repeat(5000)]) {
-    it(`judges a From of a ${name.length}-character display name and a stray ';' at once (${JSON.stringify(name.slice(0, 2))}...)`, { timeout: 5000 }, () => {
-      const findings = lintMessage(makeMessage(`From: ${name}; <a@example.com>\nTo: b@example.com\nSubject: x\n\nbody\n`));
-      assert.ok(findings.some((f) => f.code === 'bad-from'), JSON.stringify(findings));
-    });
+    it(
+      `judges a From of a ${name.length}-character display name and a stray ';' at once (${JSON.stringify(name.slice(0, 2))}...)`,
+      { timeout: 5000 },
+      () => {
+        const findings = lintMessage(
+          makeMessage(`From: ${name}; <a@example.com>\nTo: b@example.com\nSubject: x\n\nbody\n`),
+        );
+        assert.ok(
+          findings.some((f) => f.code === 'bad-from'),
+          JSON.stringify(findings),
+        );
+      },
+    );
   }
 });

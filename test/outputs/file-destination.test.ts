@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { FileDestination } from '../../src/outputs/file-destination.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -31,10 +30,14 @@ describe('a file destination', () => {
     });
   });
 
-  it('rejects a write the disk cannot take, and still takes the next one', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, async () => {
-    const d = await FileDestination.open('/dev/full');
-    await assert.rejects(d.write('x\n'), { code: 'ENOSPC' });
-    await assert.rejects(d.write('y\n'), { code: 'ENOSPC' });
-    await d.close();
-  });
+  it(
+    'rejects a write the disk cannot take, and still takes the next one',
+    { skip: !existsSync('/dev/full') && 'no /dev/full here' },
+    async () => {
+      const d = await FileDestination.open('/dev/full');
+      await assert.rejects(d.write('x\n'), { code: 'ENOSPC' });
+      await assert.rejects(d.write('y\n'), { code: 'ENOSPC' });
+      await d.close();
+    },
+  );
 });

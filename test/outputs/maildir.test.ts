@@ -31,7 +31,9 @@ describe('the Maildir', () => {
   });
 
   it('stores the envelope as aiosmtpd does, then the message with LF line endings, bytes otherwise kept', async () => {
-    const m = makeMessage(Buffer.from('Subject: caf\xe9\r\n\r\nline\rwith CR\r\n', 'latin1'), { rcptTos: ['a@x', 'b@x'] });
+    const m = makeMessage(Buffer.from('Subject: caf\xe9\r\n\r\nline\rwith CR\r\n', 'latin1'), {
+      rcptTos: ['a@x', 'b@x'],
+    });
     const content = maildirContent(m);
     assert.deepEqual(
       content,

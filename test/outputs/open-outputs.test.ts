@@ -39,7 +39,13 @@ describe('openOutputs', () => {
   });
 
   it('colours files with --color but never JSON, and nothing with NO_COLOR', async () => {
-    const settings = { outputs: [{ format: 'raw', path: tmp.join('c.txt') }, { format: 'json', path: null }], saveDir: null } as const;
+    const settings = {
+      outputs: [
+        { format: 'raw', path: tmp.join('c.txt') },
+        { format: 'json', path: null },
+      ],
+      saveDir: null,
+    } as const;
     const forced = await openOutputs({ ...settings, color: true }, tty(), { NO_COLOR: '1' });
     assert.notEqual(forced.outputs[0]!.style, PLAIN);
     assert.equal(forced.outputs[1]!.style, PLAIN);
@@ -59,12 +65,19 @@ describe('openOutputs', () => {
   it('fails with an OutputError naming the path when a file or the Maildir cannot be made', async () => {
     const blocker = tmp.join('raw.txt'); // a file, so nothing can be created below it
     await assert.rejects(
-      openOutputs({ outputs: [{ format: 'raw', path: path.join(blocker, 'x') }], saveDir: null, color: false }, tty(), {}),
-      (err: unknown) => err instanceof OutputError && err.message.startsWith(`cannot open output ${path.join(blocker, 'x')}: `),
+      openOutputs(
+        { outputs: [{ format: 'raw', path: path.join(blocker, 'x') }], saveDir: null, color: false },
+        tty(),
+        {},
+      ),
+      (err: unknown) =>
+        err instanceof OutputError && err.message.startsWith(`cannot open output ${path.join(blocker, 'x')}: `),
     );
     await assert.rejects(
       openOutputs({ outputs: [], saveDir: path.join(blocker, 'Maildir'), color: false }, tty(), {}),
-      (err: unknown) => err instanceof OutputError && err.message.startsWith(`cannot create Maildir ${path.join(blocker, 'Maildir')}: `),
+      (err: unknown) =>
+        err instanceof OutputError &&
+        err.message.startsWith(`cannot create Maildir ${path.join(blocker, 'Maildir')}: `),
     );
   });
 
@@ -72,13 +85,40 @@ describe('openOutputs', () => {
     const file = tmp.join('same.log');
     await writeFile(file, '');
     await symlink(file, tmp.join('link.log'));
-    for (const other of [`${path.dirname(file)}/./same.log`, tmp.join('link.log'), `${path.dirname(file)}/../${path.basename(path.dirname(file))}/same.log`]) {
+    for (const other of [
+      `${path.dirname(file)}/./same.log`,
+      tmp.join('link.log'),
+      `${path.dirname(file)}/../${path.basename(path.dirname(file))}/same.log`,
+    ]) {
       await assert.rejects(
-        openOutputs({ outputs: [{ format: 'raw', path: file }, { format: 'json', path: other }], saveDir: null, color: false }, new PassThrough(), {}),
-        (err: unknown) => err instanceof OutputError && err.message === `two outputs write to the same file: ${file} and ${other}`,
+        openOutputs(
+          {
+            outputs: [
+              { format: 'raw', path: file },
+              { format: 'json', path: other },
+            ],
+            saveDir: null,
+            color: false,
+          },
+          new PassThrough(),
+          {},
+        ),
+        (err: unknown) =>
+          err instanceof OutputError && err.message === `two outputs write to the same file: ${file} and ${other}`,
       );
     }
-    const fine = await openOutputs({ outputs: [{ format: 'raw', path: '/dev/null' }, { format: 'json', path: '/dev/null' }], saveDir: null, color: false }, new PassThrough(), {});
+    const fine = await openOutputs(
+      {
+        outputs: [
+          { format: 'raw', path: '/dev/null' },
+          { format: 'json', path: '/dev/null' },
+        ],
+        saveDir: null,
+        color: false,
+      },
+      new PassThrough(),
+      {},
+    );
     await fine.close();
   });
 });

@@ -10,12 +10,23 @@ describe('the headers printer', () => {
     const m = makeMessage('From: a@example.com\nSubject: hi\n\nsecret body\n', { mailOptions: ['BODY=8BITMIME'] });
     assert.equal(
       printHeaders(m),
-      [MESSAGE_FOLLOWS, "mail options: ['BODY=8BITMIME']", 'From: a@example.com', 'Subject: hi', 'X-Peer: 127.0.0.1', END_MESSAGE, ''].join('\n'),
+      [
+        MESSAGE_FOLLOWS,
+        "mail options: ['BODY=8BITMIME']",
+        'From: a@example.com',
+        'Subject: hi',
+        'X-Peer: 127.0.0.1',
+        END_MESSAGE,
+        '',
+      ].join('\n'),
     );
   });
 
   it('prints a message without a blank line whole, as it is all header', () => {
-    assert.equal(printHeaders(makeMessage('Subject: only\n')), [MESSAGE_FOLLOWS, 'Subject: only', END_MESSAGE, ''].join('\n'));
+    assert.equal(
+      printHeaders(makeMessage('Subject: only\n')),
+      [MESSAGE_FOLLOWS, 'Subject: only', END_MESSAGE, ''].join('\n'),
+    );
   });
 
   it('styles like raw', () => {

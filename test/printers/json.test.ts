@@ -18,7 +18,11 @@ describe('the json printer', () => {
   });
 
   it('carries the envelope, the size and the receive time', () => {
-    const m = makeMessage('Subject: s\n\nbody\n', { rcptTos: ['a@x', 'b@x'], mailOptions: ['SIZE=10'], rcptOptions: ['NOTIFY=NEVER'] });
+    const m = makeMessage('Subject: s\n\nbody\n', {
+      rcptTos: ['a@x', 'b@x'],
+      mailOptions: ['SIZE=10'],
+      rcptOptions: ['NOTIFY=NEVER'],
+    });
     const r = toJsonRecord(m);
     assert.equal(r.id, '1234.1');
     assert.equal(r.receivedAt, '2024-01-01T12:00:00.000Z');

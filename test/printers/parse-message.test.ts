@@ -13,9 +13,18 @@ describe('parseMessage on the fixtures', () => {
       const p = await parseMessage(makeMessage(data, { rcptTos: c.envelope.to }));
       assert.equal(p.subject, c.subject);
       assert.deepEqual(p.from, [c.from]);
-      assert.deepEqual(p.to.map((a) => a.address), c.to);
-      assert.deepEqual(p.cc.map((a) => a.address), c.cc ?? []);
-      assert.deepEqual(p.bcc.map((a) => a.address), c.bcc);
+      assert.deepEqual(
+        p.to.map((a) => a.address),
+        c.to,
+      );
+      assert.deepEqual(
+        p.cc.map((a) => a.address),
+        c.cc ?? [],
+      );
+      assert.deepEqual(
+        p.bcc.map((a) => a.address),
+        c.bcc,
+      );
       assert.ok(p.text?.includes(c.text), `text ${JSON.stringify(p.text)} lacks ${JSON.stringify(c.text)}`);
       assert.equal(p.html !== null, c.html);
       assert.deepEqual(
@@ -28,7 +37,9 @@ describe('parseMessage on the fixtures', () => {
 
 describe('parseMessage', () => {
   it('keeps every header in order, duplicates included, unfolded and not decoded', async () => {
-    const p = await parseMessage(makeMessage('Received: one\nSubject: =?utf-8?q?a?=\n b\nReceived: two\nX-Empty:\n\nbody\n'));
+    const p = await parseMessage(
+      makeMessage('Received: one\nSubject: =?utf-8?q?a?=\n b\nReceived: two\nX-Empty:\n\nbody\n'),
+    );
     assert.deepEqual(p.headers, [
       { name: 'Received', value: 'one' },
       { name: 'Subject', value: '=?utf-8?q?a?= b' },
@@ -64,13 +75,23 @@ describe('parseMessage', () => {
 
   it('flattens address groups into their members', async () => {
     const p = await parseMessage(makeMessage('To: team: a@example.com, "B" <b@example.com>;, c@example.com\n\nx\n'));
-    assert.deepEqual(p.to.map((a) => a.address), ['a@example.com', 'b@example.com', 'c@example.com']);
+    assert.deepEqual(
+      p.to.map((a) => a.address),
+      ['a@example.com', 'b@example.com', 'c@example.com'],
+    );
   });
 
   it('keeps no attachment bytes, only their size and SHA-256', async () => {
     const p = await parseMessage(makeMessage(await loadFixture('nested.eml')));
     for (const a of p.attachments) {
-      assert.deepEqual(Object.keys(a).sort(), ['contentId', 'contentType', 'disposition', 'filename', 'sha256', 'size']);
+      assert.deepEqual(Object.keys(a).sort(), [
+        'contentId',
+        'contentType',
+        'disposition',
+        'filename',
+        'sha256',
+        'size',
+      ]);
     }
     assert.equal(p.attachments[0]?.contentId, '<chart@example.com>');
     assert.equal(p.attachments[0]?.disposition, 'inline');
@@ -83,6 +104,9 @@ describe('parseMessage', () => {
 
   it('rejects a 10 MiB single-line header with MessageParseError', async () => {
     const huge = makeMessage(`Subject: ${'x'.repeat(10 << 20)}\n\nbody\n`);
-    await assert.rejects(parseMessage(huge), (err: unknown) => err instanceof MessageParseError && err.code === 'ERR_SMTPD_PARSE');
+    await assert.rejects(
+      parseMessage(huge),
+      (err: unknown) => err instanceof MessageParseError && err.code === 'ERR_SMTPD_PARSE',
+    );
   });
 });

@@ -20,7 +20,16 @@ const PARSED: ParsedMessage = {
   date: '2024-01-01T09:00:00.000Z',
   text: 'Hello\nworld\n',
   html: '<p>é</p>',
-  attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', size: 3, sha256: 'ab'.repeat(32), disposition: 'attachment', contentId: null }],
+  attachments: [
+    {
+      filename: 'a.pdf',
+      contentType: 'application/pdf',
+      size: 3,
+      sha256: 'ab'.repeat(32),
+      disposition: 'attachment',
+      contentId: null,
+    },
+  ],
 };
 
 describe('the parsed printer', () => {

@@ -17,7 +17,9 @@ describe('the raw printer', () => {
   });
 
   it('styles the framing, header names and the subject value, and nothing in the body', () => {
-    const text = printRaw(makeMessage('Subject: hi\nX-Other: v\n folded: not a name\n\nBody: not a header\n'), { style: MARKED });
+    const text = printRaw(makeMessage('Subject: hi\nX-Other: v\n folded: not a name\n\nBody: not a header\n'), {
+      style: MARKED,
+    });
     assert.deepEqual(text.split('\n'), [
       `<F>${MESSAGE_FOLLOWS}</F>`,
       '<H>Subject</H>:<S> hi</S>',

@@ -11,8 +11,14 @@ describe('the format registry', () => {
   });
 
   it('parses only for parsed and json, and colours only human formats', () => {
-    assert.deepEqual(FORMAT_NAMES.filter((n) => FORMATS[n].parses), ['parsed', 'json']);
-    assert.deepEqual(FORMAT_NAMES.filter((n) => !FORMATS[n].human), ['json']);
+    assert.deepEqual(
+      FORMAT_NAMES.filter((n) => FORMATS[n].parses),
+      ['parsed', 'json'],
+    );
+    assert.deepEqual(
+      FORMAT_NAMES.filter((n) => !FORMATS[n].human),
+      ['json'],
+    );
   });
 
   it('knows its names and no others, inherited ones included', () => {
@@ -23,13 +29,26 @@ describe('the format registry', () => {
 });
 
 describe('lazy loading', () => {
-  /** Runs `code` in a child whose module loader refuses mailparser and chalk; resolves with its exit code and stderr. */
+  /**
+   * Runs `code` in a child whose module loader refuses mailparser and chalk;
+   * resolves with its exit code and stderr.
+   */
   const withoutHeavyModules = (code: string) => {
     const hook = `export async function resolve(s, c, next) { if (s === 'mailparser' || s === 'chalk') throw new Error('loaded ' + s); return next(s, c); }`;
     const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
-    const args = ['--import', 'tsx', '--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', code];
+    const args = [
+      '--import',
+      'tsx',
+      '--import',
+      `data:text/javascript,${encodeURIComponent(register)}`,
+      '--input-type=module',
+      '-e',
+      code,
+    ];
     return new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile(process.execPath, args, { cwd: ROOT }, (err, _stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stderr }));
+      execFile(process.execPath, args, { cwd: ROOT }, (err, _stdout, stderr) =>
+        resolve({ code: err ? Number(err.code) : 0, stderr }),
+      );
     });
   };
 

@@ -8,14 +8,20 @@ function reference(text: string, keepLineFeeds: boolean): string {
   let out = '';
   for (const c of text) {
     const code = c.codePointAt(0)!;
-    const control = (code < 0x20 && code !== 0x09 && !(keepLineFeeds && code === 0x0a)) || (code >= 0x7f && code <= 0x9f);
+    const control =
+      (code < 0x20 && code !== 0x09 && !(keepLineFeeds && code === 0x0a)) || (code >= 0x7f && code <= 0x9f);
     const bidi = (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
     out += control ? `\\x${code.toString(16).padStart(2, '0')}` : bidi ? `\\u${code.toString(16)}` : c;
   }
   return out;
 }
 
-const text = fc.string({ unit: fc.oneof(fc.integer({ min: 0, max: 0xa0 }), fc.integer({ min: 0x2020, max: 0x2070 }), fc.constant(0x65e5)).map((n) => String.fromCharCode(n)), maxLength: 30 });
+const text = fc.string({
+  unit: fc
+    .oneof(fc.integer({ min: 0, max: 0xa0 }), fc.integer({ min: 0x2020, max: 0x2070 }), fc.constant(0x65e5))
+    .map((n) => String.fromCharCode(n)),
+  maxLength: 30,
+});
 
 describe('terminal-safe escaping', () => {
   it('escapes C0 (but tab), DEL, C1 and the bidi controls, and nothing else', () => {
@@ -29,7 +35,10 @@ describe('terminal-safe escaping', () => {
 
   it('shows the Trojan Source overrides and isolates for what they are', () => {
     assert.equal(terminalSafe('admin\u202e\u2066txt.exe\u2069'), 'admin\\u202e\\u2066txt.exe\\u2069');
-    assert.equal(terminalSafe('OSC 52: \x1b]52;c;cHduZWQ=\x07 CSI: \x9b2J'), 'OSC 52: \\x1b]52;c;cHduZWQ=\\x07 CSI: \\x9b2J');
+    assert.equal(
+      terminalSafe('OSC 52: \x1b]52;c;cHduZWQ=\x07 CSI: \x9b2J'),
+      'OSC 52: \\x1b]52;c;cHduZWQ=\\x07 CSI: \\x9b2J',
+    );
   });
 
   it('gives back the very buffer when nothing needs escaping', () => {

@@ -32,13 +32,23 @@ describe('the relay policy at RCPT', () => {
 
   it('accepts --deliver recipients from anyone (local delivery), and everything without an upstream', () => {
     const routes = [parseDeliverRoute('*@lists.test=cat')];
-    assert.equal(recipientPolicy({ relaying: true, allow: ['10.0.0.0/8'], domains: ['x.test'], routes })('l@lists.test', from('192.0.2.7')), undefined);
-    assert.equal(recipientPolicy({ relaying: false, allow: [], domains: [], routes })('a@b.test', from('192.0.2.7')), undefined);
+    assert.equal(
+      recipientPolicy({ relaying: true, allow: ['10.0.0.0/8'], domains: ['x.test'], routes })(
+        'l@lists.test',
+        from('192.0.2.7'),
+      ),
+      undefined,
+    );
+    assert.equal(
+      recipientPolicy({ relaying: false, allow: [], domains: [], routes })('a@b.test', from('192.0.2.7')),
+      undefined,
+    );
   });
 
   it('parses CIDRs, a bare address being one host', () => {
     assert.deepEqual(parseCidr('10.0.0.0/8'), { address: '10.0.0.0', prefix: 8, family: 'ipv4' });
     assert.deepEqual(parseCidr('::1'), { address: '::1', prefix: 128, family: 'ipv6' });
-    for (const bad of ['10.0.0.0/33', 'example.com/8', '10.0.0.0/', '10.0.0/8']) assert.equal(parseCidr(bad), undefined, bad);
+    for (const bad of ['10.0.0.0/33', 'example.com/8', '10.0.0.0/', '10.0.0/8'])
+      assert.equal(parseCidr(bad), undefined, bad);
   });
 });

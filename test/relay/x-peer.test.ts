@@ -6,7 +6,10 @@ const peer = (text: string) => insertXPeer(Buffer.from(text, 'latin1'), '192.0.2
 
 describe('X-Peer, as PureProxy inserts it', () => {
   it('goes before the first empty line, at the end of the header block', () => {
-    assert.equal(peer('Subject: a\r\nTo: b\r\n\r\nbody\r\n\r\nmore\r\n'), 'Subject: a\r\nTo: b\r\nX-Peer: 192.0.2.1\r\n\r\nbody\r\n\r\nmore\r\n');
+    assert.equal(
+      peer('Subject: a\r\nTo: b\r\n\r\nbody\r\n\r\nmore\r\n'),
+      'Subject: a\r\nTo: b\r\nX-Peer: 192.0.2.1\r\n\r\nbody\r\n\r\nmore\r\n',
+    );
   });
 
   it('goes first when the message starts with an empty line, and last when it has none', () => {

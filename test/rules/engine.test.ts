@@ -11,7 +11,14 @@ const times = (n: number, ev: RuleEvent) => Array.from({ length: n }, () => ev);
 describe('RuleEngine', () => {
   it('fires on matching subjects only', () => {
     const e = engine(1, 'RCPT~bounce@=550 5.1.1 No such user');
-    assert.deepEqual(codes(e, [{ verb: 'RCPT', subject: 'TO:<a@x>' }, { verb: 'RCPT', subject: 'TO:<bounce@x>' }, { verb: 'MAIL', subject: 'FROM:<bounce@x>' }]), [null, 550, null]);
+    assert.deepEqual(
+      codes(e, [
+        { verb: 'RCPT', subject: 'TO:<a@x>' },
+        { verb: 'RCPT', subject: 'TO:<bounce@x>' },
+        { verb: 'MAIL', subject: 'FROM:<bounce@x>' },
+      ]),
+      [null, 550, null],
+    );
   });
 
   it('counts occurrences among matching events: the Nth, from the Nth, every Nth', () => {

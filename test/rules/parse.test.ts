@@ -8,7 +8,12 @@ describe('parseRule', () => {
     const r = parseRule('RCPT~bounce@=550 5.1.1 No such user');
     assert.equal(r.verb, 'RCPT');
     assert.ok(r.pattern?.test('TO:<BOUNCE@example.test>'), 'case-insensitive');
-    assert.deepEqual(r.action, { delayMs: 0, drop: false, reply: { code: 550, lines: ['5.1.1 No such user'], enhanced: '' }, close: false });
+    assert.deepEqual(r.action, {
+      delayMs: 0,
+      drop: false,
+      reply: { code: 550, lines: ['5.1.1 No such user'], enhanced: '' },
+      close: false,
+    });
   });
 
   it('reads occurrences: the Nth, the Nth and after, every Nth', () => {
@@ -60,21 +65,33 @@ describe('parseRule', () => {
     ['EOD=delay:700s', /delay '700s' is over 600s/],
   ] as [string, RegExp][]) {
     it(`rejects ${JSON.stringify(source)} with one line naming the bad part`, () => {
-      assert.throws(() => parseRule(source), (err: unknown) => {
-        assert.ok(err instanceof RuleSyntaxError);
-        assert.equal(err.code, 'ERR_SMTPD_RULE_SYNTAX');
-        assert.match(err.message, message);
-        assert.ok(!err.message.includes('\n'));
-        return true;
-      });
+      assert.throws(
+        () => parseRule(source),
+        (err: unknown) => {
+          assert.ok(err instanceof RuleSyntaxError);
+          assert.equal(err.code, 'ERR_SMTPD_RULE_SYNTAX');
+          assert.match(err.message, message);
+          assert.ok(!err.message.includes('\n'));
+          return true;
+        },
+      );
     });
   }
 });
 
 describe('parseRulesFile', () => {
   it('skips blank lines and comments, and names the line of a bad rule', () => {
-    const rules = parseRulesFile('# scenario\n\nRCPT~bounce@=550 5.1.1 No such user\r\n  # indented comment\nEOD#3=451 4.3.0 Later\n', 'f.rules');
-    assert.deepEqual(rules.map((r) => r.source), ['RCPT~bounce@=550 5.1.1 No such user', 'EOD#3=451 4.3.0 Later']);
-    assert.throws(() => parseRulesFile('# ok\nMAIL=250 OK\n', 'f.rules'), /^RuleSyntaxError: f\.rules line 2: bad rule 'MAIL=250 OK': reply code 250 for MAIL/);
+    const rules = parseRulesFile(
+      '# scenario\n\nRCPT~bounce@=550 5.1.1 No such user\r\n  # indented comment\nEOD#3=451 4.3.0 Later\n',
+      'f.rules',
+    );
+    assert.deepEqual(
+      rules.map((r) => r.source),
+      ['RCPT~bounce@=550 5.1.1 No such user', 'EOD#3=451 4.3.0 Later'],
+    );
+    assert.throws(
+      () => parseRulesFile('# ok\nMAIL=250 OK\n', 'f.rules'),
+      /^RuleSyntaxError: f\.rules line 2: bad rule 'MAIL=250 OK': reply code 250 for MAIL/,
+    );
   });
 });

@@ -39,14 +39,19 @@ describe('attacks through the CLI', () => {
     const dir = tmp.join('Maildir');
     const cli = await startCli(['127.0.0.1:0', '--save-dir', dir, '-f', 'headers']);
     running.push(cli);
-    const codes = await session(cli.port, ['EHLO x', `MAIL FROM:<${FORGED_FROM}>`, 'RCPT TO:<"y\rBcc: all@corp.test"@evil.test>', 'DATA'], 'Subject: real\r\n\r\nbody');
+    const codes = await session(
+      cli.port,
+      ['EHLO x', `MAIL FROM:<${FORGED_FROM}>`, 'RCPT TO:<"y\rBcc: all@corp.test"@evil.test>', 'DATA'],
+      'Subject: real\r\n\r\nbody',
+    );
     assert.equal(codes[4], 354);
     assert.equal(codes[5], 250);
     const [file] = readdirSync(path.join(dir, 'new'));
     const text = readFileSync(path.join(dir, 'new', file!), 'latin1');
     assert.ok(!text.includes('\r'), 'a CR reached the file');
     // Python's mail parser reads it as a mail reader would.
-    const script = 'import email,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb")); print(m.get_all("Subject")); print(m.get_all("From")); print(m.get_all("Bcc"))';
+    const script =
+      'import email,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb")); print(m.get_all("Subject")); print(m.get_all("From")); print(m.get_all("Bcc"))';
     const seen = execFileSync('python3', ['-c', script, path.join(dir, 'new', file!)], { encoding: 'utf8' });
     assert.equal(seen, "['real']\nNone\nNone\n");
   });
@@ -55,7 +60,11 @@ describe('attacks through the CLI', () => {
     const cli = await startCli(['127.0.0.1:0', '-d', '-f', 'headers']);
     running.push(cli);
     const osc = '\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J\x9b31m\u202eevil';
-    await session(cli.port, [`EHLO ${osc}`, `MAIL FROM:<a@b.test>`, `RCPT TO:<c@d.test>`, 'DATA'], 'Subject: x\r\n\r\nbody');
+    await session(
+      cli.port,
+      [`EHLO ${osc}`, `MAIL FROM:<a@b.test>`, `RCPT TO:<c@d.test>`, 'DATA'],
+      'Subject: x\r\n\r\nbody',
+    );
     await cli.waitForStdout('END MESSAGE');
     const err = cli.stderr();
     assert.match(err, /<<< EHLO \\x1b\]0;pwned\\x07\\x1b\]52;c;ZXZpbA==\\x07\\x1b\[2J/);
@@ -66,7 +75,11 @@ describe('attacks through the CLI', () => {
     const cli = await startCli(['127.0.0.1:0', '-f', 'json']);
     running.push(cli);
     const from = `From: ${'a'.repeat(60)}; <x@y.test>`;
-    const codes = await session(cli.port, ['EHLO x', 'MAIL FROM:<a@b.test>', 'RCPT TO:<c@d.test>', 'DATA'], `${from}\r\nSubject: x\r\n\r\nbody`);
+    const codes = await session(
+      cli.port,
+      ['EHLO x', 'MAIL FROM:<a@b.test>', 'RCPT TO:<c@d.test>', 'DATA'],
+      `${from}\r\nSubject: x\r\n\r\nbody`,
+    );
     assert.equal(codes[5], 250);
     await cli.waitForStdout('"bad-from"');
     const other = await SmtpClient.connect(cli.port);

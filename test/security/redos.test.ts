@@ -43,7 +43,11 @@ function scan(file: string): { literals: Found[]; constructs: number } {
       const raw = node.getText(sf);
       const end = raw.lastIndexOf('/');
       const line = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1;
-      literals.push({ where: `${path.relative(SRC, file)}:${line}`, source: raw.slice(1, end), flags: raw.slice(end + 1) });
+      literals.push({
+        where: `${path.relative(SRC, file)}:${line}`,
+        source: raw.slice(1, end),
+        flags: raw.slice(end + 1),
+      });
     }
     if (ts.isNewExpression(node) && node.expression.getText(sf) === 'RegExp') constructs++;
     ts.forEachChild(node, visit);
@@ -89,16 +93,26 @@ describe('regular expressions in src/', () => {
   it('finds every literal and checks each one: none backtracks super-linearly', () => {
     const literals = files.flatMap((f) => scan(f).literals);
     assert.ok(literals.length > 50, `only ${literals.length} literals found: the scan is broken`);
-    assert.deepEqual(literals.map(verdict).filter((v) => v !== null), []);
+    assert.deepEqual(
+      literals.map(verdict).filter((v) => v !== null),
+      [],
+    );
   });
 
   it('checks every pattern built at import: none backtracks super-linearly', () => {
     const builders = files.filter((f) => scan(f).constructs > 0).map((f) => path.relative(SRC, f));
     const buildsAtImport = builders.filter((f) => !OPERATOR_PATTERNS.has(f));
     // Each file that builds patterns from constants was seen building one.
-    for (const file of buildsAtImport) assert.ok(built.some((b) => b.where.startsWith(file)), `${file}: new RegExp not seen at import`);
+    for (const file of buildsAtImport)
+      assert.ok(
+        built.some((b) => b.where.startsWith(file)),
+        `${file}: new RegExp not seen at import`,
+      );
     assert.ok(built.length >= buildsAtImport.length);
-    assert.deepEqual(built.map(verdict).filter((v) => v !== null), []);
+    assert.deepEqual(
+      built.map(verdict).filter((v) => v !== null),
+      [],
+    );
   });
 
   it('flags a pattern it should (the checker is not a stub)', () => {

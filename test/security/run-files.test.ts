@@ -35,7 +35,8 @@ describe('run files', () => {
       await client.command('MAIL FROM:<a@b.test>');
       for (const [i, s] of signals.entries()) {
         // Signals sent together are coalesced: the second goes once the first was taken.
-        for (let waited = 0; i > 0 && !cli.stderr().includes('finishing transactions') && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+        for (let waited = 0; i > 0 && !cli.stderr().includes('finishing transactions') && waited < 5000; waited += 20)
+          await new Promise((r) => setTimeout(r, 20));
         cli.child.kill(s);
       }
       const status = await exitStatus(cli.child);
@@ -45,37 +46,74 @@ describe('run files', () => {
     });
   }
 
-  it('are written as the user the sink runs as, or the start fails saying so, leaving nothing', { skip: !root && 'needs root to drop privileges', timeout: 30_000 }, async () => {
-    const rootOnly = tmp.join('root-only');
-    mkdirSync(rootOnly, { mode: 0o700 });
-    const child = spawn(process.execPath, [...NODE_ARGS, '--user', 'nobody', '--ready-file', `${rootOnly}/ready`, '--pid-file', `${rootOnly}/pid`, '127.0.0.1:0'], { cwd: ROOT });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const { code } = await exitStatus(child);
-    assert.equal(code, 1);
-    assert.match(err, new RegExp(`^smtpd-ts: cannot write --pid-file ${rootOnly}/pid as uid \\d+: permission denied \\(EACCES\\)\\n$`));
-    assert.ok(!existsSync(`${rootOnly}/ready`) && !existsSync(`${rootOnly}/pid`));
-    // In a folder the user can write, SIGTERM removes them and exits 0.
-    const shared = tmp.join('shared');
-    chmodSync(tmp.path, 0o711); // nobody may pass through the test's own folder
-    mkdirSync(shared);
-    chmodSync(shared, 0o1777);
-    const cli = await startCli(['--user', 'nobody', '--ready-file', `${shared}/ready`, '--pid-file', `${shared}/pid`, '127.0.0.1:0']);
-    assert.ok(existsSync(`${shared}/ready`));
-    const status = await cli.stop('SIGTERM');
-    assert.equal(status.code, 0, cli.stderr());
-    assert.ok(!existsSync(`${shared}/ready`) && !existsSync(`${shared}/pid`));
-  });
+  it(
+    'are written as the user the sink runs as, or the start fails saying so, leaving nothing',
+    { skip: !root && 'needs root to drop privileges', timeout: 30_000 },
+    async () => {
+      const rootOnly = tmp.join('root-only');
+      mkdirSync(rootOnly, { mode: 0o700 });
+      const child = spawn(
+        process.execPath,
+        [
+          ...NODE_ARGS,
+          '--user',
+          'nobody',
+          '--ready-file',
+          `${rootOnly}/ready`,
+          '--pid-file',
+          `${rootOnly}/pid`,
+          '127.0.0.1:0',
+        ],
+        { cwd: ROOT },
+      );
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      const { code } = await exitStatus(child);
+      assert.equal(code, 1);
+      assert.match(
+        err,
+        new RegExp(
+          `^smtpd-ts: cannot write --pid-file ${rootOnly}/pid as uid \\d+: permission denied \\(EACCES\\)\\n$`,
+        ),
+      );
+      assert.ok(!existsSync(`${rootOnly}/ready`) && !existsSync(`${rootOnly}/pid`));
+      // In a folder the user can write, SIGTERM removes them and exits 0.
+      const shared = tmp.join('shared');
+      chmodSync(tmp.path, 0o711); // nobody may pass through the test's own folder
+      mkdirSync(shared);
+      chmodSync(shared, 0o1777);
+      const cli = await startCli([
+        '--user',
+        'nobody',
+        '--ready-file',
+        `${shared}/ready`,
+        '--pid-file',
+        `${shared}/pid`,
+        '127.0.0.1:0',
+      ]);
+      assert.ok(existsSync(`${shared}/ready`));
+      const status = await cli.stop('SIGTERM');
+      assert.equal(status.code, 0, cli.stderr());
+      assert.ok(!existsSync(`${shared}/ready`) && !existsSync(`${shared}/pid`));
+    },
+  );
 
-  it('refuses /dev/stdout beside stdout: one file written twice', { skip: process.platform !== 'linux' && 'needs /dev/stdout', timeout: 15_000 }, async () => {
-    // Stdout on a file, as `smtpd-ts > log` has it (a socket, as spawn's pipes are, cannot be opened by name).
-    const out = openSync(tmp.join('stdout.log'), 'a');
-    const child = spawn(process.execPath, [...NODE_ARGS, '-o', '-', '-o', 'json:/dev/stdout', '127.0.0.1:0'], { cwd: ROOT, stdio: ['ignore', out, 'pipe'] });
-    closeSync(out);
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    const { code } = await exitStatus(child);
-    assert.equal(code, 1);
-    assert.equal(err, 'smtpd-ts: two outputs write to the same file: stdout and /dev/stdout\n');
-  });
+  it(
+    'refuses /dev/stdout beside stdout: one file written twice',
+    { skip: process.platform !== 'linux' && 'needs /dev/stdout', timeout: 15_000 },
+    async () => {
+      // Stdout on a file, as `smtpd-ts > log` has it (a socket, as spawn's pipes are, cannot be opened by name).
+      const out = openSync(tmp.join('stdout.log'), 'a');
+      const child = spawn(process.execPath, [...NODE_ARGS, '-o', '-', '-o', 'json:/dev/stdout', '127.0.0.1:0'], {
+        cwd: ROOT,
+        stdio: ['ignore', out, 'pipe'],
+      });
+      closeSync(out);
+      let err = '';
+      child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+      const { code } = await exitStatus(child);
+      assert.equal(code, 1);
+      assert.equal(err, 'smtpd-ts: two outputs write to the same file: stdout and /dev/stdout\n');
+    },
+  );
 });

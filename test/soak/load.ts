@@ -21,7 +21,7 @@ import { SmtpClient, type SmtpReply } from '../helpers/smtp-client.js';
 /** What a client does with one message. */
 export type Fate = 'normal' | 'rset' | 'oversize' | 'drop-command' | 'drop-data' | 'drop-after-dot' | 'stall';
 
-/** Shares of each fate (the rest is `normal`), from issue 7: drops mid-command, mid-DATA and after the dot. */
+/** Shares of each fate (the rest is `normal`): drops mid-command, mid-DATA and after the dot. */
 export const FATE_SHARES: ReadonlyArray<readonly [Fate, number]> = [
   ['drop-command', 0.04],
   ['drop-data', 0.04],
@@ -43,7 +43,8 @@ export interface MessageEntry {
 }
 
 /** How a session ended. The last three are failures. */
-export type SessionEnd = 'quit' | 'hung-up' | 'got-421' | 'refused' | 'closed-without-reply' | 'unexpected-reply' | 'no-reply';
+export type SessionEnd =
+  'quit' | 'hung-up' | 'got-421' | 'refused' | 'closed-without-reply' | 'unexpected-reply' | 'no-reply';
 
 export interface LoadPlan {
   readonly port: number;
@@ -59,7 +60,10 @@ export interface LoadPlan {
   readonly sizeLimit: number;
   /** Share of messages that are not `normal` (0 for a clean warm-up). */
   readonly faults: boolean;
-  /** Sessions that stop mid-DATA and wait for the server (SIGTERM variant: they must get 421 after the grace period). */
+  /**
+   * Sessions that stop mid-DATA and wait for the server (SIGTERM variant:
+   * they must get 421 after the grace period).
+   */
   readonly stalls: number;
   /** Bound on every wait for a reply (a stall waits until the deadline, then this long). */
   readonly replyTimeoutMs: number;
@@ -72,7 +76,10 @@ const HANG_UP_IDLE_SHARE = 0.05;
 
 /** Thrown inside a session when it must end; carries how. */
 class End extends Error {
-  constructor(readonly end: SessionEnd, detail = '') {
+  constructor(
+    readonly end: SessionEnd,
+    detail = '',
+  ) {
     super(detail || end);
   }
 }
@@ -146,7 +153,8 @@ export class Load {
     this.open.add(client);
     try {
       const end = await this.converse(client, worker);
-      if (end === 'refused' && !this.serverStopping) this.fail(`client ${worker}: the connection closed before the greeting`);
+      if (end === 'refused' && !this.serverStopping)
+        this.fail(`client ${worker}: the connection closed before the greeting`);
       return end;
     } catch (err) {
       if (!(err instanceof End)) throw err;
@@ -165,7 +173,8 @@ export class Load {
       r = await client.read(timeoutMs);
     } catch (err) {
       const text = (err as Error).message;
-      if (text.startsWith('connection closed')) throw new End('closed-without-reply', `connection closed without a reply to ${after}`);
+      if (text.startsWith('connection closed'))
+        throw new End('closed-without-reply', `connection closed without a reply to ${after}`);
       throw new End('no-reply', `${text} (after ${after})`);
     }
     if (r.code === 421) throw new End('got-421', `421 ${r.lines.join(' / ')} after ${after}`);
@@ -174,7 +183,8 @@ export class Load {
 
   private async expect(client: SmtpClient, code: number, after: string): Promise<void> {
     const r = await this.reply(client, after);
-    if (r.code !== code) throw new End('unexpected-reply', `${r.code} ${r.lines.join(' / ')} after ${after}, expected ${code}`);
+    if (r.code !== code)
+      throw new End('unexpected-reply', `${r.code} ${r.lines.join(' / ')} after ${after}, expected ${code}`);
   }
 
   private async converse(client: SmtpClient, worker: number): Promise<SessionEnd> {
@@ -229,10 +239,15 @@ export class Load {
         x -= share;
       }
     }
-    const headers = [`From: client${worker}@soak.test`, `To: rcpt${n % 7}@sink.test`, `Subject: soak ${token}`, `Message-ID: <${token}@soak.test>`];
+    const headers = [
+      `From: client${worker}@soak.test`,
+      `To: rcpt${n % 7}@sink.test`,
+      `Subject: soak ${token}`,
+      `Message-ID: <${token}@soak.test>`,
+    ];
     const body: string[] = [];
     const target = fate === 'oversize' ? this.plan.sizeLimit + 4096 : 64 + Math.floor(this.random() ** 3 * 8192);
-    for (let size = 0; size < target; ) {
+    for (let size = 0; size < target;) {
       const line = this.lines[Math.floor(this.random() * BODY_LINES)]!;
       body.push(line);
       size += line.length + 2;
@@ -240,14 +255,21 @@ export class Load {
     const text = `${headers.join('\r\n')}\r\n\r\n${body.join('\r\n')}`;
     const wire = `${headers.join('\r\n')}\r\n\r\n${body.map((l) => (l.startsWith('.') ? `.${l}` : l)).join('\r\n')}`;
     const rcpts = 1 + Math.floor(this.random() * 3);
-    const envelope = [`MAIL FROM:<client${worker}@soak.test>`, ...Array.from({ length: rcpts }, (_, i) => `RCPT TO:<rcpt${i}@sink.test>`)];
+    const envelope = [
+      `MAIL FROM:<client${worker}@soak.test>`,
+      ...Array.from({ length: rcpts }, (_, i) => `RCPT TO:<rcpt${i}@sink.test>`),
+    ];
     const entry: MessageEntry = { token, fate, size: text.length + 2, outcome: 'failed' };
     this.ledger.set(token, entry);
     return { entry, wire, envelope };
   }
 
   /** One transaction; returns how the session ended if it did. */
-  private async send(client: SmtpClient, m: { entry: MessageEntry; wire: string; envelope: string[] }, pipelined: boolean): Promise<SessionEnd | undefined> {
+  private async send(
+    client: SmtpClient,
+    m: { entry: MessageEntry; wire: string; envelope: string[] },
+    pipelined: boolean,
+  ): Promise<SessionEnd | undefined> {
     const { entry } = m;
     try {
       if (entry.fate === 'drop-command') {
@@ -278,7 +300,11 @@ export class Load {
         entry.outcome = 'abandoned';
         if (entry.fate === 'drop-data') return 'hung-up';
         // It waits for the server to stop (before the deadline) and its grace period to end.
-        const r = await this.reply(client, 'a stalled DATA', Math.max(0, this.plan.deadline - Date.now()) + this.plan.replyTimeoutMs);
+        const r = await this.reply(
+          client,
+          'a stalled DATA',
+          Math.max(0, this.plan.deadline - Date.now()) + this.plan.replyTimeoutMs,
+        );
         throw new End('unexpected-reply', `${r.code} to a stalled DATA, expected none until 421`);
       }
       client.write(`${m.wire}\r\n.\r\n`);
@@ -295,7 +321,10 @@ export class Load {
         entry.outcome = 'refused';
         entry.code = 552;
       } else {
-        throw new End('unexpected-reply', `${r.code} ${r.lines.join(' / ')} after the final dot of ${entry.token} (${entry.fate})`);
+        throw new End(
+          'unexpected-reply',
+          `${r.code} ${r.lines.join(' / ')} after the final dot of ${entry.token} (${entry.fate})`,
+        );
       }
       return undefined;
     } catch (err) {

@@ -51,7 +51,11 @@ export function tally<K extends string | number>(keys: readonly K[]): Partial<Re
 }
 
 /** Checks the JSON lines against the ledgers; returns the number of lines and of `unknown` messages written. */
-export async function checkOutput(file: string, loads: readonly Load[], problems: string[]): Promise<{ lines: number; unknownWritten: number }> {
+export async function checkOutput(
+  file: string,
+  loads: readonly Load[],
+  problems: string[],
+): Promise<{ lines: number; unknownWritten: number }> {
   const seen = new Map<string, number>();
   let lines = 0;
   const report = (text: string) => problems.length < 40 && problems.push(text);
@@ -71,17 +75,21 @@ export async function checkOutput(file: string, loads: readonly Load[], problems
       continue;
     }
     seen.set(token, (seen.get(token) ?? 0) + 1);
-    if (object.size !== entry.size) report(`${token} (${entry.fate}) has size ${String(object.size)} in the output, ${entry.size} sent`);
+    if (object.size !== entry.size)
+      report(`${token} (${entry.fate}) has size ${String(object.size)} in the output, ${entry.size} sent`);
   }
   let unknownWritten = 0;
   for (const load of loads) {
     for (const entry of load.ledger.values()) {
       const n = seen.get(entry.token) ?? 0;
       if (entry.outcome === 'accepted' && n !== 1) report(`${entry.token} got 250 but is in the output ${n} times`);
-      if (entry.outcome === 'unknown' && n > 1) report(`${entry.token} (hang-up after the dot) is in the output ${n} times`);
+      if (entry.outcome === 'unknown' && n > 1)
+        report(`${entry.token} (hang-up after the dot) is in the output ${n} times`);
       if (entry.outcome === 'unknown' && n === 1) unknownWritten++;
       if ((entry.outcome === 'refused' || entry.outcome === 'abandoned') && n > 0) {
-        report(`${entry.token} (${entry.fate}, ${entry.outcome}${entry.code ? ` ${entry.code}` : ''}) is in the output ${n} times`);
+        report(
+          `${entry.token} (${entry.fate}, ${entry.outcome}${entry.code ? ` ${entry.code}` : ''}) is in the output ${n} times`,
+        );
       }
     }
   }
@@ -107,4 +115,3 @@ export function summary(r: SoakReport): string {
     ...r.problems.map((p) => `  PROBLEM: ${p}`),
   ].join('\n');
 }
-

@@ -13,7 +13,8 @@ function assertPassed(report: SoakReport): void {
   assert.deepEqual(report.problems, [], summary(report));
   // The run was a real soak: most mail arrived, and every kind of drop happened.
   assert.ok(report.outcomes.accepted > report.started / 2, summary(report));
-  for (const fate of ['drop-command', 'drop-data', 'drop-after-dot'] as const) assert.ok((report.fates[fate] ?? 0) > 0, `no ${fate}: ${summary(report)}`);
+  for (const fate of ['drop-command', 'drop-data', 'drop-after-dot'] as const)
+    assert.ok((report.fates[fate] ?? 0) > 0, `no ${fate}: ${summary(report)}`);
 }
 
 describe('soak (short mode)', () => {

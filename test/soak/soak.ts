@@ -1,5 +1,5 @@
 /**
- * The soak test (issue 7): the real CLI (`src/run.ts -f json -o json:FILE`)
+ * The soak test: the real CLI (`src/run.ts -f json -o json:FILE`)
  * in a child process, N concurrent clients (./load.ts) sending thousands of
  * messages, some of them dropped mid-command, mid-DATA or right after the
  * final dot. Afterwards every message that got a 250 must be in the JSON
@@ -100,7 +100,10 @@ async function poll(check: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
-function plan(port: number, options: { clients: number; messages: number; seconds: number; seed: number; faults: boolean; stalls: number }): LoadPlan {
+function plan(
+  port: number,
+  options: { clients: number; messages: number; seconds: number; seed: number; faults: boolean; stalls: number },
+): LoadPlan {
   return {
     port,
     clients: options.clients,
@@ -128,7 +131,8 @@ async function drive(load: Load, problems: string[]): Promise<void> {
     await bounded(load.run(), 5000, () => undefined);
   }
   for (const f of load.failures) problems.push(f);
-  if (load.failureCount > load.failures.length) problems.push(`... and ${load.failureCount - load.failures.length} more client failures`);
+  if (load.failureCount > load.failures.length)
+    problems.push(`... and ${load.failureCount - load.failures.length} more client failures`);
 }
 
 /** Runs one soak; resolves with its report (problems empty when it passed). */
@@ -137,19 +141,25 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
   const problems: string[] = [];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-soak-'));
   const output = path.join(dir, 'out.jsonl');
-  const cli = await startCli(['-f', 'json', '-o', `json:${output}`, '-s', String(SIZE_LIMIT), '127.0.0.1:0']).catch(async (err: unknown) => {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  });
+  const cli = await startCli(['-f', 'json', '-o', `json:${output}`, '-s', String(SIZE_LIMIT), '127.0.0.1:0']).catch(
+    async (err: unknown) => {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    },
+  );
   const pid = cli.child.pid!;
   let sampler: NodeJS.Timeout | undefined;
   let trigger: NodeJS.Timeout | undefined;
   try {
     // Warm-up: load mailparser and warm the JIT, so that "idle" is a server that has seen mail.
-    const warmup = new Load(plan(cli.port, { clients: 4, messages: 40, seconds: 30, seed: options.seed, faults: false, stalls: 0 }));
+    const warmup = new Load(
+      plan(cli.port, { clients: 4, messages: 40, seconds: 30, seed: options.seed, faults: false, stalls: 0 }),
+    );
     await drive(warmup, problems);
     const idle = await steady(pid);
-    log(`soak ${options.variant}: server pid ${pid} on 127.0.0.1:${cli.port}, idle RSS ${mib(idle.rssKiB)}, ${idle.fds} fds; seed ${options.seed}`);
+    log(
+      `soak ${options.variant}: server pid ${pid} on 127.0.0.1:${cli.port}, idle RSS ${mib(idle.rssKiB)}, ${idle.fds} fds; seed ${options.seed}`,
+    );
 
     let peak: Sample = idle;
     let last = Date.now();
@@ -163,7 +173,9 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
         peak = { rssKiB: Math.max(peak.rssKiB, memory(pid).hwmKiB), fds: Math.max(peak.fds, now.fds) };
         if (Date.now() - last >= 5000) {
           last = Date.now();
-          log(`  ${((last - begin) / 1000).toFixed(0)} s: ${load.accepted} accepted, RSS ${mib(now.rssKiB)}, ${now.fds} fds`);
+          log(
+            `  ${((last - begin) / 1000).toFixed(0)} s: ${load.accepted} accepted, RSS ${mib(now.rssKiB)}, ${now.fds} fds`,
+          );
         }
       } catch {
         // the server has exited (sigterm variant)
@@ -195,9 +207,12 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       after = sample(pid);
       peak = { rssKiB: Math.max(peak.rssKiB, memory(pid).hwmKiB), fds: peak.fds };
       if (after.fds > idle.fds + FD_SLACK) problems.push(`${after.fds} fds after the load, ${idle.fds} idle`);
-      if (after.rssKiB > idle.rssKiB + RSS_SLACK_KIB) problems.push(`RSS ${mib(after.rssKiB)} after the load, ${mib(idle.rssKiB)} idle`);
+      if (after.rssKiB > idle.rssKiB + RSS_SLACK_KIB)
+        problems.push(`RSS ${mib(after.rssKiB)} after the load, ${mib(idle.rssKiB)} idle`);
       // A new client still gets its 250, and its message is written.
-      const fresh = new Load(plan(cli.port, { clients: 1, messages: 1, seconds: 10, seed: options.seed, faults: false, stalls: 0 }));
+      const fresh = new Load(
+        plan(cli.port, { clients: 1, messages: 1, seconds: 10, seed: options.seed, faults: false, stalls: 0 }),
+      );
       await drive(fresh, problems);
       if (fresh.accepted !== 1) problems.push('a new client did not get 250 after the load');
       exit = await bounded(cli.stop('SIGTERM'), EXIT_TIMEOUT_MS, () => ({ code: null, signal: null }));
@@ -207,11 +222,15 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       exit = await bounded(exited(cli.child), EXIT_TIMEOUT_MS, () => ({ code: null, signal: null }));
       const stalls = [...load.ledger.values()].filter((e) => e.fate === 'stall');
       const cut = stalls.filter((e) => e.code === 421).length;
-      if (cut !== stalls.length) problems.push(`${stalls.length - cut} of ${stalls.length} stalled DATA sessions got no 421`);
+      if (cut !== stalls.length)
+        problems.push(`${stalls.length - cut} of ${stalls.length} stalled DATA sessions got no 421`);
       if (!load.sessionEnds.get('got-421')) problems.push('no session got a 421');
       checked = [warmup, load];
     }
-    if (exit.code !== 0) problems.push(`the server exited with ${exit.code ?? exit.signal ?? 'nothing: it was still running'}; stderr:\n${cli.stderr()}`);
+    if (exit.code !== 0)
+      problems.push(
+        `the server exited with ${exit.code ?? exit.signal ?? 'nothing: it was still running'}; stderr:\n${cli.stderr()}`,
+      );
     const { lines, unknownWritten } = await checkOutput(output, checked, problems);
     return {
       variant: options.variant,

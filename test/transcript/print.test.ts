@@ -12,9 +12,21 @@ describe('transcript printing', () => {
       { at, dir: 'server' as const, text: '250 OK' },
       { at, dir: 'event' as const, text: 'rule fired: NOOP=delay:1s' },
     ];
-    assert.equal(formatDialogue(lines), '10:00:00.123 C: NOOP \\x1b[31mred\n10:00:00.123 S: 250 OK\n10:00:00.123 *  rule fired: NOOP=delay:1s\n');
-    const style = { frame: (s: string) => s, headerName: (s: string) => s, subject: (s: string) => s, client: (s: string) => `<C>${s}</C>`, server: (s: string) => `<S>${s}</S>` };
-    assert.equal(formatDialogue(lines.slice(0, 2), style), '<C>10:00:00.123 C: NOOP \\x1b[31mred</C>\n<S>10:00:00.123 S: 250 OK</S>\n');
+    assert.equal(
+      formatDialogue(lines),
+      '10:00:00.123 C: NOOP \\x1b[31mred\n10:00:00.123 S: 250 OK\n10:00:00.123 *  rule fired: NOOP=delay:1s\n',
+    );
+    const style = {
+      frame: (s: string) => s,
+      headerName: (s: string) => s,
+      subject: (s: string) => s,
+      client: (s: string) => `<C>${s}</C>`,
+      server: (s: string) => `<S>${s}</S>`,
+    };
+    assert.equal(
+      formatDialogue(lines.slice(0, 2), style),
+      '<C>10:00:00.123 C: NOOP \\x1b[31mred</C>\n<S>10:00:00.123 S: 250 OK</S>\n',
+    );
   });
 
   it('hands each line to human formats once: before a message, then the rest at the end', () => {

@@ -11,7 +11,10 @@ describe('the transcript', () => {
     const t = new Transcript('s1');
     for (let i = 0; i < 10; i++) t.add('client', `NOOP ${i}`);
     const record = t.toRecord(endpoint, endpoint);
-    assert.deepEqual(record.dialogue.map((l) => l.text), Array.from({ length: 10 }, (_, i) => `NOOP ${i}`));
+    assert.deepEqual(
+      record.dialogue.map((l) => l.text),
+      Array.from({ length: 10 }, (_, i) => `NOOP ${i}`),
+    );
     assert.equal(record.omittedLines, 0);
   });
 
@@ -24,7 +27,10 @@ describe('the transcript', () => {
     assert.equal(record.omittedLines, left);
     assert.equal(record.dialogue.length, TRANSCRIPT_HEAD_LINES + 1 + TRANSCRIPT_TAIL_LINES);
     assert.equal(record.dialogue[TRANSCRIPT_HEAD_LINES - 1]!.text, `${TRANSCRIPT_HEAD_LINES - 1}`);
-    assert.deepEqual({ ...record.dialogue[TRANSCRIPT_HEAD_LINES]!, at: '' }, { at: '', dir: 'event', text: `[${left} lines left out]` });
+    assert.deepEqual(
+      { ...record.dialogue[TRANSCRIPT_HEAD_LINES]!, at: '' },
+      { at: '', dir: 'event', text: `[${left} lines left out]` },
+    );
     assert.equal(record.dialogue.at(-1)!.text, `${n - 1}`);
     assert.deepEqual(validate(SESSION_JSON_SCHEMA, JSON.parse(JSON.stringify(record))), []);
   });
@@ -32,10 +38,16 @@ describe('the transcript', () => {
   it('hands human formats each line once, with a gap line for what was left out unprinted', () => {
     const t = new Transcript('s3');
     for (let i = 0; i < 5; i++) t.add('client', `a${i}`);
-    assert.deepEqual(t.takeUnprinted().map((l) => l.text), ['a0', 'a1', 'a2', 'a3', 'a4']);
+    assert.deepEqual(
+      t.takeUnprinted().map((l) => l.text),
+      ['a0', 'a1', 'a2', 'a3', 'a4'],
+    );
     for (let i = 0; i < 10_000; i++) t.add('client', `b${i}`);
     const next = t.takeUnprinted().map((l) => l.text);
-    assert.deepEqual(next.slice(0, TRANSCRIPT_HEAD_LINES - 5), Array.from({ length: TRANSCRIPT_HEAD_LINES - 5 }, (_, i) => `b${i}`));
+    assert.deepEqual(
+      next.slice(0, TRANSCRIPT_HEAD_LINES - 5),
+      Array.from({ length: TRANSCRIPT_HEAD_LINES - 5 }, (_, i) => `b${i}`),
+    );
     assert.match(next[TRANSCRIPT_HEAD_LINES - 5]!, /^\[\d+ lines left out\]$/);
     assert.equal(next.at(-1), 'b9999');
     assert.deepEqual(t.takeUnprinted(), []);

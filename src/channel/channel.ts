@@ -33,7 +33,6 @@
  * (settling with no message pending) throws ChannelUsageError.
  */
 import { continueAuth, HIDDEN_AFTER_REFUSED_AUTH, traceable, type AuthStep } from './auth.js';
-import type { ChunkReader } from './bdat.js';
 import { CLOSED, COMMAND, STARTTLS, type State } from './channel-state.js';
 import { mailLineLimit, readCommandLine } from './command-line.js';
 import { emptySession, emptyTransaction, type CommandContext, type Session, type Transaction } from './commands.js';
@@ -53,8 +52,8 @@ import {
 } from './types.js';
 import { ChannelUsageError } from '../errors.js';
 
-export class SMTPChannel implements CommandContext {
-  session: Session = emptySession();
+export class SMTPChannel {
+  private session: Session = emptySession();
   private tx: Transaction = emptyTransaction();
   private state: State = COMMAND;
   private readonly lines: LineReader;
@@ -174,35 +173,56 @@ export class SMTPChannel implements CommandContext {
     return this.state.name !== 'closed' && this.tx.mailFrom !== null;
   }
 
-  // CommandContext, for the verb table.
-  get transaction(): Transaction {
-    return this.tx;
+  /** The TLS session (STARTTLS or implicit), null in the clear. */
+  get tls(): TlsInfo | null {
+    return this.session.tls;
   }
-  get messagesAccepted(): number {
-    return this.accepted;
-  }
-  send(r: Reply): void {
+
+  /**
+   * What the verb table (commands.ts, auth.ts, bdat.ts) may see and do.
+   * Private, so that the published API cannot move the state machine: a
+   * command's state changes happen through here and nowhere else.
+   */
+  private readonly ctx: CommandContext = ((ch: SMTPChannel): CommandContext => ({
+    get config() {
+      return ch.config;
+    },
+    get session() {
+      return ch.session;
+    },
+    get transaction() {
+      return ch.tx;
+    },
+    get messagesAccepted() {
+      return ch.accepted;
+    },
+    send: (r) => ch.send(r),
+    resetTransaction: () => {
+      ch.tx = emptyTransaction();
+    },
+    startData: () => {
+      ch.state = { name: 'data', decoder: new DataDecoder(ch.config.dataSizeLimit) };
+    },
+    startAuth: (step) => {
+      ch.state = { name: 'auth', step };
+    },
+    startChunk: (reader) => {
+      ch.state = { name: 'bdat', reader };
+    },
+    startTls: () => {
+      ch.state = STARTTLS;
+      // What was pipelined after STARTTLS is dropped (CVE-2011-0411).
+      ch.lines.take();
+      ch.out.push({ kind: 'starttls' });
+    },
+    close: () => ch.close(),
+  }))(this);
+
+  private send(r: Reply): void {
     this.out.push({ kind: 'reply', reply: this.enhance(r) });
   }
-  resetTransaction(): void {
-    this.tx = emptyTransaction();
-  }
-  startData(): void {
-    this.state = { name: 'data', decoder: new DataDecoder(this.config.dataSizeLimit) };
-  }
-  startAuth(step: AuthStep): void {
-    this.state = { name: 'auth', step };
-  }
-  startChunk(reader: ChunkReader): void {
-    this.state = { name: 'bdat', reader };
-  }
-  startTls(): void {
-    this.state = STARTTLS;
-    // What was pipelined after STARTTLS is dropped (CVE-2011-0411).
-    this.lines.take();
-    this.out.push({ kind: 'starttls' });
-  }
-  close(): void {
+
+  private close(): void {
     this.state = CLOSED;
     this.out.push({ kind: 'close' });
   }
@@ -265,7 +285,7 @@ export class SMTPChannel implements CommandContext {
     this.state = COMMAND;
     if (this.config.trace) this.out.push({ kind: 'trace', line: '[AUTH response hidden]' });
     if (line.kind === 'too-long') return this.send(R.R500_LINE_TOO_LONG);
-    continueAuth(this, step, line.bytes.toString('latin1'));
+    continueAuth(this.ctx, step, line.bytes.toString('latin1'));
   }
 
   /**
@@ -310,7 +330,7 @@ export class SMTPChannel implements CommandContext {
     const outcome = this.config.replyRule?.({ verb: command.verb, subject: commandSubject(command.verb, command.arg) });
     if (outcome && this.takeOutcome(outcome, command.verb)) return;
     const authUser = this.session.authUser;
-    command.spec.run(this, command.arg);
+    command.spec.run(this.ctx, command.arg);
     // Refused: no exchange started, and no initial response succeeded.
     if (command.verb === 'AUTH') this.authRefused = this.state.name !== 'auth' && this.session.authUser === authUser;
     // A DATA rule's drop comes at the first data bytes, after the 354; when

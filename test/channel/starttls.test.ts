@@ -62,7 +62,7 @@ describe('STARTTLS (RFC 3207)', () => {
     const ch = new SMTPChannel({ ...CONFIG, starttls: false });
     assert.deepEqual(ch.tlsEstablished(TEST_TLS), []);
     ch.greet();
-    assert.equal(ch.session.tls, TEST_TLS);
+    assert.equal(ch.tls, TEST_TLS);
     assert.throws(() => ch.tlsEstablished(TEST_TLS), ChannelUsageError);
   });
 });

@@ -29,13 +29,8 @@ import { formatSessionEnd, printSessionJson } from './transcript/print.js';
 import type { FinishedSession } from './transcript/transcript.js';
 import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S, relayRefusal } from './relay/settings.js';
 import { EXIT, removeRunFiles, removeRunFilesNow, watchRun, writeFileAtomic, type RunEnd } from './run-control.js';
-import {
-  DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_MAX_RECIPIENTS,
-  DEFAULT_TIMEOUTS,
-  isLoopbackAddress,
-  SMTPServer,
-} from './server.js';
+import { isLoopbackAddress } from './loopback.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS, SMTPServer } from './server.js';
 import { VERSION } from './version.js';
 import { runWait, WAIT_SUMMARY } from './wait/wait-command.js';
 import { UsageError, OutputError, StartError } from './errors.js';

@@ -13,6 +13,7 @@ import { DATA_SIZE_DEFAULT, type ChannelConfig, type RuleEvent, type RuleOutcome
 import { CLOSE_LINGER_MS, Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
 import type { Message } from './message.js';
 import type { FinishedSession } from './transcript/transcript.js';
+import { isLoopbackHost } from './loopback.js';
 import { VERSION } from './version.js';
 import { ReplyError } from './errors.js';
 
@@ -97,22 +98,6 @@ export interface ServerOptions {
   connectionRate?: { readonly count: number; readonly windowMs: number } | null;
   /** `--transcript`: each finished session's dialogue (AUTH secrets hidden) is given here. */
   transcript?: (session: FinishedSession) => void;
-}
-
-/** True for an IP address only this machine can reach: 127.0.0.0/8, ::1, or an IPv4-mapped 127.x. */
-export function isLoopbackAddress(address: string): boolean {
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  if (net.isIPv4(v4)) return v4.startsWith('127.');
-  return address === '::1' || address === '0:0:0:0:0:0:0:1';
-}
-
-/**
- * True for `localhost` and loopback IP addresses. Any other name is not
- * taken on trust (`127.0.0.1.nip.io` resolves anywhere): where it matters,
- * the address a name was bound to is checked (isLoopbackAddress).
- */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || isLoopbackAddress(host);
 }
 
 /** RFC 5321 4.5.3.2's timeouts: 5 minutes for a command, 3 for a data block, 10 for a transaction. */

@@ -11,7 +11,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { positiveSeconds, wholeNumber } from '../config.js';
+import { positiveSeconds, wholeNumber } from '../flag-values.js';
 import { EXIT } from '../run-control.js';
 import { JsonlCounter } from './jsonl-counter.js';
 import { UsageError } from '../errors.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toConfig } from '../../src/config.js';
 import { relayRefusal } from '../../src/relay/settings.js';
-import { isLoopbackAddress, isLoopbackHost } from '../../src/server.js';
+import { isLoopbackAddress, isLoopbackHost } from '../../src/loopback.js';
 import { UsageError } from '../../src/errors.js';
 
 const config = (args: string[], options: Record<string, unknown> = {}) =>

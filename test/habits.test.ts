@@ -1,6 +1,7 @@
 /**
  * House habits that no linter rule covers: comments speak to an outside
- * reader, who cannot follow "issue 8" (the tracker is not public).
+ * reader, who cannot follow a reference to an issue number (the tracker
+ * is not public).
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';

@@ -2,4 +2,4 @@
 // The compiled CLI: `npm run build` writes dist/, and `npm ci`, `npm install`
 // and `npm pack` run it (the `prepare` script), so no TypeScript tooling is
 // needed where the package is installed.
-import '../dist/run.js';
+import '../dist/cli/run.js';

@@ -16,7 +16,7 @@ export { RuleEngine } from './rules/engine.js';
 export { parseRule, parseRulesFile } from './rules/parse.js';
 export type { Rule, RuleAction, RuleVerb } from './rules/rule.js';
 export type { FinishedSession, SessionEnd, SessionRecord, TranscriptLine } from './transcript/transcript.js';
-export { parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';
+export { parseProxyHeader, type ProxyHeader } from './server/proxy-protocol.js';
 export {
   SMTPServer,
   SHUTDOWN_GRACE_MS,
@@ -24,7 +24,7 @@ export {
   type ProcessMessageOptions,
   type ServerOptions,
   type Verdict,
-} from './server.js';
+} from './server/server.js';
 export { DebuggingHandler, DebuggingServer } from './handlers/debugging.js';
 export { PureProxy, RelayHandler, type RelayHandlerOptions } from './handlers/relay.js';
 export type { RelayRecord, Refusal } from './relay/outcome.js';

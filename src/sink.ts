@@ -14,7 +14,7 @@ import type { Message } from './message.js';
 import type { Finding } from './lint/findings.js';
 import { lintMessage } from './lint/lint.js';
 import type { ParsedMessage } from './printers/parse-message.js';
-import { SMTPServer, type Verdict } from './server.js';
+import { SMTPServer, type Verdict } from './server/server.js';
 import { SinkTimeoutError } from './errors.js';
 
 /** One message the sink accepted: the envelope fields of Message, with the data as `raw`. */

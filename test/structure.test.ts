@@ -11,7 +11,7 @@ import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
-const ALLOWED = [['channel/address-encoded-word.ts', 'channel/address-tokens.ts']];
+const ALLOWED = [['channel/address/encoded-word.ts', 'channel/address/tokens.ts']];
 
 function files(dir = SRC): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

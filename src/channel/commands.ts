@@ -4,7 +4,7 @@
  * the same order of checks, so the reply codes match for any command
  * sequence; where we differ, the comment says why.
  */
-import { parseAddress } from './address.js';
+import { parseAddress } from './address/address.js';
 import { AUTH_COMMAND, AUTH_KEYWORD, authOffered, type AuthStep } from './auth.js';
 import { BDAT_COMMAND, type ChunkReader } from './bdat.js';
 import { checkDsnMailParams, checkDsnRcptParams } from './dsn.js';

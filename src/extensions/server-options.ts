@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseUsers } from '../channel/auth.js';
-import type { ServerOptions } from '../server.js';
-import { loadCredentials, selfSignedCredentials } from '../tls.js';
+import type { ServerOptions } from '../server/server.js';
+import { loadCredentials, selfSignedCredentials } from '../server/tls.js';
 import type { ExtensionSettings } from './settings.js';
 
 type ExtensionOptions = Pick<

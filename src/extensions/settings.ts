@@ -5,7 +5,7 @@
  * UsageError (exit 2). Certificates and user files are read at start
  * (server-options.ts), not here.
  */
-import { optionalPath } from '../flag-values.js';
+import { optionalPath } from '../cli/flag-values.js';
 import { UsageError } from '../errors.js';
 
 /** The flags as commander gives them. */

@@ -5,7 +5,7 @@
 import type { Message } from '../message.js';
 import type { Printer } from '../printers/printer.js';
 import { printRaw } from '../printers/raw.js';
-import { SMTPServer, type Handler, type ServerOptions } from '../server.js';
+import { SMTPServer, type Handler, type ServerOptions } from '../server/server.js';
 import { writeText } from '../outputs/write-text.js';
 
 export class DebuggingHandler implements Handler {

@@ -17,7 +17,7 @@ import type { PrintContext } from '../printers/printer.js';
 import { withdrawalLine } from '../printers/raw.js';
 import { FORMATS, type FormatName } from '../printers/registry.js';
 import { PLAIN } from '../printers/style.js';
-import type { Handler } from '../server.js';
+import type { Handler } from '../server/server.js';
 import { OFFLOAD_MIN_BYTES, RenderPool } from './render-pool.js';
 import { prepare, renderOutput, type Rendered, type RenderSettings } from './render.js';
 import { OutputError } from '../errors.js';

@@ -19,7 +19,7 @@ import { routeFor, type DeliverRoute } from '../relay/routes.js';
 import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from '../relay/settings.js';
 import { sendUpstream, type UpstreamOptions } from '../relay/upstream.js';
 import { insertXPeer } from '../relay/x-peer.js';
-import { SMTPServer, type Handler, type ServerOptions } from '../server.js';
+import { SMTPServer, type Handler, type ServerOptions } from '../server/server.js';
 import { deliverToCommand } from './deliver.js';
 
 export interface RelayHandlerOptions {

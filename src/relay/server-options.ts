@@ -9,7 +9,7 @@ import { RelayHandler } from '../handlers/relay.js';
 import type { Message } from '../message.js';
 import type { Finding } from '../lint/findings.js';
 import type { PrintContext } from '../printers/printer.js';
-import type { Handler, ServerOptions } from '../server.js';
+import type { Handler, ServerOptions } from '../server/server.js';
 import { recipientPolicy } from './policy.js';
 import type { RelaySettings } from './settings.js';
 import type { UpstreamOptions } from './upstream.js';

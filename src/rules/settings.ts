@@ -7,7 +7,7 @@
  * the CLI right after, so that its errors are usage errors too.
  */
 import { readFileSync } from 'node:fs';
-import { optionalPath } from '../flag-values.js';
+import { optionalPath } from '../cli/flag-values.js';
 import { parseRule, parseRulesFile } from './parse.js';
 import type { Rule } from './rule.js';
 import { UsageError, RuleSyntaxError } from '../errors.js';

@@ -1,6 +1,6 @@
 /**
  * Session transcripts (`--transcript`): the dialogue of one
- * connection as data, recorded by src/connection.ts from what it sends and
+ * connection as data, recorded by src/server/connection.ts from what it sends and
  * from the channel's `trace` actions (which already hide AUTH secrets, as
  * the `-d` trace does). At the end it becomes one JSON line of type
  * `session`; human formats print the dialogue before each message and the

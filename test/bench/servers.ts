@@ -213,7 +213,7 @@ function smtpdCommand(ctx: ServerContext): [string, string[]] {
   const entry =
     ctx.smtpdFrom === 'build'
       ? [path.join(ROOT, 'bin', 'smtpd-ts.js')]
-      : ['--import', 'tsx', path.join(ROOT, 'src', 'run.ts')];
+      : ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'run.ts')];
   return [process.execPath, [...ctx.smtpdNodeArgs, ...entry]];
 }
 
@@ -228,7 +228,7 @@ function newestMtime(dir: string): number {
 
 /** Why the build cannot be measured (missing or older than src/), or undefined. */
 export function buildProblem(): string | undefined {
-  const built = path.join(ROOT, 'dist', 'run.js');
+  const built = path.join(ROOT, 'dist', 'cli', 'run.js');
   if (!existsSync(built)) return 'dist/ is missing: run `npm run build` first';
   if (statSync(built).mtimeMs < newestMtime(path.join(ROOT, 'src')))
     return 'dist/ is older than src/: run `npm run build` first';

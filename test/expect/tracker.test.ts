@@ -12,7 +12,7 @@ import { parseCountRange, parseExpectation } from '../../src/expect/parse.js';
 import { ExpectationTracker, formatReport, NEAREST } from '../../src/expect/tracker.js';
 import { toJsonRecord, type JsonRecord } from '../../src/printers/json.js';
 import type { ParsedMessage } from '../../src/printers/parse-message.js';
-import { EXIT } from '../../src/run-control.js';
+import { EXIT } from '../../src/cli/run-control.js';
 import { makeMessage } from '../helpers/message.js';
 
 function record(

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { toConfig } from '../../src/config.js';
+import { toConfig } from '../../src/cli/config.js';
 import { toExtensionSettings } from '../../src/extensions/settings.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { execFile } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * Starts the real CLI (`src/run.ts` through tsx) as a child process and
+ * Starts the real CLI (`src/cli/run.ts` through tsx) as a child process and
  * waits for its listening line, which names the real port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,9 +8,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const RUN = path.join(ROOT, 'src', 'run.ts');
+export const RUN = path.join(ROOT, 'src', 'cli', 'run.ts');
 
-/** `node --import tsx src/run.ts` argv prefix. */
+/** `node --import tsx src/cli/run.ts` argv prefix. */
 export const NODE_ARGS = ['--import', 'tsx', RUN];
 
 export interface RunningCli {

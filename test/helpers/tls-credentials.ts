@@ -1,5 +1,5 @@
 /** A test certificate for the TLS tests (the client side is SmtpClient's startTls and connectTls). */
-import { selfSignedCredentials, type TlsCredentials } from '../../src/tls.js';
+import { selfSignedCredentials, type TlsCredentials } from '../../src/server/tls.js';
 
 let credentials: Promise<TlsCredentials> | undefined;
 

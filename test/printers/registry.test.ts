@@ -53,7 +53,7 @@ describe('lazy loading', () => {
   };
 
   it('importing the library and the CLI loads neither mailparser nor chalk', async () => {
-    const r = await withoutHeavyModules(`await import('./src/index.ts'); await import('./src/cli.ts');`);
+    const r = await withoutHeavyModules(`await import('./src/index.ts'); await import('./src/cli/cli.ts');`);
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
     const control = await withoutHeavyModules(`await import('mailparser');`);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toConfig } from '../../src/config.js';
+import { toConfig } from '../../src/cli/config.js';
 import { relayRefusal } from '../../src/relay/settings.js';
-import { isLoopbackAddress, isLoopbackHost } from '../../src/loopback.js';
+import { isLoopbackAddress, isLoopbackHost } from '../../src/server/loopback.js';
 import { UsageError } from '../../src/errors.js';
 
 const config = (args: string[], options: Record<string, unknown> = {}) =>

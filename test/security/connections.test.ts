@@ -9,8 +9,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { CLOSE_LINGER_MS, WRITE_HIGH_WATER } from '../../src/connection.js';
-import { SMTPServer, type ServerOptions } from '../../src/server.js';
+import { CLOSE_LINGER_MS, WRITE_HIGH_WATER } from '../../src/server/connection.js';
+import { SMTPServer, type ServerOptions } from '../../src/server/server.js';
 import { testCredentials } from '../helpers/tls-credentials.js';
 
 const LOCAL = { host: '127.0.0.1', port: 0 };

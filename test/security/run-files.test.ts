@@ -14,6 +14,17 @@ import { tempDir } from '../helpers/temp-dir.js';
 
 const root = process.getuid?.() === 0;
 
+/** The sink as `nobody`, with its run files in `dir`. */
+const asNobody = (dir: string) => [
+  '--user',
+  'nobody',
+  '--ready-file',
+  `${dir}/ready`,
+  '--pid-file',
+  `${dir}/pid`,
+  '127.0.0.1:0',
+];
+
 describe('run files', () => {
   const tmp = tempDir('run-files');
 
@@ -52,20 +63,7 @@ describe('run files', () => {
     async () => {
       const rootOnly = tmp.join('root-only');
       mkdirSync(rootOnly, { mode: 0o700 });
-      const child = spawn(
-        process.execPath,
-        [
-          ...NODE_ARGS,
-          '--user',
-          'nobody',
-          '--ready-file',
-          `${rootOnly}/ready`,
-          '--pid-file',
-          `${rootOnly}/pid`,
-          '127.0.0.1:0',
-        ],
-        { cwd: ROOT },
-      );
+      const child = spawn(process.execPath, [...NODE_ARGS, ...asNobody(rootOnly)], { cwd: ROOT });
       let err = '';
       child.stderr.on('data', (c: Buffer) => (err += c.toString()));
       const { code } = await exitStatus(child);
@@ -82,15 +80,7 @@ describe('run files', () => {
       chmodSync(tmp.path, 0o711); // nobody may pass through the test's own folder
       mkdirSync(shared);
       chmodSync(shared, 0o1777);
-      const cli = await startCli([
-        '--user',
-        'nobody',
-        '--ready-file',
-        `${shared}/ready`,
-        '--pid-file',
-        `${shared}/pid`,
-        '127.0.0.1:0',
-      ]);
+      const cli = await startCli(asNobody(shared));
       assert.ok(existsSync(`${shared}/ready`));
       const status = await cli.stop('SIGTERM');
       assert.equal(status.code, 0, cli.stderr());

@@ -1,5 +1,5 @@
 /**
- * The soak test: the real CLI (`src/run.ts -f json -o json:FILE`)
+ * The soak test: the real CLI (`src/cli/run.ts -f json -o json:FILE`)
  * in a child process, N concurrent clients (./load.ts) sending thousands of
  * messages, some of them dropped mid-command, mid-DATA or right after the
  * final dot. Afterwards every message that got a 250 must be in the JSON

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RuleEngine } from '../../src/rules/engine.js';
 import { parseRule } from '../../src/rules/parse.js';
-import { SMTPServer } from '../../src/server.js';
+import { SMTPServer } from '../../src/server/server.js';
 import type { FinishedSession } from '../../src/transcript/transcript.js';
 import { SmtpClient } from '../helpers/smtp-client.js';
 

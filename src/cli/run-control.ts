@@ -1,0 +1,115 @@
+/**
+ * CI mode: what ends a run and how scripts learn that the sink is ready.
+ * `--exit-after N` ends it with 0 once N messages were accepted and written,
+ * `--timeout S` with 3 when the run has not finished in time, and
+ * `--ready-file` / `--pid-file` tell a script when and where the sink runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import type { SMTPServer } from '../server/server.js';
+
+/** Exit codes, documented in the README. */
+export const EXIT = {
+  OK: 0,
+  START_FAILED: 1,
+  USAGE: 2,
+  TIMEOUT: 3,
+  /** An `--expect` or `--expect-count` did not hold at exit (src/expect/). */
+  EXPECTATION_FAILED: 4,
+} as const;
+
+/** The CI-mode part of the configuration. */
+export interface RunControl {
+  /** Exit 0 once this many messages were accepted; null: run until a signal. */
+  readonly exitAfter: number | null;
+  /** Exit 3 when the run has not finished after this many seconds; null: no limit. */
+  readonly timeoutSeconds: number | null;
+  /** Where to write `host:port` once the sink accepts connections. */
+  readonly readyFile: string | null;
+  /** Where to write the process id. */
+  readonly pidFile: string | null;
+}
+
+/**
+ * Writes `text` to `path` atomically (a temporary file in the same folder,
+ * then rename), so a script polling for the file never reads half of it.
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** What ends a run: the exit code and the line to say on stderr, if any. */
+export interface RunEnd {
+  readonly code: number;
+  readonly reason: string | null;
+}
+
+/**
+ * Watches a started server for the end of the run that `control` asks for.
+ * Resolves when N messages were accepted (code 0) or the timeout passed
+ * (code 3, saying how many arrived); signals are the caller's business.
+ * `dispose()` stops watching.
+ */
+export function watchRun(server: SMTPServer, control: RunControl): { ended: Promise<RunEnd>; dispose(): void } {
+  let accepted = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let onMessage: () => void = () => {};
+  const ended = new Promise<RunEnd>((resolve) => {
+    onMessage = () => {
+      accepted++;
+      if (accepted === control.exitAfter) resolve({ code: EXIT.OK, reason: null });
+    };
+    server.on('message', onMessage);
+    if (control.timeoutSeconds !== null) {
+      const seconds = control.timeoutSeconds;
+      timer = setTimeout(() => {
+        const got =
+          control.exitAfter === null
+            ? `${accepted} message(s) arrived`
+            : `${accepted} of ${control.exitAfter} messages arrived`;
+        resolve({ code: EXIT.TIMEOUT, reason: `timeout: ${seconds} s passed; ${got}` });
+      }, seconds * 1000);
+    }
+  });
+  return {
+    ended,
+    dispose() {
+      clearTimeout(timer);
+      server.off('message', onMessage);
+    },
+  };
+}
+
+/**
+ * Removes the ready and pid files at exit, so no stale file claims a
+ * running sink. A file that cannot be removed is reported in one line: the
+ * exit goes on.
+ */
+export async function removeRunFiles(control: RunControl, log?: NodeJS.WritableStream): Promise<void> {
+  await Promise.all(
+    [control.readyFile, control.pidFile].map((f) =>
+      f
+        ? rm(f, { force: true }).catch((err: Error) => log?.write(`smtpd-ts: cannot remove ${f}: ${err.message}\n`))
+        : undefined,
+    ),
+  );
+}
+
+/** The same, synchronously, for an exit that cannot wait. */
+export function removeRunFilesNow(control: RunControl): void {
+  for (const f of [control.readyFile, control.pidFile]) {
+    try {
+      if (f) rmSync(f, { force: true });
+    } catch {
+      // Exiting anyway: nothing better to do.
+    }
+  }
+}

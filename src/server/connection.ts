@@ -1,0 +1,514 @@
+/**
+ * One client connection: adapts a socket to its sans-I/O channel. It writes
+ * the replies, pauses the socket while a message is with the handler and
+ * while the client is not reading what we wrote (so a pipelining client
+ * cannot make us buffer without bound: input is fed to the channel a slice
+ * at a time and held while the socket's write buffer is over
+ * `WRITE_HIGH_WATER`), and enforces the RFC 5321 4.5.3.2 timeouts in every
+ * state, TLS handshakes included. A client that half-closes gets every
+ * reply it asked for before we close. It also owns the transport: the
+ * PROXY protocol header before anything else, TLS from the first byte
+ * (RFC 8314) or after the channel's `starttls` action (RFC 3207). No SMTP
+ * rule lives here, and no exception in a socket event ends the process.
+ */
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { SMTPChannel } from '../channel/channel.js';
+import { R, formatReply, isAcceptance, type Reply } from '../channel/reply.js';
+import type { Action, ChannelConfig, ChannelMessage } from '../channel/types.js';
+import type { Endpoint, Message } from '../message.js';
+import { terminalSafe } from '../printers/terminal-safe.js';
+import { parseProxyHeader } from './proxy-protocol.js';
+import { serverTlsSocket } from './tls.js';
+import { Transcript, type FinishedSession } from '../transcript/transcript.js';
+
+/** Timeouts in milliseconds; 0 disables one. */
+export interface Timeouts {
+  /** Waiting for the next command (RFC 5321 4.5.3.2.7: 5 minutes). */
+  readonly command: number;
+  /** Silence inside DATA (RFC 5321 4.5.3.2.5: 3 minutes per data block). */
+  readonly data: number;
+  /**
+   * A whole transaction, MAIL to the final dot (RFC 5321 4.5.3.2.6: 10
+   * minutes): a client trickling a byte every few seconds cannot hold it open.
+   */
+  readonly transaction: number;
+}
+
+/** Whether a recipient is accepted at RCPT: undefined, or the reply that refuses it. */
+export type RecipientPolicy = (address: string, peer: Endpoint) => Reply | undefined;
+
+/** Bytes of replies queued on the socket past which we stop reading from the client until they drain. */
+export const WRITE_HIGH_WATER = 64 * 1024;
+
+/**
+ * How much command-state input is given to the channel at once: every byte
+ * may be a bare LF that gets a reply, so this bounds the replies one step
+ * can queue (about 25 bytes each) before the write buffer is looked at again.
+ */
+const COMMAND_SLICE = 4096;
+
+/** How long a closing connection may take to flush its last reply before it is destroyed, in ms. */
+export const CLOSE_LINGER_MS = 2000;
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly channelConfig: ChannelConfig;
+  readonly timeouts: Timeouts;
+  readonly traceStream: NodeJS.WritableStream | undefined;
+  /** TLS, when configured: for STARTTLS, or from the first byte with `implicit` (RFC 8314). */
+  readonly tls: { readonly context: tls.SecureContext; readonly implicit: boolean } | undefined;
+  /** A PROXY protocol v1/v2 header precedes each connection's bytes. */
+  readonly proxyProtocol: boolean;
+  /** The RCPT policy, asked with the client's address (src/relay/policy.ts). */
+  readonly acceptRecipient?: RecipientPolicy | undefined;
+  /** Runs the handler; resolves with the verdict (undefined for 250), never rejects. */
+  handle(message: Message): Promise<Reply | undefined>;
+  nextId(): string;
+  /** A message was answered 2xx. */
+  accepted(message: Message): void;
+  /** The connection has closed. */
+  forget(connection: Connection): void;
+  /** `--transcript`: a session id, and where each finished session goes; absent: nothing is recorded. */
+  readonly transcripts?: { nextId(): string; finished(session: FinishedSession): void } | undefined;
+  /** A bug surfaced in a socket event: reported (with its stack), and the connection is dropped. */
+  reportError(err: unknown): void;
+}
+
+export class Connection {
+  readonly channel: SMTPChannel;
+  /** The transport: the accepted socket, then the TLS socket over it. */
+  socket: net.Socket;
+  /** A message is with the handler; the socket is paused. */
+  private busy = false;
+  private closing = false;
+  private closed = false;
+  private transactionTimer: NodeJS.Timeout | undefined;
+  private idleTimeout = -1;
+  /** Bytes of a PROXY header received so far; null once it has been read (or when none is expected). */
+  private proxyBytes: Buffer | null;
+  /** Actions held back by a scripted delay, carried out when `delayTimer` fires; null when none. */
+  private held: Action[] | null = null;
+  private delayTimer: NodeJS.Timeout | undefined;
+  /** `--transcript`: the session's dialogue; null when not recorded. */
+  private readonly transcript: Transcript | null;
+  /** Bytes received and not yet given to the channel: held while the client does not read our replies. */
+  private inbox: Buffer | null = null;
+  /** The client half-closed: once what it sent is answered, we close too. */
+  private peerEnded = false;
+  /** A TLS handshake is under way (no reply can be sent on this socket until it ends). */
+  private handshaking = false;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly host: ConnectionHost,
+    socket: net.Socket,
+    /** The client: the socket's peer, or the PROXY header's source. */
+    public peer: Endpoint,
+    public local: Endpoint,
+  ) {
+    this.socket = socket;
+    const policy = host.acceptRecipient;
+    // `this.peer` is read at each RCPT: a PROXY header may change it after this.
+    this.channel = new SMTPChannel(
+      policy ? { ...host.channelConfig, acceptRecipient: (address) => policy(address, this.peer) } : host.channelConfig,
+    );
+    this.proxyBytes = host.proxyProtocol ? Buffer.alloc(0) : null;
+    this.transcript = host.transcripts ? new Transcript(host.transcripts.nextId()) : null;
+    socket.on('error', () => {}); // ECONNRESET and friends: 'close' follows
+    socket.on(
+      'close',
+      this.guard(() => this.onClose()),
+    );
+    socket.on('drain', this.onDrain);
+    this.listen(socket);
+    this.trace('connected');
+    if (this.proxyBytes) {
+      socket.setTimeout(host.timeouts.command);
+      this.idleTimeout = host.timeouts.command;
+    } else {
+      this.begin(Buffer.alloc(0));
+    }
+  }
+
+  /**
+   * Wraps a socket event handler: an exception there is a bug, reported with
+   * its stack; the connection is dropped, and the process goes on.
+   */
+  private guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      try {
+        fn(...args);
+      } catch (err) {
+        this.host.reportError(err);
+        this.socket.destroy();
+      }
+    };
+  }
+
+  private readonly onData = this.guard((chunk: Buffer): void => {
+    if (this.proxyBytes) return this.readProxyHeader(chunk);
+    this.inbox = this.inbox === null ? chunk : Buffer.concat([this.inbox, chunk]);
+    this.pump();
+  });
+  private readonly onEnd = this.guard((): void => {
+    this.peerEnded = true;
+    this.pump();
+  });
+  private readonly onTimeout = this.guard((): void => this.expire());
+  private readonly onDrain = this.guard((): void => this.pump());
+
+  /**
+   * Feeds held input to the channel until it runs out, a message goes to the
+   * handler, a scripted delay holds the actions, or the client stops reading
+   * our replies (then the socket is paused until 'drain'). In DATA the input
+   * goes in whole (it gets no reply until its end); in command state a slice
+   * at a time, each of which can queue only so many replies.
+   */
+  private pump(): void {
+    while (this.inbox !== null && !this.busy && !this.held && !this.closed) {
+      if (this.socket.writableLength > WRITE_HIGH_WATER) {
+        this.socket.pause();
+        return;
+      }
+      const bytes = this.inbox;
+      const state = this.channel.stateName;
+      const n = state === 'data' || state === 'bdat' ? bytes.length : Math.min(bytes.length, COMMAND_SLICE);
+      this.inbox = n < bytes.length ? bytes.subarray(n) : null;
+      this.apply(this.channel.receive(n < bytes.length ? bytes.subarray(0, n) : bytes));
+    }
+    if (this.busy || this.held || this.closed) return;
+    if (this.peerEnded) return this.finishAfterHalfClose();
+    if (this.socket.writableLength <= WRITE_HIGH_WATER && !this.socket.destroyed) this.socket.resume();
+  }
+
+  /** Everything the half-closed client sent has been answered: close our side too. */
+  private finishAfterHalfClose(): void {
+    if (this.channel.stateName !== 'closed') this.transcript?.ended('client-closed');
+    this.apply(this.channel.eof());
+    this.closeSoon();
+  }
+
+  /**
+   * Ends our side once the queued replies are written; destroys the socket if
+   * that takes longer than CLOSE_LINGER_MS (a client that does not read).
+   */
+  private closeSoon(): void {
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    if (this.lingerTimer === undefined) this.lingerTimer = setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS);
+  }
+
+  private listen(socket: net.Socket): void {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('timeout', this.onTimeout);
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.transactionTimer);
+    clearTimeout(this.delayTimer);
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.lingerTimer);
+    this.inbox = null;
+    this.channel.eof();
+    if (this.transcript) {
+      this.transcript.ended('client-closed');
+      this.host.transcripts?.finished({
+        record: this.transcript.toRecord(this.peer, this.local),
+        unprinted: this.transcript.takeUnprinted(),
+      });
+    }
+    this.host.forget(this);
+  }
+
+  /** The session proper: TLS first with implicit TLS, else the greeting; `initial` are bytes already received. */
+  private begin(initial: Buffer): void {
+    if (this.host.tls?.implicit) return this.startTls(initial, true);
+    this.apply(this.channel.greet());
+    if (initial.length > 0) {
+      this.inbox = initial;
+      this.pump();
+    }
+  }
+
+  private readProxyHeader(chunk: Buffer): void {
+    const bytes = Buffer.concat([this.proxyBytes!, chunk]);
+    const header = parseProxyHeader(bytes);
+    if (header.kind === 'incomplete') {
+      this.proxyBytes = bytes;
+      return;
+    }
+    this.proxyBytes = null;
+    if (header.kind === 'invalid') {
+      // Not a reply: the peer is a proxy that failed, or someone bypassing it.
+      this.transcript?.ended('error');
+      this.trace(`closed: ${header.reason}`);
+      this.socket.destroy();
+      return;
+    }
+    if (header.destination) this.local = header.destination;
+    if (header.source) {
+      this.peer = header.source;
+      this.trace(`PROXY: client ${header.source.address}:${header.source.port}`);
+    }
+    this.begin(bytes.subarray(header.length));
+  }
+
+  /**
+   * Wraps the socket in a server-side TLS socket. After STARTTLS nothing
+   * received in the clear is carried over (the channel has dropped it); with
+   * implicit TLS, `initial` (bytes after a PROXY header) starts the handshake.
+   */
+  private startTls(initial: Buffer, implicit: boolean): void {
+    const raw = this.socket;
+    raw.off('data', this.onData);
+    raw.off('end', this.onEnd);
+    raw.off('timeout', this.onTimeout);
+    raw.off('drain', this.onDrain);
+    raw.setTimeout(0);
+    this.inbox = null;
+    const secure = serverTlsSocket(raw, this.host.tls!.context, initial);
+    this.socket = secure;
+    this.idleTimeout = -1;
+    // A client silent in the handshake gets no reply (there is no channel to
+    // send one on): it is dropped after the command timeout.
+    this.handshaking = true;
+    const limit = this.host.timeouts.command;
+    if (limit > 0) {
+      this.handshakeTimer = setTimeout(
+        this.guard(() => {
+          this.transcript?.ended('timeout');
+          this.trace('TLS handshake timeout');
+          secure.destroy();
+        }),
+        limit,
+      );
+    }
+    secure.on('error', (err) => {
+      this.transcript?.ended('error');
+      this.trace(`TLS error: ${err.message}`);
+      secure.destroy();
+    });
+    secure.on(
+      'close',
+      this.guard(() => {
+        raw.destroy();
+        this.onClose();
+      }),
+    );
+    secure.on('drain', this.onDrain);
+    secure.once(
+      'secure',
+      this.guard(() => {
+        this.handshaking = false;
+        clearTimeout(this.handshakeTimer);
+        const info = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher()?.name ?? 'unknown' };
+        this.trace(`TLS established: ${info.protocol} ${info.cipher}`);
+        if (this.transcript) this.transcript.tls = info;
+        this.apply(this.channel.tlsEstablished(info));
+        if (implicit) this.apply(this.channel.greet());
+        if (this.closing) this.shutdown();
+      }),
+    );
+    this.listen(secure);
+    this.armTimers();
+  }
+
+  /** Carries out the channel's actions in order, then re-arms the timers for the new state. */
+  apply(actions: Action[]): void {
+    // Behind a scripted delay, everything waits its turn.
+    if (this.held) {
+      this.held.push(...actions);
+      return;
+    }
+    let text = '';
+    let lastCode = 0;
+    for (let i = 0; i < actions.length; i++) {
+      const action = actions[i]!;
+      switch (action.kind) {
+        case 'reply':
+          text += formatReply(action.reply);
+          lastCode = action.reply.code;
+          break;
+        case 'trace':
+          this.transcript?.add('client', action.line);
+          this.traceOut(`<<< ${action.line}`);
+          break;
+        case 'message':
+          this.flush(text);
+          text = '';
+          this.deliver(action.message);
+          break;
+        case 'close':
+          this.flush(text);
+          text = '';
+          this.transcript?.ended(lastCode === 221 ? 'quit' : 'server-closed');
+          this.closeSoon();
+          break;
+        case 'delay':
+          this.flush(text);
+          this.hold(actions.slice(i + 1), action.ms);
+          return;
+        case 'drop':
+          this.flush(text);
+          text = '';
+          this.transcript?.ended('drop');
+          this.trace('dropped by a rule');
+          this.socket.destroy();
+          break;
+        case 'rule':
+          this.transcript?.rules.push(action.rule);
+          this.trace(`rule fired: ${action.rule}`);
+          break;
+        case 'starttls':
+          // The 220 goes out in the clear, then the handshake starts.
+          this.flush(text);
+          text = '';
+          this.startTls(Buffer.alloc(0), false);
+          break;
+        default: {
+          const never: never = action;
+          throw new Error(`unknown action ${JSON.stringify(never)}`);
+        }
+      }
+    }
+    this.flush(text);
+    this.armTimers();
+  }
+
+  /** Holds `rest` back for `ms` (a scripted delay); the socket is paused meanwhile. */
+  private hold(rest: Action[], ms: number): void {
+    this.held = rest;
+    this.socket.pause();
+    this.armTimers();
+    this.delayTimer = setTimeout(
+      this.guard(() => {
+        this.delayTimer = undefined;
+        const actions = this.held ?? [];
+        this.held = null;
+        this.apply(actions);
+        if (this.held || this.busy || this.socket.destroyed) return;
+        if (this.closing) return this.shutdown();
+        this.pump();
+      }),
+      ms,
+    );
+  }
+
+  /** Ends the session now if idle, or after the transaction in flight. */
+  shutdown(): void {
+    this.closing = true;
+    // Nothing can be said to a client in the middle of a handshake.
+    if (this.handshaking) return void this.socket.destroy();
+    if (this.busy || this.held) return;
+    // A transaction in flight (after MAIL, in DATA, or with pipelined input
+    // held) may finish within the grace period.
+    if (this.channel.inTransaction || this.channel.heldBytes > 0 || this.inbox !== null) return;
+    this.transcript?.ended('shutdown');
+    this.apply(this.channel.abort(R.R421_SHUTDOWN(this.host.channelConfig.hostname)));
+  }
+
+  /** Ends the session unconditionally (grace period over). */
+  abort(): void {
+    this.transcript?.ended('shutdown');
+    clearTimeout(this.delayTimer);
+    this.held = null;
+    this.inbox = null;
+    if (this.handshaking) return void this.socket.destroy();
+    this.apply(this.channel.abort(R.R421_SHUTDOWN(this.host.channelConfig.hostname)));
+    // The grace period is over: a client that does not read its 421 is not waited for.
+    this.socket.destroy();
+  }
+
+  private flush(text: string): void {
+    if (text === '' || this.socket.destroyed) return;
+    if (this.host.traceStream || this.transcript) {
+      for (const line of text.slice(0, -2).split('\r\n')) {
+        this.transcript?.add('server', line);
+        this.traceOut(`>>> ${line}`);
+      }
+    }
+    this.socket.write(text);
+  }
+
+  private deliver(data: ChannelMessage): void {
+    this.busy = true;
+    this.socket.pause();
+    this.handOver(data).catch((err: unknown) => {
+      this.host.reportError(err);
+      this.socket.destroy();
+    });
+  }
+
+  private async handOver(data: ChannelMessage): Promise<void> {
+    const id = this.host.nextId();
+    this.traceOut(`<<< [message ${id}: ${data.data.length} bytes]`);
+    this.transcript?.add('event', `message ${id}: ${data.data.length} bytes`);
+    this.transcript?.messages.push(id);
+    const dialogue = this.transcript?.takeUnprinted();
+    const message: Message = {
+      ...data,
+      id,
+      receivedAt: new Date(),
+      peer: this.peer,
+      local: this.local,
+      ...(dialogue ? { dialogue } : {}),
+    };
+    // The 250 goes out only after the handler has finished with the message
+    // (printed and flushed it), so a 250 always means "written".
+    const verdict = await this.host.handle(message);
+    this.busy = false;
+    this.apply(this.channel.settle(verdict));
+    if (isAcceptance(verdict)) this.host.accepted(message);
+    if (this.closing && !this.peerEnded) return this.shutdown();
+    this.pump();
+  }
+
+  /** Inactivity timeout for the current state; the transaction bound from MAIL on. */
+  private armTimers(): void {
+    const t = this.host.timeouts;
+    // While the handler has the message, the client is waiting on us.
+    const state = this.channel.stateName;
+    const idle = this.busy || this.held ? 0 : state === 'data' || state === 'bdat' ? t.data : t.command;
+    if (idle !== this.idleTimeout) {
+      this.socket.setTimeout(idle);
+      this.idleTimeout = idle;
+    }
+    // A closed channel has no transaction left to time (inTransaction is
+    // false): a timer armed after the peer hung up would hold the
+    // connection, and the process at exit, for the whole transaction timeout.
+    const inTransaction = this.channel.inTransaction && !this.busy;
+    if (inTransaction && this.transactionTimer === undefined && t.transaction > 0) {
+      this.transactionTimer = setTimeout(
+        this.guard(() => this.expire()),
+        t.transaction,
+      );
+    } else if (!inTransaction && this.transactionTimer !== undefined) {
+      clearTimeout(this.transactionTimer);
+      this.transactionTimer = undefined;
+    }
+  }
+
+  private expire(): void {
+    this.transcript?.ended('timeout');
+    this.trace('timeout');
+    this.inbox = null;
+    this.apply(this.channel.abort(R.R421_TIMEOUT(this.host.channelConfig.hostname)));
+    this.closeSoon();
+  }
+
+  /** An event, for the `-d` trace and the transcript. */
+  private trace(text: string): void {
+    this.transcript?.add('event', text);
+    this.traceOut(text);
+  }
+
+  /** One `-d` line: peer data in it is made terminal-safe, as on stdout. */
+  private traceOut(text: string): void {
+    this.host.traceStream?.write(`${this.peer.address}:${this.peer.port} ${terminalSafe(text)}\n`);
+  }
+}

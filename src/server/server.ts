@@ -1,0 +1,361 @@
+/**
+ * The server: adapts `node:net` sockets to the sans-I/O channel. It owns
+ * everything that needs I/O or time (accepting, writing replies, pausing a
+ * socket while a message is handled, graceful shutdown) and no SMTP rule.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import os from 'node:os';
+import tls from 'node:tls';
+import { R, formatReply, parseReply, type Reply } from '../channel/reply.js';
+import { DATA_SIZE_DEFAULT, type ChannelConfig, type RuleEvent, type RuleOutcome } from '../channel/types.js';
+import { CLOSE_LINGER_MS, Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
+import type { Message } from '../message.js';
+import type { FinishedSession } from '../transcript/transcript.js';
+import { isLoopbackHost } from './loopback.js';
+import { VERSION } from '../version.js';
+import { ReplyError } from '../errors.js';
+
+/**
+ * What a message handler may answer: nothing for `250 OK`, a reply, or a
+ * reply string as smtpd's process_message returned.
+ */
+export type Verdict = Reply | string | undefined | void;
+
+/** Receives each completed message; see `src/handlers/`. */
+export interface Handler {
+  handleMessage(message: Message): Verdict | Promise<Verdict>;
+}
+
+/** smtpd's `process_message` keyword arguments. */
+export interface ProcessMessageOptions {
+  readonly mailOptions: readonly string[];
+  readonly rcptOptions: readonly string[];
+}
+
+export interface ServerOptions {
+  /** Largest message in bytes, 0 for none (default 33554432, smtpd's DATA_SIZE_DEFAULT). */
+  dataSizeLimit?: number;
+  /** Advertise and accept SMTPUTF8. */
+  enableSMTPUTF8?: boolean;
+  /** Name in the greeting and EHLO reply (default: os.hostname()). */
+  hostname?: string;
+  /** Handles each message; without one, `processMessage` must be overridden. */
+  handler?: Handler;
+  /** Writes a protocol trace (`--debug`) here, one line per line. */
+  trace?: NodeJS.WritableStream;
+  /** Where handler failures are reported (default process.stderr). */
+  log?: NodeJS.WritableStream;
+  /** Open connections at most; one more gets 421 and is closed. 0: no limit. Default 1024. */
+  maxConnections?: number;
+  /** Recipients per message at most; more get 452. 0: no limit. Default 1000 (RFC 5321 asks for at least 100). */
+  maxRecipients?: number;
+  /** Messages per connection at most; the next MAIL gets 421. 0 (default): no limit. */
+  maxMessagesPerConnection?: number;
+  /** `accept` (default) or `reject` (550) messages with bare CR or LF line endings. */
+  bareLineEndings?: 'accept' | 'reject';
+  /** Timeouts in milliseconds (0 disables one); defaults from RFC 5321 4.5.3.2. */
+  timeouts?: Partial<Timeouts>;
+  /**
+   * Decides each RCPT: undefined accepts the recipient, a reply refuses it
+   * (relaying's `--relay-allow`, `--relay-domains`: src/relay/policy.ts).
+   * Synchronous and pure: the channel asks it without doing I/O.
+   */
+  acceptRecipient?: RecipientPolicy;
+  /** A PEM certificate and key: STARTTLS is offered (RFC 3207), or TLS starts at once with `tlsImplicit`. */
+  tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /** TLS from the first byte (SMTPS, RFC 8314); needs `tls`. */
+  tlsImplicit?: boolean;
+  /** MAIL before STARTTLS gets 530. */
+  requireTls?: boolean;
+  /**
+   * AUTH PLAIN, LOGIN, CRAM-MD5 (RFC 4954). On by default, accepting any
+   * credentials; offered only over TLS unless listening on loopback or
+   * `insecure` is set. `users` checks them (535 on failure); `required`
+   * answers 530 to MAIL without AUTH. `false` turns AUTH off.
+   */
+  auth?:
+    false | { readonly users?: ReadonlyMap<string, string>; readonly required?: boolean; readonly insecure?: boolean };
+  /** CHUNKING (RFC 3030); default true. */
+  chunking?: boolean;
+  /** BINARYMIME (RFC 3030), with CHUNKING; default false (smtpd answered BODY=BINARYMIME 501). */
+  binaryMime?: boolean;
+  /** ENHANCEDSTATUSCODES (RFC 2034); default false. */
+  enhancedStatusCodes?: boolean;
+  /** DSN parameters (RFC 3461) accepted and recorded; default false. */
+  dsn?: boolean;
+  /** Speak LMTP (RFC 2033) instead of SMTP; default false. */
+  lmtp?: boolean;
+  /** Expect a PROXY protocol v1/v2 header on each connection; default false. */
+  proxyProtocol?: boolean;
+  /**
+   * Scripted replies and faults (`--reply`, src/rules/engine.ts): asked at
+   * the greeting, before each command and at the end of the data.
+   */
+  replyRule?: (event: RuleEvent) => RuleOutcome | undefined;
+  /** At most `count` new connections within `windowMs`; more get 421 and a close (smtp-sink's and Jim's rate fault). */
+  connectionRate?: { readonly count: number; readonly windowMs: number } | null;
+  /** `--transcript`: each finished session's dialogue (AUTH secrets hidden) is given here. */
+  transcript?: (session: FinishedSession) => void;
+}
+
+/** RFC 5321 4.5.3.2's timeouts: 5 minutes for a command, 3 for a data block, 10 for a transaction. */
+export const DEFAULT_TIMEOUTS: Timeouts = { command: 300_000, data: 180_000, transaction: 600_000 };
+
+/** Default open connections at most (`--max-connections`). */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+
+/** Default recipients per message at most (`--max-recipients`). */
+export const DEFAULT_MAX_RECIPIENTS = 1000;
+
+/** Default grace period for transactions in flight at shutdown, in milliseconds. */
+export const SHUTDOWN_GRACE_MS = 3000;
+
+/**
+ * An SMTP server in the spirit of Python's `smtpd.SMTPServer`: it accepts
+ * every connection and hands each completed message to `processMessage`
+ * (or the handler given in the options).
+ */
+export class SMTPServer extends EventEmitter implements ConnectionHost {
+  readonly channelConfig: ChannelConfig;
+  readonly timeouts: Timeouts;
+  readonly maxConnections: number;
+  readonly traceStream: NodeJS.WritableStream | undefined;
+  readonly acceptRecipient: RecipientPolicy | undefined;
+  readonly tls: { readonly context: tls.SecureContext; readonly implicit: boolean } | undefined;
+  readonly proxyProtocol: boolean;
+  readonly transcripts: ConnectionHost['transcripts'];
+  private readonly connectionRate: ServerOptions['connectionRate'];
+  /** When the connections of the current rate window arrived (monotonic ms), oldest first. */
+  private readonly recentConnections: number[] = [];
+  private sessions = 0;
+  private readonly handler: Handler | undefined;
+  private readonly log: NodeJS.WritableStream;
+  private readonly server: net.Server;
+  private readonly connections = new Set<Connection>();
+  /** Sockets refused with 421 over a limit, until they close: shutdown must not wait on them. */
+  private readonly refused = new Set<net.Socket>();
+  private count = 0;
+
+  /**
+   * @param localaddr where to listen (`port: 0` picks a free port)
+   * @param remoteaddr the upstream, for relaying servers (smtpd's remoteaddr)
+   */
+  constructor(
+    readonly localaddr: { host: string; port: number },
+    readonly remoteaddr: { host: string; port: number } | null = null,
+    options: ServerOptions = {},
+  ) {
+    super();
+    if (options.tlsImplicit && !options.tls) throw new TypeError('tlsImplicit needs tls (a certificate and key)');
+    const hostname = options.hostname ?? os.hostname();
+    const auth = options.auth ?? {};
+    this.channelConfig = {
+      hostname,
+      banner: `smtpd-ts ${VERSION}`,
+      dataSizeLimit: options.dataSizeLimit ?? DATA_SIZE_DEFAULT,
+      enableSMTPUTF8: options.enableSMTPUTF8 ?? false,
+      // The transcript records the received lines from the channel's trace.
+      trace: options.trace !== undefined || options.transcript !== undefined,
+      maxRecipients: options.maxRecipients ?? DEFAULT_MAX_RECIPIENTS,
+      maxMessages: options.maxMessagesPerConnection ?? 0,
+      bareLineEndings: options.bareLineEndings ?? 'accept',
+      starttls: options.tls !== undefined && !options.tlsImplicit,
+      requireTls: options.requireTls ?? false,
+      ...(auth === false
+        ? {}
+        : {
+            auth: {
+              insecure: auth.insecure ?? isLoopbackHost(localaddr.host),
+              required: auth.required ?? false,
+              ...(auth.users ? { users: auth.users } : {}),
+              // RFC 2195: unique per exchange; randomness is the server's job, not the channel's.
+              challenge: () => `<${randomBytes(8).toString('hex')}.${Date.now()}@${hostname}>`,
+            },
+          }),
+      chunking: options.chunking ?? true,
+      binaryMime: options.binaryMime ?? false,
+      enhancedStatusCodes: options.enhancedStatusCodes ?? false,
+      dsn: options.dsn ?? false,
+      lmtp: options.lmtp ?? false,
+      ...(options.replyRule ? { replyRule: options.replyRule } : {}),
+    };
+    this.connectionRate = options.connectionRate ?? null;
+    const transcript = options.transcript;
+    this.transcripts = transcript
+      ? { nextId: () => `${process.pid}.s${++this.sessions}`, finished: (session) => transcript(session) }
+      : undefined;
+    this.tls = options.tls
+      ? {
+          context: tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key }),
+          implicit: options.tlsImplicit ?? false,
+        }
+      : undefined;
+    this.proxyProtocol = options.proxyProtocol ?? false;
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.traceStream = options.trace;
+    this.acceptRecipient = options.acceptRecipient;
+    this.handler = options.handler;
+    this.log = options.log ?? process.stderr;
+    // Half-open: a client that sends its session and then shuts down its
+    // side still gets every reply (the connection closes ours after them).
+    this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+  }
+
+  /** Starts listening; resolves once connections are accepted, with the real address. */
+  listen(): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen({ host: this.localaddr.host, port: this.localaddr.port, exclusive: true }, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (err) => this.log.write(`smtpd-ts: ${err.message}\n`));
+        resolve(this.address);
+      });
+    });
+  }
+
+  /** The address listened on (valid after `listen()`). */
+  get address(): net.AddressInfo {
+    return this.server.address() as net.AddressInfo;
+  }
+
+  /** Number of open client connections. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Stops accepting, lets transactions in flight finish for up to `graceMs`
+   * (idle sessions get 421 at once), then closes what is left with 421.
+   */
+  async close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.refused) s.destroy();
+    for (const c of this.connections) c.shutdown();
+    if (this.connections.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const drained = new Promise<void>((resolve) => this.once('drained', resolve));
+      const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      await Promise.race([drained, expired]);
+      clearTimeout(timer);
+      for (const c of this.connections) c.abort();
+    }
+    await closed;
+  }
+
+  /**
+   * smtpd's hook, called with smtpd's arguments for each message. Return
+   * nothing for `250 OK` or a reply string such as `'550 No such user'`.
+   * The default hands the message to the handler given in the options.
+   */
+  processMessage(
+    peer: [string, number],
+    mailFrom: string,
+    rcptTos: readonly string[],
+    data: Buffer,
+    options: ProcessMessageOptions,
+  ): Verdict | Promise<Verdict> {
+    void [peer, mailFrom, rcptTos, data, options];
+    throw new Error('SMTPServer.processMessage is not implemented: pass a handler or override it');
+  }
+
+  /** Runs the handler (or processMessage) and turns its outcome into a reply; never throws. */
+  async handle(message: Message): Promise<Reply | undefined> {
+    try {
+      const verdict = this.handler
+        ? await this.handler.handleMessage(message)
+        : await this.processMessage(
+            [message.peer.address, message.peer.port],
+            message.mailFrom,
+            message.rcptTos,
+            message.data,
+            {
+              mailOptions: message.mailOptions,
+              rcptOptions: message.rcptOptions,
+            },
+          );
+      if (verdict === undefined || verdict === null || verdict === '') return undefined;
+      if (typeof verdict !== 'string') return verdict;
+      const parsed = parseReply(verdict);
+      if (parsed) return parsed;
+      this.log.write(`smtpd-ts: handler returned a reply without a valid code: ${JSON.stringify(verdict)}\n`);
+      return R.R451_HANDLER_FAILED;
+    } catch (err) {
+      if (err instanceof ReplyError) {
+        this.log.write(`smtpd-ts: message ${message.id} answered ${err.reply.code}: ${err.message}\n`);
+        return err.reply;
+      }
+      // The client hears a temporary failure, never our internals (STYLE 11).
+      this.log.write(
+        `smtpd-ts: error while handling message ${message.id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      return R.R451_HANDLER_FAILED;
+    }
+  }
+
+  /** @internal */
+  reportError(err: unknown): void {
+    this.log.write(
+      `smtpd-ts: internal error on a connection (dropped): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  }
+
+  /** @internal */
+  nextId(): string {
+    this.count += 1;
+    return `${process.pid}.${this.count}`;
+  }
+
+  /** @internal */
+  accepted(message: Message): void {
+    this.emit('message', message);
+  }
+
+  /** @internal */
+  forget(c: Connection): void {
+    this.connections.delete(c);
+    if (this.connections.size === 0) this.emit('drained');
+  }
+
+  /** Counts a new connection against `connectionRate`; true when it is one too many (and is not counted). */
+  private overRate(): boolean {
+    const rate = this.connectionRate;
+    if (!rate) return false;
+    const now = performance.now();
+    while (this.recentConnections.length > 0 && now - this.recentConnections[0]! >= rate.windowMs)
+      this.recentConnections.shift();
+    if (this.recentConnections.length >= rate.count) return true;
+    this.recentConnections.push(now);
+    return false;
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
+    // overRate() counts the connection, so it is asked only when under the limit.
+    const tooMany =
+      this.maxConnections > 0 && this.connections.size >= this.maxConnections
+        ? 'too many connections'
+        : this.overRate()
+          ? 'too many connections per second'
+          : null;
+    if (tooMany !== null) {
+      // RFC 5321 3.1: a server may refuse a session with 421 at the greeting.
+      // It is destroyed soon after, read or not, so it holds nothing.
+      socket.on('error', () => {});
+      this.refused.add(socket);
+      const linger = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+      socket.on('close', () => {
+        clearTimeout(linger);
+        this.refused.delete(socket);
+      });
+      socket.end(formatReply(R.R421_TOO_MANY_CONNECTIONS(this.channelConfig.hostname, tooMany)));
+      return;
+    }
+    this.connections.add(new Connection(this, socket, peer, local));
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The package as a user gets it: `npm pack`, install the tarball into an
+ * empty project, and run the bin from there, with no TypeScript tooling in
+ * the way (the tarball ships compiled JavaScript in dist/).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ROOT } from '../helpers/cli.js';
+import { readmeExample } from '../helpers/readme.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const run = promisify(execFile);
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+describe('the packed tarball', { timeout: 240_000 }, () => {
+  const tmp = tempDir('pack');
+  let project = '';
+
+  before(async () => {
+    const dir = tmp.path;
+    const { stdout } = await run(npm, ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, maxBuffer: 1 << 24 });
+    const [info] = JSON.parse(stdout) as { filename: string }[];
+    project = path.join(dir, 'project');
+    await run('mkdir', ['-p', project]);
+    await writeFile(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module' }),
+    );
+    // --prefer-offline: the dependencies are already in npm's cache after `npm ci`.
+    // nodemailer is the README example's mail client (a devDependency of ours).
+    const lock = JSON.parse(await readFile(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string }>;
+    };
+    const nodemailer = `nodemailer@${lock.packages['node_modules/nodemailer']!.version}`;
+    await run(
+      npm,
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, info!.filename), nodemailer],
+      {
+        cwd: project,
+        maxBuffer: 1 << 24,
+      },
+    );
+  });
+
+  it('contains compiled JavaScript and no TypeScript sources or tests', async () => {
+    const installed = path.join(project, 'node_modules', 'smtpd-ts');
+    const pkg = JSON.parse(await readFile(path.join(installed, 'package.json'), 'utf8')) as { version: string };
+    assert.ok(pkg.version);
+    await readFile(path.join(installed, 'dist', 'cli', 'cli.js'));
+    await assert.rejects(readFile(path.join(installed, 'src', 'cli', 'cli.ts')));
+    await assert.rejects(readFile(path.join(installed, 'test', 'e2e', 'package.test.ts')));
+  });
+
+  it('runs `smtpd-ts --version` from the installed bin', async () => {
+    const { version } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const { stdout } = await run(path.join(project, 'node_modules', '.bin', 'smtpd-ts'), ['--version'], {
+      cwd: project,
+    });
+    assert.equal(stdout.trim(), version);
+  });
+
+  it('imports as ESM with type declarations, without loading mailparser or chalk', async () => {
+    const installed = path.join(project, 'node_modules', 'smtpd-ts');
+    await readFile(path.join(installed, 'dist', 'index.d.ts'));
+    // A loader hook that refuses the heavy modules: importing must not need them.
+    const hook = `export async function resolve(s, c, next) { if (s === 'mailparser' || s === 'chalk') throw new Error('loaded ' + s); return next(s, c); }`;
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    const code = `const m = await import('smtpd-ts'); console.log(Object.keys(m).sort().join(' '));`;
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', code],
+      {
+        cwd: project,
+      },
+    );
+    for (const name of ['startSink', 'SMTPServer', 'DebuggingServer', 'SMTPChannel', 'printRaw', 'SinkTimeoutError']) {
+      assert.ok(
+        stdout
+          .split(' ')
+          .map((s) => s.trim())
+          .includes(name),
+        `exports ${name}: ${stdout}`,
+      );
+    }
+  });
+
+  it('runs the README node:test example against the installed package', async () => {
+    const file = path.join(project, 'mail.test.mjs');
+    await writeFile(file, readmeExample('node-test-example'));
+    // Without NODE_TEST_CONTEXT, the inner runner reports as a top-level run would.
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const { stdout } = await run(process.execPath, ['--test', '--test-reporter=tap', file], {
+      cwd: project,
+      env,
+      timeout: 60_000,
+    });
+    assert.match(stdout, /# pass 1/);
+    assert.match(stdout, /# fail 0/);
+  });
+});

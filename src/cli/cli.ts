@@ -152,7 +152,7 @@ function program(): Command {
     .option('--lmtp', 'speak LMTP (RFC 2033): LHLO, one reply per recipient after the data')
     .option(
       '--reply <rule>',
-      'answer a command with a scripted reply or fault: VERB[~PATTERN][#N|#N+|#*N][?P%]=[delay:TIME] REPLY[!close]|drop (see README); repeatable',
+      'answer a command with a scripted reply or fault: VERB[~PATTERN][#N|#N+|#*N][?P%]=[delay:TIME] REPLY[!close]|drop (see docs/testing-the-sender.md); repeatable',
       collect,
     )
     .option('--rules <file>', 'more --reply rules, one a line (# comments)')

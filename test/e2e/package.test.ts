@@ -88,7 +88,14 @@ describe('the packed tarball', { timeout: 240_000 }, () => {
     }
   });
 
-  it('runs the README node:test example against the installed package', async () => {
+  it("runs the README's Node snippet against the installed package", async () => {
+    const file = path.join(project, 'welcome.mjs');
+    await writeFile(file, readmeExample('node-snippet'));
+    const { stdout } = await run(process.execPath, [file], { cwd: project, timeout: 60_000 });
+    assert.equal(stdout, "Welcome [ 'user@example.test' ]\n");
+  });
+
+  it('runs the documented node:test example against the installed package', async () => {
     const file = path.join(project, 'mail.test.mjs');
     await writeFile(file, readmeExample('node-test-example'));
     // Without NODE_TEST_CONTEXT, the inner runner reports as a top-level run would.

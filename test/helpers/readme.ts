@@ -1,14 +1,19 @@
-/** Extracts the code block that follows a `<!-- name... -->` marker in README.md, so examples cannot rot. */
-import { readFileSync } from 'node:fs';
+/**
+ * Extracts the code block that follows a `<!-- name... -->` marker in
+ * README.md or a page of docs/, so examples cannot rot.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ROOT, RUN } from './cli.js';
 
 export function readmeExample(marker: string): string {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const at = readme.indexOf(`<!-- ${marker}`);
-  if (at < 0) throw new Error(`README.md has no <!-- ${marker} --> marker`);
-  const m = /```[a-z]*\n([\s\S]*?)```/.exec(readme.slice(at));
+  const pages = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).map((f) => path.join('docs', f))];
+  const found = pages.map((p) => readFileSync(path.join(ROOT, p), 'utf8')).filter((t) => t.includes(`<!-- ${marker}`));
+  if (found.length !== 1) throw new Error(`${found.length} pages have a <!-- ${marker} --> marker, not one`);
+  const text = found[0]!;
+  const at = text.indexOf(`<!-- ${marker}`);
+  const m = /```[a-z]*\n([\s\S]*?)```/.exec(text.slice(at));
   if (!m) throw new Error(`no code block after the ${marker} marker`);
   return m[1]!;
 }

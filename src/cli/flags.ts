@@ -1,0 +1,145 @@
+/**
+ * The flag definitions: every option commander knows, its help text and
+ * its default as shown. `toConfig` (config.ts) turns what it parses into a
+ * typed Config.
+ */
+import { Command, Option } from 'commander';
+import { DATA_SIZE_DEFAULT } from '../channel/types.js';
+import { DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES } from './config.js';
+import { FORMAT_NAMES } from '../printers/registry.js';
+import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from '../relay/settings.js';
+import { EXIT } from './run-control.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS } from '../server/server.js';
+import { VERSION } from '../version.js';
+import { WAIT_SUMMARY } from './wait/wait-command.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function program(): Command {
+  return new Command('smtpd-ts')
+    .description(
+      'A debugging SMTP sink: accepts every message and prints it, like `python -m smtpd -n -c DebuggingServer`.',
+    )
+    .usage('[options] [localhost:port [remotehost:port]]')
+    .argument('[localhost:port]', `address to listen on; port 0 picks a free port (default: ${DEFAULT_LOCAL})`)
+    .argument('[remotehost:port]', `upstream server for relaying classes (default: ${DEFAULT_REMOTE})`)
+    .option('-n, --nosetuid', 'never drop privileges')
+    .addOption(new Option('-c, --class <classname>', 'server class').choices(SERVER_CLASSES).default('DebuggingServer'))
+    .option('-s, --size <bytes>', `largest accepted message, 0 for no limit (default: ${DATA_SIZE_DEFAULT})`)
+    .option('-d, --debug', 'print a protocol trace on stderr')
+    .option('-u, --smtputf8', 'enable the SMTPUTF8 extension (RFC 6531)')
+    .option('-f, --format <name>', `how messages are shown: ${FORMAT_NAMES.join(', ')}`, 'raw')
+    .option(
+      '-o, --output <[format:]file>',
+      "write to FILE (appending) instead of stdout, in FORMAT (default: --format); '-' is stdout; repeatable",
+      collect,
+    )
+    .option('--json-raw', 'add the raw message, base64, to JSON output')
+    .option('--save-dir <dir>', 'also save every message into the Maildir DIR (created if missing)')
+    .option('--color', 'colour human formats even when not on a terminal')
+    .option('--no-color', 'never colour (default: colour on a terminal, unless NO_COLOR is set)')
+    .option('--exit-after <n>', 'exit 0 once N messages were accepted and written')
+    .option('--timeout <seconds>', `exit ${EXIT.TIMEOUT} if the run has not finished after SECONDS`)
+    .option('--ready-file <path>', 'write host:port to PATH (atomically) once connections are accepted')
+    .option('--pid-file <path>', 'write the process id to PATH')
+    .option('--max-connections <n>', `open connections at most, 0 for no limit (default: ${DEFAULT_MAX_CONNECTIONS})`)
+    .option(
+      '--max-recipients <n>',
+      `recipients per message at most, 0 for no limit (default: ${DEFAULT_MAX_RECIPIENTS})`,
+    )
+    .option('--max-messages-per-connection <n>', 'messages per connection at most, 0 for no limit (default: 0)')
+    .option(
+      '--command-timeout <seconds>',
+      `close an idle session with 421 (default: ${DEFAULT_TIMEOUTS.command / 1000})`,
+    )
+    .option('--data-timeout <seconds>', `close a silent DATA with 421 (default: ${DEFAULT_TIMEOUTS.data / 1000})`)
+    .option(
+      '--transaction-timeout <seconds>',
+      `longest MAIL-to-final-dot transaction (default: ${DEFAULT_TIMEOUTS.transaction / 1000})`,
+    )
+    .option(
+      '--bare-lf <policy>',
+      'messages with bare CR or LF line endings: accept (flagged) or reject (550) (default: accept)',
+    )
+    .option(
+      '--user <name>',
+      'drop privileges to NAME after binding (default: nobody, only as root on a port below 1024)',
+    )
+    .option('--relay <host:port>', 'relay every message to this SMTP server (as -c PureProxy), and print it too')
+    .option(
+      '--relay-tls',
+      'require STARTTLS with a valid certificate upstream (default: STARTTLS when offered, unverified)',
+    )
+    .option('--relay-user <name>', 'AUTH to the upstream as NAME (with --relay-password-file)')
+    .option('--relay-password-file <path>', 'the upstream password, on the first line of PATH')
+    .option(
+      '--relay-timeout <seconds>',
+      `each wait for the upstream at most; then 451 (default: ${DEFAULT_RELAY_TIMEOUT_S})`,
+    )
+    .option(
+      '--relay-allow <cidr>',
+      'peers that may relay (default: loopback only); needed to relay from a non-loopback address; repeatable',
+      collect,
+    )
+    .option(
+      '--relay-domains <domains>',
+      'relay only to these recipient domains (comma-separated; .example.com takes subdomains); repeatable',
+      collect,
+    )
+    .option(
+      '--deliver <pattern=command>',
+      'pipe the message to COMMAND once per recipient matching PATTERN (glob or /regexp/); exit 0 accepts, 75 defers (451), others 550; repeatable',
+      collect,
+    )
+    .option(
+      '--deliver-timeout <seconds>',
+      `kill a --deliver command after SECONDS; then 451 (default: ${DEFAULT_DELIVER_TIMEOUT_S})`,
+    )
+    .option('--lint', "show the protocol lint's findings after each message in human formats (JSON always has them)")
+    .option('--strict', 'refuse a message with an error-severity lint finding with 550, naming the finding')
+    .option(
+      '--expect <expr>',
+      `at exit, exit ${EXIT.EXPECTATION_FAILED} unless a message matches EXPR: [every:|none:]FIELD OP VALUE [&& ...], OP one of = != ~ !~ < <= > >=; repeatable`,
+      collect,
+    )
+    .option(
+      '--expect-count <range>',
+      `at exit, exit ${EXIT.EXPECTATION_FAILED} unless the number of accepted messages is N, MIN..MAX, >=N, >N, <=N or <N`,
+    )
+    .option(
+      '--tls',
+      'offer STARTTLS with a self-signed certificate generated at start (its SHA-256 fingerprint goes to stderr)',
+    )
+    .option('--tls-cert <file>', 'offer STARTTLS with this PEM certificate (chain); needs --tls-key')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--tls-implicit', 'TLS from the first byte (SMTPS, RFC 8314) instead of STARTTLS')
+    .option('--require-tls', 'answer 530 to MAIL before STARTTLS')
+    .option(
+      '--auth-file <file>',
+      'check AUTH credentials against FILE (user:password lines); 535 on failure (default: accept any)',
+    )
+    .option('--require-auth', 'answer 530 to MAIL before AUTH')
+    .option('--auth-insecure', 'offer AUTH without TLS on any address (default: only on loopback)')
+    .option('--no-auth', 'do not offer AUTH')
+    .option('--no-chunking', 'do not offer CHUNKING (BDAT)')
+    .option('--binarymime', 'offer BINARYMIME (RFC 3030): MAIL takes BODY=BINARYMIME')
+    .option('--enhanced-status-codes', 'offer ENHANCEDSTATUSCODES: every reply carries its RFC 3463 code')
+    .option('--dsn', 'accept the DSN parameters RET, ENVID, NOTIFY, ORCPT (RFC 3461) and record them')
+    .option('--lmtp', 'speak LMTP (RFC 2033): LHLO, one reply per recipient after the data')
+    .option(
+      '--reply <rule>',
+      'answer a command with a scripted reply or fault: VERB[~PATTERN][#N|#N+|#*N][?P%]=[delay:TIME] REPLY[!close]|drop (see docs/testing-the-sender.md); repeatable',
+      collect,
+    )
+    .option('--rules <file>', 'more --reply rules, one a line (# comments)')
+    .option('--seed <n>', 'seed for rules with a ?P% probability, to replay the same faults (default: random, printed)')
+    .option('--connection-rate <n/seconds>', 'more than N new connections within SECONDS get 421 and a close')
+    .option('--transcript', 'record every session: a JSON line of type session, or the dialogue before each message')
+    .option('--proxy-protocol', 'expect a PROXY protocol v1 or v2 header on each connection (behind a load balancer)')
+    .addHelpText('after', WAIT_SUMMARY)
+    .version(VERSION, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'print this help and exit')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} });
+}

@@ -1,0 +1,187 @@
+/**
+ * The composition root: turns a Config into a running sink. Opens the
+ * outputs, reads the TLS and AUTH files, builds the handlers (outputs,
+ * relay, rules, expectations, transcripts), binds, drops privileges and
+ * writes the run files last; a failure on the way is a StartError with
+ * everything opened closed again.
+ */
+import { randomInt } from 'node:crypto';
+import net from 'node:net';
+import type { Config } from './config.js';
+import { ExpectationTracker } from '../expect/tracker.js';
+import { extensionServerOptions } from '../extensions/server-options.js';
+import { OutputHandler } from '../handlers/outputs.js';
+import { lintMessage } from '../lint/lint.js';
+import { enforceStrict } from '../lint/strict.js';
+import type { Message } from '../message.js';
+import { openOutputs, type OpenedOutputs } from '../outputs/open-outputs.js';
+import { describeIoError } from '../outputs/output.js';
+import { toJsonRecord } from '../printers/json.js';
+import { relayServerOptions } from '../relay/server-options.js';
+import { RuleEngine } from '../rules/engine.js';
+import { usesRandom } from '../rules/settings.js';
+import { formatSessionEnd, printSessionJson } from '../transcript/print.js';
+import type { FinishedSession } from '../transcript/transcript.js';
+import { relayRefusal } from '../relay/settings.js';
+import { removeRunFiles, writeFileAtomic } from './run-control.js';
+import { isLoopbackAddress } from '../server/loopback.js';
+import { SMTPServer } from '../server/server.js';
+import { VERSION } from '../version.js';
+import { OutputError, StartError } from '../errors.js';
+import { dropPrivileges } from './privileges.js';
+
+/** Streams main() writes to; tests pass their own. */
+export interface CliIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+function formatAddress(a: { address: string; port: number }): string {
+  return net.isIPv6(a.address) ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+/** Writes a run file, or says which flag's file could not be written, as whom, and why. */
+async function writeRunFile(path: string, flag: string, text: string): Promise<void> {
+  try {
+    await writeFileAtomic(path, text);
+  } catch (err) {
+    const user = process.getuid?.() === 0 ? '' : ` as uid ${process.getuid?.()}`;
+    throw new StartError(`cannot write ${flag} ${path}${user}: ${describeIoError(err)}`);
+  }
+}
+
+/** A started sink: its server, outputs and address. */
+export interface Started {
+  readonly server: SMTPServer;
+  readonly outputs: OpenedOutputs;
+  readonly address: net.AddressInfo;
+  /** Follows `--expect` and `--expect-count`; null when there are none. */
+  readonly expectations: ExpectationTracker | null;
+  /** `--transcript` writes in flight, to wait for before the outputs close. */
+  readonly transcriptWrites: Set<Promise<void>>;
+  /** The handler that formats and writes every message (its render worker is stopped at exit). */
+  readonly printer: OutputHandler;
+}
+
+/** Writes a finished session to every output: its JSON line, or the rest of its dialogue for people. */
+function writeSession(
+  outputs: OpenedOutputs,
+  session: FinishedSession,
+  log: NodeJS.WritableStream,
+  pending: Set<Promise<void>>,
+): void {
+  for (const { format, style, destination } of outputs.outputs) {
+    const text = format.human
+      ? formatSessionEnd(session.record, session.unprinted, style)
+      : printSessionJson(session.record);
+    const write: Promise<void> = destination
+      .write(text)
+      .catch((err: unknown) => {
+        log.write(
+          `smtpd-ts: cannot write session ${session.record.id} to ${destination.name}: ${(err as Error).message}\n`,
+        );
+      })
+      .finally(() => pending.delete(write));
+    pending.add(write);
+  }
+}
+
+/** Opens the outputs, binds, drops privileges; rejects with a worded error. */
+export async function start(config: Config, io: CliIO): Promise<Started> {
+  const outputs = await openOutputs(config, io.stdout);
+  // TLS certificate and --auth-file, read (or generated) before binding.
+  // Reading a file at start fails as a StartError, with the outputs closed.
+  const orClose = async (err: Error): Promise<never> => {
+    await outputs.close();
+    throw new StartError(err.message);
+  };
+  const extensions = await extensionServerOptions(config.extensions, io.stderr).catch(orClose);
+  const expecting = config.expectCount !== null || config.expectations.length > 0;
+  const expectations = expecting ? new ExpectationTracker(config.expectCount, config.expectations) : null;
+  const rules = config.rules;
+  const seed = rules.seed ?? randomInt(0, 2 ** 32);
+  if (usesRandom(rules) && rules.seed === null)
+    io.stderr.write(`smtpd-ts: random rules use seed ${seed} (replay with --seed ${seed})\n`);
+  const engine = rules.rules.length > 0 ? new RuleEngine(rules.rules, seed) : null;
+  const transcriptWrites = new Set<Promise<void>>();
+  const printer = new OutputHandler({
+    ...outputs,
+    includeRaw: config.jsonRaw,
+    log: io.stderr,
+    showLint: config.lint,
+    strict: config.strict,
+    // Expectations read the JSON record's parsed fields (and lint), whatever the output format.
+    parseAlways: expecting,
+    offload: true,
+    ...(expectations
+      ? {
+          onWritten: (message, context) =>
+            expectations.observe(toJsonRecord(message, { ...context, includeRaw: false })),
+        }
+      : {}),
+  });
+  // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
+  // (src/handlers/relay.ts); --strict is checked before anything is relayed or piped.
+  const strictCheck = config.strict
+    ? (message: Message) => {
+        const findings = lintMessage(message);
+        enforceStrict(findings);
+        return findings;
+      }
+    : undefined;
+  const relay = await relayServerOptions(config.relay, io.stderr, printer, strictCheck).catch(orClose);
+  const server = new SMTPServer(config.local, config.remote, {
+    dataSizeLimit: config.dataSizeLimit,
+    enableSMTPUTF8: config.smtputf8,
+    ...relay,
+    ...(config.debug ? { trace: io.stderr } : {}),
+    log: io.stderr,
+    maxConnections: config.maxConnections,
+    maxRecipients: config.maxRecipients,
+    maxMessagesPerConnection: config.maxMessagesPerConnection,
+    bareLineEndings: config.bareLineEndings,
+    timeouts: config.timeouts,
+    ...extensions,
+    ...(engine ? { replyRule: engine.hook } : {}),
+    connectionRate: rules.connectionRate,
+    ...(rules.transcript
+      ? { transcript: (session: FinishedSession) => writeSession(outputs, session, io.stderr, transcriptWrites) }
+      : {}),
+  });
+  let address: net.AddressInfo;
+  try {
+    address = await server.listen();
+  } catch (err) {
+    await outputs.close();
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${why}`);
+  }
+  const refusal = relayRefusal(config.relay, config.local.host, address.address);
+  if (refusal !== null) {
+    await server.close(0);
+    await outputs.close();
+    throw new StartError(refusal);
+  }
+  try {
+    dropPrivileges(config, address.port);
+    await outputs.checkWritable();
+    // The run files come last, written by the user the sink runs as (who
+    // must remove them at exit): a ready file always means a running sink.
+    if (config.pidFile) await writeRunFile(config.pidFile, '--pid-file', `${process.pid}\n`);
+    if (config.readyFile) await writeRunFile(config.readyFile, '--ready-file', `${formatAddress(address)}\n`);
+  } catch (err) {
+    await server.close(0);
+    await outputs.close();
+    await removeRunFiles(config);
+    throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
+  }
+  if (!isLoopbackAddress(address.address)) {
+    io.stderr.write(
+      `smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`,
+    );
+  }
+  io.stderr.write(`smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)}\n`);
+  return { server, outputs, address, expectations, transcriptWrites, printer };
+}

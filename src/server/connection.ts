@@ -17,10 +17,9 @@ import { SMTPChannel } from '../channel/channel.js';
 import { R, formatReply, isAcceptance, type Reply } from '../channel/reply.js';
 import type { Action, ChannelConfig, ChannelMessage } from '../channel/types.js';
 import type { Endpoint, Message } from '../message.js';
-import { terminalSafe } from '../printers/terminal-safe.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { serverTlsSocket } from './tls.js';
-import { Transcript, type FinishedSession } from '../transcript/transcript.js';
+import { SessionLog, type TranscriptSink } from './session-log.js';
 
 /** Timeouts in milliseconds; 0 disables one. */
 export interface Timeouts {
@@ -70,7 +69,7 @@ export interface ConnectionHost {
   /** The connection has closed. */
   forget(connection: Connection): void;
   /** `--transcript`: a session id, and where each finished session goes; absent: nothing is recorded. */
-  readonly transcripts?: { nextId(): string; finished(session: FinishedSession): void } | undefined;
+  readonly transcripts?: TranscriptSink | undefined;
   /** A bug surfaced in a socket event: reported (with its stack), and the connection is dropped. */
   reportError(err: unknown): void;
 }
@@ -90,8 +89,8 @@ export class Connection {
   /** Actions held back by a scripted delay, carried out when `delayTimer` fires; null when none. */
   private held: Action[] | null = null;
   private delayTimer: NodeJS.Timeout | undefined;
-  /** `--transcript`: the session's dialogue; null when not recorded. */
-  private readonly transcript: Transcript | null;
+  /** What `-d` and `--transcript` get of this session. */
+  private readonly log: SessionLog;
   /** Bytes received and not yet given to the channel: held while the client does not read our replies. */
   private inbox: Buffer | null = null;
   /** The client half-closed: once what it sent is answered, we close too. */
@@ -115,7 +114,7 @@ export class Connection {
       policy ? { ...host.channelConfig, acceptRecipient: (address) => policy(address, this.peer) } : host.channelConfig,
     );
     this.proxyBytes = host.proxyProtocol ? Buffer.alloc(0) : null;
-    this.transcript = host.transcripts ? new Transcript(host.transcripts.nextId()) : null;
+    this.log = new SessionLog(host.traceStream, host.transcripts, () => this.peer);
     socket.on('error', () => {}); // ECONNRESET and friends: 'close' follows
     socket.on(
       'close',
@@ -123,7 +122,7 @@ export class Connection {
     );
     socket.on('drain', this.onDrain);
     this.listen(socket);
-    this.trace('connected');
+    this.log.event('connected');
     if (this.proxyBytes) {
       socket.setTimeout(host.timeouts.command);
       this.idleTimeout = host.timeouts.command;
@@ -185,7 +184,7 @@ export class Connection {
 
   /** Everything the half-closed client sent has been answered: close our side too. */
   private finishAfterHalfClose(): void {
-    if (this.channel.stateName !== 'closed') this.transcript?.ended('client-closed');
+    if (this.channel.stateName !== 'closed') this.log.ended('client-closed');
     this.apply(this.channel.eof());
     this.closeSoon();
   }
@@ -215,13 +214,7 @@ export class Connection {
     clearTimeout(this.lingerTimer);
     this.inbox = null;
     this.channel.eof();
-    if (this.transcript) {
-      this.transcript.ended('client-closed');
-      this.host.transcripts?.finished({
-        record: this.transcript.toRecord(this.peer, this.local),
-        unprinted: this.transcript.takeUnprinted(),
-      });
-    }
+    this.log.finish(this.local);
     this.host.forget(this);
   }
 
@@ -245,15 +238,15 @@ export class Connection {
     this.proxyBytes = null;
     if (header.kind === 'invalid') {
       // Not a reply: the peer is a proxy that failed, or someone bypassing it.
-      this.transcript?.ended('error');
-      this.trace(`closed: ${header.reason}`);
+      this.log.ended('error');
+      this.log.event(`closed: ${header.reason}`);
       this.socket.destroy();
       return;
     }
     if (header.destination) this.local = header.destination;
     if (header.source) {
       this.peer = header.source;
-      this.trace(`PROXY: client ${header.source.address}:${header.source.port}`);
+      this.log.event(`PROXY: client ${header.source.address}:${header.source.port}`);
     }
     this.begin(bytes.subarray(header.length));
   }
@@ -281,16 +274,16 @@ export class Connection {
     if (limit > 0) {
       this.handshakeTimer = setTimeout(
         this.guard(() => {
-          this.transcript?.ended('timeout');
-          this.trace('TLS handshake timeout');
+          this.log.ended('timeout');
+          this.log.event('TLS handshake timeout');
           secure.destroy();
         }),
         limit,
       );
     }
     secure.on('error', (err) => {
-      this.transcript?.ended('error');
-      this.trace(`TLS error: ${err.message}`);
+      this.log.ended('error');
+      this.log.event(`TLS error: ${err.message}`);
       secure.destroy();
     });
     secure.on(
@@ -307,8 +300,7 @@ export class Connection {
         this.handshaking = false;
         clearTimeout(this.handshakeTimer);
         const info = { protocol: secure.getProtocol() ?? 'unknown', cipher: secure.getCipher()?.name ?? 'unknown' };
-        this.trace(`TLS established: ${info.protocol} ${info.cipher}`);
-        if (this.transcript) this.transcript.tls = info;
+        this.log.tls(info);
         this.apply(this.channel.tlsEstablished(info));
         if (implicit) this.apply(this.channel.greet());
         if (this.closing) this.shutdown();
@@ -335,8 +327,7 @@ export class Connection {
           lastCode = action.reply.code;
           break;
         case 'trace':
-          this.transcript?.add('client', action.line);
-          this.traceOut(`<<< ${action.line}`);
+          this.log.client(action.line);
           break;
         case 'message':
           this.flush(text);
@@ -346,7 +337,7 @@ export class Connection {
         case 'close':
           this.flush(text);
           text = '';
-          this.transcript?.ended(lastCode === 221 ? 'quit' : 'server-closed');
+          this.log.ended(lastCode === 221 ? 'quit' : 'server-closed');
           this.closeSoon();
           break;
         case 'delay':
@@ -356,13 +347,12 @@ export class Connection {
         case 'drop':
           this.flush(text);
           text = '';
-          this.transcript?.ended('drop');
-          this.trace('dropped by a rule');
+          this.log.ended('drop');
+          this.log.event('dropped by a rule');
           this.socket.destroy();
           break;
         case 'rule':
-          this.transcript?.rules.push(action.rule);
-          this.trace(`rule fired: ${action.rule}`);
+          this.log.rule(action.rule);
           break;
         case 'starttls':
           // The 220 goes out in the clear, then the handshake starts.
@@ -408,13 +398,13 @@ export class Connection {
     // A transaction in flight (after MAIL, in DATA, or with pipelined input
     // held) may finish within the grace period.
     if (this.channel.inTransaction || this.channel.heldBytes > 0 || this.inbox !== null) return;
-    this.transcript?.ended('shutdown');
+    this.log.ended('shutdown');
     this.apply(this.channel.abort(R.R421_SHUTDOWN(this.host.channelConfig.hostname)));
   }
 
   /** Ends the session unconditionally (grace period over). */
   abort(): void {
-    this.transcript?.ended('shutdown');
+    this.log.ended('shutdown');
     clearTimeout(this.delayTimer);
     this.held = null;
     this.inbox = null;
@@ -426,12 +416,7 @@ export class Connection {
 
   private flush(text: string): void {
     if (text === '' || this.socket.destroyed) return;
-    if (this.host.traceStream || this.transcript) {
-      for (const line of text.slice(0, -2).split('\r\n')) {
-        this.transcript?.add('server', line);
-        this.traceOut(`>>> ${line}`);
-      }
-    }
+    this.log.server(text);
     this.socket.write(text);
   }
 
@@ -446,10 +431,7 @@ export class Connection {
 
   private async handOver(data: ChannelMessage): Promise<void> {
     const id = this.host.nextId();
-    this.traceOut(`<<< [message ${id}: ${data.data.length} bytes]`);
-    this.transcript?.add('event', `message ${id}: ${data.data.length} bytes`);
-    this.transcript?.messages.push(id);
-    const dialogue = this.transcript?.takeUnprinted();
+    const dialogue = this.log.message(id, data.data.length);
     const message: Message = {
       ...data,
       id,
@@ -494,21 +476,10 @@ export class Connection {
   }
 
   private expire(): void {
-    this.transcript?.ended('timeout');
-    this.trace('timeout');
+    this.log.ended('timeout');
+    this.log.event('timeout');
     this.inbox = null;
     this.apply(this.channel.abort(R.R421_TIMEOUT(this.host.channelConfig.hostname)));
     this.closeSoon();
-  }
-
-  /** An event, for the `-d` trace and the transcript. */
-  private trace(text: string): void {
-    this.transcript?.add('event', text);
-    this.traceOut(text);
-  }
-
-  /** One `-d` line: peer data in it is made terminal-safe, as on stdout. */
-  private traceOut(text: string): void {
-    this.host.traceStream?.write(`${this.peer.address}:${this.peer.port} ${terminalSafe(text)}\n`);
   }
 }

@@ -6,6 +6,7 @@
  * everything opened closed again.
  */
 import { randomInt } from 'node:crypto';
+import os from 'node:os';
 import net from 'node:net';
 import type { Config } from './config.js';
 import { ExpectationTracker } from '../expect/tracker.js';
@@ -88,14 +89,17 @@ function writeSession(
 
 /** Opens the outputs, binds, drops privileges; rejects with a worded error. */
 export async function start(config: Config, io: CliIO): Promise<Started> {
-  const outputs = await openOutputs(config, io.stdout);
+  // The one place the host name is decided: the greeting, the EHLO we send
+  // upstream, a generated certificate and Maildir file names all use it.
+  const hostname = os.hostname();
+  const outputs = await openOutputs(config, io.stdout, process.env, hostname);
   // TLS certificate and --auth-file, read (or generated) before binding.
   // Reading a file at start fails as a StartError, with the outputs closed.
   const orClose = async (err: Error): Promise<never> => {
     await outputs.close();
     throw new StartError(err.message);
   };
-  const extensions = await extensionServerOptions(config.extensions, io.stderr).catch(orClose);
+  const extensions = await extensionServerOptions(config.extensions, io.stderr, hostname).catch(orClose);
   const expecting = config.expectCount !== null || config.expectations.length > 0;
   const expectations = expecting ? new ExpectationTracker(config.expectCount, config.expectations) : null;
   const rules = config.rules;
@@ -129,8 +133,9 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
         return findings;
       }
     : undefined;
-  const relay = await relayServerOptions(config.relay, io.stderr, printer, strictCheck).catch(orClose);
+  const relay = await relayServerOptions(config.relay, io.stderr, printer, strictCheck, hostname).catch(orClose);
   const server = new SMTPServer(config.local, config.remote, {
+    hostname,
     dataSizeLimit: config.dataSizeLimit,
     enableSMTPUTF8: config.smtputf8,
     ...relay,

@@ -4,7 +4,6 @@
  * `--auth-file`. Errors are worded for stderr (exit 1).
  */
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import { parseUsers } from '../channel/auth.js';
 import type { ServerOptions } from '../server/server.js';
 import { loadCredentials, selfSignedCredentials } from '../server/tls.js';
@@ -28,6 +27,8 @@ type ExtensionOptions = Pick<
 export async function extensionServerOptions(
   settings: ExtensionSettings,
   log: NodeJS.WritableStream,
+  /** The name a generated certificate is for (the sink's host name). */
+  hostname: string,
 ): Promise<ExtensionOptions> {
   const options: ExtensionOptions = {
     chunking: settings.chunking,
@@ -41,7 +42,6 @@ export async function extensionServerOptions(
     auth: false,
   };
   if (settings.tls) {
-    const hostname = os.hostname();
     const credentials =
       settings.tls.kind === 'files'
         ? await loadCredentials(settings.tls.cert, settings.tls.key)

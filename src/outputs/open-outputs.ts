@@ -5,6 +5,7 @@
  * start with one clear line instead of failing every message.
  */
 import { fstatSync, statSync } from 'node:fs';
+import os from 'node:os';
 import type { Format } from '../printers/printer.js';
 import { FORMATS, type FormatName } from '../printers/registry.js';
 import { loadColorStyle, PLAIN, wantsColor, type Style } from '../printers/style.js';
@@ -67,6 +68,8 @@ export async function openOutputs(
   settings: OutputSettings,
   stdout: NodeJS.WritableStream,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  /** The host name in Maildir file names. */
+  hostname = os.hostname(),
 ): Promise<OpenedOutputs> {
   const destinations: Destination[] = [];
   const close = async () => {
@@ -93,7 +96,7 @@ export async function openOutputs(
     }
     let maildir: Maildir | undefined;
     if (settings.saveDir !== null) {
-      maildir = new Maildir(settings.saveDir);
+      maildir = new Maildir(settings.saveDir, hostname);
       await maildir.open().catch((err: unknown) => {
         throw new OutputError(`cannot create Maildir ${settings.saveDir}: ${describeIoError(err)}`, { cause: err });
       });

@@ -4,7 +4,6 @@
  * password read from its file at start (an unreadable file stops the start).
  */
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import { RelayHandler } from '../handlers/relay.js';
 import type { Message } from '../message.js';
 import type { Finding } from '../lint/findings.js';
@@ -32,7 +31,9 @@ export async function relayServerOptions(
   settings: RelaySettings,
   log: NodeJS.WritableStream,
   printer: Handler & { handleMessage(message: Message, context?: PrintContext): Promise<void> },
-  check?: (message: Message) => readonly Finding[],
+  check: ((message: Message) => readonly Finding[]) | undefined,
+  /** The name we give upstream in EHLO (the sink's host name). */
+  hostname: string,
 ): Promise<Pick<ServerOptions, 'handler' | 'acceptRecipient'>> {
   if (!settings.upstream && settings.routes.length === 0) return { handler: printer };
   const auth =
@@ -44,7 +45,7 @@ export async function relayServerOptions(
     requireTLS: settings.requireTLS,
     auth,
     timeoutMs: settings.timeoutMs,
-    name: os.hostname(),
+    name: hostname,
   };
   const handler = new RelayHandler({
     upstream,

@@ -9,7 +9,7 @@ import { CommanderError } from 'commander';
 import { constants as osConstants } from 'node:os';
 import { toConfig, type CliOptions, type Config } from './config.js';
 import { judgeRun } from '../expect/outcome.js';
-import { loadRulesFile } from '../rules/settings.js';
+import { loadRulesFile } from './rule-settings.js';
 import { EXIT, removeRunFiles, removeRunFilesNow, watchRun, type RunEnd } from './run-control.js';
 import { runWait } from './wait/wait-command.js';
 import { UsageError } from '../errors.js';

@@ -5,12 +5,12 @@
  */
 import { DATA_SIZE_DEFAULT } from '../channel/types.js';
 import type { Timeouts } from '../server/connection.js';
-import { toExtensionSettings, type ExtensionCliOptions, type ExtensionSettings } from '../extensions/settings.js';
+import { toExtensionSettings, type ExtensionCliOptions, type ExtensionSettings } from './extension-settings.js';
 import { parseCountRange, parseExpectation, type CountRange, type Expectation } from '../expect/parse.js';
 import type { OutputSettings, OutputSpec } from '../outputs/open-outputs.js';
 import { FORMAT_NAMES, isFormatName, type FormatName } from '../printers/registry.js';
-import { toRelaySettings, type RelayCliOptions, type RelaySettings } from '../relay/settings.js';
-import { toRuleSettings, type RuleCliOptions, type RuleSettings } from '../rules/settings.js';
+import { toRelaySettings, type RelayCliOptions, type RelaySettings } from './relay-settings.js';
+import { toRuleSettings, type RuleCliOptions, type RuleSettings } from './rule-settings.js';
 import type { RunControl } from './run-control.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS } from '../server/server.js';
 import { ExpectSyntaxError, UsageError } from '../errors.js';
@@ -59,11 +59,11 @@ export interface Config extends OutputSettings, RunControl, Limits, SenderChecks
   readonly user: string | null;
   /** `--json-raw`: JSON output carries the raw message, base64. */
   readonly jsonRaw: boolean;
-  /** TLS, AUTH, CHUNKING, enhanced codes, DSN, LMTP, PROXY (src/extensions/settings.ts). */
+  /** TLS, AUTH, CHUNKING, enhanced codes, DSN, LMTP, PROXY (extension-settings.ts). */
   readonly extensions: ExtensionSettings;
-  /** PureProxy, `--relay*` and `--deliver*` (src/relay/settings.ts). */
+  /** PureProxy, `--relay*` and `--deliver*` (relay-settings.ts). */
   readonly relay: RelaySettings;
-  /** `--reply`, `--rules`, `--seed`, `--connection-rate`, `--transcript` (src/rules/settings.ts). */
+  /** `--reply`, `--rules`, `--seed`, `--connection-rate`, `--transcript` (rule-settings.ts). */
   readonly rules: RuleSettings;
 }
 

@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { DATA_SIZE_DEFAULT } from '../channel/types.js';
 import { DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES } from './config.js';
 import { FORMAT_NAMES } from '../printers/registry.js';
-import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from '../relay/settings.js';
+import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from './relay-settings.js';
 import { EXIT } from './run-control.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS } from '../server/server.js';
 import { VERSION } from '../version.js';

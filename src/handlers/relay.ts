@@ -16,7 +16,7 @@ import type { PrintContext } from '../printers/printer.js';
 import { verdictFor, type RelayRecord, type Refusal } from '../relay/outcome.js';
 import { recipientPolicy } from '../relay/policy.js';
 import { routeFor, type DeliverRoute } from '../relay/routes.js';
-import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from '../relay/settings.js';
+import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from '../cli/relay-settings.js';
 import { sendUpstream, type UpstreamOptions } from '../relay/upstream.js';
 import { insertXPeer } from '../relay/x-peer.js';
 import { SMTPServer, type Handler, type ServerOptions } from '../server/server.js';

@@ -3,9 +3,9 @@
  * enhanced status codes, DSN, LMTP, PROXY. Pure, like the rest of
  * config.ts, which calls `toExtensionSettings`: contradictory flags throw
  * UsageError (exit 2). Certificates and user files are read at start
- * (server-options.ts), not here.
+ * (extension-options.ts), not here.
  */
-import { optionalPath } from '../cli/flag-values.js';
+import { optionalPath } from './flag-values.js';
 import { UsageError } from '../errors.js';
 
 /** The flags as commander gives them. */

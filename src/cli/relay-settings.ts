@@ -4,11 +4,11 @@
  * values throw UsageError (exit 2), and so does relaying from a non-loopback
  * address without `--relay-allow`, so smtpd-ts never starts as an open relay.
  */
-import { parseHostPort, positiveSeconds, type HostPort } from '../cli/flag-values.js';
+import { parseHostPort, positiveSeconds, type HostPort } from './flag-values.js';
 import net from 'node:net';
 import { isLoopbackAddress, isLoopbackHost } from '../server/loopback.js';
-import { parseCidr } from './policy.js';
-import { parseDeliverRoute, type DeliverRoute } from './routes.js';
+import { parseCidr } from '../relay/policy.js';
+import { parseDeliverRoute, type DeliverRoute } from '../relay/routes.js';
 import { UsageError } from '../errors.js';
 
 /** Default `--relay-timeout`: each wait for the upstream, in seconds. */

@@ -7,9 +7,9 @@
  * the CLI right after, so that its errors are usage errors too.
  */
 import { readFileSync } from 'node:fs';
-import { optionalPath } from '../cli/flag-values.js';
-import { parseRule, parseRulesFile } from './parse.js';
-import type { Rule } from './rule.js';
+import { optionalPath } from './flag-values.js';
+import { parseRule, parseRulesFile } from '../rules/parse.js';
+import type { Rule } from '../rules/rule.js';
 import { UsageError, RuleSyntaxError } from '../errors.js';
 
 export interface RuleCliOptions {

@@ -9,9 +9,9 @@ import type { Message } from '../message.js';
 import type { Finding } from '../lint/findings.js';
 import type { PrintContext } from '../printers/printer.js';
 import type { Handler, ServerOptions } from '../server/server.js';
-import { recipientPolicy } from './policy.js';
-import type { RelaySettings } from './settings.js';
-import type { UpstreamOptions } from './upstream.js';
+import { recipientPolicy } from '../relay/policy.js';
+import type { RelaySettings } from './relay-settings.js';
+import type { UpstreamOptions } from '../relay/upstream.js';
 
 /** What `--relay-password-file` holds: the password on its first line. */
 async function readPassword(file: string): Promise<string> {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { toConfig } from '../../src/cli/config.js';
-import { toExtensionSettings } from '../../src/extensions/settings.js';
+import { toExtensionSettings } from '../../src/cli/extension-settings.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseUsers } from '../channel/auth.js';
 import type { ServerOptions } from '../server/server.js';
 import { loadCredentials, selfSignedCredentials } from '../server/tls.js';
-import type { ExtensionSettings } from './settings.js';
+import type { ExtensionSettings } from './extension-settings.js';
 
 type ExtensionOptions = Pick<
   ServerOptions,

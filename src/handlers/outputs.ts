@@ -84,7 +84,7 @@ export class OutputHandler implements Handler {
     const { context, rendered } = offload
       ? await this.renderInWorker(this.pool!, message, withPath)
       : await this.renderHere(message, withPath);
-    if (context.parseError !== undefined && this.settings.parses) {
+    if (context.parseError !== undefined) {
       (this.options.log ?? process.stderr).write(
         `smtpd-ts: warning: message ${message.id} could not be parsed (${context.parseError}); shown raw\n`,
       );
@@ -141,9 +141,10 @@ export class OutputHandler implements Handler {
       wantParsed: this.options.onWritten !== undefined,
     });
     if (reply.lint && this.options.strict) enforceStrict(reply.lint);
+    // As prepare() (render.ts) builds it in this thread, field for field.
     const context: PrintContext = {
-      ...extra,
       includeRaw: this.settings.includeRaw,
+      ...extra,
       ...(reply.lint ? { lint: reply.lint } : {}),
       ...(reply.parseError !== undefined ? { parseError: reply.parseError } : {}),
       ...(reply.parsed ? { parsed: reply.parsed } : {}),

@@ -18,7 +18,7 @@ import type { RenderSettings } from './render.js';
 export const OFFLOAD_MIN_BYTES = 1 << 20;
 
 /** How long the worker may take for one message before it is replaced and the message gets 451. */
-export const RENDER_TIMEOUT_MS = 60_000;
+const RENDER_TIMEOUT_MS = 60_000;
 
 /** What the worker is given: the message, what the printers get besides, and the outputs by format name. */
 export interface RenderJob {

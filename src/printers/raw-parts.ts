@@ -23,7 +23,7 @@ const CR = 0x0d;
 const LF = 0x0a;
 
 /** Messages smaller than this are printed in one piece, through strings: not worth it below. */
-export const PARTS_MIN_BYTES = 64 * 1024;
+const PARTS_MIN_BYTES = 64 * 1024;
 
 /** About how much of the message one part covers. */
 export const SLICE_BYTES = 256 * 1024;
@@ -174,7 +174,7 @@ export function* frameParts(
 }
 
 /** Whether a message is large enough to be printed in parts. */
-export function printsInParts(message: Message): boolean {
+function printsInParts(message: Message): boolean {
   return message.data.length >= PARTS_MIN_BYTES;
 }
 

@@ -35,7 +35,7 @@ import { exitStatus } from '../helpers/process.js';
 
 const REPLY_TIMEOUT_MS = 30_000;
 /** The bystander's bound for one greeting: what the hardening promises. */
-export const BYSTANDER_BOUND_MS = 100;
+const BYSTANDER_BOUND_MS = 100;
 
 type ClassName = 'redos' | 'controls' | 'lf-flood' | 'noop-flood' | 'silent-tls' | 'half-close' | 'envelope' | 'mime';
 

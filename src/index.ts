@@ -5,13 +5,17 @@
 export { SMTPChannel } from './channel/channel.js';
 export { R, formatReply, parseReply, reply, type Reply } from './channel/reply.js';
 export {
+  AUTH_DEFAULTS,
   DATA_SIZE_DEFAULT,
-  type Action,
+  SMTP_DEFAULTS,
+  type AuthConfig,
   type ChannelConfig,
-  type ChannelMessage,
-  type ChannelStateName,
-} from './channel/types.js';
-export type { AuthConfig, RuleEvent, RuleOutcome, TlsInfo } from './channel/types.js';
+  type ChannelOptions,
+  type RuleEvent,
+  type RuleOutcome,
+  type SmtpSettings,
+} from './channel/config.js';
+export type { Action, ChannelMessage, ChannelStateName, TlsInfo } from './channel/actions.js';
 export { RuleEngine } from './rules/engine.js';
 export { parseRule, parseRulesFile } from './rules/parse.js';
 export type { Rule, RuleAction, RuleVerb } from './rules/rule.js';

@@ -1,4 +1,4 @@
-import type { ChannelMessage } from './channel/types.js';
+import type { ChannelMessage } from './channel/actions.js';
 import type { TranscriptLine } from './transcript/transcript.js';
 
 /** A network endpoint. */

@@ -48,7 +48,7 @@ export interface StartSinkOptions {
   /** Largest accepted message in bytes, 0 for none. Default 33554432. */
   dataSizeLimit?: number;
   /** Advertise and accept SMTPUTF8. Default false. */
-  enableSMTPUTF8?: boolean;
+  smtputf8?: boolean;
   /** Name in the greeting and the EHLO reply. */
   hostname?: string;
   /** Parse each message with mailparser before accepting it. Default true. */
@@ -185,7 +185,7 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
   const built = new WeakMap<Message, SinkMessage>();
   const server = new SMTPServer({ host, port: options.port ?? 0 }, null, {
     dataSizeLimit: options.dataSizeLimit,
-    enableSMTPUTF8: options.enableSMTPUTF8,
+    smtputf8: options.smtputf8,
     hostname: options.hostname,
     handler: {
       async handleMessage(message) {

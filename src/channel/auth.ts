@@ -9,7 +9,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { CommandContext, CommandSpec, Session } from './commands.js';
 import { R } from './reply.js';
-import type { AuthConfig, ChannelConfig } from './types.js';
+import type { AuthConfig, ChannelConfig } from './config.js';
 
 const MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5'] as const;
 
@@ -31,15 +31,15 @@ const PASSWORD_PROMPT = Buffer.from('Password:').toString('base64');
 
 /** True when EHLO lists AUTH: it is configured, and the session is over TLS or may authenticate in the clear. */
 export function authOffered(config: ChannelConfig, session: Session): boolean {
-  return config.auth !== undefined && (config.auth.insecure === true || session.tls !== null);
+  return config.auth !== null && (config.auth.insecure || session.tls !== null);
 }
 
 /** The EHLO keyword line. */
 export const AUTH_KEYWORD = `AUTH ${MECHANISMS.join(' ')}`;
 
 /** Checks credentials against `users`; with no map, anything is accepted. Pure. */
-export function checkCredentials(users: ReadonlyMap<string, string> | undefined, c: Credentials): boolean {
-  if (users === undefined) return true;
+export function checkCredentials(users: ReadonlyMap<string, string> | null, c: Credentials): boolean {
+  if (users === null) return true;
   const password = users.get(c.user);
   if (password === undefined) return false;
   const [given, expected] =
@@ -88,7 +88,7 @@ function plain(ctx: CommandContext, auth: AuthConfig, response: Buffer): void {
 
 /** The AUTH command. */
 export const AUTH_COMMAND: CommandSpec = {
-  enabled: (config, session) => config.auth !== undefined && session.extended,
+  enabled: (config, session) => config.auth !== null && session.extended,
   run(ctx, arg) {
     const auth = ctx.config.auth!;
     if (!authOffered(ctx.config, ctx.session)) return ctx.send(R.R538_NEED_ENCRYPTION);

@@ -60,7 +60,7 @@ export function feedChunk(reader: ChunkReader, tx: Transaction, limit: number, b
 
 /** The BDAT command: checks come first, but their reply waits for the chunk. */
 export const BDAT_COMMAND: CommandSpec = {
-  enabled: (config, session) => config.chunking === true && session.extended,
+  enabled: (config, session) => config.chunking && session.extended,
   run(ctx: CommandContext, arg) {
     const m = BDAT_ARG.exec(arg ?? '');
     // Without a size the chunk cannot be skipped; the line is all there is.

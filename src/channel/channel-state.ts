@@ -7,7 +7,7 @@
 import type { AuthStep } from './auth.js';
 import type { ChunkReader } from './bdat.js';
 import type { DataDecoder } from './data-decoder.js';
-import type { RuleOutcome } from './types.js';
+import type { RuleOutcome } from './config.js';
 
 /** The data phase: DATA's decoder, or the BDAT chunk being read. */
 export type BodyState =

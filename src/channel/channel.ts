@@ -44,12 +44,12 @@ import { R, type Reply } from './reply.js';
 import { announce, belongsToTransaction, commandSubject } from './rule-hook.js';
 import {
   COMMAND_SIZE_LIMIT,
-  type Action,
+  resolveChannelConfig,
   type ChannelConfig,
-  type ChannelStateName,
+  type ChannelOptions,
   type RuleOutcome,
-  type TlsInfo,
-} from './types.js';
+} from './config.js';
+import { type Action, type ChannelStateName, type TlsInfo } from './actions.js';
 import { ChannelUsageError } from '../errors.js';
 
 export class SMTPChannel {
@@ -60,7 +60,7 @@ export class SMTPChannel {
   /** MAIL's line limit after EHLO (smtpd's `command_size_limits['MAIL']`). */
   private readonly mailLineLimit: number;
   private out: Action[] = [];
-  /** Messages accepted on this connection (for `maxMessages`). */
+  /** Messages accepted on this connection (for `maxMessagesPerConnection`). */
   private accepted = 0;
   private greeted = false;
   /**
@@ -70,7 +70,12 @@ export class SMTPChannel {
    */
   private authRefused = false;
 
-  constructor(readonly config: ChannelConfig) {
+  /** Every setting, decided: the options given, the rest from SMTP_DEFAULTS. */
+  readonly config: ChannelConfig;
+
+  constructor(options: ChannelOptions) {
+    const config = resolveChannelConfig(options);
+    this.config = config;
     this.mailLineLimit = mailLineLimit(config);
     this.lines = new LineReader(Math.max(COMMAND_SIZE_LIMIT, this.mailLineLimit));
   }

@@ -8,7 +8,7 @@ import { traceable } from './auth.js';
 import { lookupVerb, type CommandSpec, type Session } from './commands.js';
 import { pyStrip } from './py-text.js';
 import { R, type Reply } from './reply.js';
-import { COMMAND_SIZE_LIMIT, MAIL_SIZE_EXTENSION, MAIL_SMTPUTF8_EXTENSION, type ChannelConfig } from './types.js';
+import { COMMAND_SIZE_LIMIT, MAIL_SIZE_EXTENSION, MAIL_SMTPUTF8_EXTENSION, type ChannelConfig } from './config.js';
 
 /** A command line: refused with a reply, or a command to run (after the rules are asked). */
 export type CommandLine =
@@ -20,7 +20,7 @@ export function mailLineLimit(config: ChannelConfig): number {
   return (
     COMMAND_SIZE_LIMIT +
     (config.dataSizeLimit ? MAIL_SIZE_EXTENSION : 0) +
-    (config.enableSMTPUTF8 ? MAIL_SMTPUTF8_EXTENSION : 0)
+    (config.smtputf8 ? MAIL_SMTPUTF8_EXTENSION : 0)
   );
 }
 

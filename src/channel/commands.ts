@@ -12,7 +12,8 @@ import type { MessageBody } from './message-body.js';
 import { parseParams, splitOptions } from './params.js';
 import { pyStrip } from './py-text.js';
 import { R, type Reply } from './reply.js';
-import { type ChannelConfig, type TlsInfo } from './types.js';
+import { type ChannelConfig } from './config.js';
+import { type TlsInfo } from './actions.js';
 
 /** One transaction (smtpd's mailfrom/rcpttos/options); RSET and the end of DATA replace it. */
 export interface Transaction {
@@ -177,9 +178,9 @@ export const COMMANDS: Record<Verb, CommandSpec> = {
   // The verbs smtpd did not have carry no HELP line, so HELP reads as smtpd's.
   // Extensions exist only after EHLO, which announces them (RFC 5321 2.2.1);
   // before it they are unknown, as they were to smtpd, whose codes we keep.
-  LHLO: { enabled: (c) => c.lmtp === true, run: (ctx, arg) => greet(ctx, arg, true) },
+  LHLO: { enabled: (c) => c.lmtp, run: (ctx, arg) => greet(ctx, arg, true) },
   STARTTLS: {
-    enabled: (c, s) => c.starttls === true && s.extended,
+    enabled: (c, s) => c.starttls && s.extended,
     run(ctx, arg) {
       if (arg) return ctx.send(R.R501_STARTTLS_SYNTAX);
       if (ctx.session.tls !== null) return ctx.send(R.R503_TLS_ACTIVE);
@@ -214,7 +215,7 @@ function greet(ctx: CommandContext, arg: string | null, extended: boolean): void
   const lines = [config.hostname];
   if (config.dataSizeLimit) lines.push(`SIZE ${config.dataSizeLimit}`);
   lines.push('8BITMIME');
-  if (config.enableSMTPUTF8) lines.push('SMTPUTF8');
+  if (config.smtputf8) lines.push('SMTPUTF8');
   lines.push('PIPELINING');
   if (config.chunking) lines.push('CHUNKING');
   if (config.chunking && config.binaryMime) lines.push('BINARYMIME');
@@ -256,7 +257,7 @@ function mail(ctx: CommandContext, arg: string | null): void {
   // RFC 3207 section 4 and RFC 4954 section 6: a server may insist on either.
   if (ctx.config.requireTls && ctx.session.tls === null) return ctx.send(R.R530_NEED_TLS);
   if (ctx.config.auth?.required && ctx.session.authUser === null) return ctx.send(R.R530_NEED_AUTH);
-  const maxMessages = ctx.config.maxMessages ?? 0;
+  const maxMessages = ctx.config.maxMessagesPerConnection;
   if (maxMessages > 0 && ctx.messagesAccepted >= maxMessages) {
     ctx.send(R.R421_TOO_MANY_MESSAGES(ctx.config.hostname));
     return ctx.close();
@@ -265,10 +266,10 @@ function mail(ctx: CommandContext, arg: string | null): void {
   if (!params) return ctx.send(syntaxError);
   const body = params.get('BODY') ?? '7BIT';
   params.delete('BODY');
-  const binary = body === 'BINARYMIME' && ctx.config.chunking === true && ctx.config.binaryMime === true;
+  const binary = body === 'BINARYMIME' && ctx.config.chunking && ctx.config.binaryMime;
   if (body !== '7BIT' && body !== '8BITMIME' && !binary) return ctx.send(R.R501_BAD_BODY);
   let smtputf8 = false;
-  if (ctx.config.enableSMTPUTF8 && params.has('SMTPUTF8')) {
+  if (ctx.config.smtputf8 && params.has('SMTPUTF8')) {
     if (params.get('SMTPUTF8') !== true) return ctx.send(R.R501_SMTPUTF8_ARG);
     params.delete('SMTPUTF8');
     smtputf8 = true;
@@ -310,7 +311,7 @@ function rcpt(ctx: CommandContext, arg: string | null): void {
   if (params.size > 0) return ctx.send(R.R555_RCPT_PARAMS);
   const refusal = ctx.config.acceptRecipient?.(path.address);
   if (refusal) return ctx.send(refusal);
-  const maxRecipients = ctx.config.maxRecipients ?? 0;
+  const maxRecipients = ctx.config.maxRecipients;
   if (maxRecipients > 0 && tx.rcptTos.length >= maxRecipients) return ctx.send(R.R452_TOO_MANY_RECIPIENTS);
   tx.rcptTos.push(path.address);
   tx.rcptOptions = path.options;

@@ -17,7 +17,7 @@
  */
 
 import { MessageBody } from './message-body.js';
-import type { BareLineEndings } from './types.js';
+import type { BareLineEndings } from './actions.js';
 
 const LF = 0x0a;
 const CR = 0x0d;

@@ -13,7 +13,8 @@ import type { Session, Transaction } from './commands.js';
 import { countBareLineEndings, type DataDecoder } from './data-decoder.js';
 import { isAcceptance, R, type Reply } from './reply.js';
 import { announce, headerSection } from './rule-hook.js';
-import type { Action, BareLineEndings, ChannelConfig, ChannelMessage, RuleOutcome } from './types.js';
+import type { ChannelConfig, RuleOutcome } from './config.js';
+import type { Action, BareLineEndings, ChannelMessage } from './actions.js';
 
 /** What the channel does when a message's data has ended, or its verdict is in. */
 export type MessageEnd =
@@ -37,7 +38,7 @@ export interface MessageEnding {
 
 /**
  * How the channel answers the handler's verdict: the replies that end the
- * transaction, and whether it counts as accepted (for `maxMessages`).
+ * transaction, and whether it counts as accepted (for `maxMessagesPerConnection`).
  */
 export interface VerdictAnswer {
   readonly accepted: boolean;
@@ -113,7 +114,7 @@ function endOfMessage(
   bareLineEndings: BareLineEndings,
   lineBased: boolean,
 ): MessageEnding {
-  if (lineBased && config.bareLineEndings === 'reject' && bareLineEndings.cr + bareLineEndings.lf > 0) {
+  if (lineBased && config.bareLf === 'reject' && bareLineEndings.cr + bareLineEndings.lf > 0) {
     return { before: [], end: refusal(config, tx, R.R550_BARE_LINE_ENDING) };
   }
   const outcome = config.replyRule?.({ verb: 'EOD', subject: headerSection(data) });

@@ -97,7 +97,7 @@ export const R = {
   R334_CHALLENGE: (base64: string) => ereply('', 334, base64),
   R252_CANNOT_VRFY: ereply('2.5.0', 252, 'Cannot VRFY user, but will accept message and attempt delivery'),
   R354_START_DATA: ereply('', 354, 'End data with <CR><LF>.<CR><LF>'),
-  /** Ours: `maxMessages` reached (smtpd had no such limit). */
+  /** Ours: `maxMessagesPerConnection` reached (smtpd had no such limit). */
   /** Ours: shutdown (SIGINT/SIGTERM, or the grace period over). */
   R421_SHUTDOWN: (host: string) => ereply('4.0.0', 421, `${host} Service closing transmission channel`),
   /** Ours: an RFC 5321 4.5.3.2 timeout. */
@@ -151,7 +151,7 @@ export const R = {
   R530_NEED_AUTH: ereply('5.7.0', 530, 'Authentication required'),
   R535_AUTH_FAILED: ereply('5.7.8', 535, 'Authentication credentials invalid'),
   R538_NEED_ENCRYPTION: ereply('5.7.11', 538, 'Encryption required for requested authentication mechanism'),
-  /** Ours, with `bareLineEndings: 'reject'`. */
+  /** Ours, with `bareLf: 'reject'`. */
   /** Ours: the relay policy (src/relay/policy.ts) refuses a recipient; the class code, as before the table held it. */
   R550_RELAY_DENIED: ereply('5.0.0', 550, 'Error: relay access denied'),
   R550_RELAY_DOMAIN: ereply('5.0.0', 550, 'Error: relaying to this domain is not allowed'),

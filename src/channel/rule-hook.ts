@@ -3,7 +3,8 @@
  * rule's pattern is matched against, and the actions that announce an
  * outcome. The rules themselves live in src/rules/; the channel only asks.
  */
-import type { Action, RuleOutcome } from './types.js';
+import type { RuleOutcome } from './config.js';
+import type { Action } from './actions.js';
 
 /** Verbs whose rules belong to the transaction, and so to the message's JSON. */
 const TRANSACTION_VERBS = new Set(['MAIL', 'RCPT', 'DATA', 'BDAT', 'EOD']);

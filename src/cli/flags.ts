@@ -4,12 +4,12 @@
  * typed Config.
  */
 import { Command, Option } from 'commander';
-import { DATA_SIZE_DEFAULT } from '../channel/types.js';
+import { SMTP_DEFAULTS } from '../channel/config.js';
 import { DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES } from './config.js';
 import { FORMAT_NAMES } from '../printers/registry.js';
 import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from './relay-settings.js';
 import { EXIT } from './run-control.js';
-import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RECIPIENTS, DEFAULT_TIMEOUTS } from '../server/server.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUTS } from '../server/server.js';
 import { VERSION } from '../version.js';
 import { WAIT_SUMMARY } from './wait/wait-command.js';
 
@@ -25,7 +25,7 @@ export function program(): Command {
     .argument('[remotehost:port]', `upstream server for relaying classes (default: ${DEFAULT_REMOTE})`)
     .option('-n, --nosetuid', 'never drop privileges')
     .addOption(new Option('-c, --class <classname>', 'server class').choices(SERVER_CLASSES).default('DebuggingServer'))
-    .option('-s, --size <bytes>', `largest accepted message, 0 for no limit (default: ${DATA_SIZE_DEFAULT})`)
+    .option('-s, --size <bytes>', `largest accepted message, 0 for no limit (default: ${SMTP_DEFAULTS.dataSizeLimit})`)
     .option('-d, --debug', 'print a protocol trace on stderr')
     .option('-u, --smtputf8', 'enable the SMTPUTF8 extension (RFC 6531)')
     .option('-f, --format <name>', `how messages are shown: ${FORMAT_NAMES.join(', ')}`, 'raw')
@@ -45,9 +45,12 @@ export function program(): Command {
     .option('--max-connections <n>', `open connections at most, 0 for no limit (default: ${DEFAULT_MAX_CONNECTIONS})`)
     .option(
       '--max-recipients <n>',
-      `recipients per message at most, 0 for no limit (default: ${DEFAULT_MAX_RECIPIENTS})`,
+      `recipients per message at most, 0 for no limit (default: ${SMTP_DEFAULTS.maxRecipients})`,
     )
-    .option('--max-messages-per-connection <n>', 'messages per connection at most, 0 for no limit (default: 0)')
+    .option(
+      '--max-messages-per-connection <n>',
+      `messages per connection at most, 0 for no limit (default: ${SMTP_DEFAULTS.maxMessagesPerConnection})`,
+    )
     .option(
       '--command-timeout <seconds>',
       `close an idle session with 421 (default: ${DEFAULT_TIMEOUTS.command / 1000})`,
@@ -59,7 +62,7 @@ export function program(): Command {
     )
     .option(
       '--bare-lf <policy>',
-      'messages with bare CR or LF line endings: accept (flagged) or reject (550) (default: accept)',
+      `messages with bare CR or LF line endings: accept (flagged) or reject (550) (default: ${SMTP_DEFAULTS.bareLf})`,
     )
     .option(
       '--user <name>',

@@ -10,7 +10,7 @@ import os from 'node:os';
 import net from 'node:net';
 import type { Config } from './config.js';
 import { ExpectationTracker } from '../expect/tracker.js';
-import { extensionServerOptions } from './extension-options.js';
+import { credentialOptions } from './smtp-options.js';
 import { OutputHandler } from '../handlers/outputs.js';
 import { lintMessage } from '../lint/lint.js';
 import { enforceStrict } from '../lint/strict.js';
@@ -99,7 +99,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     await outputs.close();
     throw new StartError(err.message);
   };
-  const extensions = await extensionServerOptions(config.extensions, io.stderr, hostname).catch(orClose);
+  const credentials = await credentialOptions(config, io.stderr, hostname).catch(orClose);
   const expecting = config.expectCount !== null || config.expectations.length > 0;
   const expectations = expecting ? new ExpectationTracker(config.expectCount, config.expectations) : null;
   const rules = config.rules;
@@ -136,17 +136,11 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   const relay = await relayServerOptions(config.relay, io.stderr, printer, strictCheck, hostname).catch(orClose);
   const server = new SMTPServer(config.local, config.remote, {
     hostname,
-    dataSizeLimit: config.dataSizeLimit,
-    enableSMTPUTF8: config.smtputf8,
+    ...config.smtp,
+    ...credentials,
     ...relay,
     ...(config.debug ? { trace: io.stderr } : {}),
     log: io.stderr,
-    maxConnections: config.maxConnections,
-    maxRecipients: config.maxRecipients,
-    maxMessagesPerConnection: config.maxMessagesPerConnection,
-    bareLineEndings: config.bareLineEndings,
-    timeouts: config.timeouts,
-    ...extensions,
     ...(engine ? { replyRule: engine.hook } : {}),
     connectionRate: rules.connectionRate,
     ...(rules.transcript

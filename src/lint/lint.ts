@@ -6,7 +6,7 @@
  * a few linear passes and no parse.
  */
 import { isAscii } from 'node:buffer';
-import type { ChannelMessage } from '../channel/types.js';
+import type { ChannelMessage } from '../channel/actions.js';
 import { quote, type Finding } from './findings.js';
 import { findHeader, headerIsAscii, headerValue, scanHeaders, type HeaderBlock } from './header-scan.js';
 import { mailboxAddresses } from './mailbox.js';

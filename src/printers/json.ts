@@ -5,7 +5,7 @@
  * change to the schema version.
  */
 import type { Finding } from '../lint/findings.js';
-import type { TlsInfo } from '../channel/types.js';
+import type { TlsInfo } from '../channel/actions.js';
 import type { Endpoint, Message } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
 import type { ParsedMessage } from './parse-message.js';

@@ -6,7 +6,7 @@
  * third message" is the third of the run, whichever connection sends it.
  * Pure apart from that state: no clock, no I/O.
  */
-import type { RuleEvent, RuleOutcome } from '../channel/types.js';
+import type { RuleEvent, RuleOutcome } from '../channel/config.js';
 import type { Occurrence, Rule } from './rule.js';
 
 /** mulberry32: a small, fast, seeded PRNG; good enough to pick faults, replayable everywhere. */

@@ -2,7 +2,7 @@
  * Scripted replies and faults, as data: what `--reply RULE` and
  * each line of `--rules FILE` say once parsed (parse.ts), and what the
  * engine (engine.ts) decides for one event. The channel sees only the
- * `RuleEvent` -> `RuleOutcome` hook (src/channel/types.ts).
+ * `RuleEvent` -> `RuleOutcome` hook (src/channel/config.ts).
  */
 import type { Reply } from '../channel/reply.js';
 

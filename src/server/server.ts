@@ -9,7 +9,15 @@ import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
 import { R, formatReply, parseReply, type Reply } from '../channel/reply.js';
-import { DATA_SIZE_DEFAULT, type ChannelConfig, type RuleEvent, type RuleOutcome } from '../channel/types.js';
+import {
+  resolveChannelConfig,
+  SMTP_DEFAULTS,
+  type AuthConfig,
+  type ChannelConfig,
+  type RuleEvent,
+  type RuleOutcome,
+  type SmtpSettings,
+} from '../channel/config.js';
 import { CLOSE_LINGER_MS, Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
 import type { Message } from '../message.js';
 import type { FinishedSession } from '../transcript/transcript.js';
@@ -34,11 +42,19 @@ export interface ProcessMessageOptions {
   readonly rcptOptions: readonly string[];
 }
 
-export interface ServerOptions {
-  /** Largest message in bytes, 0 for none (default 33554432, smtpd's DATA_SIZE_DEFAULT). */
-  dataSizeLimit?: number;
-  /** Advertise and accept SMTPUTF8. */
-  enableSMTPUTF8?: boolean;
+/**
+ * The server's options: every SMTP setting under its one name (SmtpSettings,
+ * src/channel/config.ts; absent ones take SMTP_DEFAULTS in the channel), and
+ * what only a server has: sockets, TLS, time, logs.
+ */
+export interface ServerOptions extends Partial<Omit<SmtpSettings, 'auth'>> {
+  /**
+   * AUTH PLAIN, LOGIN, CRAM-MD5 (RFC 4954). On by default, accepting any
+   * credentials; offered only over TLS unless listening on loopback or
+   * `insecure` is set. `users` checks them (535 on failure); `required`
+   * answers 530 to MAIL without AUTH. `null` turns AUTH off.
+   */
+  auth?: Partial<Omit<AuthConfig, 'challenge'>> | null;
   /** Name in the greeting and EHLO reply (default: os.hostname()). */
   hostname?: string;
   /** Handles each message; without one, `processMessage` must be overridden. */
@@ -49,12 +65,6 @@ export interface ServerOptions {
   log?: NodeJS.WritableStream;
   /** Open connections at most; one more gets 421 and is closed. 0: no limit. Default 1024. */
   maxConnections?: number;
-  /** Recipients per message at most; more get 452. 0: no limit. Default 1000 (RFC 5321 asks for at least 100). */
-  maxRecipients?: number;
-  /** Messages per connection at most; the next MAIL gets 421. 0 (default): no limit. */
-  maxMessagesPerConnection?: number;
-  /** `accept` (default) or `reject` (550) messages with bare CR or LF line endings. */
-  bareLineEndings?: 'accept' | 'reject';
   /** Timeouts in milliseconds (0 disables one); defaults from RFC 5321 4.5.3.2. */
   timeouts?: Partial<Timeouts>;
   /**
@@ -67,26 +77,6 @@ export interface ServerOptions {
   tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** TLS from the first byte (SMTPS, RFC 8314); needs `tls`. */
   tlsImplicit?: boolean;
-  /** MAIL before STARTTLS gets 530. */
-  requireTls?: boolean;
-  /**
-   * AUTH PLAIN, LOGIN, CRAM-MD5 (RFC 4954). On by default, accepting any
-   * credentials; offered only over TLS unless listening on loopback or
-   * `insecure` is set. `users` checks them (535 on failure); `required`
-   * answers 530 to MAIL without AUTH. `false` turns AUTH off.
-   */
-  auth?:
-    false | { readonly users?: ReadonlyMap<string, string>; readonly required?: boolean; readonly insecure?: boolean };
-  /** CHUNKING (RFC 3030); default true. */
-  chunking?: boolean;
-  /** BINARYMIME (RFC 3030), with CHUNKING; default false (smtpd answered BODY=BINARYMIME 501). */
-  binaryMime?: boolean;
-  /** ENHANCEDSTATUSCODES (RFC 2034); default false. */
-  enhancedStatusCodes?: boolean;
-  /** DSN parameters (RFC 3461) accepted and recorded; default false. */
-  dsn?: boolean;
-  /** Speak LMTP (RFC 2033) instead of SMTP; default false. */
-  lmtp?: boolean;
   /** Expect a PROXY protocol v1/v2 header on each connection; default false. */
   proxyProtocol?: boolean;
   /**
@@ -100,14 +90,20 @@ export interface ServerOptions {
   transcript?: (session: FinishedSession) => void;
 }
 
+/** The SMTP settings among `options`, and nothing else (the channel is given no server option). */
+function pickSmtpSettings(options: ServerOptions): Partial<SmtpSettings> {
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(SMTP_DEFAULTS) as (keyof SmtpSettings)[]) {
+    if (options[key] !== undefined) picked[key] = options[key];
+  }
+  return picked as Partial<SmtpSettings>;
+}
+
 /** RFC 5321 4.5.3.2's timeouts: 5 minutes for a command, 3 for a data block, 10 for a transaction. */
 export const DEFAULT_TIMEOUTS: Timeouts = { command: 300_000, data: 180_000, transaction: 600_000 };
 
 /** Default open connections at most (`--max-connections`). */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
-
-/** Default recipients per message at most (`--max-recipients`). */
-export const DEFAULT_MAX_RECIPIENTS = 1000;
 
 /** Default grace period for transactions in flight at shutdown, in milliseconds. */
 export const SHUTDOWN_GRACE_MS = 3000;
@@ -150,37 +146,25 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     super();
     if (options.tlsImplicit && !options.tls) throw new TypeError('tlsImplicit needs tls (a certificate and key)');
     const hostname = options.hostname ?? os.hostname();
-    const auth = options.auth ?? {};
-    this.channelConfig = {
+    const { auth, tls: tlsOptions, tlsImplicit, ...settings } = options;
+    this.channelConfig = resolveChannelConfig({
+      ...pickSmtpSettings(settings),
       hostname,
       banner: `smtpd-ts ${VERSION}`,
-      dataSizeLimit: options.dataSizeLimit ?? DATA_SIZE_DEFAULT,
-      enableSMTPUTF8: options.enableSMTPUTF8 ?? false,
       // The transcript records the received lines from the channel's trace.
       trace: options.trace !== undefined || options.transcript !== undefined,
-      maxRecipients: options.maxRecipients ?? DEFAULT_MAX_RECIPIENTS,
-      maxMessages: options.maxMessagesPerConnection ?? 0,
-      bareLineEndings: options.bareLineEndings ?? 'accept',
-      starttls: options.tls !== undefined && !options.tlsImplicit,
-      requireTls: options.requireTls ?? false,
-      ...(auth === false
-        ? {}
-        : {
-            auth: {
-              insecure: auth.insecure ?? isLoopbackHost(localaddr.host),
-              required: auth.required ?? false,
-              ...(auth.users ? { users: auth.users } : {}),
+      starttls: tlsOptions !== undefined && !tlsImplicit,
+      auth:
+        auth === null
+          ? null
+          : {
+              ...auth,
+              insecure: auth?.insecure ?? isLoopbackHost(localaddr.host),
               // RFC 2195: unique per exchange; randomness is the server's job, not the channel's.
               challenge: () => `<${randomBytes(8).toString('hex')}.${Date.now()}@${hostname}>`,
             },
-          }),
-      chunking: options.chunking ?? true,
-      binaryMime: options.binaryMime ?? false,
-      enhancedStatusCodes: options.enhancedStatusCodes ?? false,
-      dsn: options.dsn ?? false,
-      lmtp: options.lmtp ?? false,
       ...(options.replyRule ? { replyRule: options.replyRule } : {}),
-    };
+    });
     this.connectionRate = options.connectionRate ?? null;
     const transcript = options.transcript;
     this.transcripts = transcript

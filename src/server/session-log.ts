@@ -4,7 +4,7 @@
  * made terminal-safe before it reaches the trace; the transcript keeps the
  * text as it was (JSON escapes it) and is bounded (src/transcript/).
  */
-import type { TlsInfo } from '../channel/types.js';
+import type { TlsInfo } from '../channel/actions.js';
 import type { Endpoint } from '../message.js';
 import { terminalSafe } from '../printers/terminal-safe.js';
 import { Transcript, type FinishedSession, type SessionEnd, type TranscriptLine } from '../transcript/transcript.js';

@@ -6,7 +6,7 @@
  * `session`; human formats print the dialogue before each message and the
  * rest when the session ends (print.ts).
  */
-import type { TlsInfo } from '../channel/types.js';
+import type { TlsInfo } from '../channel/actions.js';
 import type { Endpoint } from '../message.js';
 import { JSON_SCHEMA_VERSION } from '../printers/json.js';
 

@@ -129,7 +129,7 @@ describe('AUTH (RFC 4954)', () => {
     );
     assert.equal(checkCredentials(users, { mechanism: 'PLAIN', user: 'bob', password: 'pa:ss' }), true);
     assert.equal(checkCredentials(users, { mechanism: 'LOGIN', user: 'bob', password: 'pa' }), false);
-    assert.equal(checkCredentials(undefined, { mechanism: 'LOGIN', user: 'x', password: 'y' }), true);
+    assert.equal(checkCredentials(null, { mechanism: 'LOGIN', user: 'x', password: 'y' }), true);
     assert.throws(() => parseUsers('nocolon\n'), /line 1/);
     assert.deepEqual([...parseUsers('\ufeffalice:pw\r\n')], [['alice', 'pw']]);
   });

@@ -79,7 +79,7 @@ describe('CHUNKING (RFC 3030)', () => {
       Buffer.from('EHLO x\r\nMAIL FROM:<a@b> BODY=BINARYMIME\r\nRCPT TO:<c@d>\r\nDATA\r\nBDAT 6 LAST\r\n'),
       binary,
     ]);
-    const o = script(input, { ...cfg, bareLineEndings: 'reject' });
+    const o = script(input, { ...cfg, bareLf: 'reject' });
     assert.deepEqual(codes(o), [250, 250, 250, 503, 250]);
     assert.deepEqual(o.messages[0]!.data, binary);
     assert.deepEqual(codes(script(crlf('EHLO x', 'MAIL FROM:<a@b> BODY=BINARYMIME'), ON)), [250, 501]);

@@ -30,7 +30,7 @@ describe('greeting and session commands', () => {
   });
 
   it('lists SMTPUTF8 only when enabled and no SIZE when the limit is 0', () => {
-    const o = script(crlf(EHLO), { enableSMTPUTF8: true, dataSizeLimit: 0 });
+    const o = script(crlf(EHLO), { smtputf8: true, dataSizeLimit: 0 });
     assert.deepEqual(o.lines.slice(1), ['250-sink.test', '250-8BITMIME', '250-SMTPUTF8', '250-PIPELINING', '250 HELP']);
   });
 
@@ -186,7 +186,7 @@ describe('MAIL and RCPT', () => {
   it('takes SMTPUTF8 only when enabled, without a value', () => {
     const off = script(crlf(EHLO, 'MAIL FROM:<a@x> SMTPUTF8'));
     assert.equal(off.lines.at(-1), '555 MAIL FROM parameters not recognized or not implemented');
-    const on = script(crlf(EHLO, 'MAIL FROM:<a@x> SMTPUTF8=yes', 'MAIL FROM:<a@x> SMTPUTF8'), { enableSMTPUTF8: true });
+    const on = script(crlf(EHLO, 'MAIL FROM:<a@x> SMTPUTF8=yes', 'MAIL FROM:<a@x> SMTPUTF8'), { smtputf8: true });
     assert.deepEqual(on.lines.slice(-2), ['501 Error: SMTPUTF8 takes no arguments', '250 OK']);
   });
 
@@ -225,7 +225,7 @@ describe('command line length', () => {
     const mail = (n: number) => `MAIL FROM:<a@x> SIZE=1 X=${'y'.repeat(n - 'MAIL FROM:<a@x> SIZE=1 X='.length)}`;
     assert.deepEqual(codes(script(crlf('HELO x', mail(513)))), [250, 500]);
     assert.deepEqual(codes(script(crlf(EHLO, mail(538), mail(539)))), [250, 555, 500]);
-    assert.deepEqual(codes(script(crlf(EHLO, mail(548), mail(549)), { enableSMTPUTF8: true })), [250, 555, 500]);
+    assert.deepEqual(codes(script(crlf(EHLO, mail(548), mail(549)), { smtputf8: true })), [250, 555, 500]);
   });
 
   it('drops an overlong line without buffering it and carries on', () => {
@@ -412,17 +412,17 @@ describe('limits', () => {
     assert.deepEqual(o.messages[0]!.rcptTos, ['1@x', '2@x']);
   });
 
-  it('answers the MAIL after maxMessages accepted messages with 421 and closes', () => {
+  it('answers the MAIL after maxMessagesPerConnection accepted messages with 421 and closes', () => {
     const one = crlf(...TX, 'DATA', 'x', '.');
-    const o = script(crlf(EHLO) + one + one + one, { maxMessages: 2 });
+    const o = script(crlf(EHLO) + one + one + one, { maxMessagesPerConnection: 2 });
     assert.equal(o.messages.length, 2);
     assert.equal(o.lines.at(-1), '421 sink.test Error: too many messages in this connection');
     assert.equal(o.closed, true);
   });
 
-  it('does not count refused messages against maxMessages', () => {
+  it('does not count refused messages against maxMessagesPerConnection', () => {
     const one = crlf(...TX, 'DATA', 'x', '.');
-    const o = script(crlf(EHLO) + one + one, { maxMessages: 1 }, () => reply(451, 'not now'));
+    const o = script(crlf(EHLO) + one + one, { maxMessagesPerConnection: 1 }, () => reply(451, 'not now'));
     assert.deepEqual(codes(o).slice(-2), [354, 451]);
   });
 });
@@ -437,7 +437,7 @@ describe('bare line endings in DATA', () => {
   });
 
   it('rejects them with 550 when asked to, and the session goes on', () => {
-    const o = script(withBare + crlf(...TX, 'DATA', 'clean', '.'), { bareLineEndings: 'reject' });
+    const o = script(withBare + crlf(...TX, 'DATA', 'clean', '.'), { bareLf: 'reject' });
     assert.equal(
       o.lines.find((l) => l.startsWith('550')),
       '550 Error: bare CR or LF in message data; lines must end with CRLF (RFC 5321 2.3.8)',

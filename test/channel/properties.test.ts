@@ -12,8 +12,8 @@ import { anyBytes, cut, REPLY_LINE, smtpBytes } from '../fuzz/smtp-input.js';
 const RUNS = 1000;
 const configs = [
   {},
-  { enableSMTPUTF8: true, dataSizeLimit: 64 },
-  { bareLineEndings: 'reject' as const, maxRecipients: 2, maxMessages: 1 },
+  { smtputf8: true, dataSizeLimit: 64 },
+  { bareLf: 'reject' as const, maxRecipients: 2, maxMessagesPerConnection: 1 },
   {
     starttls: true,
     auth: { insecure: true },

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { toConfig } from '../../src/cli/config.js';
+import { SMTPServer } from '../../src/server/server.js';
 import { VERSION } from '../../src/version.js';
 import { NODE_ARGS, ROOT, startCli } from '../helpers/cli.js';
 import { SmtpClient, sendMail } from '../helpers/smtp-client.js';
@@ -82,7 +83,9 @@ describe('toConfig', () => {
     const c = toConfig({ class: 'DebuggingServer' }, []);
     assert.deepEqual(c.local, { host: '127.0.0.1', port: 1025 });
     assert.deepEqual(c.remote, { host: 'localhost', port: 25 });
-    assert.equal(c.dataSizeLimit, 33554432);
+    assert.equal(c.smtp.dataSizeLimit, undefined, 'left to the channel, which applies the default once');
+    assert.equal(new SMTPServer(c.local, null, c.smtp).channelConfig.dataSizeLimit, 33554432);
+    assert.equal(toConfig({ class: 'DebuggingServer', size: '0' }, []).smtp.dataSizeLimit, 0);
     assert.equal(c.setuid, true);
   });
 

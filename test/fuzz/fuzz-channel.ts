@@ -14,20 +14,20 @@ import { feed } from '../helpers/byte-script.js';
 import { anyBytes, cut, REPLY_LINE, smtpBytes } from './smtp-input.js';
 
 const config = fc.record({
-  enableSMTPUTF8: fc.boolean(),
+  smtputf8: fc.boolean(),
   dataSizeLimit: fc.constantFrom(0, 16, 100, 33_554_432),
-  bareLineEndings: fc.constantFrom('accept' as const, 'reject' as const),
+  bareLf: fc.constantFrom('accept' as const, 'reject' as const),
   maxRecipients: fc.constantFrom(0, 1, 3),
-  maxMessages: fc.constantFrom(0, 1, 2),
+  maxMessagesPerConnection: fc.constantFrom(0, 1, 2),
   starttls: fc.boolean(),
   requireTls: fc.boolean(),
   auth: fc.option(
     fc.record({
       insecure: fc.boolean(),
       required: fc.boolean(),
-      users: fc.option(fc.constant(new Map([['a', 'b']])), { nil: undefined }),
+      users: fc.option(fc.constant(new Map([['a', 'b']])), { nil: null }),
     }),
-    { nil: undefined },
+    { nil: null },
   ),
   chunking: fc.boolean(),
   binaryMime: fc.boolean(),

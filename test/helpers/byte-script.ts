@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { SMTPChannel } from '../../src/channel/channel.js';
 import { formatReply, type Reply } from '../../src/channel/reply.js';
-import type { ChannelConfig, ChannelMessage, TlsInfo } from '../../src/channel/types.js';
+import type { ChannelOptions } from '../../src/channel/config.js';
+import type { ChannelMessage, TlsInfo } from '../../src/channel/actions.js';
 import { mulberry32 } from '../../src/rules/engine.js';
 
 /**
@@ -20,11 +21,18 @@ export const TEST_TLS: TlsInfo = { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM
 /** A script: bytes, or segments of bytes with handshakes between them. */
 export type ScriptInput = string | Buffer | readonly (string | Buffer | typeof HANDSHAKE)[];
 
-export const CONFIG: ChannelConfig = {
+/**
+ * smtpd's channel: the scripts that check smtpd's replies run with the
+ * extensions smtpd lacked turned off; a test turns on what it tests.
+ */
+export const CONFIG: ChannelOptions = {
   hostname: 'sink.test',
   banner: 'smtpd-ts test',
   dataSizeLimit: 33_554_432,
-  enableSMTPUTF8: false,
+  smtputf8: false,
+  chunking: false,
+  auth: null,
+  maxRecipients: 0,
 };
 
 export interface Outcome {
@@ -42,7 +50,7 @@ export interface Outcome {
  * A channel configuration, or a function making a fresh one for each run:
  * a stateful hook (a rule engine counts events) must start afresh each time.
  */
-export type ScriptConfig = Partial<ChannelConfig> | (() => Partial<ChannelConfig>);
+export type ScriptConfig = Partial<ChannelOptions> | (() => Partial<ChannelOptions>);
 
 /** Feeds `chunks` in order; settles each message with `verdict(message)` (default 250). */
 export function feed(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RuleEvent } from '../../src/channel/types.js';
+import type { RuleEvent } from '../../src/channel/config.js';
 import { RuleEngine } from '../../src/rules/engine.js';
 import { parseRule } from '../../src/rules/parse.js';
 

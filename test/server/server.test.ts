@@ -168,7 +168,7 @@ describe('SMTPServer', () => {
         handler: { handleMessage: () => undefined },
         maxRecipients: 1,
         maxMessagesPerConnection: 1,
-        bareLineEndings: 'reject',
+        bareLf: 'reject',
       },
       async (port) => {
         const c = await SmtpClient.connect(port);

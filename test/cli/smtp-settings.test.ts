@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { toConfig } from '../../src/cli/config.js';
-import { toExtensionSettings } from '../../src/cli/extension-settings.js';
+import { toSmtpSettings } from '../../src/cli/smtp-settings.js';
+import { SMTPServer } from '../../src/server/server.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -21,28 +22,58 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 describe('extension flags', () => {
   it('default to CHUNKING and AUTH on, everything else off', () => {
-    assert.deepEqual(toConfig({ class: 'DebuggingServer' }, []).extensions, {
-      tls: null,
-      tlsImplicit: false,
-      requireTls: false,
-      auth: { file: null, required: false, insecure: false },
-      chunking: true,
-      binaryMime: false,
-      enhancedStatusCodes: false,
-      dsn: false,
-      lmtp: false,
-      proxyProtocol: false,
+    const config = toConfig({ class: 'DebuggingServer' }, []);
+    // Flags not given are left out: the channel applies the defaults, once.
+    assert.deepEqual(config.smtp, { timeouts: {} });
+    assert.equal(config.tls, null);
+    assert.deepEqual(config.auth, { file: null, required: false, insecure: false });
+    const c = new SMTPServer(config.local, null, { ...config.smtp, auth: {} }).channelConfig;
+    assert.deepEqual(
+      [c.chunking, c.auth?.insecure, c.auth?.required, c.auth?.users, c.requireTls, c.starttls],
+      [true, true, false, null, false, false],
+    );
+    assert.deepEqual(
+      [c.binaryMime, c.enhancedStatusCodes, c.dsn, c.lmtp, c.smtputf8],
+      [false, false, false, false, false],
+    );
+  });
+
+  it('keep the names the server and the channel use', () => {
+    const { smtp } = toSmtpSettings({
+      size: '100',
+      smtputf8: true,
+      maxRecipients: '5',
+      maxMessagesPerConnection: '2',
+      bareLf: 'reject',
+      commandTimeout: '1.5',
+      binarymime: true,
+      lmtp: true,
     });
+    assert.deepEqual(smtp, {
+      dataSizeLimit: 100,
+      smtputf8: true,
+      maxRecipients: 5,
+      maxMessagesPerConnection: 2,
+      bareLf: 'reject',
+      timeouts: { command: 1500 },
+      binaryMime: true,
+      lmtp: true,
+    });
+    const c = new SMTPServer({ host: '127.0.0.1', port: 0 }, null, smtp).channelConfig;
+    assert.deepEqual(
+      [c.dataSizeLimit, c.smtputf8, c.maxRecipients, c.maxMessagesPerConnection, c.bareLf, c.binaryMime, c.lmtp],
+      [100, true, 5, 2, 'reject', true, true],
+    );
   });
 
   it('read --tls, --tls-cert with --tls-key, and the switches', () => {
-    assert.deepEqual(toExtensionSettings({ tls: true, tlsImplicit: true }).tls, { kind: 'self-signed' });
-    assert.deepEqual(toExtensionSettings({ tlsCert: 'c.pem', tlsKey: 'k.pem', requireTls: true }).tls, {
+    assert.deepEqual(toSmtpSettings({ tls: true, tlsImplicit: true }).tls, { kind: 'self-signed' });
+    assert.deepEqual(toSmtpSettings({ tlsCert: 'c.pem', tlsKey: 'k.pem', requireTls: true }).tls, {
       kind: 'files',
       cert: 'c.pem',
       key: 'k.pem',
     });
-    const s = toExtensionSettings({
+    const s = toSmtpSettings({
       auth: false,
       chunking: false,
       enhancedStatusCodes: true,
@@ -51,8 +82,8 @@ describe('extension flags', () => {
       proxyProtocol: true,
     });
     assert.equal(s.auth, null);
-    assert.equal(s.chunking, false);
-    assert.ok(s.enhancedStatusCodes && s.dsn && s.lmtp && s.proxyProtocol);
+    assert.equal(s.smtp.chunking, false);
+    assert.ok(s.smtp.enhancedStatusCodes && s.smtp.dsn && s.smtp.lmtp && s.smtp.proxyProtocol);
   });
 
   it('refuse contradictions with a usage error', () => {
@@ -67,7 +98,7 @@ describe('extension flags', () => {
       { chunking: false, binarymime: true },
       { authFile: '' },
     ]) {
-      assert.throws(() => toExtensionSettings(bad), UsageError, JSON.stringify(bad));
+      assert.throws(() => toSmtpSettings(bad), UsageError, JSON.stringify(bad));
     }
   });
 });

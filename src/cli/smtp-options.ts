@@ -1,5 +1,5 @@
 /**
- * Turns the extension settings into server options at start-up: reads the
+ * Turns the TLS and AUTH settings into server options at start-up: reads the
  * certificate or generates one (printing its fingerprint), reads the
  * `--auth-file`. Errors are worded for stderr (exit 1).
  */
@@ -7,40 +7,18 @@ import { readFile } from 'node:fs/promises';
 import { parseUsers } from '../channel/auth.js';
 import type { ServerOptions } from '../server/server.js';
 import { loadCredentials, selfSignedCredentials } from '../server/tls.js';
-import type { ExtensionSettings } from './extension-settings.js';
+import type { SmtpSettingsFromFlags } from './smtp-settings.js';
 
-type ExtensionOptions = Pick<
-  ServerOptions,
-  | 'tls'
-  | 'tlsImplicit'
-  | 'requireTls'
-  | 'auth'
-  | 'chunking'
-  | 'binaryMime'
-  | 'enhancedStatusCodes'
-  | 'dsn'
-  | 'lmtp'
-  | 'proxyProtocol'
->;
+type CredentialOptions = Pick<ServerOptions, 'tls' | 'auth'>;
 
 /** The server options for `settings`; writes the certificate's fingerprint to `log`. */
-export async function extensionServerOptions(
-  settings: ExtensionSettings,
+export async function credentialOptions(
+  settings: Pick<SmtpSettingsFromFlags, 'tls' | 'auth'>,
   log: NodeJS.WritableStream,
   /** The name a generated certificate is for (the sink's host name). */
   hostname: string,
-): Promise<ExtensionOptions> {
-  const options: ExtensionOptions = {
-    chunking: settings.chunking,
-    binaryMime: settings.binaryMime,
-    enhancedStatusCodes: settings.enhancedStatusCodes,
-    dsn: settings.dsn,
-    lmtp: settings.lmtp,
-    proxyProtocol: settings.proxyProtocol,
-    tlsImplicit: settings.tlsImplicit,
-    requireTls: settings.requireTls,
-    auth: false,
-  };
+): Promise<CredentialOptions> {
+  const options: CredentialOptions = { auth: null };
   if (settings.tls) {
     const credentials =
       settings.tls.kind === 'files'

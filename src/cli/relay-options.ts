@@ -4,11 +4,10 @@
  * password read from its file at start (an unreadable file stops the start).
  */
 import { readFile } from 'node:fs/promises';
+import type { OutputHandler } from '../handlers/outputs.js';
 import { RelayHandler } from '../handlers/relay.js';
-import type { Message } from '../message.js';
-import type { Finding } from '../lint/findings.js';
-import type { PrintContext } from '../printers/printer.js';
-import type { Handler, ServerOptions } from '../server/server.js';
+import type { ServerOptions } from '../server/server.js';
+import type { ContextHandler } from '../handlers/strict.js';
 import { recipientPolicy } from '../relay/policy.js';
 import type { RelaySettings } from './relay-settings.js';
 import type { UpstreamOptions } from '../relay/upstream.js';
@@ -30,11 +29,10 @@ async function readPassword(file: string): Promise<string> {
 export async function relayServerOptions(
   settings: RelaySettings,
   log: NodeJS.WritableStream,
-  printer: Handler & { handleMessage(message: Message, context?: PrintContext): Promise<void> },
-  check: ((message: Message) => readonly Finding[]) | undefined,
+  printer: OutputHandler,
   /** The name we give upstream in EHLO (the sink's host name). */
   hostname: string,
-): Promise<Pick<ServerOptions, 'handler' | 'acceptRecipient'>> {
+): Promise<{ handler: ContextHandler } & Pick<ServerOptions, 'acceptRecipient'>> {
   if (!settings.upstream && settings.routes.length === 0) return { handler: printer };
   const auth =
     settings.user !== null && settings.passwordFile !== null
@@ -53,7 +51,6 @@ export async function relayServerOptions(
     deliverTimeoutMs: settings.deliverTimeoutMs,
     print: (message, context) => printer.handleMessage(message, context),
     log,
-    ...(check ? { check } : {}),
   });
   const policy = recipientPolicy({
     relaying: upstream !== null,

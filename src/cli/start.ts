@@ -12,9 +12,7 @@ import type { Config } from './config.js';
 import { ExpectationTracker } from '../expect/tracker.js';
 import { credentialOptions } from './smtp-options.js';
 import { OutputHandler } from '../handlers/outputs.js';
-import { lintMessage } from '../lint/lint.js';
-import { enforceStrict } from '../lint/strict.js';
-import type { Message } from '../message.js';
+import { StrictHandler } from '../handlers/strict.js';
 import { openOutputs, type OpenedOutputs } from '../outputs/open-outputs.js';
 import { describeIoError } from '../outputs/output.js';
 import { toJsonRecord } from '../printers/json.js';
@@ -113,7 +111,6 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     includeRaw: config.jsonRaw,
     log: io.stderr,
     showLint: config.lint,
-    strict: config.strict,
     // Expectations read the JSON record's parsed fields (and lint), whatever the output format.
     parseAlways: expecting,
     offload: true,
@@ -125,20 +122,15 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
       : {}),
   });
   // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
-  // (src/handlers/relay.ts); --strict is checked before anything is relayed or piped.
-  const strictCheck = config.strict
-    ? (message: Message) => {
-        const findings = lintMessage(message);
-        enforceStrict(findings);
-        return findings;
-      }
-    : undefined;
-  const relay = await relayServerOptions(config.relay, io.stderr, printer, strictCheck, hostname).catch(orClose);
+  // (src/handlers/relay.ts); --strict refuses before either runs.
+  const relay = await relayServerOptions(config.relay, io.stderr, printer, hostname).catch(orClose);
+  const handler = config.strict ? new StrictHandler(relay.handler, (m) => printer.lint(m)) : relay.handler;
   const server = new SMTPServer(config.local, config.remote, {
     hostname,
     ...config.smtp,
     ...credentials,
     ...relay,
+    handler,
     ...(config.debug ? { trace: io.stderr } : {}),
     log: io.stderr,
     ...(engine ? { replyRule: engine.hook } : {}),

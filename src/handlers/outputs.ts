@@ -1,14 +1,15 @@
 /**
  * The CLI's handler: lints the message (src/lint/) when anything shows or
- * judges the findings, refuses it with 550 under `--strict` before anything
- * is written, parses it once if any output's format (or an expectation)
- * needs it, formats it for every output, saves it to the Maildir, writes it
- * to every output, and returns only when every write has completed, so the
- * 250 means "written". Any failure to save or write throws OutputError: the
- * client gets 451 and may try again, and what was written is withdrawn.
+ * judges the findings (unless `--strict`'s wrapper, strict.ts, did), parses
+ * it once if any output's format (or an expectation) needs it, formats it
+ * for every output, saves it to the Maildir, writes it to every output, and
+ * returns only when every write has completed, so the 250 means "written".
+ * Any failure to save or write throws OutputError: the client gets 451 and
+ * may try again, and what was written is withdrawn.
  */
 import { rm } from 'node:fs/promises';
-import { enforceStrict } from '../lint/strict.js';
+import type { Finding } from '../lint/findings.js';
+import { lintMessage } from '../lint/lint.js';
 import type { Message } from '../message.js';
 import type { Maildir, PlannedDelivery } from '../outputs/maildir.js';
 import { describeIoError, type Output } from '../outputs/output.js';
@@ -32,8 +33,6 @@ export interface OutputHandlerOptions {
   readonly log?: NodeJS.WritableStream;
   /** `--lint`: human formats show the lint's findings too (JSON always carries them). */
   readonly showLint?: boolean;
-  /** `--strict`: refuse a message with an error-severity finding with 550; it is written nowhere. */
-  readonly strict?: boolean;
   /** Parse every message, even when no output's format needs it (expectations read parsed fields). */
   readonly parseAlways?: boolean;
   /**
@@ -55,10 +54,7 @@ export class OutputHandler implements Handler {
     const parses = (options.parseAlways ?? false) || options.outputs.some((o) => o.format.parses);
     // Whether anything shows or judges findings: JSON always carries them.
     const lints =
-      (options.showLint ?? false) ||
-      (options.strict ?? false) ||
-      (options.parseAlways ?? false) ||
-      options.outputs.some((o) => !o.format.human);
+      (options.showLint ?? false) || (options.parseAlways ?? false) || options.outputs.some((o) => !o.format.human);
     this.settings = { parses, lints, showLint: options.showLint ?? false, includeRaw: options.includeRaw ?? false };
     // Only the built-in formats and styles can be rebuilt in the worker by name.
     const builtIn = options.outputs.every((o) => FORMATS[o.format.name as FormatName] === o.format);
@@ -107,18 +103,33 @@ export class OutputHandler implements Handler {
     this.options.onWritten?.(message, context);
   }
 
+  /**
+   * The lint's findings for `message`, in the render worker when it is large
+   * (what `--strict` judges before this handler runs: strict.ts).
+   */
+  async lint(message: Message): Promise<readonly Finding[]> {
+    if (!this.pool || message.data.length < OFFLOAD_MIN_BYTES) return lintMessage(message);
+    const reply = await this.pool.render({
+      message,
+      extra: {},
+      settings: { ...this.settings, lints: true, parses: false },
+      outputs: [],
+      wantParsed: false,
+    });
+    return reply.lint ?? [];
+  }
+
   /** Stops the render worker, if one was started. */
   async close(): Promise<void> {
     await this.pool?.close();
   }
 
-  /** Lints (`--strict` refuses before the parse), parses and formats every output in this thread. */
+  /** Lints, parses and formats every output in this thread. */
   private async renderHere(
     message: Message,
     extra: PrintContext,
   ): Promise<{ context: PrintContext; rendered: Rendered[] }> {
-    const strict = this.options.strict ? enforceStrict : undefined;
-    const context = await prepare(message, extra, this.settings, strict);
+    const context = await prepare(message, extra, this.settings);
     // Outside any try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
     const rendered: Rendered[] = [];
     for (const { format, style } of this.options.outputs)
@@ -126,7 +137,7 @@ export class OutputHandler implements Handler {
     return { context, rendered };
   }
 
-  /** The same in the render worker; the findings come back, and `--strict` refuses here. */
+  /** The same in the render worker; the findings come back. */
   private async renderInWorker(
     pool: RenderPool,
     message: Message,
@@ -140,7 +151,6 @@ export class OutputHandler implements Handler {
       outputs: this.options.outputs.map((o) => ({ format: o.format.name as FormatName, colored: o.style !== PLAIN })),
       wantParsed: this.options.onWritten !== undefined,
     });
-    if (reply.lint && this.options.strict) enforceStrict(reply.lint);
     // As prepare() (render.ts) builds it in this thread, field for field.
     const context: PrintContext = {
       includeRaw: this.settings.includeRaw,

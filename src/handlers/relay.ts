@@ -10,7 +10,6 @@
 import { isAscii } from 'node:buffer';
 import os from 'node:os';
 import { printable, type Reply } from '../channel/reply.js';
-import type { Finding } from '../lint/findings.js';
 import type { Message } from '../message.js';
 import type { PrintContext } from '../printers/printer.js';
 import { verdictFor, type RelayRecord, type Refusal } from '../relay/outcome.js';
@@ -32,12 +31,6 @@ export interface RelayHandlerOptions {
   readonly print?: (message: Message, context: PrintContext) => Promise<void>;
   /** Where refusals and failed commands are reported (default process.stderr). */
   readonly log?: NodeJS.WritableStream;
-  /**
-   * Runs before anything is delivered; throwing a ReplyError (`--strict`'s
-   * 550) refuses the message undelivered. The findings it returns are handed
-   * to `print`, so the message is not linted twice.
-   */
-  readonly check?: (message: Message) => readonly Finding[];
 }
 
 export class RelayHandler implements Handler {
@@ -47,9 +40,9 @@ export class RelayHandler implements Handler {
     this.log = options.log ?? process.stderr;
   }
 
-  async handleMessage(message: Message): Promise<Reply | undefined> {
+  /** `extra` goes to `print` with the relay's outcome (`--strict`'s findings: src/handlers/strict.ts). */
+  async handleMessage(message: Message, extra: PrintContext = {}): Promise<Reply | undefined> {
     const { upstream, routes = [], deliverTimeoutMs = DEFAULT_DELIVER_TIMEOUT_S * 1000 } = this.options;
-    const lint = this.options.check?.(message);
     const accepted: string[] = [];
     const refused: Refusal[] = [];
     const relayed: string[] = [];
@@ -86,7 +79,7 @@ export class RelayHandler implements Handler {
       );
     }
     try {
-      await this.options.print?.(message, { relay: record, ...(lint ? { lint } : {}) });
+      await this.options.print?.(message, { ...extra, relay: record });
     } catch (err) {
       if (accepted.length > 0)
         this.report(

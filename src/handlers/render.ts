@@ -33,18 +33,12 @@ export interface RenderSettings {
 
 /**
  * The context the printers get: `extra` (the relay's outcome, the Maildir
- * path), the lint's findings and the parsed message, or why it could not be
- * parsed. `onLint` sees the findings before the parse (`--strict` refuses there).
+ * path, `--strict`'s findings), the lint's findings and the parsed message,
+ * or why it could not be parsed.
  */
-export async function prepare(
-  message: Message,
-  extra: PrintContext,
-  settings: RenderSettings,
-  onLint?: (lint: readonly Finding[]) => void,
-): Promise<PrintContext> {
-  // The relay's --strict check may have linted the message already (extra.lint).
+export async function prepare(message: Message, extra: PrintContext, settings: RenderSettings): Promise<PrintContext> {
+  // --strict's wrapper has linted the message already (extra.lint).
   const lint: readonly Finding[] | undefined = settings.lints ? (extra.lint ?? lintMessage(message)) : undefined;
-  if (lint) onLint?.(lint);
   let parsed: Pick<PrintContext, 'parsed' | 'parseError'> = {};
   if (settings.parses) {
     try {

@@ -15,10 +15,12 @@ import { undeclaredCharsets } from './mime-parts.js';
 /** Longest line allowed, CRLF excluded (RFC 5322 2.1.1, RFC 5321 4.5.3.1.6). */
 export const MAX_LINE_OCTETS = 998;
 
-/** What every rule reads: the message and its header block, scanned once. */
+/** What every rule reads: the message, its header block scanned once, and its From header read once. */
 interface LintInput {
   readonly message: ChannelMessage;
   readonly block: HeaderBlock;
+  /** The From header's value and its addresses (null: not a mailbox list), or null without a From header. */
+  readonly from: { readonly value: string; readonly addresses: string[] | null } | null;
 }
 
 type Rule = (input: LintInput) => Finding | undefined;
@@ -120,11 +122,9 @@ const missingMessageId = required(
 );
 
 /** A From header must be a mailbox list (RFC 5322 3.6.2). */
-const badFrom: Rule = ({ message, block }) => {
-  const from = findHeader(block, 'from');
-  if (!from) return undefined;
-  const value = headerValue(message.data, from);
-  if (mailboxAddresses(value) !== null) return undefined;
+const badFrom: Rule = ({ from }) => {
+  if (!from || from.addresses !== null) return undefined;
+  const value = from.value;
   return {
     code: 'bad-from',
     severity: 'error',
@@ -162,10 +162,9 @@ const undeclaredCharset: Rule = ({ message, block }) => {
 };
 
 /** The envelope sender is not in the From header: normal for lists and bounces, a surprise elsewhere. */
-const envelopeFromMismatch: Rule = ({ message, block }) => {
-  const from = findHeader(block, 'from');
+const envelopeFromMismatch: Rule = ({ message, from }) => {
   if (!from || message.mailFrom === '<>' || message.mailFrom === '') return undefined;
-  const addresses = mailboxAddresses(headerValue(message.data, from));
+  const addresses = from.addresses;
   if (addresses === null || addresses.includes(message.mailFrom.toLowerCase())) return undefined;
   return {
     code: 'envelope-from-mismatch',
@@ -191,7 +190,11 @@ export const RULES: readonly Rule[] = [
 
 /** The findings for one message, in RULES order. */
 export function lintMessage(message: ChannelMessage): Finding[] {
-  const input: LintInput = { message, block: scanHeaders(message.data) };
+  const block = scanHeaders(message.data);
+  const fromHeader = findHeader(block, 'from');
+  const value = fromHeader ? headerValue(message.data, fromHeader) : null;
+  const from = value === null ? null : { value, addresses: mailboxAddresses(value) };
+  const input: LintInput = { message, block, from };
   const findings: Finding[] = [];
   for (const rule of RULES) {
     const finding = rule(input);

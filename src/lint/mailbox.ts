@@ -24,6 +24,8 @@ const DISPLAY_NAME = new RegExp(`^[${ATEXT_CHARS}\\x00 \\t.]*$`);
  * when a quote or a comment is not closed.
  */
 function blankQuotesAndComments(value: string): string | null {
+  // Most From values have neither: nothing to blank.
+  if (!/["(\\]/.test(value)) return value;
   let out = '';
   let depth = 0;
   let quoted = false;
@@ -61,7 +63,7 @@ export function mailboxAddresses(value: string): string[] | null {
   const out: string[] = [];
   for (const piece of blanked.split(',')) {
     const mailbox = piece.trim();
-    const angle = /^(.*)<([^<>]*)>$/.exec(mailbox);
+    const angle = mailbox.endsWith('>') ? /^(.*)<([^<>]*)>$/.exec(mailbox) : null;
     const address = (angle ? angle[2]! : mailbox).trim();
     if (angle && !DISPLAY_NAME.test(angle[1]!)) return null;
     if (!ADDR_SPEC.test(address)) return null;

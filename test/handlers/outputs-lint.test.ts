@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OutputHandler } from '../../src/handlers/outputs.js';
+import { StrictHandler } from '../../src/handlers/strict.js';
+import { lintMessage } from '../../src/lint/lint.js';
 import type { Output } from '../../src/outputs/output.js';
 import type { PrintContext } from '../../src/printers/printer.js';
 import { FORMATS } from '../../src/printers/registry.js';
@@ -58,7 +60,8 @@ describe('the output handler with the lint', () => {
   it('--strict refuses a message with an error with a 550 before writing anything', async () => {
     const [raw, json, list] = outputs();
     const written: string[] = [];
-    const handler = new OutputHandler({ outputs: list, strict: true, onWritten: (m) => written.push(m.id) });
+    const printer = new OutputHandler({ outputs: list, onWritten: (m) => written.push(m.id) });
+    const handler = new StrictHandler(printer, (m) => printer.lint(m));
     await assert.rejects(handler.handleMessage(SLOPPY), (err: unknown) => {
       assert.ok(err instanceof StrictRejection);
       assert.equal(err.reply.code, 550);
@@ -74,12 +77,25 @@ describe('the output handler with the lint', () => {
     const message = makeMessage('From: a@example.com\nDate: Mon, 01 Jan 2024 10:00:00 +0000\n\nx\n', {
       rcptTos: ['jörg@example.com'],
     });
-    await assert.rejects(new OutputHandler({ outputs: [], strict: true }).handleMessage(message), (err: unknown) => {
+    const printer = new OutputHandler({ outputs: [] });
+    await assert.rejects(new StrictHandler(printer, (m) => printer.lint(m)).handleMessage(message), (err: unknown) => {
       assert.ok(err instanceof StrictRejection);
       assert.match(err.reply.lines[0]!, /^[\x20-\x7e]+$/);
-      assert.match(err.reply.lines[0]!, /'j\\u\{f6\}rg@example\.com'/);
+      assert.match(err.reply.lines[0]!, /'j\\xf6rg@example\.com'/);
       return true;
     });
+  });
+
+  it('lints a large message in the render worker, with the findings of this thread', async () => {
+    const big = makeMessage(`Subject: big\n\n${'x'.repeat(80)}\n`.repeat(1) + `${'y'.repeat(76)}\n`.repeat(14_000));
+    assert.ok(big.data.length >= 1 << 20);
+    const printer = new OutputHandler({ outputs: [], offload: true });
+    try {
+      assert.deepEqual(await printer.lint(big), lintMessage(big));
+      assert.ok((await printer.lint(big)).some((f) => f.code === 'missing-from'));
+    } finally {
+      await printer.close();
+    }
   });
 
   it('calls onWritten after every output has the message, with the parsed fields when asked', async () => {

@@ -3,6 +3,7 @@
  * rule's pattern is matched against, and the actions that announce an
  * outcome. The rules themselves live in src/rules/; the channel only asks.
  */
+import { headerBlockEnd } from '../header-block.js';
 import type { RuleOutcome } from './config.js';
 import type { Action } from './actions.js';
 
@@ -22,10 +23,8 @@ export function commandSubject(verb: string, arg: string | null): string {
 
 /** The header section of a message (up to the first empty line), what EOD patterns match. */
 export function headerSection(data: Buffer): string {
-  const crlf = data.indexOf('\r\n\r\n');
-  const lf = data.indexOf('\n\n');
-  const end = crlf < 0 ? lf : lf < 0 ? crlf : Math.min(crlf, lf);
-  return data.subarray(0, end < 0 ? data.length : end).toString('latin1');
+  const block = headerBlockEnd(data);
+  return data.subarray(0, block ? block.end : data.length).toString('latin1');
 }
 
 /** The `rule` actions (for the transcript) and the delay, that come before the outcome's effect. */

@@ -2,9 +2,11 @@
  * A light scan of a header block over raw bytes, for the lint: where each
  * field is, its name, and its value unfolded. No decoding, no MIME, no
  * allocation per byte: it hops from LF to LF (as the DATA decoder does) and
- * stops at the first empty line or after MAX_HEADER_BLOCK bytes.
+ * stops at the first empty line (src/header-block.ts) or after
+ * MAX_HEADER_BLOCK bytes.
  */
 import { isAscii } from 'node:buffer';
+import { lineAt } from '../header-block.js';
 
 /**
  * How far a header block is scanned: mailparser's own header limit (1 MiB).
@@ -29,8 +31,6 @@ export interface HeaderBlock {
   readonly bodyStart: number;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
 const SP = 0x20;
 const HT = 0x09;
 const COLON = 0x3a;
@@ -47,10 +47,7 @@ export function scanHeaders(data: Buffer, start = 0, end = data.length): HeaderB
     current = undefined;
   };
   while (pos < limit) {
-    const lf = data.indexOf(LF, pos);
-    const lineEnd = lf < 0 || lf >= end ? end : lf;
-    const contentEnd = lineEnd > pos && data[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
-    const next = lineEnd === end ? end : lineEnd + 1;
+    const { contentEnd, next } = lineAt(data, pos, end);
     if (contentEnd === pos) {
       // The empty line: the body follows.
       close(pos);

@@ -4,18 +4,17 @@
  * line, or after the last line when there is none (a message that is all
  * header). We do the same on the bytes, so nothing else changes.
  */
-
-const CRLF_CRLF = Buffer.from('\r\n\r\n');
+import { headerBlockEnd } from '../header-block.js';
 
 /** The message with `X-Peer: <address>` inserted at the end of its header block. */
 export function insertXPeer(data: Buffer, address: string): Buffer {
   const header = Buffer.from(`X-Peer: ${address}\r\n`, 'latin1');
+  const block = headerBlockEnd(data);
   // The first line is empty: no header at all; the field goes first.
-  if (data.length >= 2 && data[0] === 0x0d && data[1] === 0x0a) return Buffer.concat([header, data]);
-  const blank = data.indexOf(CRLF_CRLF);
-  const at = blank >= 0 ? blank + 2 : data.length;
+  if (block?.end === 0) return Buffer.concat([header, data]);
+  const at = block ? block.end : data.length;
   // The channel ends every non-empty message with CRLF; a message without
   // one would otherwise get the field glued to its last line.
-  const gap = at > 0 && !(data[at - 2] === 0x0d && data[at - 1] === 0x0a) ? Buffer.from('\r\n') : Buffer.alloc(0);
+  const gap = at > 0 && data[at - 1] !== 0x0a ? Buffer.from('\r\n') : Buffer.alloc(0);
   return Buffer.concat([data.subarray(0, at), gap, header, data.subarray(at)]);
 }

@@ -18,6 +18,12 @@ describe('X-Peer, as PureProxy inserts it', () => {
     assert.equal(peer(''), 'X-Peer: 192.0.2.1\r\n');
   });
 
+  it('finds the end of a header block written with bare LFs, as the lint does', () => {
+    assert.equal(peer('Subject: a\nTo: b\n\nbody\n'), 'Subject: a\nTo: b\nX-Peer: 192.0.2.1\r\n\nbody\n');
+    assert.equal(peer('Subject: a\n\r\nbody\r\n'), 'Subject: a\nX-Peer: 192.0.2.1\r\n\r\nbody\r\n');
+    assert.equal(peer('\nbody\n'), 'X-Peer: 192.0.2.1\r\n\nbody\n');
+  });
+
   it('leaves every other byte alone: 8-bit, lines that start with a dot, bare LFs', () => {
     const body = 'Subject: \xe9\r\n\r\n.\r\n..x\r\nbare\nlf\r\n\xff\r\n';
     assert.equal(peer(body), body.replace('\r\n\r\n', '\r\nX-Peer: 192.0.2.1\r\n\r\n'));

@@ -28,7 +28,7 @@ export function headerBlockEnd(
   start = 0,
   end = data.length,
 ): { readonly end: number; readonly bodyStart: number } | null {
-  for (let pos = start; pos < end; ) {
+  for (let pos = start; pos < end;) {
     const line = lineAt(data, pos, end);
     if (line.contentEnd === pos) return { end: pos, bodyStart: line.next };
     pos = line.next;

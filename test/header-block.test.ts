@@ -22,7 +22,12 @@ describe('the end of a header block', () => {
   it('is where the lint, the EOD rules and X-Peer all find it', () => {
     const line = fc.constantFrom('A: 1', 'B:\t2', ' folded', '', '\r', 'x\ry', '');
     const ending = fc.constantFrom('\r\n', '\n', '');
-    const text = fc.array(fc.tuple(line, ending).map(([l, e]) => l + e), { maxLength: 8 }).map((a) => a.join(''));
+    const text = fc
+      .array(
+        fc.tuple(line, ending).map(([l, e]) => l + e),
+        { maxLength: 8 },
+      )
+      .map((a) => a.join(''));
     fc.assert(
       fc.property(text, (t) => {
         const data = b(t);

@@ -18,7 +18,7 @@ import { R, formatReply, isAcceptance, type Reply } from '../channel/reply.js';
 import type { ChannelConfig } from '../channel/config.js';
 import type { Action, ChannelMessage } from '../channel/actions.js';
 import type { Endpoint, Message } from '../message.js';
-import { parseProxyHeader } from './proxy-protocol.js';
+import { ProxyPreamble } from './proxy-protocol.js';
 import { serverTlsSocket } from './tls.js';
 import { SessionLog, type TranscriptSink } from './session-log.js';
 
@@ -85,8 +85,8 @@ export class Connection {
   private closed = false;
   private transactionTimer: NodeJS.Timeout | undefined;
   private idleTimeout = -1;
-  /** Bytes of a PROXY header received so far; null once it has been read (or when none is expected). */
-  private proxyBytes: Buffer | null;
+  /** The PROXY header being read; null once it has been read (or when none is expected). */
+  private proxy: ProxyPreamble | null;
   /** Actions held back by a scripted delay, carried out when `delayTimer` fires; null when none. */
   private held: Action[] | null = null;
   private delayTimer: NodeJS.Timeout | undefined;
@@ -114,7 +114,7 @@ export class Connection {
     this.channel = new SMTPChannel(
       policy ? { ...host.channelConfig, acceptRecipient: (address) => policy(address, this.peer) } : host.channelConfig,
     );
-    this.proxyBytes = host.proxyProtocol ? Buffer.alloc(0) : null;
+    this.proxy = host.proxyProtocol ? new ProxyPreamble() : null;
     this.log = new SessionLog(host.traceStream, host.transcripts, () => this.peer);
     socket.on('error', () => {}); // ECONNRESET and friends: 'close' follows
     socket.on(
@@ -124,7 +124,7 @@ export class Connection {
     socket.on('drain', this.onDrain);
     this.listen(socket);
     this.log.event('connected');
-    if (this.proxyBytes) {
+    if (this.proxy) {
       socket.setTimeout(host.timeouts.command);
       this.idleTimeout = host.timeouts.command;
     } else {
@@ -148,7 +148,7 @@ export class Connection {
   }
 
   private readonly onData = this.guard((chunk: Buffer): void => {
-    if (this.proxyBytes) return this.readProxyHeader(chunk);
+    if (this.proxy) return this.readProxyHeader(this.proxy, chunk);
     this.inbox = this.inbox === null ? chunk : Buffer.concat([this.inbox, chunk]);
     this.pump();
   });
@@ -229,14 +229,11 @@ export class Connection {
     }
   }
 
-  private readProxyHeader(chunk: Buffer): void {
-    const bytes = Buffer.concat([this.proxyBytes!, chunk]);
-    const header = parseProxyHeader(bytes);
-    if (header.kind === 'incomplete') {
-      this.proxyBytes = bytes;
-      return;
-    }
-    this.proxyBytes = null;
+  private readProxyHeader(proxy: ProxyPreamble, chunk: Buffer): void {
+    const read = proxy.push(chunk);
+    if (read === null) return;
+    this.proxy = null;
+    const header = read.header;
     if (header.kind === 'invalid') {
       // Not a reply: the peer is a proxy that failed, or someone bypassing it.
       this.log.ended('error');
@@ -249,7 +246,7 @@ export class Connection {
       this.peer = header.source;
       this.log.event(`PROXY: client ${header.source.address}:${header.source.port}`);
     }
-    this.begin(bytes.subarray(header.length));
+    this.begin(read.rest);
   }
 
   /**

@@ -107,3 +107,23 @@ function parseV2(buf: Buffer): ProxyHeader {
       return { kind: 'header', length, source: null, destination: null };
   }
 }
+
+/** A header read whole: the addresses it names, or why it is invalid. */
+export type ProxyOutcome = Exclude<ProxyHeader, { readonly kind: 'incomplete' }>;
+
+/** Collects a connection's first bytes until its PROXY header is complete, or known to be invalid. */
+export class ProxyPreamble {
+  private bytes: Buffer = Buffer.alloc(0);
+
+  /** Adds `chunk`: null while the header is incomplete; then the header and the bytes received after it. */
+  push(chunk: Buffer): { readonly header: ProxyOutcome; readonly rest: Buffer } | null {
+    const bytes = this.bytes.length === 0 ? chunk : Buffer.concat([this.bytes, chunk]);
+    const header = parseProxyHeader(bytes);
+    if (header.kind === 'incomplete') {
+      this.bytes = bytes;
+      return null;
+    }
+    this.bytes = Buffer.alloc(0);
+    return { header, rest: header.kind === 'header' ? bytes.subarray(header.length) : Buffer.alloc(0) };
+  }
+}

@@ -29,6 +29,7 @@ export {
   type ServerOptions,
   type Verdict,
 } from './server/server.js';
+export type { RefusalEvent } from './message.js';
 export { DebuggingHandler, DebuggingServer } from './handlers/debugging.js';
 export { PureProxy, RelayHandler, type RelayHandlerOptions } from './handlers/relay.js';
 export type { RelayRecord, Refusal } from './relay/outcome.js';

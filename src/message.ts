@@ -1,4 +1,5 @@
 import type { ChannelMessage } from './channel/actions.js';
+import type { Reply } from './channel/reply.js';
 import type { TranscriptLine } from './transcript/transcript.js';
 
 /** A network endpoint. */
@@ -18,4 +19,15 @@ export interface Message extends ChannelMessage {
   readonly local: Endpoint;
   /** `--transcript`: the session's dialogue since the last message, which human formats print before it. */
   readonly dialogue?: readonly TranscriptLine[];
+}
+
+/** A refused command or a failed TLS handshake, for the log, JSON and the run's summary. */
+export interface RefusalEvent {
+  readonly peer: Endpoint;
+  /** The verb (`MAIL`, `DATA` at the end of the data, `CONNECT` over a limit), or `STARTTLS`/`TLS` for a handshake. */
+  readonly command: string;
+  /** The reply sent, or null when there was none (a TLS handshake failed). */
+  readonly reply: Reply | null;
+  /** Why, when the reply does not say it (the TLS error); null otherwise. */
+  readonly reason: string | null;
 }

@@ -67,7 +67,13 @@ export type Action =
   /** Close the connection at once, with nothing more sent (a scripted fault). */
   | { readonly kind: 'drop' }
   /** A scripted rule fired (for the session transcript). */
-  | { readonly kind: 'rule'; readonly rule: string };
+  | { readonly kind: 'rule'; readonly rule: string }
+  /**
+   * The reply just before this one refused `command` (4xx or 5xx): for the
+   * I/O layer to report (stderr, JSON, the `--timeout` summary). Scripted
+   * replies and the handler's verdicts are not reported here.
+   */
+  | { readonly kind: 'refused'; readonly command: string; readonly reply: Reply };
 
 /** The channel's state, smtpd's `smtp_state` plus the states smtpd had no name for. */
 export type ChannelStateName = 'command' | 'data' | 'bdat' | 'auth' | 'starttls' | 'awaiting-verdict' | 'closed';

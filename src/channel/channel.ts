@@ -40,7 +40,7 @@ import { DataDecoder } from './data-decoder.js';
 import { answerVerdict, bodyEnding, type MessageEnding } from './end-of-message.js';
 import { withEnhancedCode } from './enhanced-codes.js';
 import { LineReader, type LineResult } from './line-reader.js';
-import { R, type Reply } from './reply.js';
+import { printable, R, type Reply } from './reply.js';
 import { announce, belongsToTransaction, commandSubject } from './rule-hook.js';
 import {
   COMMAND_SIZE_LIMIT,
@@ -69,6 +69,12 @@ export class SMTPChannel {
    * lines that are no command. Those are hidden from the trace.
    */
   private authRefused = false;
+  /**
+   * What the replies being sent answer (a verb, `DATA` or `BDAT` at the end
+   * of the data), for `refused` actions; null for replies that are not
+   * reported: scripted ones, the handler's verdict.
+   */
+  private answering: string | null = null;
 
   /** Every setting, decided: the options given, the rest from SMTP_DEFAULTS. */
   readonly config: ChannelConfig;
@@ -132,6 +138,7 @@ export class SMTPChannel {
     if (this.state.name !== 'awaiting-verdict')
       throw new ChannelUsageError(`settle() called in state ${this.state.name}`);
     this.out = [];
+    this.answering = null;
     // The transaction is as it was handed over: nothing is processed meanwhile.
     const { accepted, ending } = answerVerdict(this.config, this.tx.rcptTos.length, verdict, this.state.verdictRule);
     if (accepted) this.accepted++;
@@ -224,7 +231,9 @@ export class SMTPChannel {
   }))(this);
 
   private send(r: Reply): void {
-    this.out.push({ kind: 'reply', reply: this.enhance(r) });
+    const reply = this.enhance(r);
+    this.out.push({ kind: 'reply', reply });
+    if (reply.code >= 400 && this.answering !== null) this.out.push({ kind: 'refused', command: this.answering, reply });
   }
 
   private close(): void {
@@ -251,6 +260,7 @@ export class SMTPChannel {
       return true;
     }
     if (!outcome.reply) return false;
+    this.answering = null;
     this.send(outcome.reply);
     if (outcome.close) this.close();
     return true;
@@ -278,8 +288,11 @@ export class SMTPChannel {
       this.drop();
       return false;
     }
+    const phase = this.state.name === 'data' ? 'DATA' : 'BDAT';
     const fed = bodyEnding(this.state, bytes, this.config, this.session, this.tx);
     if (fed === undefined) return false;
+    // A reply an EOD rule scripted is not a refusal to report.
+    this.answering = fed.ending.before.some((a) => a.kind === 'rule') ? null : phase;
     this.endMessage(fed.ending);
     this.lines.unshift(fed.rest);
     return true;
@@ -288,6 +301,7 @@ export class SMTPChannel {
   /** A continuation line of AUTH; it is never traced, since it carries the password. */
   private answerChallenge(step: AuthStep, line: LineResult): void {
     this.state = COMMAND;
+    this.answering = 'AUTH';
     if (this.config.trace) this.out.push({ kind: 'trace', line: '[AUTH response hidden]' });
     if (line.kind === 'too-long') return this.send(R.R500_LINE_TOO_LONG);
     continueAuth(this.ctx, step, line.bytes.toString('latin1'));
@@ -321,8 +335,12 @@ export class SMTPChannel {
 
   /** A command line (see command-line.ts): asks the rules, then runs the verb. */
   private dispatch(line: LineResult): void {
-    if (line.kind === 'too-long') return this.send(R.R500_LINE_TOO_LONG);
+    if (line.kind === 'too-long') {
+      this.answering = '(line too long)';
+      return this.send(R.R500_LINE_TOO_LONG);
+    }
     const command = readCommandLine(line.bytes, this.config, this.session, this.mailLineLimit);
+    this.answering = command.kind === 'command' ? command.verb : commandWord(line.bytes);
     if (this.config.trace) {
       const hidden = this.authRefused && command.kind === 'refused';
       this.out.push({
@@ -330,7 +348,12 @@ export class SMTPChannel {
         line: hidden ? HIDDEN_AFTER_REFUSED_AUTH : traceable(line.bytes.toString('latin1')),
       });
     }
-    if (command.kind === 'refused') return this.send(command.reply);
+    if (command.kind === 'refused') {
+      if (!this.authRefused) return this.send(command.reply);
+      // It may be a credential: neither the reply nor the refusal repeats it.
+      this.answering = '(hidden)';
+      return this.send(command.reply.code === 500 ? R.R500_UNRECOGNIZED_HIDDEN : command.reply);
+    }
     this.authRefused = false;
     const outcome = this.config.replyRule?.({ verb: command.verb, subject: commandSubject(command.verb, command.arg) });
     if (outcome && this.takeOutcome(outcome, command.verb)) return;
@@ -345,4 +368,12 @@ export class SMTPChannel {
       else this.drop();
     }
   }
+}
+
+/** The first word of a line that is no command, as a refusal names it: printable, at most 16 characters. */
+function commandWord(bytes: Buffer): string {
+  const text = bytes.subarray(0, 64).toString('latin1');
+  const word = text.split(/[ \t]/)[0]!.toUpperCase();
+  if (word === '') return '(empty line)';
+  return printable(word.length > 16 ? `${word.slice(0, 16)}...` : word);
 }

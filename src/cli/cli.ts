@@ -91,7 +91,7 @@ export async function main(
   watch.dispose();
   if (end.reason) io.stderr.write(`smtpd-ts: ${end.reason}\n`);
   await started.server.close();
-  await Promise.all(started.transcriptWrites);
+  await Promise.all(started.recordWrites);
   await started.printer.close();
   await started.outputs.close();
   await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));

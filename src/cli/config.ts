@@ -44,6 +44,8 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
   readonly user: string | null;
   /** `--json-raw`: JSON output carries the raw message, base64. */
   readonly jsonRaw: boolean;
+  /** `--json-refusals`: JSON outputs get a `refusal` line for each refusal (stderr always does). */
+  readonly jsonRefusals: boolean;
   /** PureProxy, `--relay*` and `--deliver*` (relay-settings.ts). */
   readonly relay: RelaySettings;
   /** `--reply`, `--rules`, `--seed`, `--connection-rate`, `--transcript` (rule-settings.ts). */
@@ -58,6 +60,7 @@ export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOpti
   format?: string;
   output?: string[];
   jsonRaw?: boolean;
+  jsonRefusals?: boolean;
   saveDir?: string;
   color?: boolean;
   exitAfter?: string;
@@ -132,6 +135,7 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     user: optionalPath(options.user, '--user'),
     outputs: toOutputs(options),
     jsonRaw: options.jsonRaw ?? false,
+    jsonRefusals: options.jsonRefusals ?? false,
     ...toSmtpSettings(options),
     saveDir: optionalPath(options.saveDir, '--save-dir'),
     color: options.color,

@@ -35,6 +35,7 @@ export function program(): Command {
       collect,
     )
     .option('--json-raw', 'add the raw message, base64, to JSON output')
+    .option('--json-refusals', 'also write each refused command, connection or TLS handshake to JSON output')
     .option('--save-dir <dir>', 'also save every message into the Maildir DIR (created if missing)')
     .option('--color', 'colour human formats even when not on a terminal')
     .option('--no-color', 'never colour (default: colour on a terminal, unless NO_COLOR is set)')

@@ -4,6 +4,8 @@
  * `--timeout S` with 3 when the run has not finished in time, and
  * `--ready-file` / `--pid-file` tell a script when and where the sink runs.
  */
+import type { RefusalEvent } from '../message.js';
+import { describeRefusal } from './refusals.js';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
@@ -62,6 +64,9 @@ export function watchRun(server: SMTPServer, control: RunControl): { ended: Prom
   let accepted = 0;
   let timer: NodeJS.Timeout | undefined;
   let onMessage: () => void = () => {};
+  const refusals = new RefusalTally();
+  const onRefusal = (r: RefusalEvent) => refusals.add(r);
+  server.on('refusal', onRefusal);
   const ended = new Promise<RunEnd>((resolve) => {
     onMessage = () => {
       accepted++;
@@ -75,7 +80,7 @@ export function watchRun(server: SMTPServer, control: RunControl): { ended: Prom
           control.exitAfter === null
             ? `${accepted} message(s) arrived`
             : `${accepted} of ${control.exitAfter} messages arrived`;
-        resolve({ code: EXIT.TIMEOUT, reason: `timeout: ${seconds} s passed; ${got}` });
+        resolve({ code: EXIT.TIMEOUT, reason: `timeout: ${seconds} s passed; ${got}${refusals.summary()}` });
       }, seconds * 1000);
     }
   });
@@ -84,8 +89,30 @@ export function watchRun(server: SMTPServer, control: RunControl): { ended: Prom
     dispose() {
       clearTimeout(timer);
       server.off('message', onMessage);
+      server.off('refusal', onRefusal);
     },
   };
+}
+
+/** Counts refusals for the `--timeout` summary: how many, and the commonest few. */
+export class RefusalTally {
+  private count = 0;
+  private readonly kinds = new Map<string, number>();
+
+  add(r: RefusalEvent): void {
+    this.count++;
+    const what = `${r.command} ${describeRefusal(r)}`;
+    // Bounded: a flood of distinct refusals keeps the first few hundred kinds.
+    if (this.kinds.has(what) || this.kinds.size < 256) this.kinds.set(what, (this.kinds.get(what) ?? 0) + 1);
+  }
+
+  /** `; 2 refused: DATA 552 5.3.4 Message too big for system (2)`, or '' when nothing was refused. */
+  summary(): string {
+    if (this.count === 0) return '';
+    const top = [...this.kinds].sort((a, b) => b[1] - a[1]).slice(0, 3);
+    const more = this.kinds.size > top.length ? '; ...' : '';
+    return `; ${this.count} refused: ${top.map(([what, n]) => (n > 1 ? `${what} (${n})` : what)).join('; ')}${more}`;
+  }
 }
 
 /**

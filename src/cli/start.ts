@@ -28,6 +28,7 @@ import { SMTPServer } from '../server/server.js';
 import { VERSION } from '../version.js';
 import { OutputError, StartError } from '../errors.js';
 import { dropPrivileges } from './privileges.js';
+import { reportRefusals } from './refusals.js';
 
 /** Streams main() writes to; tests pass their own. */
 export interface CliIO {
@@ -56,8 +57,8 @@ export interface Started {
   readonly address: net.AddressInfo;
   /** Follows `--expect` and `--expect-count`; null when there are none. */
   readonly expectations: ExpectationTracker | null;
-  /** `--transcript` writes in flight, to wait for before the outputs close. */
-  readonly transcriptWrites: Set<Promise<void>>;
+  /** `--transcript` and `--json-refusals` writes in flight, to wait for before the outputs close. */
+  readonly recordWrites: Set<Promise<void>>;
   /** The handler that formats and writes every message (its render worker is stopped at exit). */
   readonly printer: OutputHandler;
 }
@@ -105,7 +106,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   if (usesRandom(rules) && rules.seed === null)
     io.stderr.write(`smtpd-ts: random rules use seed ${seed} (replay with --seed ${seed})\n`);
   const engine = rules.rules.length > 0 ? new RuleEngine(rules.rules, seed) : null;
-  const transcriptWrites = new Set<Promise<void>>();
+  const recordWrites = new Set<Promise<void>>();
   const printer = new OutputHandler({
     ...outputs,
     includeRaw: config.jsonRaw,
@@ -136,9 +137,10 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     ...(engine ? { replyRule: engine.hook } : {}),
     connectionRate: rules.connectionRate,
     ...(rules.transcript
-      ? { transcript: (session: FinishedSession) => writeSession(outputs, session, io.stderr, transcriptWrites) }
+      ? { transcript: (session: FinishedSession) => writeSession(outputs, session, io.stderr, recordWrites) }
       : {}),
   });
+  reportRefusals(server, outputs, io.stderr, config.jsonRefusals, recordWrites);
   let address: net.AddressInfo;
   try {
     address = await server.listen();
@@ -174,5 +176,5 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     );
   }
   io.stderr.write(`smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)}\n`);
-  return { server, outputs, address, expectations, transcriptWrites, printer };
+  return { server, outputs, address, expectations, recordWrites, printer };
 }

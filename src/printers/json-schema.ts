@@ -198,3 +198,29 @@ export const WITHDRAWN_JSON_SCHEMA = {
     reason: string,
   },
 } as const;
+
+/** JSON Schema of a `refusal` line (`--json-refusals`): a refused command, connection or TLS handshake. */
+export const REFUSAL_JSON_SCHEMA = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: `https://github.com/smtpd-ts/smtpd-ts/schema/refusal-v${JSON_SCHEMA_VERSION}.json`,
+  title: 'smtpd-ts refusal',
+  type: 'object',
+  required: ['type', 'schemaVersion', 'time', 'peer', 'command', 'code', 'enhanced', 'text', 'reason'],
+  additionalProperties: false,
+  properties: {
+    type: { const: 'refusal' },
+    schemaVersion: { const: JSON_SCHEMA_VERSION },
+    time: { type: 'string', format: 'date-time' },
+    peer: {
+      type: 'object',
+      required: ['address', 'port'],
+      additionalProperties: false,
+      properties: { address: string, port: { type: 'integer' } },
+    },
+    command: string,
+    code: { type: ['integer', 'null'], minimum: 400, maximum: 599 },
+    enhanced: { type: ['string', 'null'] },
+    text: string,
+    reason: { type: ['string', 'null'] },
+  },
+} as const;

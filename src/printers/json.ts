@@ -6,7 +6,7 @@
  */
 import type { Finding } from '../lint/findings.js';
 import type { TlsInfo } from '../channel/actions.js';
-import type { Endpoint, Message } from '../message.js';
+import type { Endpoint, Message, RefusalEvent } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
 import type { ParsedMessage } from './parse-message.js';
 import type { PrintContext } from './printer.js';
@@ -118,6 +118,43 @@ export interface WithdrawalRecord {
 
 export function withdrawalRecord(message: Message, reason: string): WithdrawalRecord {
   return { type: 'withdrawn', schemaVersion: JSON_SCHEMA_VERSION, id: message.id, reason };
+}
+
+/**
+ * A `--json-refusals` line: a command the sink refused (4xx/5xx), a
+ * connection over a limit, or a failed TLS handshake.
+ */
+export interface RefusalRecord {
+  readonly type: 'refusal';
+  readonly schemaVersion: typeof JSON_SCHEMA_VERSION;
+  /** When, ISO 8601. */
+  readonly time: string;
+  readonly peer: { readonly address: string; readonly port: number };
+  /** `MAIL`, `RCPT`, `DATA` (the end of the data), `AUTH`, `CONNECT` (over a limit), `STARTTLS`/`TLS` (a handshake)... */
+  readonly command: string;
+  /** The reply's code, or null when none was sent (a failed handshake). */
+  readonly code: number | null;
+  /** Its enhanced status code (RFC 3463), or null. */
+  readonly enhanced: string | null;
+  /** Its text, lines joined with a space; '' when none was sent. */
+  readonly text: string;
+  /** Why, when the reply does not say it (the TLS error), or null. */
+  readonly reason: string | null;
+}
+
+export function refusalRecord(refusal: RefusalEvent, time: Date): RefusalRecord {
+  const reply = refusal.reply;
+  return {
+    type: 'refusal',
+    schemaVersion: JSON_SCHEMA_VERSION,
+    time: time.toISOString(),
+    peer: { address: refusal.peer.address, port: refusal.peer.port },
+    command: refusal.command,
+    code: reply ? reply.code : null,
+    enhanced: reply?.enhanced || null,
+    text: reply ? reply.lines.join(' ') : '',
+    reason: refusal.reason,
+  };
 }
 
 /** Any value as one line of JSON, newline-terminated, with no control character in it (see jsonSafe). */

@@ -17,7 +17,7 @@ import { SMTPChannel } from '../channel/channel.js';
 import { R, formatReply, isAcceptance, type Reply } from '../channel/reply.js';
 import type { ChannelConfig } from '../channel/config.js';
 import type { Action, ChannelMessage } from '../channel/actions.js';
-import type { Endpoint, Message } from '../message.js';
+import type { Endpoint, Message, RefusalEvent } from '../message.js';
 import { ProxyPreamble } from './proxy-protocol.js';
 import { serverTlsSocket } from './tls.js';
 import { SessionLog, type TranscriptSink } from './session-log.js';
@@ -67,6 +67,8 @@ export interface ConnectionHost {
   nextId(): string;
   /** A message was answered 2xx. */
   accepted(message: Message): void;
+  /** A command was refused, or a TLS handshake failed. */
+  refused(refusal: RefusalEvent): void;
   /** The connection has closed. */
   forget(connection: Connection): void;
   /** `--transcript`: a session id, and where each finished session goes; absent: nothing is recorded. */
@@ -281,7 +283,11 @@ export class Connection {
     }
     secure.on('error', (err) => {
       this.log.ended('error');
-      this.log.event(`TLS error: ${err.message}`);
+      const reason = tlsFailure(err);
+      this.log.event(`TLS error: ${reason}`);
+      if (this.handshaking) {
+        this.host.refused({ peer: this.peer, command: implicit ? 'TLS' : 'STARTTLS', reply: null, reason });
+      }
       secure.destroy();
     });
     secure.on(
@@ -351,6 +357,9 @@ export class Connection {
           break;
         case 'rule':
           this.log.rule(action.rule);
+          break;
+        case 'refused':
+          this.host.refused({ peer: this.peer, command: action.command, reply: action.reply, reason: null });
           break;
         case 'starttls':
           // The 220 goes out in the clear, then the handshake starts.
@@ -480,4 +489,13 @@ export class Connection {
     this.apply(this.channel.abort(R.R421_TIMEOUT(this.host.channelConfig.hostname)));
     this.closeSoon();
   }
+}
+
+/** What a failed handshake comes to, in OpenSSL's words without its file names, and what it usually means. */
+function tlsFailure(err: Error & { reason?: string }): string {
+  const reason = err.reason ?? err.message.trim();
+  if (/unknown ca|bad certificate|certificate unknown/.test(reason)) {
+    return `${reason}: the client does not trust the certificate (with --tls it is self-signed: give the client it or turn off its verification)`;
+  }
+  return reason;
 }

@@ -18,8 +18,14 @@ import {
   type RuleOutcome,
   type SmtpSettings,
 } from '../channel/config.js';
-import { CLOSE_LINGER_MS, Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
-import type { Message } from '../message.js';
+import {
+  CLOSE_LINGER_MS,
+  Connection,
+  type ConnectionHost,
+  type RecipientPolicy,
+  type Timeouts,
+} from './connection.js';
+import type { Message, RefusalEvent } from '../message.js';
 import type { FinishedSession } from '../transcript/transcript.js';
 import { isLoopbackHost } from './loopback.js';
 import { VERSION } from '../version.js';
@@ -112,6 +118,10 @@ export const SHUTDOWN_GRACE_MS = 3000;
  * An SMTP server in the spirit of Python's `smtpd.SMTPServer`: it accepts
  * every connection and hands each completed message to `processMessage`
  * (or the handler given in the options).
+ *
+ * Events: `message` (a Message answered 2xx), `refusal` (a RefusalEvent: a
+ * command answered 4xx/5xx by the protocol, a connection over a limit, a
+ * failed TLS handshake; not the handler's own verdicts).
  */
 export class SMTPServer extends EventEmitter implements ConnectionHost {
   readonly channelConfig: ChannelConfig;
@@ -131,7 +141,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
   /** Sockets refused with 421 over a limit, until they close: shutdown must not wait on them. */
-  private readonly refused = new Set<net.Socket>();
+  private readonly refusedSockets = new Set<net.Socket>();
   private count = 0;
 
   /**
@@ -217,7 +227,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
    */
   async close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.refused) s.destroy();
+    for (const s of this.refusedSockets) s.destroy();
     for (const c of this.connections) c.shutdown();
     if (this.connections.size > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -299,6 +309,11 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
   }
 
   /** @internal */
+  refused(refusal: RefusalEvent): void {
+    this.emit('refusal', refusal);
+  }
+
+  /** @internal */
   forget(c: Connection): void {
     this.connections.delete(c);
     if (this.connections.size === 0) this.emit('drained');
@@ -331,13 +346,15 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       // RFC 5321 3.1: a server may refuse a session with 421 at the greeting.
       // It is destroyed soon after, read or not, so it holds nothing.
       socket.on('error', () => {});
-      this.refused.add(socket);
+      this.refusedSockets.add(socket);
       const linger = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
       socket.on('close', () => {
         clearTimeout(linger);
-        this.refused.delete(socket);
+        this.refusedSockets.delete(socket);
       });
-      socket.end(formatReply(R.R421_TOO_MANY_CONNECTIONS(this.channelConfig.hostname, tooMany)));
+      const reply = R.R421_TOO_MANY_CONNECTIONS(this.channelConfig.hostname, tooMany);
+      socket.end(formatReply(reply));
+      this.refused({ peer, command: 'CONNECT', reply, reason: null });
       return;
     }
     this.connections.add(new Connection(this, socket, peer, local));

@@ -17,6 +17,8 @@ export interface TranscriptSink {
 
 export class SessionLog {
   private readonly transcript: Transcript | null;
+  /** How the session ended, the first cause given (for the trace's last line). */
+  private end: SessionEnd | null = null;
 
   /**
    * @param trace the `-d` stream, or undefined
@@ -59,6 +61,7 @@ export class SessionLog {
 
   /** How the session ended (the first cause given wins). */
   ended(end: SessionEnd): void {
+    this.end ??= end;
     this.transcript?.ended(end);
   }
 
@@ -83,6 +86,7 @@ export class SessionLog {
 
   /** The connection closed: the session's record goes to the transcript sink. */
   finish(local: Endpoint): void {
+    this.traceLine(`disconnected (${this.end ?? 'client-closed'})`);
     if (!this.transcript) return;
     this.transcript.ended('client-closed');
     this.transcripts?.finished({
@@ -91,10 +95,10 @@ export class SessionLog {
     });
   }
 
-  /** One `-d` line: peer data in it is made terminal-safe, as on stdout. */
+  /** One `-d` line, with the time (UTC, ms) and the peer; peer data in it is made terminal-safe, as on stdout. */
   private traceLine(text: string): void {
     if (!this.trace) return;
     const peer = this.peer();
-    this.trace.write(`${peer.address}:${peer.port} ${terminalSafe(text)}\n`);
+    this.trace.write(`${new Date().toISOString()} ${peer.address}:${peer.port} ${terminalSafe(text)}\n`);
   }
 }

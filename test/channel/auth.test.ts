@@ -163,7 +163,11 @@ describe('AUTH (RFC 4954)', () => {
       'RSET',
       b64('not-hidden-after-a-command'),
     ]);
-    for (const text of [...traced, ...replies])
-      assert.ok(!text.includes(secret) && !text.includes(b64('hunter2')), text);
+    const refused = actions.flatMap((a) => (a.kind === 'refused' ? [a.command] : []));
+    const notHidden = `${b64('not-hidden-after-a-command').toUpperCase().slice(0, 16)}...`;
+    assert.deepEqual(refused, ['AUTH', 'AUTH', '(hidden)', '(hidden)', notHidden]);
+    // Case-blind: an upper-cased echo of a base64 credential still gives it away.
+    for (const text of [...traced, ...replies, ...refused].map((t) => t.toUpperCase()))
+      assert.ok(!text.includes(secret.toUpperCase()) && !text.includes(b64('hunter2').toUpperCase()), text);
   });
 });

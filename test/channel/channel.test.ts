@@ -4,6 +4,8 @@ import { SMTPChannel } from '../../src/channel/channel.js';
 import { reply } from '../../src/channel/reply.js';
 import { CONFIG, codes, crlf, feed, prng, script } from '../helpers/byte-script.js';
 import { ChannelUsageError } from '../../src/errors.js';
+import { RuleEngine } from '../../src/rules/engine.js';
+import { parseRule } from '../../src/rules/parse.js';
 
 const EHLO = 'EHLO client.test';
 const TX = ['MAIL FROM:<a@example.test>', 'RCPT TO:<b@example.test>'];
@@ -235,8 +237,8 @@ describe('command line length', () => {
     assert.ok(ch.heldBytes <= 600, `held ${ch.heldBytes} bytes of an overlong line`);
     const replies = ch.receive(Buffer.from('\r\nNOOP\r\n'));
     assert.deepEqual(
-      replies.map((a) => (a.kind === 'reply' ? a.reply.code : a.kind)),
-      [500, 250],
+      replies.map((a) => (a.kind === 'reply' ? a.reply.code : a.kind === 'refused' ? a.command : a.kind)),
+      [500, '(line too long)', 250],
     );
   });
 
@@ -311,8 +313,8 @@ describe('DATA', () => {
     for (let i = 0; i < 2000; i++) ch.receive(line);
     const end = ch.receive(Buffer.from('.\r\n'));
     assert.deepEqual(
-      end.map((a) => (a.kind === 'reply' ? a.reply.code : a.kind)),
-      [552],
+      end.map((a) => (a.kind === 'reply' ? a.reply.code : a.kind === 'refused' ? a.command : a.kind)),
+      [552, 'DATA'],
     );
   });
 
@@ -455,5 +457,26 @@ describe('bare line endings in DATA', () => {
       assert.equal(o.messages.length, 1, JSON.stringify(fake));
       assert.deepEqual(codes(o).slice(-1), [250]);
     }
+  });
+});
+
+describe('refusals', () => {
+  it('are reported after each 4xx or 5xx reply, naming what was refused', () => {
+    const o = script(
+      crlf(EHLO, 'MAIL FROM:<a@x> SIZE=99999', 'RCPT TO:<b@y>', 'MAIL FROM:<a@x>', 'RCPT TO:<b@y>', 'BOGUS x', 'DATA') +
+        'y'.repeat(200) +
+        '\r\n.\r\nNOOP\r\n',
+      { dataSizeLimit: 100 },
+    );
+    assert.deepEqual(o.refused, ['MAIL 552', 'RCPT 503', 'BOGUS 500', 'DATA 552']);
+  });
+
+  it('leave out scripted replies and the handler verdict', () => {
+    const rules = [parseRule('RCPT~c@=550 5.1.1 No such user')];
+    const engine = () => ({ replyRule: new RuleEngine(rules, 1).hook });
+    const input = crlf(EHLO, ...TX, 'RCPT TO:<c@example.test>', 'DATA', 'x', '.');
+    const o = script(input, engine, () => reply(451, 'not now'));
+    assert.ok(o.lines.some((l) => l.startsWith('550')) && o.lines.some((l) => l.startsWith('451')));
+    assert.deepEqual(o.refused, []);
   });
 });

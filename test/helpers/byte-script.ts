@@ -44,6 +44,8 @@ export interface Outcome {
   readonly starttls: number;
   /** Scripted rules' actions, in order: `delay <ms>`, `drop`, `rule <source>` (empty without rules). */
   readonly faults: string[];
+  /** The refusals the channel reported, as `COMMAND code`, in order. */
+  readonly refused: string[];
 }
 
 /**
@@ -60,6 +62,7 @@ export function feed(
 ): Outcome {
   const ch = new SMTPChannel({ ...CONFIG, ...(typeof config === 'function' ? config() : config) });
   const faults: string[] = [];
+  const refused: string[] = [];
   let wire = '';
   const messages: ChannelMessage[] = [];
   let closed = false;
@@ -71,6 +74,7 @@ export function feed(
       else if (a.kind === 'starttls') starttls++;
       else if (a.kind === 'delay') faults.push(`delay ${a.ms}`);
       else if (a.kind === 'rule') faults.push(`rule ${a.rule}`);
+      else if (a.kind === 'refused') refused.push(`${a.command} ${a.reply.code}`);
       else if (a.kind === 'drop') {
         faults.push('drop');
         closed = true;
@@ -82,7 +86,7 @@ export function feed(
   };
   apply(ch.greet());
   for (const c of chunks) apply(c === HANDSHAKE ? ch.tlsEstablished(TEST_TLS) : ch.receive(c));
-  return { lines: wire.split('\r\n').slice(0, -1), messages, closed, starttls, faults };
+  return { lines: wire.split('\r\n').slice(0, -1), messages, closed, starttls, faults, refused };
 }
 
 /** A small seeded PRNG (mulberry32, shared with the rule engine), so random splits are replayable. */
@@ -106,6 +110,7 @@ function canonical(o: Outcome): unknown {
     closed: o.closed,
     starttls: o.starttls,
     faults: o.faults,
+    refused: o.refused,
     messages: o.messages.map((m) => ({ ...m, data: m.data.toString('latin1') })),
   };
 }

@@ -37,8 +37,13 @@ export { OutputHandler, type OutputHandlerOptions } from './handlers/outputs.js'
 export { printRaw } from './printers/raw.js';
 export { printHeaders } from './printers/headers.js';
 export { printParsed } from './printers/parsed.js';
-export { printJson, toJsonRecord, JSON_SCHEMA_VERSION, type JsonRecord } from './printers/json.js';
-export { JSON_SCHEMA, SESSION_JSON_SCHEMA } from './printers/json-schema.js';
+export { printJson, toJsonRecord, JSON_SCHEMA_VERSION, type JsonRecord, type RefusalRecord } from './printers/json.js';
+export {
+  JSON_SCHEMA,
+  REFUSAL_JSON_SCHEMA,
+  SESSION_JSON_SCHEMA,
+  WITHDRAWN_JSON_SCHEMA,
+} from './printers/json-schema.js';
 export { lintMessage } from './lint/lint.js';
 export { LINT_CODES, type Finding, type LintCode, type Severity } from './lint/findings.js';
 export { FORMATS, FORMAT_NAMES, type FormatName } from './printers/registry.js';

@@ -87,7 +87,12 @@ export async function main(
     return EXIT.START_FAILED;
   }
   const watch = watchRun(started.server, config);
-  const end = await Promise.race([watch.ended, signalled]);
+  // A closed stdout ends the run as it ends any Unix filter: `smtpd-ts | head -1`.
+  const stdoutGone = started.outputs.stdoutGone.then((): RunEnd => ({
+    code: EXIT.OK,
+    reason: 'stdout closed (its reader has gone): finishing transactions in flight, then exiting',
+  }));
+  const end = await Promise.race([watch.ended, signalled, stdoutGone]);
   watch.dispose();
   if (end.reason) io.stderr.write(`smtpd-ts: ${end.reason}\n`);
   await started.server.close();

@@ -36,6 +36,8 @@ export interface OpenedOutputs {
   /** Rejects with OutputError when the Maildir cannot be written (call after dropping privileges). */
   checkWritable(): Promise<void>;
   close(): Promise<void>;
+  /** Resolves when stdout is an output and its reader has gone (EPIPE); never otherwise. */
+  readonly stdoutGone: Promise<void>;
 }
 
 /** The device and inode a destination writes to, or null where that does not matter (/dev/null) or cannot be known. */
@@ -106,7 +108,8 @@ export async function openOutputs(
         throw new OutputError(`cannot write to Maildir ${maildir.dir}: ${describeIoError(err)}`, { cause: err });
       });
     };
-    return { outputs, maildir, checkWritable, close };
+    const stdoutGone = destinations.find((d) => d instanceof StreamDestination)?.gone ?? new Promise<void>(() => {});
+    return { outputs, maildir, checkWritable, close, stdoutGone };
   } catch (err) {
     await close();
     throw err;

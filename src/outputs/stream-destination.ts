@@ -14,19 +14,35 @@ import type { Destination, Text } from './output.js';
  */
 export class StreamDestination implements Destination {
   readonly isTTY: boolean;
+  /**
+   * Resolves once the stream's reader is gone (EPIPE: `smtpd-ts | head -1`
+   * after head exits): nothing written here will be read again.
+   */
+  readonly gone: Promise<void>;
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
+  private onGone: () => void = () => {};
 
   constructor(
     private readonly stream: NodeJS.WritableStream,
     readonly name = 'stdout',
   ) {
     this.isTTY = (stream as { isTTY?: boolean }).isTTY === true;
-    // Each write's own callback reports its failure.
-    stream.on('error', () => {});
+    this.gone = new Promise((resolve) => (this.onGone = resolve));
+    // Each write's own callback reports its failure; the stream's error event only says whether the reader left.
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.onGone();
+    });
   }
 
   write(text: Text): Promise<void> {
+    return this.enqueue(text).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.onGone();
+      throw err;
+    });
+  }
+
+  private enqueue(text: Text): Promise<void> {
     const parts = typeof text === 'string' || text instanceof Uint8Array ? [text] : text;
     // Nothing queued and one part: written at once, in order with what came before.
     if (this.queued === 0 && parts.length <= 1) return writeText(this.stream, parts[0] ?? '');

@@ -130,7 +130,7 @@ export interface RefusalRecord {
   /** When, ISO 8601. */
   readonly time: string;
   readonly peer: { readonly address: string; readonly port: number };
-  /** `MAIL`, `RCPT`, `DATA` (the end of the data), `AUTH`, `CONNECT` (over a limit), `STARTTLS`/`TLS` (a handshake)... */
+  /** `MAIL`, `RCPT`, `DATA` (the end of the data), `AUTH`, `CONNECT` (over a limit), `STARTTLS`/`TLS`... */
   readonly command: string;
   /** The reply's code, or null when none was sent (a failed handshake). */
   readonly code: number | null;

@@ -233,7 +233,8 @@ export class SMTPChannel {
   private send(r: Reply): void {
     const reply = this.enhance(r);
     this.out.push({ kind: 'reply', reply });
-    if (reply.code >= 400 && this.answering !== null) this.out.push({ kind: 'refused', command: this.answering, reply });
+    if (reply.code >= 400 && this.answering !== null)
+      this.out.push({ kind: 'refused', command: this.answering, reply });
   }
 
   private close(): void {

@@ -115,7 +115,11 @@ export const R = {
   R500_LINE_TOO_LONG: ereply('5.5.2', 500, 'Error: line too long'),
   R500_UNRECOGNIZED: (verb: string) => ereply('5.5.1', 500, `Error: command "${printable(verb)}" not recognized`),
   /** Ours: a line after a refused AUTH may be a credential, so it is not echoed. */
-  R500_UNRECOGNIZED_HIDDEN: ereply('5.5.1', 500, 'Error: command not recognized (not echoed: sent after a refused AUTH)'),
+  R500_UNRECOGNIZED_HIDDEN: ereply(
+    '5.5.1',
+    500,
+    'Error: command not recognized (not echoed: sent after a refused AUTH)',
+  ),
   R501_HELO_SYNTAX: ereply('5.5.4', 501, 'Syntax: HELO hostname'),
   R501_EHLO_SYNTAX: ereply('5.5.4', 501, 'Syntax: EHLO hostname'),
   R501_NOOP_SYNTAX: ereply('5.5.4', 501, 'Syntax: NOOP'),

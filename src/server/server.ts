@@ -18,13 +18,7 @@ import {
   type RuleOutcome,
   type SmtpSettings,
 } from '../channel/config.js';
-import {
-  CLOSE_LINGER_MS,
-  Connection,
-  type ConnectionHost,
-  type RecipientPolicy,
-  type Timeouts,
-} from './connection.js';
+import { CLOSE_LINGER_MS, Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
 import type { Message, RefusalEvent } from '../message.js';
 import type { FinishedSession } from '../transcript/transcript.js';
 import { isLoopbackHost } from './loopback.js';

@@ -24,6 +24,9 @@ function parseArgv(argv: readonly string[], io: CliIO): Config | number {
   const cmd = program();
   cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} });
   try {
+    // Commander keeps the last of the two; a contradiction is better said.
+    if (argv.includes('--color') && argv.includes('--no-color'))
+      throw new UsageError('--color and --no-color contradict each other');
     cmd.parse([...argv], { from: 'user' });
     const config = toConfig(cmd.opts<CliOptions>(), cmd.args);
     // Read here, not in the pure toConfig, so that a bad line is still a usage error (exit 2).
@@ -31,7 +34,9 @@ function parseArgv(argv: readonly string[], io: CliIO): Config | number {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.OK; // --help, --version
-      io.stderr.write(`smtpd-ts: ${err.message.replace(/^error: /, '')} (see smtpd-ts --help)\n`);
+      // One line: commander puts its "(Did you mean --format?)" on a line of its own.
+      const message = err.message.replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean');
+      io.stderr.write(`smtpd-ts: ${message} (see smtpd-ts --help)\n`);
       return EXIT.USAGE;
     }
     if (err instanceof UsageError) {
@@ -57,6 +62,8 @@ export async function main(
   argv: readonly string[],
   io: CliIO = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
+  // `smtpd-ts --help | head`: a reader that leaves early is no error (the sink's own outputs handle EPIPE too).
+  io.stdout.on('error', () => {});
   // `wait` is dispatched by hand, not as a commander subcommand, so that the
   // root command's optional positional address keeps parsing exactly as before.
   if (argv[0] === 'wait') return runWait(argv.slice(1), io);
@@ -84,7 +91,8 @@ export async function main(
   } catch (err) {
     io.stderr.write(`smtpd-ts: ${(err as Error).message}\n`);
     for (const signal of SIGNALS) process.off(signal, onSignal);
-    return EXIT.START_FAILED;
+    // A file a flag names that cannot be read is a bad flag, as for --rules.
+    return err instanceof UsageError ? EXIT.USAGE : EXIT.START_FAILED;
   }
   const watch = watchRun(started.server, config);
   // A closed stdout ends the run as it ends any Unix filter: `smtpd-ts | head -1`.

@@ -11,7 +11,7 @@ import { toRelaySettings, type RelayCliOptions, type RelaySettings } from './rel
 import { toRuleSettings, type RuleCliOptions, type RuleSettings } from './rule-settings.js';
 import type { RunControl } from './run-control.js';
 import { ExpectSyntaxError, UsageError } from '../errors.js';
-import { optionalPath, parseHostPort, seconds, wholeNumber, type HostPort } from './flag-values.js';
+import { didYouMean, optionalPath, parseHostPort, seconds, wholeNumber, type HostPort } from './flag-values.js';
 
 /** The `-c` classes smtpd-ts provides. */
 export const SERVER_CLASSES = ['DebuggingServer', 'PureProxy'] as const;
@@ -114,15 +114,32 @@ function expectations(options: CliOptions): Pick<SenderChecks, 'expectCount' | '
   }
 }
 
+/** What to say about a `-c` class smtpd-ts does not have: smtpd's other classes get what replaces them. */
+function unknownClass(name: string): string {
+  if (name === 'MailmanProxy') {
+    return "smtpd's MailmanProxy is not provided: to hand messages to Mailman or any program, use --deliver 'PATTERN=COMMAND'";
+  }
+  if (name === 'SMTPServer')
+    return "SMTPServer is smtpd's base class: use -c DebuggingServer (the default) or PureProxy";
+  return `unknown class '${name}'${didYouMean(name, SERVER_CLASSES)} (available: ${SERVER_CLASSES.join(', ')})`;
+}
+
+/** The commands besides the sink itself (dispatched in cli.ts before the flags are parsed). */
+export const COMMANDS = ['wait', 'sendmail'] as const;
+
 /** Turns parsed options and positional arguments into a Config. Pure. */
 export function toConfig(options: CliOptions, args: readonly string[]): Config {
-  if (!(SERVER_CLASSES as readonly string[]).includes(options.class)) {
-    throw new UsageError(`unknown class '${options.class}' (available: ${SERVER_CLASSES.join(', ')})`);
-  }
+  if (!(SERVER_CLASSES as readonly string[]).includes(options.class)) throw new UsageError(unknownClass(options.class));
   if (options.user !== undefined && options.nosetuid)
     throw new UsageError('--user and -n/--nosetuid contradict each other');
   const timeout = options.timeout === undefined ? null : seconds(options.timeout, '--timeout', 0) / 1000;
   if (timeout === 0) throw new UsageError('--timeout needs a number of seconds above 0');
+  // `smtpd-ts wiat` is a mistyped command, not an address without a port.
+  if (args[0] !== undefined && /^[a-z][a-z-]*$/i.test(args[0]) && args[0] !== 'localhost') {
+    throw new UsageError(
+      `unknown command '${args[0]}'${didYouMean(args[0], COMMANDS)} (commands: ${COMMANDS.join(', ')}; an address is host:port)`,
+    );
+  }
   const local = parseHostPort(args[0] ?? DEFAULT_LOCAL, 'local');
   const remote = parseHostPort(args[1] ?? DEFAULT_REMOTE, 'remote');
   return {

@@ -56,3 +56,59 @@ export function parseHostPort(spec: string, what: string): HostPort {
   // smtpd bound every interface for an empty host; so do we (with a warning at start).
   return { host: host === '' ? '0.0.0.0' : host, port: Number(portText) };
 }
+
+/** How many single-character edits turn `a` into `b` (Levenshtein). */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** ` (did you mean X?)` for the candidate closest to `word` (a typo or two away, case aside), or ''. */
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  const w = word.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = w.length <= 4 ? 2 : 3;
+  for (const c of candidates) {
+    const d = editDistance(w, c.toLowerCase());
+    if (d <= bestDistance && (best === undefined || d < editDistance(w, best.toLowerCase())))
+      [best, bestDistance] = [c, d];
+  }
+  return best === undefined ? '' : ` (did you mean ${best}?)`;
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  kb: 1000,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  mb: 1000 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  gb: 1000 ** 3,
+};
+
+/**
+ * A size in bytes: a whole number, or one with a unit as people write them:
+ * `10MB` (SI, 10,000,000), `10MiB` (10,485,760), `512k` (KiB, as nginx and
+ * Docker read a bare k, M, G). Case does not matter.
+ */
+export function parseSize(value: string, flag: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)$/i.exec(value);
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const bytes = m && unit !== undefined ? Math.round(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(bytes) || (unit === 1 && m![1]!.includes('.'))) {
+    throw new UsageError(
+      `${flag} needs a size in bytes (0 for no limit), or with a unit: 10MB, 10MiB, 512k; not '${value}'`,
+    );
+  }
+  return bytes;
+}

@@ -3,7 +3,7 @@
  * its default as shown. `toConfig` (config.ts) turns what it parses into a
  * typed Config.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { SMTP_DEFAULTS } from '../channel/config.js';
 import { DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES } from './config.js';
 import { FORMAT_NAMES } from '../printers/registry.js';
@@ -23,11 +23,7 @@ export function program(): Command {
     .usage('[options] [localhost:port [remotehost:port]]')
     .argument('[localhost:port]', `address to listen on; port 0 picks a free port (default: ${DEFAULT_LOCAL})`)
     .argument('[remotehost:port]', `upstream server for relaying classes (default: ${DEFAULT_REMOTE})`)
-    .option('-n, --nosetuid', 'never drop privileges')
-    .addOption(new Option('-c, --class <classname>', 'server class').choices(SERVER_CLASSES).default('DebuggingServer'))
-    .option('-s, --size <bytes>', `largest accepted message, 0 for no limit (default: ${SMTP_DEFAULTS.dataSizeLimit})`)
-    .option('-d, --debug', 'print a protocol trace on stderr')
-    .option('-u, --smtputf8', 'enable the SMTPUTF8 extension (RFC 6531)')
+    .optionsGroup('Output:')
     .option('-f, --format <name>', `how messages are shown: ${FORMAT_NAMES.join(', ')}`, 'raw')
     .option(
       '-o, --output <[format:]file>',
@@ -39,10 +35,25 @@ export function program(): Command {
     .option('--save-dir <dir>', 'also save every message into the Maildir DIR (created if missing)')
     .option('--color', 'colour human formats even when not on a terminal')
     .option('--no-color', 'never colour (default: colour on a terminal, unless NO_COLOR is set)')
+    .option('-d, --debug', 'print a protocol trace on stderr')
+    .optionsGroup('Server:')
+    .option('-c, --class <classname>', `server class: ${SERVER_CLASSES.join(' or ')}`, 'DebuggingServer')
+    .option(
+      '-s, --size <bytes>',
+      `largest accepted message (10MB, 10MiB, 512k), 0 for no limit (default: ${SMTP_DEFAULTS.dataSizeLimit})`,
+    )
+    .option('-u, --smtputf8', 'enable the SMTPUTF8 extension (RFC 6531)')
+    .option('-n, --nosetuid', 'never drop privileges')
+    .option(
+      '--user <name>',
+      'drop privileges to NAME after binding (default: nobody, only as root on a port below 1024)',
+    )
+    .optionsGroup('CI and scripts:')
     .option('--exit-after <n>', 'exit 0 once N messages were accepted and written')
     .option('--timeout <seconds>', `exit ${EXIT.TIMEOUT} if the run has not finished after SECONDS`)
     .option('--ready-file <path>', 'write host:port to PATH (atomically) once connections are accepted')
     .option('--pid-file <path>', 'write the process id to PATH')
+    .optionsGroup('Limits and timeouts:')
     .option('--max-connections <n>', `open connections at most, 0 for no limit (default: ${DEFAULT_MAX_CONNECTIONS})`)
     .option(
       '--max-recipients <n>',
@@ -65,10 +76,30 @@ export function program(): Command {
       '--bare-lf <policy>',
       `messages with bare CR or LF line endings: accept (flagged) or reject (550) (default: ${SMTP_DEFAULTS.bareLf})`,
     )
+    .optionsGroup('TLS and AUTH:')
     .option(
-      '--user <name>',
-      'drop privileges to NAME after binding (default: nobody, only as root on a port below 1024)',
+      '--tls',
+      'offer STARTTLS with a self-signed certificate generated at start (its SHA-256 fingerprint goes to stderr)',
     )
+    .option('--tls-cert <file>', 'offer STARTTLS with this PEM certificate (chain); needs --tls-key')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--tls-implicit', 'TLS from the first byte (SMTPS, RFC 8314) instead of STARTTLS')
+    .option('--require-tls', 'answer 530 to MAIL before STARTTLS')
+    .option(
+      '--auth-file <file>',
+      'check AUTH credentials against FILE (user:password lines); 535 on failure (default: accept any)',
+    )
+    .option('--require-auth', 'answer 530 to MAIL before AUTH')
+    .option('--auth-insecure', 'offer AUTH without TLS on any address (default: only on loopback)')
+    .option('--no-auth', 'do not offer AUTH')
+    .optionsGroup('SMTP extensions:')
+    .option('--no-chunking', 'do not offer CHUNKING (BDAT)')
+    .option('--binarymime', 'offer BINARYMIME (RFC 3030): MAIL takes BODY=BINARYMIME')
+    .option('--enhanced-status-codes', 'offer ENHANCEDSTATUSCODES: every reply carries its RFC 3463 code')
+    .option('--dsn', 'accept the DSN parameters RET, ENVID, NOTIFY, ORCPT (RFC 3461) and record them')
+    .option('--lmtp', 'speak LMTP (RFC 2033): LHLO, one reply per recipient after the data')
+    .option('--proxy-protocol', 'expect a PROXY protocol v1 or v2 header on each connection (behind a load balancer)')
+    .optionsGroup('Relaying:')
     .option('--relay <host:port>', 'relay every message to this SMTP server (as -c PureProxy), and print it too')
     .option(
       '--relay-tls',
@@ -99,6 +130,7 @@ export function program(): Command {
       '--deliver-timeout <seconds>',
       `kill a --deliver command after SECONDS; then 451 (default: ${DEFAULT_DELIVER_TIMEOUT_S})`,
     )
+    .optionsGroup('Testing the sender:')
     .option('--lint', "show the protocol lint's findings after each message in human formats (JSON always has them)")
     .option('--strict', 'refuse a message with an error-severity lint finding with 550, naming the finding')
     .option(
@@ -111,26 +143,6 @@ export function program(): Command {
       `at exit, exit ${EXIT.EXPECTATION_FAILED} unless the number of accepted messages is N, MIN..MAX, >=N, >N, <=N or <N`,
     )
     .option(
-      '--tls',
-      'offer STARTTLS with a self-signed certificate generated at start (its SHA-256 fingerprint goes to stderr)',
-    )
-    .option('--tls-cert <file>', 'offer STARTTLS with this PEM certificate (chain); needs --tls-key')
-    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
-    .option('--tls-implicit', 'TLS from the first byte (SMTPS, RFC 8314) instead of STARTTLS')
-    .option('--require-tls', 'answer 530 to MAIL before STARTTLS')
-    .option(
-      '--auth-file <file>',
-      'check AUTH credentials against FILE (user:password lines); 535 on failure (default: accept any)',
-    )
-    .option('--require-auth', 'answer 530 to MAIL before AUTH')
-    .option('--auth-insecure', 'offer AUTH without TLS on any address (default: only on loopback)')
-    .option('--no-auth', 'do not offer AUTH')
-    .option('--no-chunking', 'do not offer CHUNKING (BDAT)')
-    .option('--binarymime', 'offer BINARYMIME (RFC 3030): MAIL takes BODY=BINARYMIME')
-    .option('--enhanced-status-codes', 'offer ENHANCEDSTATUSCODES: every reply carries its RFC 3463 code')
-    .option('--dsn', 'accept the DSN parameters RET, ENVID, NOTIFY, ORCPT (RFC 3461) and record them')
-    .option('--lmtp', 'speak LMTP (RFC 2033): LHLO, one reply per recipient after the data')
-    .option(
       '--reply <rule>',
       'answer a command with a scripted reply or fault: VERB[~PATTERN][#N|#N+|#*N][?P%]=[delay:TIME] REPLY[!close]|drop (see docs/testing-the-sender.md); repeatable',
       collect,
@@ -139,7 +151,7 @@ export function program(): Command {
     .option('--seed <n>', 'seed for rules with a ?P% probability, to replay the same faults (default: random, printed)')
     .option('--connection-rate <n/seconds>', 'more than N new connections within SECONDS get 421 and a close')
     .option('--transcript', 'record every session: a JSON line of type session, or the dialogue before each message')
-    .option('--proxy-protocol', 'expect a PROXY protocol v1 or v2 header on each connection (behind a load balancer)')
+    .optionsGroup('Other:')
     .addHelpText('after', WAIT_SUMMARY)
     .version(VERSION, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')

@@ -6,31 +6,37 @@ import { readFileSync } from 'node:fs';
 import { type Config } from './config.js';
 import { StartError } from '../errors.js';
 
-/** The primary group of `user` from /etc/passwd, if it can be read. */
-function primaryGroup(user: string): number | undefined {
+/** The uid and primary gid of `user` from /etc/passwd, if it can be read. */
+export function userIds(user: string): { uid: number; gid: number } | undefined {
   try {
-    const line = readFileSync('/etc/passwd', 'utf8')
+    const fields = readFileSync('/etc/passwd', 'utf8')
       .split('\n')
-      .find((l) => l.split(':')[0] === user);
-    const gid = line ? Number(line.split(':')[3]) : NaN;
-    return Number.isInteger(gid) ? gid : undefined;
+      .find((l) => l.split(':')[0] === user)
+      ?.split(':');
+    const [uid, gid] = [Number(fields?.[2]), Number(fields?.[3])];
+    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
   } catch {
     return undefined;
   }
 }
 
 /**
- * smtpd became `nobody` after binding unless -n, and failed when not root.
- * We drop to `nobody` only where it matters (root on a port below 1024), or
- * to `--user` anywhere; -n never drops.
+ * Who the sink will run as after binding, or null to stay as it is. smtpd
+ * became `nobody` after binding unless -n, and failed when not root. We drop
+ * to `nobody` only where it matters (root on a port below 1024), or to
+ * `--user` anywhere; -n never drops.
  */
-export function dropPrivileges(config: Config, boundPort: number): void {
-  if (!config.setuid) return;
+export function dropTarget(config: Pick<Config, 'setuid' | 'user'>, boundPort: number): string | null {
+  if (!config.setuid) return null;
   const root = process.getuid?.() === 0;
-  const user = config.user ?? (root && boundPort > 0 && boundPort < 1024 ? 'nobody' : null);
+  return config.user ?? (root && boundPort > 0 && boundPort < 1024 ? 'nobody' : null);
+}
+
+export function dropPrivileges(config: Config, boundPort: number): void {
+  const user = dropTarget(config, boundPort);
   if (user === null) return;
   try {
-    const gid = primaryGroup(user);
+    const gid = userIds(user)?.gid;
     if (gid !== undefined) {
       process.setgroups?.([gid]);
       process.setgid?.(gid);

@@ -4,6 +4,8 @@
  * password read from its file at start (an unreadable file stops the start).
  */
 import { readFile } from 'node:fs/promises';
+import { UsageError } from '../errors.js';
+import { describeIoError } from '../outputs/output.js';
 import type { OutputHandler } from '../handlers/outputs.js';
 import { RelayHandler } from '../handlers/relay.js';
 import type { ServerOptions } from '../server/server.js';
@@ -17,7 +19,7 @@ async function readPassword(file: string): Promise<string> {
   try {
     return (await readFile(file, 'utf8')).split(/\r?\n/)[0]!;
   } catch (err) {
-    throw new Error(`cannot read --relay-password-file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new UsageError(`cannot read --relay-password-file ${file}: ${describeIoError(err)}`);
   }
 }
 

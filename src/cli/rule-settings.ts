@@ -11,6 +11,7 @@ import { optionalPath } from './flag-values.js';
 import { parseRule, parseRulesFile } from '../rules/parse.js';
 import type { Rule } from '../rules/rule.js';
 import { UsageError, RuleSyntaxError } from '../errors.js';
+import { describeIoError } from '../outputs/output.js';
 
 export interface RuleCliOptions {
   reply?: string[];
@@ -76,7 +77,7 @@ export function loadRulesFile(
   try {
     text = read(settings.rulesFile);
   } catch (err) {
-    throw new UsageError(`--rules: cannot read ${settings.rulesFile}: ${(err as Error).message}`);
+    throw new UsageError(`cannot read --rules ${settings.rulesFile}: ${describeIoError(err)}`);
   }
   try {
     return { ...settings, rules: [...settings.rules, ...parseRulesFile(text, settings.rulesFile)] };

@@ -1,13 +1,16 @@
 /**
  * Turns the TLS and AUTH settings into server options at start-up: reads the
  * certificate or generates one (printing its fingerprint), reads the
- * `--auth-file`. Errors are worded for stderr (exit 1).
+ * `--auth-file`. A file that cannot be read or parsed is a UsageError
+ * (exit 2, as for --rules): the flag names a bad file.
  */
 import { readFile } from 'node:fs/promises';
 import { parseUsers } from '../channel/auth.js';
 import type { ServerOptions } from '../server/server.js';
 import { loadCredentials, selfSignedCredentials } from '../server/tls.js';
 import type { SmtpSettingsFromFlags } from './smtp-settings.js';
+import { UsageError } from '../errors.js';
+import { describeIoError } from '../outputs/output.js';
 
 type CredentialOptions = Pick<ServerOptions, 'tls' | 'auth'>;
 
@@ -22,7 +25,9 @@ export async function credentialOptions(
   if (settings.tls) {
     const credentials =
       settings.tls.kind === 'files'
-        ? await loadCredentials(settings.tls.cert, settings.tls.key)
+        ? await loadCredentials(settings.tls.cert, settings.tls.key).catch((e: Error) => {
+            throw new UsageError(e.message);
+          })
         : await selfSignedCredentials(hostname);
     options.tls = { cert: credentials.cert, key: credentials.key };
     const what = credentials.selfSigned
@@ -35,12 +40,12 @@ export async function credentialOptions(
     if (settings.auth.file !== null) {
       const path = settings.auth.file;
       const text = await readFile(path, 'utf8').catch((e: Error) =>
-        Promise.reject(new Error(`cannot read --auth-file ${path}: ${e.message}`)),
+        Promise.reject(new UsageError(`cannot read --auth-file ${path}: ${describeIoError(e)}`)),
       );
       try {
         users = parseUsers(text);
       } catch (e) {
-        throw new Error(`bad --auth-file ${path}: ${(e as Error).message}`, { cause: e });
+        throw new UsageError(`bad --auth-file ${path}: ${(e as Error).message}`);
       }
     }
     options.auth = {

@@ -8,7 +8,7 @@
  * (smtp-options.ts), not here.
  */
 import type { ServerOptions } from '../server/server.js';
-import { optionalPath, seconds, wholeNumber } from './flag-values.js';
+import { optionalPath, parseSize, seconds, wholeNumber } from './flag-values.js';
 import { UsageError } from '../errors.js';
 
 /** The flags as commander gives them. */
@@ -94,9 +94,7 @@ function bareLf(value: string | undefined): 'accept' | 'reject' | undefined {
 }
 
 function size(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^[0-9]+$/.test(value)) throw new UsageError(`invalid size: '${value}' (bytes, 0 for no limit)`);
-  return Number(value);
+  return value === undefined ? undefined : parseSize(value, '-s/--size');
 }
 
 /** Turns the SMTP flags into settings. Pure. */

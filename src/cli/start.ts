@@ -8,6 +8,7 @@
 import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import net from 'node:net';
+import { dirname } from 'node:path';
 import type { Config } from './config.js';
 import { ExpectationTracker } from '../expect/tracker.js';
 import { credentialOptions } from './smtp-options.js';
@@ -26,8 +27,8 @@ import { removeRunFiles, writeFileAtomic } from './run-control.js';
 import { isLoopbackAddress } from '../server/loopback.js';
 import { SMTPServer } from '../server/server.js';
 import { VERSION } from '../version.js';
-import { OutputError, StartError } from '../errors.js';
-import { dropPrivileges } from './privileges.js';
+import { OutputError, StartError, UsageError } from '../errors.js';
+import { dropPrivileges, dropTarget, userIds } from './privileges.js';
 import { reportRefusals } from './refusals.js';
 
 /** Streams main() writes to; tests pass their own. */
@@ -46,7 +47,11 @@ async function writeRunFile(path: string, flag: string, text: string): Promise<v
     await writeFileAtomic(path, text);
   } catch (err) {
     const user = process.getuid?.() === 0 ? '' : ` as uid ${process.getuid?.()}`;
-    throw new StartError(`cannot write ${flag} ${path}${user}: ${describeIoError(err)}`);
+    const why =
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `the folder ${dirname(path)} does not exist`
+        : describeIoError(err);
+    throw new StartError(`cannot write ${flag} ${path}${user}: ${why}`);
   }
 }
 
@@ -96,7 +101,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   // Reading a file at start fails as a StartError, with the outputs closed.
   const orClose = async (err: Error): Promise<never> => {
     await outputs.close();
-    throw new StartError(err.message);
+    throw err instanceof UsageError ? err : new StartError(err.message);
   };
   const credentials = await credentialOptions(config, io.stderr, hostname).catch(orClose);
   const expecting = config.expectCount !== null || config.expectations.length > 0;
@@ -157,9 +162,17 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     await outputs.close();
     throw new StartError(refusal);
   }
+  const runAs = dropTarget(config, address.port);
   try {
+    // A Maildir the sink created as root is given to the user it becomes, so that user can deliver to it.
+    const ids = runAs === null ? undefined : userIds(runAs);
+    if (ids && outputs.maildir) await outputs.maildir.giveTo(ids);
     dropPrivileges(config, address.port);
-    await outputs.checkWritable();
+    await outputs.checkWritable().catch((err: Error) => {
+      const hint =
+        runAs === null ? '' : ` as ${runAs}; give ${runAs} write access, or use -n to stay root or --user NAME`;
+      throw new OutputError(`${err.message}${hint}`);
+    });
     // The run files come last, written by the user the sink runs as (who
     // must remove them at exit): a ready file always means a running sink.
     if (config.pidFile) await writeRunFile(config.pidFile, '--pid-file', `${process.pid}\n`);
@@ -167,6 +180,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   } catch (err) {
     await server.close(0);
     await outputs.close();
+    await outputs.maildir?.removeCreated();
     await removeRunFiles(config);
     throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
   }

@@ -33,19 +33,23 @@ export function maildirHostname(hostname: string): string {
  * fs.mkdir's `recursive`, which loops forever where mkdir answers ENOENT
  * although the parent exists (under /proc, for one).
  */
-async function makeDir(dir: string): Promise<void> {
+async function makeDir(dir: string, created: string[]): Promise<void> {
   try {
     await fs.mkdir(dir, { mode: 0o700 });
+    created.push(dir);
     return;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return;
     if (code !== 'ENOENT' || path.dirname(dir) === dir) throw err;
   }
-  await makeDir(path.dirname(dir));
-  await fs.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
+  await makeDir(path.dirname(dir), created);
+  await fs.mkdir(dir, { mode: 0o700 }).then(
+    () => void created.push(dir),
+    (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    },
+  );
 }
 
 /**
@@ -80,6 +84,8 @@ export interface PlannedDelivery {
 export class Maildir {
   private count = 0;
   private readonly host: string;
+  /** The folders `open()` created, parents first. */
+  private readonly created: string[] = [];
 
   /** @param dir the Maildir (created by `open()` when missing) */
   constructor(
@@ -91,7 +97,17 @@ export class Maildir {
 
   /** Creates the Maildir and its folders (mode 0700, as mail is private) where missing. */
   async open(): Promise<void> {
-    for (const folder of FOLDERS) await makeDir(path.join(this.dir, folder));
+    for (const folder of FOLDERS) await makeDir(path.join(this.dir, folder), this.created);
+  }
+
+  /** Gives the folders `open()` created to the user the sink is about to become (as root, before dropping). */
+  async giveTo(ids: { readonly uid: number; readonly gid: number }): Promise<void> {
+    for (const dir of this.created) await fs.chown(dir, ids.uid, ids.gid);
+  }
+
+  /** Removes the folders `open()` created, while still empty (a start that failed leaves nothing behind). */
+  async removeCreated(): Promise<void> {
+    for (const dir of [...this.created].reverse()) await fs.rmdir(dir).catch(() => {});
   }
 
   /**

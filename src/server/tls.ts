@@ -5,6 +5,7 @@
  * SHA-256 fingerprint is printed so that a client can pin it. And the
  * server side of a TLS connection over an accepted socket.
  */
+import { describeIoError } from '../outputs/output.js';
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type net from 'node:net';
@@ -27,10 +28,10 @@ const SELF_SIGNED_DAYS = 365;
 export async function loadCredentials(certFile: string, keyFile: string): Promise<TlsCredentials> {
   const [cert, key] = await Promise.all([
     readFile(certFile, 'utf8').catch((e: Error) =>
-      Promise.reject(new Error(`cannot read --tls-cert ${certFile}: ${e.message}`)),
+      Promise.reject(new Error(`cannot read --tls-cert ${certFile}: ${describeIoError(e)}`)),
     ),
     readFile(keyFile, 'utf8').catch((e: Error) =>
-      Promise.reject(new Error(`cannot read --tls-key ${keyFile}: ${e.message}`)),
+      Promise.reject(new Error(`cannot read --tls-key ${keyFile}: ${describeIoError(e)}`)),
     ),
   ]);
   return check({ cert, key, fingerprint256: '', selfSigned: false });

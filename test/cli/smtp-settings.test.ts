@@ -184,14 +184,14 @@ describe('the CLI with --tls-cert, --tls-key and --tls-implicit', () => {
     }
   });
 
-  it('exits 1 with one line when the certificate cannot be used', async () => {
+  it('exits 2 with one line when the certificate cannot be used (a bad file a flag names)', async () => {
     const run = promisify(execFile);
     const args = [...NODE_ARGS, '--tls-cert', dir.join('bad.pem'), '--tls-key', dir.join('key.pem'), '127.0.0.1:0'];
     const err = await run(process.execPath, args, { cwd: ROOT, timeout: 20_000 }).then(
       () => assert.fail('started with a bad certificate'),
       (e: { code: number; stderr: string }) => e,
     );
-    assert.equal(err.code, 1);
+    assert.equal(err.code, 2);
     assert.match(err.stderr, /^smtpd-ts: bad TLS certificate or key: .+\n$/);
   });
 });

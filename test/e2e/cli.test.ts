@@ -45,9 +45,21 @@ describe('flags and exit codes', () => {
 
   const bad: [string[], RegExp][] = [
     [['--bogus'], /unknown option '--bogus'/],
-    [['-s', 'lots'], /invalid size: 'lots'/],
-    [['-s', '-5'], /invalid size/],
+    [['-s', 'lots'], /-s\/--size needs a size in bytes .* not 'lots'/],
+    [['-s', '-5'], /-s\/--size needs a size/],
+    [['-s', '10XB'], /or with a unit: 10MB, 10MiB, 512k; not '10XB'/],
     [['-c', 'NoSuchServer'], /NoSuchServer/],
+    [['-c', 'Debugingserver'], /unknown class 'Debugingserver' \(did you mean DebuggingServer\?\)/],
+    [['-c', 'MailmanProxy'], /MailmanProxy is not provided: .* use --deliver 'PATTERN=COMMAND'/],
+    [['--formt', 'json'], /unknown option '--formt' \(did you mean --format\?\)/],
+    [['wiat'], /unknown command 'wiat' \(did you mean wait\?\)/],
+    [['--color', '--no-color'], /--color and --no-color contradict each other/],
+    [
+      ['--auth-file', '/nonexistent/users', '127.0.0.1:0'],
+      /cannot read --auth-file \/nonexistent\/users: no such file/,
+    ],
+    [['--tls-cert', '/nonexistent/c', '--tls-key', '/nonexistent/k', '127.0.0.1:0'], /cannot read --tls-(cert|key)/],
+    [['--rules', '/nonexistent/rules'], /cannot read --rules \/nonexistent\/rules: no such file/],
     [['localhost'], /bad local address 'localhost'/],
     [['localhost:99999'], /bad local port/],
     [['127.0.0.1:0', 'upstream'], /bad remote address/],

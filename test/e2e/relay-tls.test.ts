@@ -137,7 +137,10 @@ describe('the upstream over TLS, with AUTH', () => {
       );
     });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^smtpd-ts: cannot read --relay-password-file .*missing: no such file or directory \(ENOENT\)/);
+    assert.match(
+      r.stderr,
+      /^smtpd-ts: cannot read --relay-password-file .*missing: no such file or directory \(ENOENT\)/,
+    );
     assert.equal(r.stderr.trimEnd().split('\n').length, 1);
   });
 });

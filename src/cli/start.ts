@@ -30,6 +30,7 @@ import { VERSION } from '../version.js';
 import { OutputError, StartError, UsageError } from '../errors.js';
 import { dropPrivileges, dropTarget, userIds } from './privileges.js';
 import { reportRefusals } from './refusals.js';
+import { describeMode, probeUpstream } from './announce.js';
 
 /** Streams main() writes to; tests pass their own. */
 export interface CliIO {
@@ -189,6 +190,19 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
       `smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`,
     );
   }
-  io.stderr.write(`smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)}\n`);
+  io.stderr.write(
+    `smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)} (${describeMode(config)})\n`,
+  );
+  const upstream = config.relay.upstream;
+  if (upstream) {
+    // Not awaited: the sink is up either way; the warning is for the person reading stderr.
+    void probeUpstream(upstream).then((problem) => {
+      if (problem === null) return;
+      io.stderr.write(
+        `smtpd-ts: warning: the upstream ${upstream.host}:${upstream.port} does not answer (${problem}): ` +
+          'messages will get 451 until it does\n',
+      );
+    });
+  }
   return { server, outputs, address, expectations, recordWrites, printer };
 }

@@ -116,7 +116,7 @@ describe('running', () => {
   it('listens on the real port for port 0 and prints each message before its 250', async () => {
     const cli = await startCli(['127.0.0.1:0']);
     try {
-      assert.match(cli.stderr(), new RegExp(`DebuggingServer listening on 127\\.0\\.0\\.1:${cli.port}\\n`));
+      assert.match(cli.stderr(), new RegExp(`DebuggingServer listening on 127\\.0\\.0\\.1:${cli.port} \\(SMTP\\)\\n`));
       const codes = await sendMail(cli.port, {
         from: 'a@example.test',
         to: ['b@example.test'],

@@ -25,7 +25,8 @@ function flagNames(specs: readonly string[]): string[] {
 describe('the manual', () => {
   it('lists every flag of --help in docs/usage.md, and no other', () => {
     const help = execFileSync(process.execPath, [...NODE_ARGS, '--help'], { cwd: ROOT, encoding: 'utf8' });
-    const options = help.slice(help.indexOf('\nOptions:\n'), help.indexOf('\nCommands:\n'));
+    // The options are grouped by topic: everything between the arguments and the commands.
+    const options = help.slice(help.indexOf('\nOutput:\n'), help.indexOf('\nCommands:\n'));
     const fromHelp = flagNames([...options.matchAll(/^ {2}(-[^ ].*?)(?: {2,}|$)/gm)].map((m) => m[1]!));
     const usage = readFileSync(path.join(ROOT, 'docs', 'usage.md'), 'utf8');
     const table = usage.slice(usage.indexOf('## Every flag'));

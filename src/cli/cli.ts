@@ -67,6 +67,11 @@ export async function main(
   // `wait` is dispatched by hand, not as a commander subcommand, so that the
   // root command's optional positional address keeps parsing exactly as before.
   if (argv[0] === 'wait') return runWait(argv.slice(1), io);
+  if (argv[0] === 'sendmail') {
+    // Loaded only here: the sink itself never needs its address parser.
+    const { runSendmail } = await import('./sendmail/sendmail-command.js');
+    return runSendmail(argv.slice(1), { ...io, stdin: process.stdin, env: process.env });
+  }
   const config = parseArgv(argv, io);
   if (typeof config === 'number') return config;
   // Signal handlers go in before the listening line, so a script that sends

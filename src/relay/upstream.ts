@@ -55,6 +55,10 @@ function replyText(response: string): string {
 
 function refusal(address: string, err: UpstreamError, upstream: string): Refusal {
   const code = err.responseCode ?? 0;
+  // Over the upstream's SIZE (RFC 1870): not sent, and no retry will make it fit.
+  if (err.code === 'EMESSAGE' && /size larger than allowed/i.test(err.message)) {
+    return { address, code: 552, message: `upstream ${upstream}: ${err.message}` };
+  }
   if (err.response && code >= 400 && code < 600 && ENVELOPE_COMMANDS.has(err.command ?? '')) {
     return { address, code, message: replyText(err.response) };
   }

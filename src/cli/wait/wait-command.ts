@@ -27,7 +27,10 @@ export const WAIT_SUMMARY = `
 Commands:
   wait [options]  wait for a sink started elsewhere to be ready (--ready-file), or
                   until its JSON-lines file holds N messages (--jsonl FILE --count N);
-                  exit 0, or ${EXIT.TIMEOUT} on --timeout (see smtpd-ts wait --help)`;
+                  exit 0, or ${EXIT.TIMEOUT} on --timeout (see smtpd-ts wait --help)
+  sendmail [options] [recipient ...]
+                  a sendmail for PHP's mail(), cron and scripts: submits the message
+                  on stdin to a running sink (see smtpd-ts sendmail --help)`;
 
 /** What `wait` was asked to do. */
 interface WaitConfig {

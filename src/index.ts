@@ -75,5 +75,13 @@ export {
   UsageError,
 } from './errors.js';
 export { VERSION } from './version.js';
-export { Sink, startSink, type SinkMessage, type StartSinkOptions, type WaitOptions } from './sink.js';
+export {
+  DEFAULT_WAIT_MS,
+  Sink,
+  startSink,
+  type SinkMessage,
+  type SinkTls,
+  type StartSinkOptions,
+  type WaitOptions,
+} from './sink.js';
 export type { ParsedMessage } from './printers/parse-message.js';

@@ -10,18 +10,47 @@
  * await sink.close();
  * ```
  */
+import os from 'node:os';
 import type { Message } from './message.js';
 import type { Finding } from './lint/findings.js';
 import { lintMessage } from './lint/lint.js';
 import type { ParsedMessage } from './printers/parse-message.js';
 import { SMTPServer, type Verdict } from './server/server.js';
 import { SinkTimeoutError } from './errors.js';
+import type { TlsInfo } from './channel/actions.js';
+import type { SmtpSettings } from './channel/config.js';
+import { RuleEngine } from './rules/engine.js';
+import { parseRule } from './rules/parse.js';
+import { loadCredentialsFromPem, selfSignedCredentials } from './server/tls.js';
+
+function isMap(users: object): users is ReadonlyMap<string, string> {
+  return users instanceof Map;
+}
+
+/** The certificate and key for `tls`: generated for `hostname`, or the PEM given. */
+async function sinkCredentials(
+  tls: NonNullable<StartSinkOptions['tls']>,
+  hostname: string,
+): Promise<{ cert: string; key: string; fingerprint256: string; implicit: boolean }> {
+  const given = typeof tls === 'object' ? tls : {};
+  const implicit = given.implicit ?? false;
+  if (given.cert !== undefined && given.key !== undefined)
+    return { ...loadCredentialsFromPem(given.cert, given.key), implicit };
+  if (given.cert !== undefined || given.key !== undefined)
+    throw new TypeError('tls: give both cert and key, or neither');
+  const generated = await selfSignedCredentials(hostname);
+  return { cert: generated.cert, key: generated.key, fingerprint256: generated.fingerprint256, implicit };
+}
 
 /** One message the sink accepted: the envelope fields of Message, with the data as `raw`. */
 export interface SinkMessage extends Pick<
   Message,
   'id' | 'receivedAt' | 'peer' | 'helo' | 'mailFrom' | 'mailOptions' | 'rcptOptions'
 > {
+  /** The TLS session it came over (STARTTLS or implicit), null in the clear; as the JSON's `tls`. */
+  readonly tls: TlsInfo | null;
+  /** The user it authenticated as, null without AUTH; as the JSON's `authUser`. */
+  readonly authUser: string | null;
   /** The envelope recipients, in order (Message's `rcptTos`). */
   readonly rcptTo: readonly string[];
   /** The message exactly as received (dot-unstuffed), CRLF line endings (Message's `data`). */
@@ -37,20 +66,51 @@ export interface SinkMessage extends Pick<
   readonly parseError?: string;
   /** The protocol lint's findings (src/lint/): what the sender did wrong; empty for a clean message. */
   readonly lint: readonly Finding[];
+  /**
+   * The decoded bytes of `parsed.attachments[index]` (the summaries hold
+   * only size and SHA-256): to check a generated CSV or PDF.
+   */
+  attachment(index: number): Promise<Buffer>;
 }
 
-/** Options of {@link startSink}. */
-export interface StartSinkOptions {
+/**
+ * Options of {@link startSink}: the SMTP settings under the names
+ * SMTPServer and the channel use (`dataSizeLimit`, `smtputf8`,
+ * `maxRecipients`, `requireTls`, `chunking`, `lmtp`, ...; defaults in
+ * SMTP_DEFAULTS), and what a test needs besides.
+ */
+export interface StartSinkOptions extends Partial<Omit<SmtpSettings, 'auth'>> {
   /** Address to listen on. Default `127.0.0.1`. */
   host?: string;
   /** Port; default 0, a free port (read it from `sink.port`). */
   port?: number;
-  /** Largest accepted message in bytes, 0 for none. Default 33554432. */
-  dataSizeLimit?: number;
-  /** Advertise and accept SMTPUTF8. Default false. */
-  smtputf8?: boolean;
-  /** Name in the greeting and the EHLO reply. */
+  /** Name in the greeting and the EHLO reply (and of a generated certificate). Default: os.hostname(). */
   hostname?: string;
+  /**
+   * TLS: `true` generates a self-signed certificate for `hostname`,
+   * localhost, 127.0.0.1 and ::1 (trust it with `sink.tls.cert`), or give a
+   * PEM `cert` and `key`. STARTTLS is offered, or with `implicit` TLS starts
+   * at the first byte (SMTPS, for clients with `secure: true`).
+   */
+  tls?: boolean | { readonly cert?: string; readonly key?: string; readonly implicit?: boolean };
+  /**
+   * AUTH PLAIN, LOGIN and CRAM-MD5. Default: offered (on loopback, or over
+   * TLS), any credentials accepted. `users` (an object or a Map of user to
+   * password) checks them, 535 otherwise; `required` answers 530 to MAIL
+   * without AUTH; `null` turns AUTH off.
+   */
+  auth?: {
+    readonly users?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
+    readonly required?: boolean;
+    readonly insecure?: boolean;
+  } | null;
+  /**
+   * Scripted replies and faults, as `--reply` takes them
+   * (`'RCPT~nobody@=550 5.1.1 No such user'`, `'EOD#2=451 try later'`, see
+   * docs/testing-the-sender.md); `seed` makes `?P%` rules repeatable.
+   */
+  rules?: readonly string[];
+  seed?: number;
   /** Parse each message with mailparser before accepting it. Default true. */
   parse?: boolean;
   /**
@@ -62,11 +122,19 @@ export interface StartSinkOptions {
 
 /** Options of the wait methods. */
 export interface WaitOptions {
-  /** Milliseconds to wait before rejecting with SinkTimeoutError. Default 5000. */
+  /** Milliseconds to wait before rejecting with SinkTimeoutError. Default DEFAULT_WAIT_MS (5000). */
   timeout?: number;
 }
 
-const DEFAULT_WAIT_MS = 5000;
+/** How long the wait methods wait unless told otherwise, in milliseconds. */
+export const DEFAULT_WAIT_MS = 5000;
+
+/** The certificate a sink with TLS presents: PEM, to trust in the client (`tls: { ca: sink.tls.cert }`). */
+export interface SinkTls {
+  readonly cert: string;
+  readonly fingerprint256: string;
+  readonly implicit: boolean;
+}
 
 function describeMessage(m: SinkMessage, index: number): string {
   const subject = m.parsed?.subject;
@@ -86,6 +154,8 @@ export class Sink {
     readonly host: string,
     /** The port listened on (the real one when 0 was asked). */
     readonly port: number,
+    /** The certificate, when TLS is on; null otherwise. */
+    readonly tls: SinkTls | null = null,
   ) {}
 
   /** Every message accepted so far, in arrival order. */
@@ -153,6 +223,12 @@ export class Sink {
 
 async function toSinkMessage(message: Message, parse: boolean): Promise<SinkMessage> {
   const base = {
+    attachment: async (index: number) => {
+      const { attachmentContent } = await import('./printers/parse-message.js');
+      return attachmentContent(message.data, index);
+    },
+    tls: message.tls ?? null,
+    authUser: message.authUser ?? null,
     id: message.id,
     receivedAt: message.receivedAt,
     peer: message.peer,
@@ -183,10 +259,34 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
   // accepted it: the server alone turns a verdict into the reply sent
   // (a string without a valid code is a 451, not an acceptance).
   const built = new WeakMap<Message, SinkMessage>();
-  const server = new SMTPServer({ host, port: options.port ?? 0 }, null, {
-    dataSizeLimit: options.dataSizeLimit,
-    smtputf8: options.smtputf8,
-    hostname: options.hostname,
+  const {
+    host: _host,
+    port,
+    hostname = 'localhost',
+    tls,
+    auth,
+    rules,
+    seed,
+    parse: _parse,
+    onMessage,
+    ...smtp
+  } = options;
+  void [_host, _parse, onMessage];
+  const credentials = tls ? await sinkCredentials(tls, hostname ?? os.hostname()) : null;
+  const users = auth?.users;
+  const server = new SMTPServer({ host, port: port ?? 0 }, null, {
+    ...smtp,
+    ...(hostname !== undefined ? { hostname } : {}),
+    ...(credentials ? { tls: credentials, tlsImplicit: credentials.implicit } : {}),
+    auth:
+      auth === null
+        ? null
+        : {
+            ...(auth?.required !== undefined ? { required: auth.required } : {}),
+            ...(auth?.insecure !== undefined ? { insecure: auth.insecure } : {}),
+            ...(users ? { users: isMap(users) ? users : new Map(Object.entries(users)) } : {}),
+          },
+    ...(rules && rules.length > 0 ? { replyRule: new RuleEngine(rules.map(parseRule), seed ?? 0).hook } : {}),
     handler: {
       async handleMessage(message) {
         const received = await toSinkMessage(message, parse);
@@ -196,7 +296,14 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
     },
   });
   const address = await server.listen();
-  const sink = new Sink(server, host, address.port);
+  const sink = new Sink(
+    server,
+    host,
+    address.port,
+    credentials
+      ? { cert: credentials.cert, fingerprint256: credentials.fingerprint256, implicit: credentials.implicit }
+      : null,
+  );
   server.on('message', (message: Message) => {
     const received = built.get(message);
     if (received) sink.record(received);

@@ -218,3 +218,39 @@ function isoDate(headers: readonly HeaderField[]): string | null {
   const date = new Date(field.value);
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
+
+/**
+ * The decoded bytes of the attachment at `index` of `attachments` (the order
+ * `parseMessage` lists them in), parsing the message again: the summaries
+ * keep no content, so a test that wants a generated CSV or PDF asks for it.
+ * Rejects with MessageParseError when there is no such attachment.
+ */
+export async function attachmentContent(data: Buffer, index: number): Promise<Buffer> {
+  const { MailParser } = await import('mailparser');
+  const parser = new MailParser({ skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    let found = false;
+    parser.on('error', (err: Error) => reject(new MessageParseError(err.message)));
+    parser.on('data', (part: AttachmentStream | MessageText) => {
+      if (part.type !== 'attachment') return;
+      const attachment = part;
+      if (seen++ !== index) {
+        attachment.content.resume();
+        attachment.release?.();
+        return;
+      }
+      found = true;
+      const chunks: Buffer[] = [];
+      attachment.content.on('data', (c: Buffer) => chunks.push(c));
+      attachment.content.on('end', () => {
+        attachment.release?.();
+        resolve(Buffer.concat(chunks));
+      });
+    });
+    parser.on('end', () => {
+      if (!found) reject(new MessageParseError(`no attachment #${index} (the message has ${seen})`));
+    });
+    parser.end(data);
+  });
+}

@@ -37,6 +37,11 @@ export async function loadCredentials(certFile: string, keyFile: string): Promis
   return check({ cert, key, fingerprint256: '', selfSigned: false });
 }
 
+/** Checks a PEM certificate (chain) and key given as text; throws when they do not go together. */
+export function loadCredentialsFromPem(cert: string, key: string): TlsCredentials {
+  return check({ cert, key, fingerprint256: '', selfSigned: false });
+}
+
 /** Generates a self-signed certificate for `hostname` (and localhost, 127.0.0.1, ::1). */
 export async function selfSignedCredentials(hostname: string): Promise<TlsCredentials> {
   // Loaded only when a certificate is generated (`--tls`), not with the library.

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { JSON_SCHEMA } from '../../src/printers/json-schema.js';
 import { printJson } from '../../src/printers/json.js';
 import { parseMessage, type ParsedMessage } from '../../src/printers/parse-message.js';
-import { formatAddress, printParsed } from '../../src/printers/parsed.js';
+import { formatAddress, humanSize, printParsed } from '../../src/printers/parsed.js';
 import { END_MESSAGE, MESSAGE_FOLLOWS, printRaw } from '../../src/printers/raw.js';
 import { MARKED } from '../helpers/marked-style.js';
 import { validate } from '../helpers/json-schema.js';
@@ -50,7 +50,7 @@ describe('the parsed printer', () => {
         'Hello',
         'world',
         '',
-        'HTML body: 9 bytes',
+        'HTML body: 9 bytes (-f json has it whole)',
         'Attachments: 1',
         `  1. a.pdf  application/pdf  3 bytes  sha256:${'ab'.repeat(32)}`,
         END_MESSAGE,
@@ -113,5 +113,54 @@ describe('the parsed printer on large and odd mail', () => {
     assert.equal(parsed.attachments[0]!.contentType, 'text/plain');
     assert.match(printParsed(message, { parsed }), /1\. x\.bin {2}text\/plain {2}/);
     assert.deepEqual(validate(JSON_SCHEMA, JSON.parse(printJson(message, { parsed }))), []);
+  });
+});
+
+describe('the parsed printer, for people', () => {
+  it('shows Reply-To and List-Unsubscribe, sizes in human units, and inline parts apart', () => {
+    const parsed: ParsedMessage = {
+      ...PARSED,
+      headers: [
+        ...PARSED.headers,
+        { name: 'Reply-To', value: 'support@example.com' },
+        { name: 'List-Unsubscribe', value: '<https://example.com/u/1>, <mailto:u@example.com>' },
+      ],
+      html: 'x'.repeat(10 * 1024 * 1024),
+      attachments: [
+        {
+          filename: 'logo.png',
+          contentType: 'image/png',
+          size: 2048,
+          sha256: 'cd'.repeat(32),
+          disposition: 'inline',
+          contentId: '<logo@x>',
+        },
+        { ...PARSED.attachments[0]!, size: 3 * 1024 * 1024 },
+      ],
+    };
+    const text = printParsed(makeMessage('Subject: x\n\ny\n'), { parsed });
+    assert.ok(text.includes('\nReply-To: support@example.com\n'), text);
+    assert.ok(text.includes('\nList-Unsubscribe: <https://example.com/u/1>, <mailto:u@example.com>\n'));
+    assert.ok(text.includes('\nHTML body: 10.0 MiB (-f json has it whole)\n'));
+    assert.ok(
+      text.includes(`\nInline parts: 1\n  1. logo.png  image/png  2.0 KiB  cid:logo@x  sha256:${'cd'.repeat(32)}\n`),
+      text,
+    );
+    assert.ok(
+      text.includes(`\nAttachments: 1\n  2. a.pdf  application/pdf  3.0 MiB  sha256:${'ab'.repeat(32)}\n`),
+      text,
+    );
+  });
+
+  it('writes sizes as people read them', () => {
+    assert.deepEqual([0, 1, 1023, 1024, 1536, 10 * 2 ** 20, 3 * 2 ** 30].map(humanSize), [
+      '0 bytes',
+      '1 byte',
+      '1023 bytes',
+      '1.0 KiB',
+      '1.5 KiB',
+      '10.0 MiB',
+      '3.0 GiB',
+    ]);
   });
 });

@@ -48,3 +48,29 @@ export function dropPrivileges(config: Config, boundPort: number): void {
     );
   }
 }
+
+/**
+ * Whether the user `ids` could write into `dir` (search every folder above
+ * it, write and search it), judged from the modes while still root, so that
+ * a start that would fail after dropping privileges fails before, when what
+ * it created can still be removed. ACLs are not read; the check after
+ * dropping (Maildir.checkWritable) has the last word.
+ */
+export async function writableBy(ids: { readonly uid: number; readonly gid: number }, dir: string): Promise<boolean> {
+  const { stat } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const allows = (s: { mode: number; uid: number; gid: number }, bits: number) => {
+    const shift = s.uid === ids.uid ? 6 : s.gid === ids.gid ? 3 : 0;
+    return ((s.mode >> shift) & bits) === bits;
+  };
+  try {
+    const target = path.resolve(dir);
+    if (!allows(await stat(target), 0o3)) return false;
+    for (let up = path.dirname(target); ; up = path.dirname(up)) {
+      if (!allows(await stat(up), 0o1)) return false;
+      if (path.dirname(up) === up) return true;
+    }
+  } catch {
+    return false;
+  }
+}

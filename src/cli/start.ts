@@ -8,7 +8,7 @@
 import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import net from 'node:net';
-import { dirname } from 'node:path';
+import path, { dirname } from 'node:path';
 import type { Config } from './config.js';
 import { ExpectationTracker } from '../expect/tracker.js';
 import { credentialOptions } from './smtp-options.js';
@@ -28,7 +28,7 @@ import { isLoopbackAddress } from '../server/loopback.js';
 import { SMTPServer } from '../server/server.js';
 import { VERSION } from '../version.js';
 import { OutputError, StartError, UsageError } from '../errors.js';
-import { dropPrivileges, dropTarget, userIds } from './privileges.js';
+import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js';
 import { reportRefusals } from './refusals.js';
 import { describeMode, probeUpstream } from './announce.js';
 
@@ -167,11 +167,18 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   try {
     // A Maildir the sink created as root is given to the user it becomes, so that user can deliver to it.
     const ids = runAs === null ? undefined : userIds(runAs);
-    if (ids && outputs.maildir) await outputs.maildir.giveTo(ids);
+    const hint =
+      runAs === null ? '' : ` as ${runAs}; give ${runAs} write access, or use -n to stay root or --user NAME`;
+    const maildir = outputs.maildir;
+    if (ids && maildir) {
+      await maildir.giveTo(ids);
+      // Judged while still root, so that what the sink created can still be removed.
+      const folders = ['new', 'tmp'].map((f) => path.join(maildir.dir, f));
+      if (!(await writableBy(ids, folders[0]!)) || !(await writableBy(ids, folders[1]!)))
+        throw new OutputError(`cannot write to Maildir ${maildir.dir}: permission denied${hint}`);
+    }
     dropPrivileges(config, address.port);
     await outputs.checkWritable().catch((err: Error) => {
-      const hint =
-        runAs === null ? '' : ` as ${runAs}; give ${runAs} write access, or use -n to stay root or --user NAME`;
       throw new OutputError(`${err.message}${hint}`);
     });
     // The run files come last, written by the user the sink runs as (who

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { JsonRecord } from '../../src/printers/json.js';
@@ -240,9 +241,29 @@ describe('bad output flags', () => {
     },
     async () => {
       // Created by root with mode 0700: nobody cannot deliver into it. Port 80 makes smtpd-ts drop privileges.
+      // Its folder (a temporary one, 0700) keeps nobody out even of a Maildir given to nobody.
       const r = await cliOn('127.0.0.1:80', '--save-dir', tmp.join('Maildir'));
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /smtpd-ts: cannot write to Maildir .+: permission denied \(EACCES\)\n$/);
+      assert.match(
+        r.stderr,
+        /smtpd-ts: cannot write to Maildir .+: permission denied as nobody; give nobody write access, or use -n to stay root or --user NAME\n$/,
+      );
+      await assert.rejects(stat(tmp.join('Maildir')), 'the Maildir it created is removed again');
+    },
+  );
+
+  it(
+    'gives a Maildir it creates as root to the user it drops to, who can then deliver',
+    { skip: process.getuid?.() !== 0 && 'only root drops privileges' },
+    async () => {
+      const open = tmp.join('open');
+      await mkdir(open, { mode: 0o755 });
+      await chmod(tmp.path, 0o755);
+      const dir = path.join(open, 'Maildir');
+      const r = await cliOn('127.0.0.1:0', '--user', 'nobody', '--save-dir', dir, '--timeout', '0.5');
+      assert.equal(r.code, 3, r.stderr);
+      const owner = (await stat(path.join(dir, 'new'))).uid;
+      assert.notEqual(owner, 0);
     },
   );
 });

@@ -193,7 +193,7 @@ describe('connections that misbehave', () => {
       const first = await connect(port);
       const refused = await connect(port);
       refused.pause();
-      const refusedSockets = (server as unknown as { refused: Set<net.Socket> }).refused;
+      const refusedSockets = (server as unknown as { refusedSockets: Set<net.Socket> }).refusedSockets;
       await within(
         1000,
         until(() => refusedSockets.size === 1),

@@ -8,24 +8,33 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { CLOSE_LINGER_MS, WRITE_HIGH_WATER } from '../../src/server/connection.js';
 import { SMTPServer, type ServerOptions } from '../../src/server/server.js';
 import { testCredentials } from '../helpers/tls-credentials.js';
 
 const LOCAL = { host: '127.0.0.1', port: 0 };
 
+/** What each test opened: closed after it, pass or fail, so that a failure never leaves the file hanging. */
+const opened: { servers: SMTPServer[]; sockets: net.Socket[] } = { servers: [], sockets: [] };
+afterEach(async () => {
+  for (const socket of opened.sockets.splice(0)) socket.destroy();
+  await Promise.all(opened.servers.splice(0).map((s) => s.close(0).catch(() => {})));
+});
+
 async function started(options: ServerOptions = {}): Promise<{ server: SMTPServer; port: number; log: () => string }> {
   const log = new PassThrough();
   let logged = '';
   log.on('data', (c: Buffer) => (logged += c.toString()));
   const server = new SMTPServer(LOCAL, null, { log, handler: { handleMessage: () => undefined }, ...options });
+  opened.servers.push(server);
   const { port } = await server.listen();
   return { server, port, log: () => logged };
 }
 
 function connect(port: number): Promise<net.Socket> {
   const socket = net.connect(port, '127.0.0.1');
+  opened.sockets.push(socket);
   socket.on('error', () => {});
   return once(socket, 'connect').then(() => socket);
 }

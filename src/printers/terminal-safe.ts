@@ -54,6 +54,36 @@ const TERMINAL_BUT_LF: Escaping = {
 const JSON_TEXT: Escaping = { table: table([0x7f]), unicodeForm: true, u20: (low) => low === 0x28 || low === 0x29 };
 
 /**
+ * The index of the first byte of `src` that `kinds` does not simply show,
+ * or its length. Four bytes at a time: a word with no byte below 0x20, no
+ * DEL and no byte above 0x7f holds nothing to escape (the usual bit tricks:
+ * `(w - 0x20202020) & ~w & 0x80808080` is non-zero exactly when a byte is
+ * below 0x20); only other words are looked at byte by byte. A base64 body
+ * is scanned about four times faster than byte by byte.
+ */
+function firstToLookAt(src: Buffer, kinds: Uint8Array): number {
+  const end = src.length;
+  let k = 0;
+  // Up to a 4-byte boundary of the underlying memory, byte by byte.
+  while (k < end && (src.byteOffset + k) % 4 !== 0) {
+    if (kinds[src[k]!] !== SHOW) return k;
+    k++;
+  }
+  if (k === end) return end;
+  const words = new Uint32Array(src.buffer, src.byteOffset + k, (end - k) >> 2);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const x = w ^ 0x7f7f7f7f;
+    if ((((w - 0x20202020) & ~w) | ((x - 0x01010101) & ~x) | w) & 0x80808080) {
+      const at = k + i * 4;
+      for (let j = at; j < at + 4; j++) if (kinds[src[j]!] !== SHOW) return j;
+    }
+  }
+  for (k += words.length * 4; k < end; k++) if (kinds[src[k]!] !== SHOW) return k;
+  return end;
+}
+
+/**
  * `src` (valid UTF-8) with the characters `e` names escaped; `src` itself
  * when there are none. One pass into a buffer of the largest possible size
  * (an escape is at most 6 bytes for 1), never filled in, cut to length.
@@ -61,9 +91,8 @@ const JSON_TEXT: Escaping = { table: table([0x7f]), unicodeForm: true, u20: (low
 function escapeUtf8(src: Buffer, e: Escaping): Buffer {
   const { table: kinds, unicodeForm, u20 } = e;
   const end = src.length;
-  let k = 0;
   // Most text needs nothing: find the first byte that might.
-  while (k < end && kinds[src[k]!] === SHOW) k++;
+  let k = firstToLookAt(src, kinds);
   if (k === end) return src;
   let out: Buffer | null = null;
   let o = 0;

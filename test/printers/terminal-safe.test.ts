@@ -66,3 +66,32 @@ describe('JSON line escaping', () => {
     );
   });
 });
+
+describe('the four-bytes-at-a-time scan', () => {
+  it('finds a byte to escape at any position, in a buffer at any offset and of any length', () => {
+    for (const special of [0x1b, 0x7f, 0x0d, 0x00, 0x1f])
+      for (let offset = 0; offset < 8; offset++)
+        for (let length = 0; length < 12; length++)
+          for (let at = 0; at < length; at++) {
+            const backing = Buffer.alloc(offset + length, 0x61);
+            backing[offset + at] = special;
+            const src = backing.subarray(offset);
+            const expected = `${'a'.repeat(at)}\\x${special.toString(16).padStart(2, '0')}${'a'.repeat(length - at - 1)}`;
+            assert.equal(
+              terminalSafeBytes(src).toString(),
+              expected,
+              `${special} at ${at} of ${length}, offset ${offset}`,
+            );
+          }
+  });
+
+  it('looks into words with a byte above 0x7f, and keeps what needs nothing', () => {
+    const text = 'résumé \u202e and \u0085 and plain ascii text of some length';
+    for (let offset = 0; offset < 4; offset++) {
+      const backing = Buffer.concat([Buffer.alloc(offset), Buffer.from(text)]);
+      assert.equal(terminalSafeBytes(backing.subarray(offset)).toString(), terminalSafe(text));
+    }
+    const clean = Buffer.from('clean text\tand tabs, long enough for several words');
+    assert.equal(terminalSafeBytes(clean), clean, 'the same buffer, not a copy');
+  });
+});

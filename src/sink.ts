@@ -259,19 +259,19 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
   // accepted it: the server alone turns a verdict into the reply sent
   // (a string without a valid code is a 451, not an acceptance).
   const built = new WeakMap<Message, SinkMessage>();
+  // What is left after the sink's own options are the SMTP settings, passed on under their names.
   const {
     host: _host,
     port,
-    hostname = 'localhost',
+    hostname,
     tls,
     auth,
     rules,
     seed,
     parse: _parse,
-    onMessage,
+    onMessage: _onMessage,
     ...smtp
   } = options;
-  void [_host, _parse, onMessage];
   const credentials = tls ? await sinkCredentials(tls, hostname ?? os.hostname()) : null;
   const users = auth?.users;
   const server = new SMTPServer({ host, port: port ?? 0 }, null, {

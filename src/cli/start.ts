@@ -98,10 +98,15 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   // upstream, a generated certificate and Maildir file names all use it.
   const hostname = os.hostname();
   const outputs = await openOutputs(config, io.stdout, process.env, hostname);
-  // TLS certificate and --auth-file, read (or generated) before binding.
-  // Reading a file at start fails as a StartError, with the outputs closed.
-  const orClose = async (err: Error): Promise<never> => {
+  // A start that fails leaves nothing behind: outputs closed, the Maildir folders it created removed.
+  const abandon = async () => {
     await outputs.close();
+    await outputs.maildir?.removeCreated();
+  };
+  // TLS certificate and --auth-file, read (or generated) before binding. A
+  // file a flag names that cannot be read is a UsageError (exit 2).
+  const orClose = async (err: Error): Promise<never> => {
+    await abandon();
     throw err instanceof UsageError ? err : new StartError(err.message);
   };
   const credentials = await credentialOptions(config, io.stderr, hostname).catch(orClose);
@@ -151,7 +156,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   try {
     address = await server.listen();
   } catch (err) {
-    await outputs.close();
+    await abandon();
     const e = err as NodeJS.ErrnoException;
     const why =
       e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
@@ -160,7 +165,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   const refusal = relayRefusal(config.relay, config.local.host, address.address);
   if (refusal !== null) {
     await server.close(0);
-    await outputs.close();
+    await abandon();
     throw new StartError(refusal);
   }
   const runAs = dropTarget(config, address.port);
@@ -187,8 +192,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     if (config.readyFile) await writeRunFile(config.readyFile, '--ready-file', `${formatAddress(address)}\n`);
   } catch (err) {
     await server.close(0);
-    await outputs.close();
-    await outputs.maildir?.removeCreated();
+    await abandon();
     await removeRunFiles(config);
     throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
   }

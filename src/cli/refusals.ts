@@ -12,6 +12,9 @@ import { jsonLine, refusalRecord } from '../printers/json.js';
 import { terminalSafe } from '../printers/terminal-safe.js';
 import type { SMTPServer } from '../server/server.js';
 
+/** Refusals shown for one connection, on stderr and in JSON; the rest are only counted. */
+export const SHOWN_PER_CONNECTION = 20;
+
 /** A refusal in a few words: `552 5.3.4 Message too big for system`, or the TLS error. */
 export function describeRefusal(r: RefusalEvent): string {
   if (!r.reply) return `handshake failed: ${terminalSafe(r.reason ?? 'unknown error')}`;
@@ -34,8 +37,17 @@ export function reportRefusals(
   json: boolean,
   pending: Set<Promise<void>>,
 ): void {
+  // Per connection: a client that pipelines thousands of bad lines gets a few lines, not one each.
+  const shown = new Map<string, number>();
   server.on('refusal', (r: RefusalEvent) => {
+    const key = `${r.peer.address}:${r.peer.port}`;
+    const n = (shown.get(key) ?? 0) + 1;
+    if (shown.size >= 10_000 && !shown.has(key)) shown.clear();
+    shown.set(key, n);
+    if (n > SHOWN_PER_CONNECTION) return;
     log.write(refusalLine(r));
+    if (n === SHOWN_PER_CONNECTION)
+      log.write(`smtpd-ts: further refusals on the connection from ${key} are not shown (--timeout counts them)\n`);
     if (!json) return;
     const line = jsonLine(refusalRecord(r, new Date()));
     for (const { format, destination } of outputs.outputs) {

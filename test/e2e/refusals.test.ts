@@ -94,3 +94,20 @@ describe('refusals', () => {
     }
   });
 });
+
+describe('a flood of refusals', () => {
+  it('shows a client that pipelines a thousand bad lines twenty of them, and counts them all', async () => {
+    const cli = await startCli(['-f', 'json', '--json-refusals', '--timeout', '3', '127.0.0.1:0']);
+    const c = await SmtpClient.connect(cli.port);
+    await c.read();
+    c.write('BOGUS\r\n'.repeat(1000));
+    for (let i = 0; i < 1000; i++) await c.read();
+    c.close();
+    await new Promise<void>((resolve) => cli.child.once('exit', () => resolve()));
+    const lines = cli.stderr().split('\n');
+    assert.equal(lines.filter((l) => l.includes(' BOGUS: 500 ')).length, 20);
+    assert.equal(lines.filter((l) => l.includes('further refusals on the connection from')).length, 1);
+    assert.match(cli.stderr(), /1000 refused: BOGUS 500 5\.5\.1 Error: command "BOGUS" not recognized \(1000\)/);
+    assert.equal(cli.stdout().trim().split('\n').length, 20);
+  });
+});

@@ -21,6 +21,8 @@ export class StreamDestination implements Destination {
   readonly gone: Promise<void>;
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
+  /** The texts handed over in this turn of the event loop, and the promise of their one write. */
+  private batch: { readonly texts: (string | Uint8Array)[]; readonly done: Promise<void> } | null = null;
   private onGone: () => void = () => {};
 
   constructor(
@@ -44,21 +46,46 @@ export class StreamDestination implements Destination {
 
   private enqueue(text: Text): Promise<void> {
     const parts = typeof text === 'string' || text instanceof Uint8Array ? [text] : text;
-    // Nothing queued and one part: written at once, in order with what came before.
-    if (this.queued === 0 && parts.length <= 1) return writeText(this.stream, parts[0] ?? '');
+    // Nothing queued and one part: it joins the texts handed over in this
+    // turn of the event loop, written together at its end in one write (a
+    // syscall per message was a third of the CPU a small message costs).
+    // Each write's promise still resolves only once its text is written.
+    if (this.queued === 0 && parts.length <= 1) return this.batched(parts[0] ?? '');
     this.queued++;
-    const done = this.queue.then(async () => {
-      for (const part of parts) {
-        const written = writeText(this.stream, part);
-        await written;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    });
+    const before = this.batch?.done.catch(() => {});
+    const done = this.queue
+      .then(() => before)
+      .then(async () => {
+        for (const part of parts) {
+          const written = writeText(this.stream, part);
+          await written;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      });
     this.queue = done.catch(() => {}).finally(() => this.queued--);
     return done;
   }
 
+  private batched(part: string | Uint8Array): Promise<void> {
+    if (this.batch === null) {
+      const texts: (string | Uint8Array)[] = [];
+      const done = new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          this.batch = null;
+          const whole = texts.every((t) => typeof t === 'string')
+            ? texts.join('')
+            : Buffer.concat(texts.map((t) => (typeof t === 'string' ? Buffer.from(t) : t)));
+          writeText(this.stream, whole).then(resolve, reject);
+        }),
+      );
+      this.batch = { texts, done };
+    }
+    this.batch.texts.push(part);
+    return this.batch.done;
+  }
+
   async close(): Promise<void> {
+    await this.batch?.done.catch(() => {});
     await this.queue;
     await writeText(this.stream, '');
   }

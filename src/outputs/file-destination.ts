@@ -12,6 +12,8 @@ export class FileDestination implements Destination {
   readonly isTTY = false;
   /** Writes run one at a time, so messages from parallel sessions never interleave. */
   private queue: Promise<void> = Promise.resolve();
+  /** The single texts handed over in this turn of the event loop, and the promise of their one write. */
+  private batch: { readonly texts: (string | Uint8Array)[]; readonly done: Promise<void> } | null = null;
 
   private constructor(
     readonly name: string,
@@ -28,6 +30,42 @@ export class FileDestination implements Destination {
   }
 
   write(text: Text): Promise<void> {
+    if (typeof text === 'string' || text instanceof Uint8Array) return this.batched(text);
+    return this.enqueue(text);
+  }
+
+  /**
+   * Single texts handed over in one turn of the event loop are written
+   * together, in one write on the thread pool; each promise resolves once
+   * that write is done.
+   */
+  private batched(text: string | Uint8Array): Promise<void> {
+    if (this.batch === null) {
+      const texts: (string | Uint8Array)[] = [];
+      // The batch takes its place in the queue now; it closes (takes no more) at the end of this turn.
+      const closed = new Promise<void>((resolve) =>
+        setImmediate(() => {
+          if (this.batch?.texts === texts) this.batch = null;
+          resolve();
+        }),
+      );
+      const done = this.queue.then(async () => {
+        await closed;
+        const whole = texts.every((t) => typeof t === 'string')
+          ? texts.join('')
+          : Buffer.concat(texts.map((t) => (typeof t === 'string' ? Buffer.from(t) : t)));
+        await this.handle.writeFile(whole);
+      });
+      this.queue = done.catch(() => {});
+      this.batch = { texts, done };
+    }
+    this.batch.texts.push(text);
+    return this.batch.done;
+  }
+
+  private enqueue(text: Text): Promise<void> {
+    // What comes after this text goes after it: the open batch takes no more.
+    this.batch = null;
     // The parts of a large message go in one writev, on the thread pool.
     const done = this.queue.then(async () => {
       if (typeof text === 'string' || text instanceof Uint8Array) return this.handle.writeFile(text);
@@ -60,6 +98,7 @@ export class FileDestination implements Destination {
   }
 
   async close(): Promise<void> {
+    await this.batch?.done.catch(() => {});
     await this.queue;
     await this.handle.close();
   }

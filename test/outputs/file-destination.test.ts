@@ -20,6 +20,17 @@ describe('a file destination', () => {
     assert.equal(d.isTTY, false);
   });
 
+  it('keeps the order of single texts and messages in parts, in and across turns of the event loop', async () => {
+    const file = tmp.join('order.log');
+    const d = await FileDestination.open(file);
+    const first = [d.write('1,'), d.write(['p1,', Buffer.from('p2,')]), d.write('2,'), d.write(Buffer.from('3,'))];
+    await new Promise((r) => setImmediate(r));
+    const second = [d.write('4,'), d.write(['p3,']), d.write('5,')];
+    await Promise.all([...first, ...second]);
+    await d.close();
+    assert.equal(await readFile(file, 'utf8'), '1,p1,p2,2,3,4,p3,5,');
+  });
+
   it('fails to open with an OutputError that says which file and why', async () => {
     const missing = tmp.join('no-such-dir', 'x');
     await assert.rejects(FileDestination.open(missing), (err: unknown) => {

@@ -74,6 +74,16 @@ export function isAcceptance(verdict: Reply | undefined): boolean {
 }
 
 /** Every reply the channel gives, named `R<code>_<reason>`. */
+/** smtpd's syntax replies for MAIL and RCPT, after HELO (0) and after EHLO (1). */
+const SYNTAX = {
+  MAIL: [false, true].map((ext) =>
+    ereply('5.5.4', 501, `Syntax: MAIL FROM: <address>${ext ? ' [SP <mail-parameters>]' : ''}`),
+  ) as [Reply, Reply],
+  RCPT: [false, true].map((ext) =>
+    ereply('5.5.4', 501, `Syntax: RCPT TO: <address>${ext ? ' [SP <mail-parameters>]' : ''}`),
+  ) as [Reply, Reply],
+};
+
 export const R = {
   /** The greeting; RFC 2034 section 4: it carries no enhanced code. */
   R220_GREETING: (host: string, banner: string) => ereply('', 220, `${host} ${banner}`),
@@ -126,10 +136,9 @@ export const R = {
   R501_RSET_SYNTAX: ereply('5.5.4', 501, 'Syntax: RSET'),
   R501_DATA_SYNTAX: ereply('5.5.4', 501, 'Syntax: DATA'),
   R501_VRFY_SYNTAX: ereply('5.5.4', 501, 'Syntax: VRFY <address>'),
-  R501_MAIL_SYNTAX: (extended: boolean) =>
-    ereply('5.5.4', 501, `Syntax: MAIL FROM: <address>${extended ? ' [SP <mail-parameters>]' : ''}`),
-  R501_RCPT_SYNTAX: (extended: boolean) =>
-    ereply('5.5.4', 501, `Syntax: RCPT TO: <address>${extended ? ' [SP <mail-parameters>]' : ''}`),
+  // Built once each: MAIL and RCPT keep them at hand for every command.
+  R501_MAIL_SYNTAX: (extended: boolean) => SYNTAX.MAIL[extended ? 1 : 0],
+  R501_RCPT_SYNTAX: (extended: boolean) => SYNTAX.RCPT[extended ? 1 : 0],
   R501_BAD_BODY: ereply('5.5.4', 501, 'Error: BODY can only be one of 7BIT, 8BITMIME'),
   R501_SMTPUTF8_ARG: ereply('5.5.4', 501, 'Error: SMTPUTF8 takes no arguments'),
   R501_HELP_UNKNOWN: (commands: string) => ereply('5.5.4', 501, `Supported commands: ${commands}`),

@@ -59,6 +59,13 @@ export type ParsedAddress =
   | { ok: true; address: string; rest: string } // address '' means "no address" (smtpd's falsy address)
   | { ok: false }; // Python would have raised
 
+/** `<dot-atom@dot-atom>`, then nothing or one space and parameters: the common case, parsed without the tokenizer. */
+// `?` is left out: `=?utf-8?q?...?=` is an encoded word, which the full parse decodes.
+const ATEXT = "[A-Za-z0-9!#$%&'*+/=^_`{|}~-]+";
+const SIMPLE_PATH = new RegExp(
+  `^<(${ATEXT}(?:\\.${ATEXT})*@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*)>(?: ([^\\s(][\\x21-\\x7e ]*))?$`,
+);
+
 /**
  * Parses the argument of MAIL FROM:, RCPT TO: or VRFY exactly as Python 3.11's
  * `smtpd.SMTPChannel._getaddr` does.
@@ -69,6 +76,17 @@ export type ParsedAddress =
  *   which in smtpd ends the connection and which callers should answer with a 501. Never throws.
  */
 export function parseAddress(arg: string): ParsedAddress {
+  if (arg === '') return { ok: true, address: '', rest: '' };
+  // Nearly every client sends `<local@domain>` with a dot-atom on each side: the
+  // full parse gives exactly this (a property test holds them equal), at a
+  // fraction of the cost.
+  const simple = SIMPLE_PATH.exec(arg);
+  if (simple) return { ok: true, address: simple[1]!, rest: simple[2] ?? '' };
+  return parseAddressFully(arg);
+}
+
+/** `parseAddress` without its fast path: the port of smtpd's parser, whatever the input. */
+export function parseAddressFully(arg: string): ParsedAddress {
   if (arg === '') return { ok: true, address: '', rest: '' };
   try {
     if (pyLstrip(arg).startsWith('<')) {

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { type ParsedAddress, parseAddress } from '../../../src/channel/address/address.js';
+import { type ParsedAddress, parseAddress, parseAddressFully } from '../../../src/channel/address/address.js';
+import fc from 'fast-check';
 import { prng } from '../../helpers/byte-script.js';
 
 // Expected values were produced by Python 3.11.7's smtpd.SMTPChannel._getaddr.
@@ -370,5 +371,58 @@ describe('parseAddress against Python', () => {
       .map((m) => JSON.stringify(m))
       .join('\n');
     assert.equal(mismatches.length, 0, `${mismatches.length} of ${inputs.length} inputs differ, e.g.:\n${report}`);
+  });
+});
+
+describe('the fast path for <local@domain>', () => {
+  it('gives what the full parse gives, for plain addresses and for near misses', () => {
+    const atext = fc.constantFrom(..."abcXYZ019!#$%&'*+/=?^_`{|}~-".split(''));
+    const word = fc.string({ unit: atext, minLength: 1, maxLength: 6 });
+    const label = fc.string({ unit: fc.constantFrom(...'abZ09-'.split('')), minLength: 1, maxLength: 5 });
+    const noise = fc.constantFrom(
+      '',
+      '.',
+      '..',
+      ' ',
+      '(c)',
+      '"',
+      '\\',
+      '[1.2.3.4]',
+      '@',
+      '<',
+      '>',
+      '\t',
+      'é',
+      '=?utf-8?q?caf=C3=A9?=',
+    );
+    const address = fc
+      .tuple(
+        fc.array(word, { minLength: 1, maxLength: 3 }),
+        fc.array(label, { minLength: 1, maxLength: 3 }),
+        noise,
+        fc.nat(3),
+      )
+      .map(([local, domain, n, where]) => {
+        const parts = [local.join('.'), '@', domain.join('.')];
+        if (where < 3) parts.splice(where, 0, n);
+        return parts.join('');
+      });
+    const rest = fc.constantFrom(
+      '',
+      ' SIZE=100',
+      ' BODY=8BITMIME SIZE=1',
+      '  SIZE=1',
+      ' (c) SIZE=1',
+      'x',
+      '\tSIZE=1',
+      ' é',
+    );
+    fc.assert(
+      fc.property(address, rest, fc.boolean(), (a, r, angle) => {
+        const arg = angle ? `<${a}>${r}` : `${a}${r}`;
+        assert.deepEqual(parseAddress(arg), parseAddressFully(arg), JSON.stringify(arg));
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });

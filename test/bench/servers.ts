@@ -345,6 +345,25 @@ const smtpServer: ServerSpec = {
     }),
 };
 
+/** smtp-server keeping each message and writing it to a file before its 250: what smtpd-ts does, like for like. */
+const smtpServerWrite: ServerSpec = {
+  name: 'smtp-server-write',
+  ours: false,
+  readyBy: 'listening line',
+  recordMarker: null,
+  command: () => 'node test/bench/smtp-server-sink.mjs --write > FILE',
+  unavailable: smtpServer.unavailable,
+  start: (ctx) =>
+    launch({
+      name: 'smtp-server-write',
+      file: process.execPath,
+      args: [path.join(ROOT, 'test', 'bench', 'smtp-server-sink.mjs'), '--write'],
+      outputFile: outputPath(ctx, 'smtp-server-write'),
+      stdoutToOutput: true,
+      ready: { kind: 'line', pattern: LISTENING },
+    }),
+};
+
 const pythonSmtpd: ServerSpec = {
   name: 'python-smtpd',
   ours: false,
@@ -418,6 +437,7 @@ export const SERVERS: readonly ServerSpec[] = [
   pythonSmtpd,
   aiosmtpd,
   smtpServer,
+  smtpServerWrite,
   smtpSink,
 ];
 

@@ -7,6 +7,7 @@
 //
 // Prints `smtp-server sink listening on 127.0.0.1:PORT` on stderr and exits
 // on SIGTERM or SIGINT. Usage: node test/bench/smtp-server-sink.mjs [--write] [PORT]
+import { Buffer } from 'node:buffer';
 import { SMTPServer } from 'smtp-server';
 
 const args = process.argv.slice(2);

@@ -127,10 +127,16 @@ export interface ChannelConfig extends SmtpSettings, ChannelHooks {}
 export type ChannelOptions = Pick<ChannelHooks, 'hostname' | 'banner'> &
   Partial<Omit<ChannelConfig, 'hostname' | 'banner' | 'auth'>> & { readonly auth?: Partial<AuthConfig> | null };
 
+/** Configurations this module built: a server's, shared by its connections, is not copied again for each. */
+const RESOLVED = new WeakSet<ChannelConfig>();
+
 /** Applies the defaults, the one place they are applied. */
 export function resolveChannelConfig(options: ChannelOptions): ChannelConfig {
+  if (RESOLVED.has(options as ChannelConfig)) return options as ChannelConfig;
   const auth = options.auth === null ? null : { ...AUTH_DEFAULTS, ...options.auth };
-  return { ...SMTP_DEFAULTS, trace: false, starttls: false, ...options, auth };
+  const config: ChannelConfig = { ...SMTP_DEFAULTS, trace: false, starttls: false, ...options, auth };
+  RESOLVED.add(config);
+  return config;
 }
 
 /** What the channel asks the rules about. */

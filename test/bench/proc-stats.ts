@@ -1,5 +1,5 @@
 /**
- * What the kernel says about a server process: CPU time (utime + stime, all
+ * What the kernel says about a server process: CPU time (utime and stime, all
  * threads, from /proc/PID/stat) and memory (VmRSS, VmHWM from
  * /proc/PID/status). CPU time is the figure a busy machine disturbs least,
  * so every server gets it.
@@ -19,15 +19,11 @@ export function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** CPU seconds the process has used so far, user plus system, every thread included. */
-export function cpuSeconds(pid: number): number {
+/** CPU seconds the process has used so far, user and system apart, every thread included. */
+export function cpuTimes(pid: number): { readonly user: number; readonly system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of the line are utime and stime; fields[0] here is field 3.
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return (utime + stime) / clockTicks();
+  return { user: Number(fields[11]) / clockTicks(), system: Number(fields[12]) / clockTicks() };
 }
 
 export interface Memory {

@@ -37,6 +37,8 @@ const GROUPS: readonly { title: string; metrics: readonly Metric[] }[] = [
       m('S2.rate', 'S2 msg/s', 'higher'),
       m('S2.p99', 'S2 p99 ms', 'lower'),
       m('S2.cpuMsg', 'S2 CPU µs/msg', 'lower'),
+      m('S2.userMsg', 'S2 user µs/msg', 'lower'),
+      m('S2.sysMsg', 'S2 sys µs/msg', 'lower'),
       m('S2p.rate', 'S2p msg/s', 'higher'),
       m('S2p.p99', 'S2p p99 ms', 'lower'),
       m('S2p.cpuMsg', 'S2p CPU µs/msg', 'lower'),

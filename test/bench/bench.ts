@@ -12,7 +12,8 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { LoadRun, type LoadJob, type LoadResult } from './load-generator.js';
 import { GeneratorTimeout, NodeGenerator, runSmtpSource, smtpSourcePath } from './generator.js';
 import { cpuTimes, memory } from './proc-stats.js';
@@ -84,6 +85,24 @@ export interface Machine {
   readonly python: string | null;
   /** 1-minute load average when the bench started and when it ended (other work on the machine disturbs it). */
   readonly loadAverage: readonly [number, number];
+  /**
+   * The disk's write speed where the outputs go, in MB/s (`dd`, flushed to
+   * the disk), measured in this run: a server that writes every byte it
+   * receives is capped by it. Null when dd is missing or failed.
+   */
+  readonly diskMBps: number | null;
+}
+
+/** Writes `mib` MiB of zeros with dd into `dir`, flushed (conv=fdatasync); MB/s, or null. */
+export function diskWriteSpeed(dir: string, mib: number): number | null {
+  const file = path.join(dir, 'dd.bench');
+  const started = performance.now();
+  const r = spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mib}`, 'conv=fdatasync', 'status=none'], {
+    timeout: 120_000,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  rmSync(file, { force: true });
+  return r.status === 0 ? (mib * 2 ** 20) / 1e6 / seconds : null;
 }
 
 export interface BenchReport {
@@ -99,7 +118,7 @@ export interface BenchReport {
   readonly failures: readonly string[];
 }
 
-export function machine(loadAtStart: number): Machine {
+export function machine(loadAtStart: number, diskMBps: number | null = null): Machine {
   let osName = os.type();
   try {
     osName = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? osName;
@@ -115,6 +134,7 @@ export function machine(loadAtStart: number): Machine {
     node: process.version,
     python: versionOf('python3', ['--version']),
     loadAverage: [loadAtStart, os.loadavg()[0]!],
+    diskMBps,
   };
 }
 
@@ -135,6 +155,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const startedAt = new Date();
   const loadAtStart = os.loadavg()[0]!;
+  const diskMBps = diskWriteSpeed(options.tmpDir, options.smoke ? 8 : 256);
   const log = options.log;
   const ctx: ServerContext = {
     tmpDir: options.tmpDir,
@@ -203,7 +224,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     startedAt,
     finishedAt: new Date(),
     options: rest,
-    machine: machine(loadAtStart),
+    machine: machine(loadAtStart, diskMBps),
     scenarios: chosen,
     servers: entries,
     samples,

@@ -274,6 +274,9 @@ export function formatReport(report: BenchReport, options: FormatOptions): strin
   );
   out.push(`- Node ${mc.node}${mc.python ? `; ${mc.python}` : ''}`);
   out.push(
+    `- Disk write speed where the outputs go: ${mc.diskMBps === null ? 'not measured (no dd)' : `${mc.diskMBps.toFixed(0)} MB/s (dd, flushed to the disk)`}; a server writing every byte is capped by it`,
+  );
+  out.push(
     `- Load average (1 min) at start and end: ${mc.loadAverage.map((l) => l.toFixed(2)).join(', ')} (other work on the machine shows here)`,
   );
   out.push(`- Command: \`${options.command}\``);

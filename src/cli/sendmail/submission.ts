@@ -7,6 +7,7 @@
  */
 import addressparser from 'nodemailer/lib/addressparser';
 import { lineAt } from '../../header-block.js';
+import { formatAddress } from '../../printers/parsed.js';
 import type { SendmailArgs } from './sendmail-args.js';
 
 export interface Submission {
@@ -83,11 +84,6 @@ function rfc5322Date(d: Date): string {
   return d.toUTCString().replace(/GMT$/, '+0000');
 }
 
-/** A display name, quoted when it needs to be. */
-function displayName(name: string): string {
-  return /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$/.test(name) ? name : `"${name.replace(/["\\]/g, '\\$&')}"`;
-}
-
 export function buildSubmission(input: Buffer, args: SendmailArgs, origin: Origin): Submission {
   const text = args.ignoreDots ? input : upToDot(input);
   const { headEnd, bodyStart } = headerSection(text);
@@ -105,7 +101,7 @@ export function buildSubmission(input: Buffer, args: SendmailArgs, origin: Origi
   const added: string[] = [];
   if (values('from').length === 0) {
     const sender = args.sender ?? `${origin.user}@${origin.hostname}`;
-    added.push(`From: ${args.fullName ? `${displayName(args.fullName)} <${sender}>` : sender}`);
+    added.push(`From: ${formatAddress({ name: args.fullName ?? '', address: sender })}`);
   }
   if (values('date').length === 0) added.push(`Date: ${rfc5322Date(origin.now)}`);
   if (values('message-id').length === 0) added.push(`Message-ID: <${origin.unique}@${origin.hostname}>`);

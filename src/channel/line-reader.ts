@@ -18,6 +18,17 @@ const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * What is left of `buf` from `start`: nothing (not an empty view, which
+ * would keep the whole received chunk alive on an idle connection), or a
+ * copy when it is a small part of a larger chunk, else a view.
+ */
+function rest(buf: Buffer, start: number): Buffer {
+  const left = buf.length - start;
+  if (left === 0) return EMPTY;
+  return left * 8 < buf.buffer.byteLength ? Buffer.from(buf.subarray(start)) : buf.subarray(start);
+}
+
 export class LineReader {
   /** Bytes received and not yet returned as lines. */
   private buf: Buffer = EMPTY;
@@ -56,7 +67,7 @@ export class LineReader {
     }
     const end = lf > 0 && this.buf[lf - 1] === CR ? lf - 1 : lf;
     const line = this.buf.subarray(0, end);
-    this.buf = this.buf.subarray(lf + 1);
+    this.buf = rest(this.buf, lf + 1);
     this.searched = 0;
     if (this.discarding || line.length > this.maxLength) {
       this.discarding = false;

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import { describeIoError, type Destination, type Text } from './output.js';
+import { joinTexts } from './write-text.js';
 import { OutputError } from '../errors.js';
 
 export class FileDestination implements Destination {
@@ -51,9 +52,7 @@ export class FileDestination implements Destination {
       );
       const done = this.queue.then(async () => {
         await closed;
-        const whole = texts.every((t) => typeof t === 'string')
-          ? texts.join('')
-          : Buffer.concat(texts.map((t) => (typeof t === 'string' ? Buffer.from(t) : t)));
+        const whole = joinTexts(texts);
         await this.handle.writeFile(whole);
       });
       this.queue = done.catch(() => {});

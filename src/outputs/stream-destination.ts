@@ -1,5 +1,5 @@
 /** A destination on an open stream, such as stdout. */
-import { writeText } from './write-text.js';
+import { joinTexts, writeText } from './write-text.js';
 import type { Destination, Text } from './output.js';
 
 /**
@@ -72,9 +72,7 @@ export class StreamDestination implements Destination {
       const done = new Promise<void>((resolve, reject) =>
         setImmediate(() => {
           this.batch = null;
-          const whole = texts.every((t) => typeof t === 'string')
-            ? texts.join('')
-            : Buffer.concat(texts.map((t) => (typeof t === 'string' ? Buffer.from(t) : t)));
+          const whole = joinTexts(texts);
           writeText(this.stream, whole).then(resolve, reject);
         }),
       );

@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import type { Config } from './config.js';
-import type { HostPort } from './flag-values.js';
+import { formatHostPort, type HostPort } from './flag-values.js';
 
 /** `SMTP, STARTTLS; relaying to localhost:25`: the mode, in the words of the flags. */
 export function describeMode(config: Config, extra: readonly string[] = []): string {
@@ -15,14 +15,10 @@ export function describeMode(config: Config, extra: readonly string[] = []): str
   if (config.smtp.proxyProtocol) parts.push('PROXY protocol');
   const where: string[] = [];
   const upstream = config.relay.upstream;
-  if (upstream) where.push(`relaying to ${hostPort(upstream)}`);
+  if (upstream) where.push(`relaying to ${formatHostPort(upstream.host, upstream.port)}`);
   const routes = config.relay.routes.length;
   if (routes > 0) where.push(`delivering to ${routes} command${routes === 1 ? '' : 's'}`);
   return [parts.join(', '), ...where, ...extra].join('; ');
-}
-
-function hostPort(a: HostPort): string {
-  return net.isIPv6(a.host) ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
 /**

@@ -112,3 +112,8 @@ export function parseSize(value: string, flag: string): number {
   }
   return bytes;
 }
+
+/** `host:port`, with an IPv6 host in brackets (`[::1]:25`): how every line the CLI prints names an address. */
+export function formatHostPort(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -11,6 +11,7 @@ import { describeIoError } from '../outputs/output.js';
 import { jsonLine, refusalRecord } from '../printers/json.js';
 import { terminalSafe } from '../printers/terminal-safe.js';
 import type { SMTPServer } from '../server/server.js';
+import { formatHostPort } from './flag-values.js';
 
 /** Refusals shown for one connection, on stderr and in JSON; the rest are only counted. */
 export const SHOWN_PER_CONNECTION = 20;
@@ -24,7 +25,7 @@ export function describeRefusal(r: RefusalEvent): string {
 
 /** The stderr line for a refusal: who, what, the reply. */
 export function refusalLine(r: RefusalEvent): string {
-  const peer = r.peer.address.includes(':') ? `[${r.peer.address}]:${r.peer.port}` : `${r.peer.address}:${r.peer.port}`;
+  const peer = formatHostPort(r.peer.address, r.peer.port);
   if (!r.reply) return `smtpd-ts: ${r.command} ${describeRefusal(r).replace('handshake', `handshake with ${peer}`)}\n`;
   return `smtpd-ts: refused ${peer} ${r.command}: ${describeRefusal(r)}\n`;
 }

@@ -30,16 +30,13 @@ import { VERSION } from '../version.js';
 import { OutputError, StartError, UsageError } from '../errors.js';
 import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js';
 import { reportRefusals } from './refusals.js';
+import { formatHostPort } from './flag-values.js';
 import { describeMode, probeUpstream } from './announce.js';
 
 /** Streams main() writes to; tests pass their own. */
 export interface CliIO {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
-}
-
-function formatAddress(a: { address: string; port: number }): string {
-  return net.isIPv6(a.address) ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
 /** Writes a run file, or says which flag's file could not be written, as whom, and why. */
@@ -189,7 +186,8 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     // The run files come last, written by the user the sink runs as (who
     // must remove them at exit): a ready file always means a running sink.
     if (config.pidFile) await writeRunFile(config.pidFile, '--pid-file', `${process.pid}\n`);
-    if (config.readyFile) await writeRunFile(config.readyFile, '--ready-file', `${formatAddress(address)}\n`);
+    if (config.readyFile)
+      await writeRunFile(config.readyFile, '--ready-file', `${formatHostPort(address.address, address.port)}\n`);
   } catch (err) {
     await server.close(0);
     await abandon();
@@ -202,7 +200,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     );
   }
   io.stderr.write(
-    `smtpd-ts ${VERSION}: ${config.className} listening on ${formatAddress(address)} (${describeMode(config)})\n`,
+    `smtpd-ts ${VERSION}: ${config.className} listening on ${formatHostPort(address.address, address.port)} (${describeMode(config)})\n`,
   );
   const upstream = config.relay.upstream;
   if (upstream) {
@@ -210,7 +208,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     void probeUpstream(upstream).then((problem) => {
       if (problem === null) return;
       io.stderr.write(
-        `smtpd-ts: warning: the upstream ${upstream.host}:${upstream.port} does not answer (${problem}): ` +
+        `smtpd-ts: warning: the upstream ${formatHostPort(upstream.host, upstream.port)} does not answer (${problem}): ` +
           'messages will get 451 until it does\n',
       );
     });

@@ -1,5 +1,6 @@
 /** A destination on an open stream, such as stdout. */
-import { joinTexts, writeText } from './write-text.js';
+import { writeText } from './write-text.js';
+import { WriteQueue } from './write-queue.js';
 import type { Destination, Text } from './output.js';
 
 /**
@@ -9,8 +10,8 @@ import type { Destination, Text } from './output.js';
  *
  * A message in several parts is written one part at a time, letting other
  * clients in between (stdout on a file or a pipe is synchronous in Node, so
- * a 100 MiB write would hold everyone up); writes queue, so the parts of
- * two messages never interleave.
+ * a 100 MiB write would hold everyone up); the order of writes, and the
+ * batching of small ones, is WriteQueue's.
  */
 export class StreamDestination implements Destination {
   readonly isTTY: boolean;
@@ -19,10 +20,7 @@ export class StreamDestination implements Destination {
    * after head exits): nothing written here will be read again.
    */
   readonly gone: Promise<void>;
-  private queue: Promise<void> = Promise.resolve();
-  private queued = 0;
-  /** The texts handed over in this turn of the event loop, and the promise of their one write. */
-  private batch: { readonly texts: (string | Uint8Array)[]; readonly done: Promise<void> } | null = null;
+  private readonly queue: WriteQueue;
   private onGone: () => void = () => {};
 
   constructor(
@@ -30,6 +28,15 @@ export class StreamDestination implements Destination {
     readonly name = 'stdout',
   ) {
     this.isTTY = (stream as { isTTY?: boolean }).isTTY === true;
+    this.queue = new WriteQueue(
+      (text) => writeText(stream, text),
+      async (parts) => {
+        for (const part of parts) {
+          await writeText(stream, part);
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      },
+    );
     this.gone = new Promise((resolve) => (this.onGone = resolve));
     // Each write's own callback reports its failure; the stream's error event only says whether the reader left.
     stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -38,53 +45,14 @@ export class StreamDestination implements Destination {
   }
 
   write(text: Text): Promise<void> {
-    return this.enqueue(text).catch((err: NodeJS.ErrnoException) => {
+    return this.queue.write(text).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') this.onGone();
       throw err;
     });
   }
 
-  private enqueue(text: Text): Promise<void> {
-    const parts = typeof text === 'string' || text instanceof Uint8Array ? [text] : text;
-    // Nothing queued and one part: it joins the texts handed over in this
-    // turn of the event loop, written together at its end in one write (a
-    // syscall per message was a third of the CPU a small message costs).
-    // Each write's promise still resolves only once its text is written.
-    if (this.queued === 0 && parts.length <= 1) return this.batched(parts[0] ?? '');
-    this.queued++;
-    const before = this.batch?.done.catch(() => {});
-    const done = this.queue
-      .then(() => before)
-      .then(async () => {
-        for (const part of parts) {
-          const written = writeText(this.stream, part);
-          await written;
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
-      });
-    this.queue = done.catch(() => {}).finally(() => this.queued--);
-    return done;
-  }
-
-  private batched(part: string | Uint8Array): Promise<void> {
-    if (this.batch === null) {
-      const texts: (string | Uint8Array)[] = [];
-      const done = new Promise<void>((resolve, reject) =>
-        setImmediate(() => {
-          this.batch = null;
-          const whole = joinTexts(texts);
-          writeText(this.stream, whole).then(resolve, reject);
-        }),
-      );
-      this.batch = { texts, done };
-    }
-    this.batch.texts.push(part);
-    return this.batch.done;
-  }
-
   async close(): Promise<void> {
-    await this.batch?.done.catch(() => {});
-    await this.queue;
+    await this.queue.drained();
     await writeText(this.stream, '');
   }
 }

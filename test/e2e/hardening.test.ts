@@ -14,6 +14,7 @@ import { startCli, type RunningCli } from '../helpers/cli.js';
 import { exitStatus } from '../helpers/process.js';
 import { SmtpClient } from '../helpers/smtp-client.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { until } from '../helpers/until.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -26,14 +27,6 @@ async function raw(port: number, text = ''): Promise<{ socket: net.Socket; recei
   socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
   if (text !== '') socket.write(text);
   return { socket, received: () => received };
-}
-
-/** Waits, bounded, until `test` holds. */
-async function until(test: () => boolean, ms: number, what: string): Promise<void> {
-  for (const deadline = Date.now() + ms; !test();) {
-    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** One message from HELO to QUIT; every reply code. */

@@ -15,17 +15,10 @@ import { startCli } from '../helpers/cli.js';
 import { validate } from '../helpers/json-schema.js';
 import { SmtpClient } from '../helpers/smtp-client.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { until } from '../helpers/until.js';
 
 const run = promisify(execFile);
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-
-/** Waits until `check()` holds, for at most `ms`. */
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  for (const end = Date.now() + ms; !check();) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('refusals', () => {
   const dir = tempDir('refusals');

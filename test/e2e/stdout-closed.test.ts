@@ -11,13 +11,7 @@ import { describe, it } from 'node:test';
 import { NODE_ARGS, ROOT } from '../helpers/cli.js';
 import { sendMail } from '../helpers/smtp-client.js';
 import { tempDir } from '../helpers/temp-dir.js';
-
-async function until(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  for (const end = Date.now() + ms; !(await check());) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from '../helpers/until.js';
 
 describe('a closed stdout', () => {
   const dir = tempDir('stdout-closed');
@@ -32,7 +26,7 @@ describe('a closed stdout', () => {
     });
     let out = '';
     shell.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
-    await until(async () => (await readFile(ready, 'utf8').catch(() => '')).endsWith('\n'));
+    await until(async () => (await readFile(ready, 'utf8').catch(() => '')).endsWith('\n'), 15_000, 'the ready file');
     const port = Number((await readFile(ready, 'utf8')).trim().split(':').pop());
     const message = { from: 'a@example.test', to: ['b@example.test'], data: 'Subject: one\r\n\r\nbody' };
     // head reads the first line of the first message and exits; a later message finds the pipe closed.

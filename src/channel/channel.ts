@@ -307,7 +307,8 @@ export class SMTPChannel {
     const fed = bodyEnding(this.state, bytes, this.config, this.session, this.tx);
     if (fed === undefined) return false;
     // A reply an EOD rule scripted is not a refusal to report.
-    this.answering = fed.ending.before.some((a) => a.kind === 'rule') ? null : phase;
+    const end = fed.ending.end;
+    this.answering = end.kind === 'replies' && end.scripted === true ? null : phase;
     this.endMessage(fed.ending);
     this.lines.unshift(fed.rest);
     return true;

@@ -18,12 +18,17 @@ import type { Action, BareLineEndings, ChannelMessage } from './actions.js';
 
 /** What the channel does when a message's data has ended, or its verdict is in. */
 export type MessageEnd =
-  /** Send these replies; `endsTransaction` replaces the transaction first, `close` closes after. */
+  /**
+   * Send these replies; `endsTransaction` replaces the transaction first,
+   * `close` closes after; `scripted`: an EOD rule wrote them (not a refusal
+   * of the protocol's to report).
+   */
   | {
       readonly kind: 'replies';
       readonly replies: readonly Reply[];
       readonly endsTransaction: boolean;
       readonly close: boolean;
+      readonly scripted?: boolean;
     }
   /** An EOD rule drops the connection, with nothing more sent. */
   | { readonly kind: 'drop' }
@@ -124,7 +129,10 @@ function endOfMessage(
     tx.rules.push(...outcome.rules);
     if (outcome.drop) return { before: announce(outcome), end: { kind: 'drop' } };
     if (outcome.reply && outcome.reply.code >= 400) {
-      return { before: announce(outcome), end: refusal(config, tx, outcome.reply, outcome.close) };
+      return {
+        before: announce(outcome),
+        end: { ...refusal(config, tx, outcome.reply, outcome.close), scripted: true },
+      };
     }
     // A delay, a 2xx or a close waits for the handler's verdict (settle),
     // and so the delay comes before the verdict, not here.
@@ -148,7 +156,12 @@ function endOfMessage(
 }
 
 /** Ends the transaction with a refusal of its message: once, or once per recipient in LMTP (RFC 2033 4.2). */
-function refusal(config: ChannelConfig, tx: Transaction, r: Reply, close = false): MessageEnd {
+function refusal(
+  config: ChannelConfig,
+  tx: Transaction,
+  r: Reply,
+  close = false,
+): Extract<MessageEnd, { kind: 'replies' }> {
   return { kind: 'replies', replies: repeat(config, tx.rcptTos.length, r), endsTransaction: true, close };
 }
 

@@ -480,3 +480,15 @@ describe('refusals', () => {
     assert.deepEqual(o.refused, []);
   });
 });
+
+describe('refusals and EOD rules', () => {
+  it('report a 552 after an EOD rule that only delays, and not a reply an EOD rule wrote', () => {
+    const delayOnly = () => ({ replyRule: new RuleEngine([parseRule('EOD=delay:10ms')], 1).hook });
+    const big = crlf(EHLO, ...TX, 'DATA') + 'y'.repeat(200) + '\r\n.\r\n';
+    assert.deepEqual(script(big, { ...delayOnly(), dataSizeLimit: 100 }).refused, ['DATA 552']);
+    const refusing = () => ({ replyRule: new RuleEngine([parseRule('EOD=554 5.7.1 scripted')], 1).hook });
+    const o = script(crlf(EHLO, ...TX, 'DATA', 'x', '.'), refusing);
+    assert.ok(o.lines.some((l) => l.startsWith('554')));
+    assert.deepEqual(o.refused, []);
+  });
+});

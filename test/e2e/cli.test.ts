@@ -13,6 +13,7 @@ import { VERSION } from '../../src/version.js';
 import { NODE_ARGS, ROOT, startCli } from '../helpers/cli.js';
 import { SmtpClient, sendMail } from '../helpers/smtp-client.js';
 import { UsageError } from '../../src/errors.js';
+import { until } from '../helpers/until.js';
 
 const exec = promisify(execFile);
 
@@ -39,6 +40,16 @@ describe('flags and exit codes', () => {
   it('prints help naming every smtpd flag with -h', async () => {
     const r = await runCli(['-h']);
     assert.equal(r.code, 0);
+    const groups = [
+      'Output:',
+      'Server:',
+      'CI and scripts:',
+      'Limits and timeouts:',
+      'TLS and AUTH:',
+      'SMTP extensions:',
+    ];
+    for (const heading of [...groups, 'Relaying:', 'Testing the sender:', 'Commands:'])
+      assert.match(r.stdout, new RegExp(`^${heading}$`, 'm'), `the ${heading} group`);
     for (const flag of ['--nosetuid', '--version', '--class', '--size', '--debug', '--smtputf8', '--help'])
       assert.ok(r.stdout.includes(flag), flag);
   });
@@ -75,6 +86,21 @@ describe('flags and exit codes', () => {
       assert.doesNotMatch(r.stderr, /\n\s+at /);
     });
   }
+
+  it('takes -s with a unit: 1k is 1024 bytes, advertised and enforced', async () => {
+    const cli = await startCli(['-s', '1k', '127.0.0.1:0']);
+    try {
+      const c = await SmtpClient.connect(cli.port);
+      await c.read();
+      assert.ok((await c.command('EHLO units.test')).lines.includes('SIZE 1024'));
+      c.close();
+      const body = (n: number) => `Subject: s\r\n\r\n${'x'.repeat(n)}`;
+      assert.equal((await sendMail(cli.port, { from: 'a@x.test', to: ['b@x.test'], data: body(900) }))[5], 250);
+      assert.equal((await sendMail(cli.port, { from: 'a@x.test', to: ['b@x.test'], data: body(1100) }))[5], 552);
+    } finally {
+      await cli.stop();
+    }
+  });
 
   it('exits 1 with one clear line when the address is in use', async () => {
     const blocker = net.createServer();
@@ -181,6 +207,10 @@ describe('running', () => {
       assert.match(err, /<<< EHLO tracer\.test/);
       assert.match(err, />>> 250-PIPELINING/);
       assert.match(err, />>> 221 Bye/);
+      // Each line carries its time (UTC, ms); the session ends with how it ended.
+      assert.match(err, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z 127\.0\.0\.1:\d+ <<< EHLO tracer\.test$/m);
+      await until(() => cli.stderr().includes('disconnected'), 5000, 'the disconnect line');
+      assert.match(cli.stderr(), /Z 127\.0\.0\.1:\d+ disconnected \(quit\)$/m);
       assert.equal(cli.stdout(), '');
     } finally {
       await cli.stop();

@@ -14,7 +14,7 @@ import type { SMTPServer } from '../server/server.js';
 import { formatHostPort } from './flag-values.js';
 
 /** Refusals shown for one connection, on stderr and in JSON; the rest are only counted. */
-export const SHOWN_PER_CONNECTION = 20;
+const SHOWN_PER_CONNECTION = 20;
 
 /** A refusal in a few words: `552 5.3.4 Message too big for system`, or the TLS error. */
 export function describeRefusal(r: RefusalEvent): string {
@@ -24,7 +24,7 @@ export function describeRefusal(r: RefusalEvent): string {
 }
 
 /** The stderr line for a refusal: who, what, the reply. */
-export function refusalLine(r: RefusalEvent): string {
+function refusalLine(r: RefusalEvent): string {
   const peer = formatHostPort(r.peer.address, r.peer.port);
   if (!r.reply) return `smtpd-ts: ${r.command} ${describeRefusal(r).replace('handshake', `handshake with ${peer}`)}\n`;
   return `smtpd-ts: refused ${peer} ${r.command}: ${describeRefusal(r)}\n`;

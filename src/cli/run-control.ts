@@ -95,7 +95,7 @@ export function watchRun(server: SMTPServer, control: RunControl): { ended: Prom
 }
 
 /** Counts refusals for the `--timeout` summary: how many, and the commonest few. */
-export class RefusalTally {
+class RefusalTally {
   private count = 0;
   private readonly kinds = new Map<string, number>();
 

@@ -10,10 +10,10 @@ import { UsageError } from '../../errors.js';
 import { parseHostPort, type HostPort } from '../flag-values.js';
 
 /** Where the sink is, unless `-S`/`--smtp-addr` or SMTPD_TS_SMTP_ADDR says otherwise. */
-export const DEFAULT_SINK = '127.0.0.1:1025';
+const DEFAULT_SINK = '127.0.0.1:1025';
 
 /** The environment variable naming the sink, for `sendmail_path` lines that cannot take flags. */
-export const SINK_ENV = 'SMTPD_TS_SMTP_ADDR';
+const SINK_ENV = 'SMTPD_TS_SMTP_ADDR';
 
 export interface SendmailArgs {
   /** `-t`: recipients from To, Cc and Bcc too (Bcc is removed from the message). */

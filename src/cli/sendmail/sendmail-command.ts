@@ -14,7 +14,7 @@ import { parseSendmailArgs, SENDMAIL_HELP } from './sendmail-args.js';
 import { buildSubmission } from './submission.js';
 
 /** sysexits.h, as sendmail uses them. */
-export const SENDMAIL_EXIT = {
+const SENDMAIL_EXIT = {
   OK: 0,
   USAGE: 64,
   DATAERR: 65,

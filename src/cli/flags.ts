@@ -10,6 +10,7 @@ import { FORMAT_NAMES } from '../printers/registry.js';
 import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from './relay-settings.js';
 import { EXIT } from './run-control.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUTS } from '../server/server.js';
+import { BODY_BUDGET_DEFAULT } from '../server/body-budget.js';
 import { VERSION } from '../version.js';
 import { WAIT_SUMMARY } from './wait/wait-command.js';
 
@@ -55,6 +56,10 @@ export function program(): Command {
     .option('--pid-file <path>', 'write the process id to PATH')
     .optionsGroup('Limits and timeouts:')
     .option('--max-connections <n>', `open connections at most, 0 for no limit (default: ${DEFAULT_MAX_CONNECTIONS})`)
+    .option(
+      '--memory-budget <bytes>',
+      `message bytes all connections hold in memory at once; past it they wait, 0 for no limit (default: ${BODY_BUDGET_DEFAULT / 1024 / 1024}MiB)`,
+    )
     .option(
       '--max-recipients <n>',
       `recipients per message at most, 0 for no limit (default: ${SMTP_DEFAULTS.maxRecipients})`,

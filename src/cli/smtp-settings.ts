@@ -16,6 +16,7 @@ export interface SmtpCliOptions {
   size?: string;
   smtputf8?: boolean;
   maxConnections?: string;
+  memoryBudget?: string;
   maxRecipients?: string;
   maxMessagesPerConnection?: string;
   commandTimeout?: string;
@@ -47,6 +48,7 @@ export type SmtpFlags = Pick<
   | 'dataSizeLimit'
   | 'smtputf8'
   | 'maxConnections'
+  | 'bodyBudget'
   | 'maxRecipients'
   | 'maxMessagesPerConnection'
   | 'bareLf'
@@ -124,6 +126,7 @@ export function toSmtpSettings(o: SmtpCliOptions): SmtpSettingsFromFlags {
       dataSizeLimit: size(o.size),
       smtputf8: o.smtputf8,
       maxConnections: count(o.maxConnections, '--max-connections'),
+      bodyBudget: o.memoryBudget === undefined ? undefined : parseSize(o.memoryBudget, '--memory-budget'),
       maxRecipients: count(o.maxRecipients, '--max-recipients'),
       maxMessagesPerConnection: count(o.maxMessagesPerConnection, '--max-messages-per-connection'),
       bareLf: bareLf(o.bareLf),

@@ -21,6 +21,7 @@ import type { Endpoint, Message, RefusalEvent } from '../message.js';
 import { ProxyPreamble } from './proxy-protocol.js';
 import { serverTlsSocket } from './tls.js';
 import { SessionLog, type TranscriptSink } from './session-log.js';
+import type { BodyBudget } from './body-budget.js';
 
 /** Timeouts in milliseconds; 0 disables one. */
 export interface Timeouts {
@@ -56,6 +57,8 @@ export interface ConnectionHost {
   readonly channelConfig: ChannelConfig;
   readonly timeouts: Timeouts;
   readonly traceStream: NodeJS.WritableStream | undefined;
+  /** The bytes of messages held in memory, for every connection of the server. */
+  readonly budget: BodyBudget;
   /** TLS, when configured: for STARTTLS, or from the first byte with `implicit` (RFC 8314). */
   readonly tls: { readonly context: tls.SecureContext; readonly implicit: boolean } | undefined;
   /** A PROXY protocol v1/v2 header precedes each connection's bytes. */
@@ -96,6 +99,10 @@ export class Connection {
   private readonly log: SessionLog;
   /** Bytes received and not yet given to the channel: held while the client does not read our replies. */
   private inbox: Buffer | null = null;
+  /** Bytes of the current transaction's message given to the channel (counted against the budget). */
+  private bodyBytes = 0;
+  /** Cancels the wait for the budget to have room; null when not waiting. */
+  private unwait: (() => void) | null = null;
   /** The client half-closed: once what it sent is answered, we close too. */
   private peerEnded = false;
   /** A TLS handshake is under way (no reply can be sent on this socket until it ends). */
@@ -176,13 +183,41 @@ export class Connection {
       }
       const bytes = this.inbox;
       const state = this.channel.stateName;
-      const n = state === 'data' || state === 'bdat' ? bytes.length : Math.min(bytes.length, COMMAND_SLICE);
+      const body = state === 'data' || state === 'bdat';
+      if (body && !this.host.budget.mayRead(this)) return this.waitForBudget();
+      const n = body ? bytes.length : Math.min(bytes.length, COMMAND_SLICE);
       this.inbox = n < bytes.length ? bytes.subarray(n) : null;
+      if (body) this.holdBody(n);
       this.apply(this.channel.receive(n < bytes.length ? bytes.subarray(0, n) : bytes));
     }
-    if (this.busy || this.held || this.closed) return;
+    if (this.busy || this.held || this.closed || this.unwait) return;
     if (this.peerEnded) return this.finishAfterHalfClose();
     if (this.socket.writableLength <= WRITE_HIGH_WATER && !this.socket.destroyed) this.socket.resume();
+  }
+
+  /** Counts `n` more bytes of the message against the server's budget (at most the size limit are kept). */
+  private holdBody(n: number): void {
+    const limit = this.host.channelConfig.dataSizeLimit;
+    this.bodyBytes = limit > 0 ? Math.min(this.bodyBytes + n, limit) : this.bodyBytes + n;
+    this.host.budget.set(this, this.bodyBytes);
+  }
+
+  /** The message's bytes are let go (it was handled, refused or abandoned). */
+  private releaseBody(): void {
+    this.bodyBytes = 0;
+    this.host.budget.release(this);
+  }
+
+  /** Over the budget and not first in line: stop reading until bytes are let go. */
+  private waitForBudget(): void {
+    this.socket.pause();
+    this.unwait ??= this.host.budget.wait(
+      this.guard(() => {
+        this.unwait = null;
+        this.pump();
+      }),
+    );
+    this.armTimers();
   }
 
   /** Everything the half-closed client sent has been answered: close our side too. */
@@ -215,6 +250,9 @@ export class Connection {
     clearTimeout(this.delayTimer);
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.lingerTimer);
+    this.unwait?.();
+    this.unwait = null;
+    this.releaseBody();
     this.inbox = null;
     this.channel.eof();
     this.log.finish(this.local);
@@ -462,7 +500,8 @@ export class Connection {
     const t = this.host.timeouts;
     // While the handler has the message, the client is waiting on us.
     const state = this.channel.stateName;
-    const idle = this.busy || this.held ? 0 : state === 'data' || state === 'bdat' ? t.data : t.command;
+    // Nor is a client we stopped reading from for the budget.
+    const idle = this.busy || this.held || this.unwait ? 0 : state === 'data' || state === 'bdat' ? t.data : t.command;
     if (idle !== this.idleTimeout) {
       this.socket.setTimeout(idle);
       this.idleTimeout = idle;
@@ -471,6 +510,7 @@ export class Connection {
     // false): a timer armed after the peer hung up would hold the
     // connection, and the process at exit, for the whole transaction timeout.
     const inTransaction = this.channel.inTransaction && !this.busy;
+    if (this.bodyBytes > 0 && !this.channel.inTransaction && !this.busy) this.releaseBody();
     if (inTransaction && this.transactionTimer === undefined && t.transaction > 0) {
       this.transactionTimer = setTimeout(
         this.guard(() => this.expire()),

@@ -22,6 +22,7 @@ import { CLOSE_LINGER_MS, Connection, type ConnectionHost, type RecipientPolicy,
 import type { Message, RefusalEvent } from '../message.js';
 import type { FinishedSession } from '../transcript/transcript.js';
 import { isLoopbackHost } from './loopback.js';
+import { BODY_BUDGET_DEFAULT, BodyBudget } from './body-budget.js';
 import { VERSION } from '../version.js';
 import { ReplyError } from '../errors.js';
 
@@ -88,6 +89,12 @@ export interface ServerOptions extends Partial<Omit<SmtpSettings, 'auth'>> {
   connectionRate?: { readonly count: number; readonly windowMs: number } | null;
   /** `--transcript`: each finished session's dialogue (AUTH secrets hidden) is given here. */
   transcript?: (session: FinishedSession) => void;
+  /**
+   * Bytes of message bodies all connections may hold in memory at once;
+   * past it, connections are paused (never refused) until bytes are let go
+   * (src/server/body-budget.ts). 0: no budget. Default BODY_BUDGET_DEFAULT.
+   */
+  bodyBudget?: number;
 }
 
 /** The SMTP settings among `options`, and nothing else (the channel is given no server option). */
@@ -126,6 +133,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
   readonly tls: { readonly context: tls.SecureContext; readonly implicit: boolean } | undefined;
   readonly proxyProtocol: boolean;
   readonly transcripts: ConnectionHost['transcripts'];
+  readonly budget: BodyBudget;
   private readonly connectionRate: ServerOptions['connectionRate'];
   /** When the connections of the current rate window arrived (monotonic ms), oldest first. */
   private readonly recentConnections: number[] = [];
@@ -183,6 +191,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     this.proxyProtocol = options.proxyProtocol ?? false;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.budget = new BodyBudget(options.bodyBudget ?? BODY_BUDGET_DEFAULT);
     this.traceStream = options.trace;
     this.acceptRecipient = options.acceptRecipient;
     this.handler = options.handler;

@@ -10,9 +10,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
+  chmodSync,
   closeSync,
   createReadStream,
   existsSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -91,6 +93,8 @@ interface Launch {
   readonly stdoutToOutput: boolean;
   readonly ready: Ready;
   readonly cwd?: string;
+  /** A folder made for the server's files, removed (with them) on stop. */
+  readonly outputDir?: string;
 }
 
 /** Tries to connect to the port; resolves true once a connection is accepted. */
@@ -140,6 +144,7 @@ async function launch(spec: Launch): Promise<StartedServer> {
   const cleanup = async () => {
     await stopChild(child);
     if (spec.outputFile) rmSync(spec.outputFile, { force: true });
+    if (spec.outputDir) rmSync(spec.outputDir, { recursive: true, force: true });
   };
   const deadline = spawnedAt + START_TIMEOUT_MS;
   let port = -1;
@@ -241,8 +246,9 @@ const END_MESSAGE_LINE = '------------ END MESSAGE ------------\n';
 function smtpdTs(
   name: string,
   flags: readonly string[],
-  options: { viaOutputFlag: boolean; needs: RegExp[]; marker: string },
+  options: { viaOutputFlag: boolean; toNull?: boolean; needs: RegExp[]; marker: string },
 ): ServerSpec {
+  const toNull = options.toNull ?? false;
   const display = (ctx: ServerContext, file: string) => {
     const [, args] = smtpdCommand(ctx);
     const shown = [
@@ -253,13 +259,13 @@ function smtpdTs(
       ...(options.viaOutputFlag ? ['--output', file] : []),
       `${HOST}:0`,
     ];
-    return shown.join(' ') + (options.viaOutputFlag ? '' : ` > ${file}`);
+    return shown.join(' ') + (options.viaOutputFlag ? '' : ` > ${toNull ? '/dev/null' : file}`);
   };
   return {
     name,
     ours: true,
     readyBy: 'listening line',
-    recordMarker: options.marker,
+    recordMarker: toNull ? null : options.marker,
     command: (ctx) => display(ctx, 'FILE'),
     unavailable(ctx) {
       if (ctx.smtpdFrom === 'build') {
@@ -275,11 +281,11 @@ function smtpdTs(
     },
     start(ctx) {
       const [file, args] = smtpdCommand(ctx);
-      const out = outputPath(ctx, name);
+      const out = toNull ? null : outputPath(ctx, name);
       return launch({
         name,
         file,
-        args: [...args, '-n', ...flags, ...(options.viaOutputFlag ? ['--output', out] : []), `${HOST}:0`],
+        args: [...args, '-n', ...flags, ...(options.viaOutputFlag && out ? ['--output', out] : []), `${HOST}:0`],
         outputFile: out,
         stdoutToOutput: !options.viaOutputFlag,
         ready: { kind: 'line', pattern: LISTENING },
@@ -429,16 +435,47 @@ const smtpSink: ServerSpec = {
     })),
 };
 
+/** smtp-sink appending each message to a file (`-D`) before its 250: like for like with a sink that writes. */
+const smtpSinkWrite: ServerSpec = {
+  ...smtpSink,
+  name: 'smtp-sink-write',
+  command: () => `smtp-sink -u nobody -m 2000 -c -D FILE ${HOST}:PORT 1000`,
+  start: (ctx) =>
+    launchOnFreePort((port) => {
+      // It opens the file as the user it runs as (nobody), adding a suffix of its own: a folder anyone may write to.
+      const dir = outputPath(ctx, 'smtp-sink-write');
+      chmodSync(ctx.tmpDir, 0o711);
+      mkdirSync(dir);
+      chmodSync(dir, 0o1777);
+      return {
+        name: 'smtp-sink-write',
+        file: findExecutable('smtp-sink', SBIN)!,
+        args: ['-u', 'nobody', '-m', '2000', '-c', '-D', path.join(dir, 'dump'), `${HOST}:${port}`, '1000'],
+        outputFile: null,
+        outputDir: dir,
+        stdoutToOutput: false,
+        ready: { kind: 'connect', port },
+      };
+    }),
+};
+
 /** Every server, in table order: ours first, then the peers from slowest to fastest as measured before. */
 export const SERVERS: readonly ServerSpec[] = [
   smtpdTs('smtpd-ts', [], { viaOutputFlag: false, needs: [], marker: END_MESSAGE_LINE }),
   smtpdTs('smtpd-ts-json', ['-f', 'json'], { viaOutputFlag: false, needs: [/--format/, /json/], marker: '\n' }),
   smtpdTs('smtpd-ts-output', [], { viaOutputFlag: true, needs: [/--output/], marker: END_MESSAGE_LINE }),
+  smtpdTs('smtpd-ts-null', [], { viaOutputFlag: false, toNull: true, needs: [], marker: END_MESSAGE_LINE }),
+  smtpdTs('smtpd-ts-workers', ['--workers', '2'], {
+    viaOutputFlag: false,
+    needs: [/--workers/],
+    marker: END_MESSAGE_LINE,
+  }),
   pythonSmtpd,
   aiosmtpd,
   smtpServer,
   smtpServerWrite,
   smtpSink,
+  smtpSinkWrite,
 ];
 
 export function findServer(name: string): ServerSpec | undefined {

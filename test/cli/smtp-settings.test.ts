@@ -48,9 +48,11 @@ describe('extension flags', () => {
       commandTimeout: '1.5',
       binarymime: true,
       lmtp: true,
+      memoryBudget: '8MiB',
     });
     assert.deepEqual(smtp, {
       dataSizeLimit: 100,
+      bodyBudget: 8 * 1024 * 1024,
       smtputf8: true,
       maxRecipients: 5,
       maxMessagesPerConnection: 2,
@@ -64,6 +66,8 @@ describe('extension flags', () => {
       [c.dataSizeLimit, c.smtputf8, c.maxRecipients, c.maxMessagesPerConnection, c.bareLf, c.binaryMime, c.lmtp],
       [100, true, 5, 2, 'reject', true, true],
     );
+    assert.equal(new SMTPServer({ host: '127.0.0.1', port: 0 }, null, smtp).budget.limit, 8 * 1024 * 1024);
+    assert.throws(() => toSmtpSettings({ memoryBudget: 'lots' }), /--memory-budget/);
   });
 
   it('read --tls, --tls-cert with --tls-key, and the switches', () => {

@@ -17,6 +17,7 @@ import type {
 } from 'mailparser';
 import { MessageParseError } from '../errors.js';
 import type { Message } from '../message.js';
+import { quickParse } from './quick-parse.js';
 
 /** A mailbox from an address header. Groups are flattened into their members. */
 export interface ParsedAddress {
@@ -72,8 +73,32 @@ export const PARSE_TIMEOUT_MS = 10_000;
 /** HTML longer than this is not converted to text (html-to-text is slow on huge documents). */
 const MAX_HTML_TO_TEXT = 1 << 20;
 
-/** Parses `message.data`; rejects with MessageParseError. */
+/**
+ * Parses `message.data`; rejects with MessageParseError. A plain text
+ * message is read without mailparser (quick-parse.ts), to the same result.
+ */
 export async function parseMessage(message: Message, timeoutMs = PARSE_TIMEOUT_MS): Promise<ParsedMessage> {
+  const quick = quickParse(message.data);
+  if (quick === null) return parseWithMailparser(message, timeoutMs);
+  const { fields, lines } = quick;
+  const headers = lines.map(headerField);
+  return {
+    headers,
+    messageId: fields.messageId,
+    subject: fields.subject,
+    from: fields.from,
+    to: fields.to,
+    cc: fields.cc,
+    bcc: blindCopies(fields.bcc, [...fields.to, ...fields.cc], message.rcptTos),
+    date: isoDate(headers),
+    text: fields.text,
+    html: null,
+    attachments: [],
+  };
+}
+
+/** Parses `message.data` with mailparser, whatever it holds; rejects with MessageParseError. */
+export async function parseWithMailparser(message: Message, timeoutMs = PARSE_TIMEOUT_MS): Promise<ParsedMessage> {
   // Loaded here, on first use, not at the top: mailparser and its
   // dependencies take a noticeable time to load, which `raw` and `headers`
   // users should not pay, and `import 'smtpd-ts'` must not load it at all.

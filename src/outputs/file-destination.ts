@@ -4,16 +4,20 @@
  * sink keeps its log across a crash of smtpd-ts, not across a power cut,
  * and stays fast. (The Maildir, whose spec asks for it, does fsync.)
  */
+import { writeSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { describeIoError, type Destination, type Text } from './output.js';
 import { WriteQueue } from './write-queue.js';
 import { OutputError } from '../errors.js';
 
+/** Batches up to this long (characters or bytes) are written synchronously. */
+const SYNC_WRITE_MAX = 64 * 1024;
+
 export class FileDestination implements Destination {
   readonly isTTY = false;
   /** The order of the writes, and small ones of one turn joined (write-queue.ts). */
   private readonly queue = new WriteQueue(
-    (text) => this.handle.writeFile(text),
+    (text) => this.writeOne(text),
     (parts) => this.writeParts(parts),
   );
 
@@ -33,6 +37,18 @@ export class FileDestination implements Destination {
 
   write(text: Text): Promise<void> {
     return this.queue.write(text);
+  }
+
+  /**
+   * A batch of small texts is written at once, synchronously, as Node
+   * writes stdout to a file: the page cache takes it in microseconds, and a
+   * trip through the thread pool per batch cost more than the write (S2).
+   * Larger texts go through the thread pool, so a slow disk holds up no one.
+   */
+  private async writeOne(text: string | Uint8Array): Promise<void> {
+    if (text.length > SYNC_WRITE_MAX) return this.handle.writeFile(text);
+    const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+    for (let done = 0; done < bytes.length; ) done += writeSync(this.handle.fd, bytes, done);
   }
 
   /** Writes a message in parts with writev, on the thread pool, from wherever a short write stopped. */

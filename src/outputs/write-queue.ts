@@ -10,6 +10,9 @@
 import type { Text } from './output.js';
 import { joinTexts } from './write-text.js';
 
+/** Messages in parts up to this long (characters or bytes) are joined and batched. */
+const SMALL_PARTS = 64 * 1024;
+
 export class WriteQueue {
   private queue: Promise<void> = Promise.resolve();
   /** The single texts of the current turn, already in the queue, still taking more. */
@@ -26,6 +29,9 @@ export class WriteQueue {
 
   write(text: Text): Promise<void> {
     if (typeof text === 'string' || text instanceof Uint8Array) return this.batched(text);
+    // A small message in parts is a single text: it joins the batch.
+    if (text.length === 1) return this.batched(text[0]!);
+    if (text.reduce((n, part) => n + part.length, 0) <= SMALL_PARTS) return this.batched(joinTexts(text));
     // What comes after this message goes after it: the open batch takes no more.
     this.batch = null;
     return this.then(() => this.writeParts(text));

@@ -29,13 +29,21 @@ describe('StreamDestination', () => {
     assert.deepEqual(writes, ['abc', 'd']);
   });
 
-  it('keeps the order of single texts and a message in parts', async () => {
+  it('keeps the order of single texts and a large message in parts, written a part at a time', async () => {
     const { stream, writes } = recorder();
     const d = new StreamDestination(stream);
-    const done = [d.write('1'), d.write(['p1', Buffer.from('p2')]), d.write('2'), d.write(Buffer.from('3'))];
+    const [p1, p2] = ['x'.repeat(40_000), 'y'.repeat(40_000)];
+    const done = [d.write('1'), d.write([p1, Buffer.from(p2)]), d.write('2'), d.write(Buffer.from('3'))];
     await Promise.all(done);
-    assert.equal(writes.join(''), '1p1p223');
-    assert.deepEqual(writes.slice(0, 3), ['1', 'p1', 'p2']);
+    assert.equal(writes.join(''), `1${p1}${p2}23`);
+    assert.deepEqual(writes.slice(0, 3), ['1', p1, p2]);
+  });
+
+  it('joins a small message in parts into the batch of its turn', async () => {
+    const { stream, writes } = recorder();
+    const d = new StreamDestination(stream);
+    await Promise.all([d.write('1'), d.write(['p1', Buffer.from('p2')]), d.write('2')]);
+    assert.deepEqual(writes, ['1p1p22']);
   });
 
   it('rejects every text of a failed write, and says when the reader has gone', async () => {

@@ -14,7 +14,11 @@ import { EXIT, removeRunFiles, removeRunFilesNow, watchRun, type RunEnd } from '
 import { runWait } from './wait/wait-command.js';
 import { UsageError } from '../errors.js';
 import { program } from './flags.js';
-import { start, type CliIO, type Started } from './start.js';
+import { start, type CliIO } from './start.js';
+import type { ExpectationTracker } from '../expect/tracker.js';
+import type { OpenedOutputs } from '../outputs/open-outputs.js';
+import type { EventEmitter } from 'node:events';
+import { WORKER_ENV } from './workers/protocol.js';
 
 export { EXIT };
 export type { CliIO };
@@ -57,6 +61,38 @@ function exitNow(config: Config, signal: NodeJS.Signals, io: CliIO): never {
   process.exit(128 + (osConstants.signals[signal] ?? 0));
 }
 
+/** A running sink, one process or `--workers`' primary: what main() watches, and how it stops. */
+interface Running {
+  /** `message` for each accepted message, `refusal` for each refusal. */
+  readonly events: Pick<EventEmitter, 'on' | 'off'>;
+  readonly outputs: OpenedOutputs;
+  readonly expectations: ExpectationTracker | null;
+  /** Stops taking mail and finishes what is in flight (the outputs stay open). */
+  stop(): Promise<void>;
+  /** Ends the workers at once, if there are any (a second signal). */
+  kill(): void;
+}
+
+/** Starts the sink: in this process, or with `--workers` as the primary of its workers (loaded only then). */
+async function startRunning(config: Config, argv: readonly string[], io: CliIO): Promise<Running> {
+  if (config.workers > 1) {
+    const { startPrimary } = await import('./workers/primary.js');
+    return startPrimary(config, argv, io);
+  }
+  const started = await start(config, io);
+  return {
+    events: started.server,
+    outputs: started.outputs,
+    expectations: started.expectations,
+    async stop() {
+      await started.server.close();
+      await Promise.all(started.recordWrites);
+      await started.printer.close();
+    },
+    kill() {},
+  };
+}
+
 /** Runs the CLI with explicit arguments; resolves with the process exit code. */
 export async function main(
   argv: readonly string[],
@@ -74,15 +110,24 @@ export async function main(
   }
   const config = parseArgv(argv, io);
   if (typeof config === 'number') return config;
+  // A worker of `--workers` (forked with the same arguments): the primary runs the show.
+  if (process.env[WORKER_ENV] !== undefined && process.send !== undefined) {
+    const { runWorker } = await import('./workers/worker.js');
+    return runWorker(config, io);
+  }
   // Signal handlers go in before the listening line, so a script that sends
   // SIGTERM as soon as it sees the line gets a graceful exit. SIGHUP (the
   // terminal went away) is taken the same way. A second signal, or SIGQUIT,
   // exits at once: only the run files are removed first.
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   let signals = 0;
+  let running: Running | undefined;
   const signalled = new Promise<RunEnd>((resolve) => {
     onSignal = (signal) => {
-      if (++signals > 1 || signal === 'SIGQUIT') return exitNow(config, signal, io);
+      if (++signals > 1 || signal === 'SIGQUIT') {
+        running?.kill();
+        return exitNow(config, signal, io);
+      }
       resolve({
         code: EXIT.OK,
         reason: `${signal}: finishing transactions in flight, then exiting (again to exit at once)`,
@@ -90,16 +135,16 @@ export async function main(
     };
   });
   for (const signal of SIGNALS) process.on(signal, onSignal);
-  let started: Started;
+  let started: Running;
   try {
-    started = await start(config, io);
+    started = running = await startRunning(config, argv, io);
   } catch (err) {
     io.stderr.write(`smtpd-ts: ${(err as Error).message}\n`);
     for (const signal of SIGNALS) process.off(signal, onSignal);
     // A file a flag names that cannot be read is a bad flag, as for --rules.
     return err instanceof UsageError ? EXIT.USAGE : EXIT.START_FAILED;
   }
-  const watch = watchRun(started.server, config);
+  const watch = watchRun(started.events, config);
   // A closed stdout ends the run as it ends any Unix filter: `smtpd-ts | head -1`.
   const stdoutGone = started.outputs.stdoutGone.then((): RunEnd => ({
     code: EXIT.OK,
@@ -108,9 +153,7 @@ export async function main(
   const end = await Promise.race([watch.ended, signalled, stdoutGone]);
   watch.dispose();
   if (end.reason) io.stderr.write(`smtpd-ts: ${end.reason}\n`);
-  await started.server.close();
-  await Promise.all(started.recordWrites);
-  await started.printer.close();
+  await started.stop();
   await started.outputs.close();
   await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
   await removeRunFiles(config, io.stderr);

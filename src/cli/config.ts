@@ -48,6 +48,8 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
   readonly jsonRefusals: boolean;
   /** PureProxy, `--relay*` and `--deliver*` (relay-settings.ts). */
   readonly relay: RelaySettings;
+  /** `--workers`: processes sharing the listening socket (src/cli/workers/); 1: this process alone. */
+  readonly workers: number;
   /** `--reply`, `--rules`, `--seed`, `--connection-rate`, `--transcript` (rule-settings.ts). */
   readonly rules: RuleSettings;
 }
@@ -72,6 +74,7 @@ export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOpti
   strict?: boolean;
   expect?: string[];
   expectCount?: string;
+  workers?: string;
 }
 
 /**
@@ -142,6 +145,13 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
   }
   const local = parseHostPort(args[0] ?? DEFAULT_LOCAL, 'local');
   const remote = parseHostPort(args[1] ?? DEFAULT_REMOTE, 'remote');
+  const rules = toRuleSettings(options);
+  const workers = options.workers === undefined ? 1 : wholeNumber(options.workers, '--workers', 1, 1);
+  if (workers > 1 && rules.rules.length > 0) {
+    throw new UsageError(
+      '--reply and --rules count messages across the whole run, which workers cannot share: leave out --workers',
+    );
+  }
   return {
     local,
     remote,
@@ -163,6 +173,7 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     lint: options.lint ?? false,
     strict: options.strict ?? false,
     ...expectations(options),
-    rules: toRuleSettings(options),
+    rules,
+    workers,
   };
 }

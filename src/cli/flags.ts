@@ -54,6 +54,7 @@ export function program(): Command {
     .option('--timeout <seconds>', `exit ${EXIT.TIMEOUT} if the run has not finished after SECONDS`)
     .option('--ready-file <path>', 'write host:port to PATH (atomically) once connections are accepted')
     .option('--pid-file <path>', 'write the process id to PATH')
+    .option('--workers <n>', 'processes sharing the port, each a whole sink writing through this one (default: 1)')
     .optionsGroup('Limits and timeouts:')
     .option('--max-connections <n>', `open connections at most, 0 for no limit (default: ${DEFAULT_MAX_CONNECTIONS})`)
     .option(

@@ -9,7 +9,7 @@ import { describeRefusal } from './refusals.js';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import type { SMTPServer } from '../server/server.js';
+import type { EventEmitter } from 'node:events';
 
 /** Exit codes, documented in the README. */
 export const EXIT = {
@@ -60,7 +60,10 @@ export interface RunEnd {
  * (code 3, saying how many arrived); signals are the caller's business.
  * `dispose()` stops watching.
  */
-export function watchRun(server: SMTPServer, control: RunControl): { ended: Promise<RunEnd>; dispose(): void } {
+export function watchRun(
+  server: Pick<EventEmitter, 'on' | 'off'>,
+  control: RunControl,
+): { ended: Promise<RunEnd>; dispose(): void } {
   let accepted = 0;
   let timer: NodeJS.Timeout | undefined;
   let onMessage: () => void = () => {};

@@ -14,9 +14,9 @@ import { ExpectationTracker } from '../expect/tracker.js';
 import { credentialOptions } from './smtp-options.js';
 import { OutputHandler } from '../handlers/outputs.js';
 import { StrictHandler } from '../handlers/strict.js';
-import { openOutputs, type OpenedOutputs } from '../outputs/open-outputs.js';
+import { openOutputs, type OpenDestination, type OpenedOutputs } from '../outputs/open-outputs.js';
 import { describeIoError } from '../outputs/output.js';
-import { toJsonRecord } from '../printers/json.js';
+import { toJsonRecord, type JsonRecord } from '../printers/json.js';
 import { relayServerOptions } from './relay-options.js';
 import { RuleEngine } from '../rules/engine.js';
 import { usesRandom } from './rule-settings.js';
@@ -25,7 +25,7 @@ import type { FinishedSession } from '../transcript/transcript.js';
 import { relayRefusal } from './relay-settings.js';
 import { removeRunFiles, writeFileAtomic } from './run-control.js';
 import { isLoopbackAddress } from '../server/loopback.js';
-import { SMTPServer } from '../server/server.js';
+import { SMTPServer, type Admission } from '../server/server.js';
 import { VERSION } from '../version.js';
 import { OutputError, StartError, UsageError } from '../errors.js';
 import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js';
@@ -66,6 +66,20 @@ export interface Started {
   readonly printer: OutputHandler;
 }
 
+/**
+ * What a `--workers` worker does differently from a sink of its own
+ * (src/cli/workers/worker.ts): the primary owns the outputs, the counts
+ * and the run files, and says that the sink listens.
+ */
+export interface WorkerRole {
+  /** Each output's destination is the primary's. */
+  readonly open: OpenDestination;
+  /** Expectations are followed in the primary: each written message's record goes there. */
+  readonly observe: (record: JsonRecord) => void;
+  /** Connections are counted across workers, in the primary. */
+  readonly admission: Admission;
+}
+
 /** Writes a finished session to every output: its JSON line, or the rest of its dialogue for people. */
 function writeSession(
   outputs: OpenedOutputs,
@@ -90,11 +104,11 @@ function writeSession(
 }
 
 /** Opens the outputs, binds, drops privileges; rejects with a worded error. */
-export async function start(config: Config, io: CliIO): Promise<Started> {
+export async function start(config: Config, io: CliIO, role?: WorkerRole): Promise<Started> {
   // The one place the host name is decided: the greeting, the EHLO we send
   // upstream, a generated certificate and Maildir file names all use it.
   const hostname = os.hostname();
-  const outputs = await openOutputs(config, io.stdout, process.env, hostname);
+  const outputs = await openOutputs(config, io.stdout, process.env, hostname, role?.open);
   // A start that fails leaves nothing behind: outputs closed, the Maildir folders it created removed.
   const abandon = async () => {
     await outputs.close();
@@ -108,7 +122,9 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
   };
   const credentials = await credentialOptions(config, io.stderr, hostname).catch(orClose);
   const expecting = config.expectCount !== null || config.expectations.length > 0;
-  const expectations = expecting ? new ExpectationTracker(config.expectCount, config.expectations) : null;
+  const expectations =
+    expecting && role === undefined ? new ExpectationTracker(config.expectCount, config.expectations) : null;
+  const observe = role ? role.observe : expectations ? (r: JsonRecord) => expectations.observe(r) : null;
   const rules = config.rules;
   const seed = rules.seed ?? randomInt(0, 2 ** 32);
   if (usesRandom(rules) && rules.seed === null)
@@ -123,11 +139,8 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     // Expectations read the JSON record's parsed fields (and lint), whatever the output format.
     parseAlways: expecting,
     offload: true,
-    ...(expectations
-      ? {
-          onWritten: (message, context) =>
-            expectations.observe(toJsonRecord(message, { ...context, includeRaw: false })),
-        }
+    ...(expecting && observe
+      ? { onWritten: (message, context) => observe(toJsonRecord(message, { ...context, includeRaw: false })) }
       : {}),
   });
   // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
@@ -144,6 +157,7 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     log: io.stderr,
     ...(engine ? { replyRule: engine.hook } : {}),
     connectionRate: rules.connectionRate,
+    ...(role ? { admission: role.admission, exclusive: false } : {}),
     ...(rules.transcript
       ? { transcript: (session: FinishedSession) => writeSession(outputs, session, io.stderr, recordWrites) }
       : {}),
@@ -183,35 +197,46 @@ export async function start(config: Config, io: CliIO): Promise<Started> {
     await outputs.checkWritable().catch((err: Error) => {
       throw new OutputError(`${err.message}${hint}`);
     });
-    // The run files come last, written by the user the sink runs as (who
-    // must remove them at exit): a ready file always means a running sink.
-    if (config.pidFile) await writeRunFile(config.pidFile, '--pid-file', `${process.pid}\n`);
-    if (config.readyFile)
-      await writeRunFile(config.readyFile, '--ready-file', `${formatHostPort(address.address, address.port)}\n`);
+    if (role === undefined) await writeRunFiles(config, address);
   } catch (err) {
     await server.close(0);
     await abandon();
-    await removeRunFiles(config);
+    if (role === undefined) await removeRunFiles(config);
     throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
   }
+  if (role === undefined) announce(config, address, io.stderr);
+  return { server, outputs, address, expectations, recordWrites, printer };
+}
+
+/**
+ * The run files come last, written by the user the sink runs as (who must
+ * remove them at exit): a ready file always means a running sink.
+ */
+export async function writeRunFiles(config: Config, address: net.AddressInfo): Promise<void> {
+  if (config.pidFile) await writeRunFile(config.pidFile, '--pid-file', `${process.pid}\n`);
+  if (config.readyFile)
+    await writeRunFile(config.readyFile, '--ready-file', `${formatHostPort(address.address, address.port)}\n`);
+}
+
+/** The listening line, and the warnings that go with it. `workers`: how many share the port (`--workers`). */
+export function announce(config: Config, address: net.AddressInfo, stderr: NodeJS.WritableStream, workers = 1): void {
   if (!isLoopbackAddress(address.address)) {
-    io.stderr.write(
+    stderr.write(
       `smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`,
     );
   }
-  io.stderr.write(
-    `smtpd-ts ${VERSION}: ${config.className} listening on ${formatHostPort(address.address, address.port)} (${describeMode(config)})\n`,
+  stderr.write(
+    `smtpd-ts ${VERSION}: ${config.className} listening on ${formatHostPort(address.address, address.port)} (${describeMode(config, workers > 1 ? [`${workers} workers`] : [])})\n`,
   );
   const upstream = config.relay.upstream;
   if (upstream) {
     // Not awaited: the sink is up either way; the warning is for the person reading stderr.
     void probeUpstream(upstream).then((problem) => {
       if (problem === null) return;
-      io.stderr.write(
+      stderr.write(
         `smtpd-ts: warning: the upstream ${formatHostPort(upstream.host, upstream.port)} does not answer (${problem}): ` +
           'messages will get 451 until it does\n',
       );
     });
   }
-  return { server, outputs, address, expectations, recordWrites, printer };
 }

@@ -48,7 +48,7 @@ export class FileDestination implements Destination {
   private async writeOne(text: string | Uint8Array): Promise<void> {
     if (text.length > SYNC_WRITE_MAX) return this.handle.writeFile(text);
     const bytes = typeof text === 'string' ? Buffer.from(text) : text;
-    for (let done = 0; done < bytes.length; ) done += writeSync(this.handle.fd, bytes, done);
+    for (let done = 0; done < bytes.length;) done += writeSync(this.handle.fd, bytes, done);
   }
 
   /** Writes a message in parts with writev, on the thread pool, from wherever a short write stopped. */

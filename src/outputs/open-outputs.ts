@@ -46,7 +46,7 @@ async function fileIdentity(destination: Destination, stdout: NodeJS.WritableStr
     const stat =
       destination instanceof FileDestination
         ? await destination.stat()
-        : stdout === process.stdout
+        : destination instanceof StreamDestination && stdout === process.stdout
           ? fstatSync(1)
           : null;
     if (stat === null) return null;
@@ -58,8 +58,12 @@ async function fileIdentity(destination: Destination, stdout: NodeJS.WritableStr
   }
 }
 
-async function openDestination(spec: OutputSpec, stdout: NodeJS.WritableStream): Promise<Destination> {
-  return spec.path === null ? new StreamDestination(stdout) : FileDestination.open(spec.path);
+/** Opens the destination of the output at `index` of the settings. */
+export type OpenDestination = (spec: OutputSpec, index: number) => Promise<Destination>;
+
+function openDestination(stdout: NodeJS.WritableStream): OpenDestination {
+  return (spec) =>
+    spec.path === null ? Promise.resolve(new StreamDestination(stdout)) : FileDestination.open(spec.path);
 }
 
 /**
@@ -72,6 +76,8 @@ export async function openOutputs(
   env: Readonly<Record<string, string | undefined>> = process.env,
   /** The host name in Maildir file names. */
   hostname = os.hostname(),
+  /** How each destination is opened (`--workers`: each worker's are the primary's, src/cli/workers/). */
+  open: OpenDestination = openDestination(stdout),
 ): Promise<OpenedOutputs> {
   const destinations: Destination[] = [];
   const close = async () => {
@@ -81,8 +87,8 @@ export async function openOutputs(
     const outputs: Output[] = [];
     let color: Style | undefined;
     const seen = new Map<string, string>();
-    for (const spec of settings.outputs) {
-      const destination = await openDestination(spec, stdout);
+    for (const [index, spec] of settings.outputs.entries()) {
+      const destination = await open(spec, index);
       destinations.push(destination);
       // `./f`, `f`, a symlink to it, `a/../f` and /dev/stdout are told apart
       // by the file they open, not by their spelling.

@@ -19,7 +19,7 @@ import {
   type SmtpSettings,
 } from '../channel/config.js';
 import { CLOSE_LINGER_MS, Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
-import type { Message, RefusalEvent } from '../message.js';
+import type { Endpoint, Message, RefusalEvent } from '../message.js';
 import type { FinishedSession } from '../transcript/transcript.js';
 import { isLoopbackHost } from './loopback.js';
 import { BODY_BUDGET_DEFAULT, BodyBudget } from './body-budget.js';
@@ -95,6 +95,25 @@ export interface ServerOptions extends Partial<Omit<SmtpSettings, 'auth'>> {
    * (src/server/body-budget.ts). 0: no budget. Default BODY_BUDGET_DEFAULT.
    */
   bodyBudget?: number;
+  /**
+   * Asked for each new connection instead of `maxConnections` and
+   * `connectionRate` (which it replaces): `--workers` counts every worker's
+   * connections in one place (src/cli/workers/).
+   */
+  admission?: Admission;
+  /**
+   * Listen on a port of its own (the default), or share it with the other
+   * workers of a node:cluster (`--workers`).
+   */
+  exclusive?: boolean;
+}
+
+/** Decides on new connections for a group of servers (`ServerOptions.admission`). */
+export interface Admission {
+  /** Null admits the connection; a reason (`too many connections`) refuses it with 421. */
+  admit(): Promise<string | null>;
+  /** An admitted connection has closed. */
+  release(): void;
 }
 
 /** The SMTP settings among `options`, and nothing else (the channel is given no server option). */
@@ -145,6 +164,9 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
   /** Sockets refused with 421 over a limit, until they close: shutdown must not wait on them. */
   private readonly refusedSockets = new Set<net.Socket>();
   private count = 0;
+  private readonly admission: Admission | undefined;
+  private readonly exclusive: boolean;
+  private closing = false;
 
   /**
    * @param localaddr where to listen (`port: 0` picks a free port)
@@ -192,6 +214,8 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.budget = new BodyBudget(options.bodyBudget ?? BODY_BUDGET_DEFAULT);
+    this.admission = options.admission;
+    this.exclusive = options.exclusive ?? true;
     this.traceStream = options.trace;
     this.acceptRecipient = options.acceptRecipient;
     this.handler = options.handler;
@@ -206,7 +230,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.server.once('error', onError);
-      this.server.listen({ host: this.localaddr.host, port: this.localaddr.port, exclusive: true }, () => {
+      this.server.listen({ host: this.localaddr.host, port: this.localaddr.port, exclusive: this.exclusive }, () => {
         this.server.off('error', onError);
         this.server.on('error', (err) => this.log.write(`smtpd-ts: ${err.message}\n`));
         resolve(this.address);
@@ -229,6 +253,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
    * (idle sessions get 421 at once), then closes what is left with 421.
    */
   async close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of this.refusedSockets) s.destroy();
     for (const c of this.connections) c.shutdown();
@@ -318,7 +343,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
 
   /** @internal */
   forget(c: Connection): void {
-    this.connections.delete(c);
+    if (this.connections.delete(c)) this.admission?.release();
     if (this.connections.size === 0) this.emit('drained');
   }
 
@@ -338,6 +363,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     socket.setNoDelay(true);
     const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
+    if (this.admission) return this.askAdmission(this.admission, socket, peer, local);
     // overRate() counts the connection, so it is asked only when under the limit.
     const tooMany =
       this.maxConnections > 0 && this.connections.size >= this.maxConnections
@@ -345,6 +371,30 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
         : this.overRate()
           ? 'too many connections per second'
           : null;
+    this.begin(socket, peer, local, tooMany);
+  }
+
+  /** Asks `admission`; what the client sends meanwhile waits in the socket (nothing reads it yet). */
+  private askAdmission(admission: Admission, socket: net.Socket, peer: Endpoint, local: Endpoint): void {
+    socket.on('error', () => {});
+    admission.admit().then(
+      (tooMany) => {
+        if (tooMany === null && (socket.destroyed || this.closing)) {
+          admission.release();
+          socket.destroy();
+          return;
+        }
+        this.begin(socket, peer, local, tooMany);
+      },
+      (err: unknown) => {
+        this.reportError(err);
+        socket.destroy();
+      },
+    );
+  }
+
+  /** Starts the session, or refuses it with 421 when `tooMany` says why. */
+  private begin(socket: net.Socket, peer: Endpoint, local: Endpoint, tooMany: string | null): void {
     if (tooMany !== null) {
       // RFC 5321 3.1: a server may refuse a session with 421 at the greeting.
       // It is destroyed soon after, read or not, so it holds nothing.

@@ -1,0 +1,194 @@
+/**
+ * `--workers N`: this process forks N workers (node:cluster), each a whole
+ * sink on the one listening socket (worker.ts), and keeps what must be one
+ * for all of them (protocol.ts): the outputs, written one text at a time in
+ * the order the texts arrive, so no message is ever interleaved with
+ * another; the counts of messages (`--exit-after`, `--expect*`) and of
+ * connections (`--max-connections`, `--connection-rate`); the run files and
+ * the listening line; the signals. A worker that dies is replaced.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ExpectationTracker } from '../../expect/tracker.js';
+import { openOutputs, type OpenedOutputs } from '../../outputs/open-outputs.js';
+import { describeIoError } from '../../outputs/output.js';
+import { DEFAULT_MAX_CONNECTIONS, SHUTDOWN_GRACE_MS } from '../../server/server.js';
+import type { Config } from '../config.js';
+import { dropPrivileges } from '../privileges.js';
+import { removeRunFiles } from '../run-control.js';
+import { announce, writeRunFiles, type CliIO } from '../start.js';
+import { StartError, UsageError } from '../../errors.js';
+import { WORKER_ENV, type PrimarySays, type WorkerSays, type WorkerStart } from './protocol.js';
+
+/** The entry the workers run: this build's run.js (or run.ts under tsx). */
+const RUN_ENTRY = (() => {
+  const here = fileURLToPath(import.meta.url);
+  return path.join(path.dirname(here), '..', `run${path.extname(here)}`);
+})();
+
+/** How long past the shutdown grace a worker may take to exit before it is killed, in ms. */
+const EXIT_GRACE_MS = 10_000;
+
+/** The most workers `--workers` takes. */
+export const MAX_WORKERS = 64;
+
+/** A running `--workers` sink, as main() watches and stops it. */
+export interface Primary {
+  /** `message` for each message accepted by any worker, `refusal` for each refusal. */
+  readonly events: EventEmitter;
+  readonly outputs: OpenedOutputs;
+  readonly expectations: ExpectationTracker | null;
+  /** Tells every worker to finish what is in flight and exit; resolves once they have. */
+  stop(): Promise<void>;
+  /** Kills every worker now (a second signal). */
+  kill(): void;
+}
+
+/** Connections across workers: `--max-connections` and `--connection-rate` as one server counts them. */
+class ConnectionCount {
+  private open = 0;
+  private readonly recent: number[] = [];
+  readonly byWorker = new Map<Worker, number>();
+
+  constructor(private readonly config: Config) {}
+
+  admit(worker: Worker): string | null {
+    const max = this.config.smtp.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (max > 0 && this.open >= max) return 'too many connections';
+    const rate = this.config.rules.connectionRate;
+    if (rate) {
+      const now = performance.now();
+      while (this.recent.length > 0 && now - this.recent[0]! >= rate.windowMs) this.recent.shift();
+      if (this.recent.length >= rate.count) return 'too many connections per second';
+      this.recent.push(now);
+    }
+    this.open++;
+    this.byWorker.set(worker, (this.byWorker.get(worker) ?? 0) + 1);
+    return null;
+  }
+
+  release(worker: Worker, n = 1): void {
+    this.open -= n;
+    this.byWorker.set(worker, (this.byWorker.get(worker) ?? 0) - n);
+  }
+
+  /** A worker has gone: its connections with it. */
+  forget(worker: Worker): void {
+    this.release(worker, this.byWorker.get(worker) ?? 0);
+    this.byWorker.delete(worker);
+  }
+}
+
+/** Forks the workers and waits until every one listens; rejects with StartError or UsageError. */
+export async function startPrimary(config: Config, argv: readonly string[], io: CliIO): Promise<Primary> {
+  if (config.workers > MAX_WORKERS) throw new UsageError(`--workers takes 1 to ${MAX_WORKERS}, not ${config.workers}`);
+  const outputs = await openOutputs(config, io.stdout, process.env, os.hostname());
+  const expecting = config.expectCount !== null || config.expectations.length > 0;
+  const expectations = expecting ? new ExpectationTracker(config.expectCount, config.expectations) : null;
+  const events = new EventEmitter();
+  const connections = new ConnectionCount(config);
+  const told: WorkerStart = { isTTY: outputs.outputs.map((o) => o.destination.isTTY) };
+  cluster.setupPrimary({ exec: RUN_ENTRY, args: [...argv], serialization: 'advanced', silent: false });
+  let stopping = false;
+  let listening = 0;
+  let onStarted: (err?: Error) => void = () => {};
+  const started = new Promise<void>((resolve, reject) => {
+    onStarted = (err) => (err ? reject(err) : resolve());
+  });
+  let address: { address: string; family: string; port: number } | null = null;
+
+  const fork = (): Worker => {
+    const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(told) });
+    let up = false;
+    const answer = (m: PrimarySays) => {
+      if (worker.isConnected()) worker.send(m);
+    };
+    worker.on('message', (m: WorkerSays) => {
+      switch (m.t) {
+        case 'listening':
+          up = true;
+          address ??= m;
+          if (++listening === config.workers) onStarted();
+          break;
+        case 'failed':
+          onStarted(m.usage ? new UsageError(m.message) : new StartError(m.message));
+          break;
+        case 'write': {
+          const output = outputs.outputs[m.out];
+          if (!output) return answer({ t: 'written', id: m.id, error: `no output #${m.out}` });
+          output.destination.write(m.text).then(
+            () => answer({ t: 'written', id: m.id, error: null }),
+            (err: unknown) => answer({ t: 'written', id: m.id, error: describeIoError(err) }),
+          );
+          break;
+        }
+        case 'admit':
+          answer({ t: 'admitted', id: m.id, refusal: stopping ? 'shutting down' : connections.admit(worker) });
+          break;
+        case 'release':
+          connections.release(worker);
+          break;
+        case 'accepted':
+          events.emit('message');
+          break;
+        case 'refusal':
+          events.emit('refusal', m.refusal);
+          break;
+        case 'observe':
+          expectations?.observe(m.record);
+          break;
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      connections.forget(worker);
+      if (stopping) return;
+      if (!up) return onStarted(new StartError(`a worker exited (${signal ?? `code ${code}`}) before it listened`));
+      io.stderr.write(
+        `smtpd-ts: worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another\n`,
+      );
+      fork();
+    });
+    return worker;
+  };
+
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.isDead()) return resolve();
+            const timer = setTimeout(() => worker.process.kill('SIGKILL'), SHUTDOWN_GRACE_MS + EXIT_GRACE_MS);
+            worker.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            if (worker.isConnected()) worker.send({ t: 'shutdown' } satisfies PrimarySays);
+          }),
+      ),
+    );
+  };
+  const kill = () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+  };
+
+  for (let i = 0; i < config.workers; i++) fork();
+  try {
+    await started;
+    if (address === null) throw new StartError('no worker listened');
+    const bound = address as { address: string; family: string; port: number };
+    dropPrivileges(config, bound.port);
+    await writeRunFiles(config, bound);
+    announce(config, bound, io.stderr, config.workers);
+  } catch (err) {
+    await stop();
+    await outputs.close();
+    await removeRunFiles(config);
+    throw err;
+  }
+  return { events, outputs, expectations, stop, kill };
+}

@@ -1,0 +1,45 @@
+/**
+ * What `--workers`' processes say to each other over node:cluster's IPC
+ * channel (with the 'advanced' serialization, so buffers cross as bytes).
+ * A worker is a whole sink on the shared listening socket; the primary owns
+ * what must be one for all of them: the outputs (so that every message is
+ * written whole, never interleaved with another worker's), the counts
+ * behind `--exit-after`, `--expect*`, `--max-connections` and
+ * `--connection-rate`, the run files, and the signals.
+ */
+import type { Text } from '../../outputs/output.js';
+import type { JsonRecord } from '../../printers/json.js';
+import type { RefusalEvent } from '../../message.js';
+
+/** The environment variable that makes a process a worker; its value is what the primary tells it at start. */
+export const WORKER_ENV = 'SMTPD_TS_WORKER';
+
+/** What a worker is told at start, in WORKER_ENV, as JSON. */
+export interface WorkerStart {
+  /** For each output, whether the primary's destination is a terminal (colour is decided by it). */
+  readonly isTTY: readonly boolean[];
+}
+
+/** From a worker to the primary. */
+export type WorkerSays =
+  | { readonly t: 'listening'; readonly address: string; readonly family: string; readonly port: number }
+  | { readonly t: 'failed'; readonly message: string; readonly usage: boolean }
+  /** Write `text` to output `out`; answered with `written` and the same `id`. */
+  | { readonly t: 'write'; readonly id: number; readonly out: number; readonly text: Text }
+  /** May a new connection be served? Answered with `admitted` and the same `id`. */
+  | { readonly t: 'admit'; readonly id: number }
+  /** An admitted connection has closed. */
+  | { readonly t: 'release' }
+  /** A message was answered 2xx (and written). */
+  | { readonly t: 'accepted' }
+  | { readonly t: 'refusal'; readonly refusal: RefusalEvent }
+  /** A written message's record, for the expectations. */
+  | { readonly t: 'observe'; readonly record: JsonRecord };
+
+/** From the primary to a worker. */
+export type PrimarySays =
+  | { readonly t: 'written'; readonly id: number; readonly error: string | null }
+  /** `refusal`: why the connection is refused with 421, or null to serve it. */
+  | { readonly t: 'admitted'; readonly id: number; readonly refusal: string | null }
+  /** Finish the transactions in flight, then exit. */
+  | { readonly t: 'shutdown' };

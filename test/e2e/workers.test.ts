@@ -1,0 +1,157 @@
+/**
+ * `--workers 2` through the real CLI: every accepted message in the outputs
+ * exactly once and whole (never interleaved with another worker's),
+ * `--exit-after` counted across workers, `--max-connections` and the
+ * expectations too, SIGTERM finishing a message in flight, and the flags it
+ * refuses.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { NODE_ARGS, ROOT, startCli } from '../helpers/cli.js';
+import { exitStatus } from '../helpers/process.js';
+import { SmtpClient, sendMail } from '../helpers/smtp-client.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+/** A message whose every line names it, so that a message mixed with another shows. */
+function tagged(tag: string): string {
+  const lines = Array.from({ length: 200 }, (_, i) => `${tag} line ${i} ${'x'.repeat(60)}`);
+  return `Subject: ${tag}\r\n\r\n${lines.join('\r\n')}`;
+}
+
+/** The raw output cut into messages: each block's lines, between the framing lines. */
+function blocks(raw: string): string[][] {
+  return raw
+    .split('---------- MESSAGE FOLLOWS ----------\n')
+    .slice(1)
+    .map((b) => b.split('------------ END MESSAGE ------------\n')[0]!.split('\n'));
+}
+
+describe('--workers 2', () => {
+  const dir = tempDir('workers');
+
+  it('writes every accepted message exactly once and whole, and exits after N across workers', async () => {
+    const raw = dir.join('raw.txt');
+    const json = dir.join('out.jsonl');
+    const cli = await startCli([
+      '-n',
+      '--workers',
+      '2',
+      '--exit-after',
+      '40',
+      '--output',
+      raw,
+      '--output',
+      `json:${json}`,
+      '127.0.0.1:0',
+    ]);
+    assert.match(cli.stderr(), /2 workers/);
+    const tags = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    // Eight senders at once, five messages each.
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, s) => {
+        for (let k = 0; k < 5; k++) {
+          const codes = await sendMail(cli.port, {
+            from: 'a@x.test',
+            to: ['b@x.test'],
+            data: tagged(tags[s * 5 + k]!),
+          });
+          assert.equal(codes.at(-2), 250);
+        }
+      }),
+    );
+    const status = await exitStatus(cli.child);
+    assert.deepEqual(status, { code: 0, signal: null }, cli.stderr());
+    const messages = blocks(await readFile(raw, 'utf8'));
+    assert.equal(messages.length, 40);
+    const seen = new Set<string>();
+    for (const lines of messages) {
+      const tag = lines.find((l) => l.startsWith('Subject: '))!.slice('Subject: '.length);
+      assert.ok(!seen.has(tag), `${tag} written twice`);
+      seen.add(tag);
+      const body = lines.filter((l) => / line \d+ /.test(l));
+      assert.equal(body.length, 200);
+      assert.ok(
+        body.every((l) => l.startsWith(`${tag} line `)),
+        `message ${tag} is mixed with another`,
+      );
+    }
+    assert.deepEqual([...seen].sort(), [...tags].sort());
+    const records = (await readFile(json, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string });
+    assert.equal(records.length, 40);
+    const pids = new Set(records.map((r) => r.id.split('.')[0]));
+    assert.equal(pids.size, 2, 'both workers took messages');
+  });
+
+  it('finishes a message in flight on SIGTERM, then every worker exits', async () => {
+    const cli = await startCli(['-n', '--workers', '2', '127.0.0.1:0']);
+    const client = await SmtpClient.connect(cli.port);
+    await client.read();
+    await client.enterData();
+    client.write('Subject: in flight\r\n\r\nfirst half\r\n');
+    const exit = cli.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    client.write('second half\r\n.\r\n');
+    assert.equal((await client.read()).code, 250);
+    client.close();
+    assert.deepEqual(await exit, { code: 0, signal: null });
+    assert.match(cli.stdout(), /Subject: in flight\nX-Peer: 127\.0\.0\.1\n\nfirst half\nsecond half\n/);
+  });
+
+  it('counts --max-connections across workers', async () => {
+    const cli = await startCli(['-n', '--workers', '2', '--max-connections', '2', '127.0.0.1:0']);
+    try {
+      const open = [await SmtpClient.connect(cli.port), await SmtpClient.connect(cli.port)];
+      for (const c of open) assert.equal((await c.read()).code, 220);
+      const third = await SmtpClient.connect(cli.port);
+      assert.equal((await third.read()).code, 421);
+      for (const c of [...open, third]) c.close();
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+
+  it('judges the expectations over every worker’s messages', async () => {
+    const cli = await startCli([
+      '-n',
+      '--workers',
+      '2',
+      '--exit-after',
+      '4',
+      '--expect-count',
+      '4',
+      '--expect',
+      'subject~late',
+      '127.0.0.1:0',
+    ]);
+    await Promise.all(
+      ['early', 'late', 'late', 'early'].map((s) =>
+        sendMail(cli.port, { from: 'a@x.test', to: ['b@x.test'], data: `Subject: ${s}\r\n\r\nx` }),
+      ),
+    );
+    const status = await exitStatus(cli.child);
+    assert.equal(status.code, 0, cli.stderr());
+    assert.match(cli.stderr(), /--expect-count 4: 4 messages accepted/);
+    assert.match(cli.stderr(), /--expect 'subject~late': 2 messages matched/);
+  });
+
+  it('refuses --workers 0 and --workers with scripted replies, with one line and exit 2', () => {
+    for (const args of [
+      ['--workers', '0'],
+      ['--workers', '2', '--reply', 'MAIL=451 try later'],
+      ['--workers', '65'],
+    ]) {
+      const r = spawnSync(process.execPath, [...NODE_ARGS, ...args, '127.0.0.1:0'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * UTF-8 or ASCII, 7bit or 8bit, headers in ASCII with no encoded word, no
  * punycode and address lists of the plain kind (`a@b`, `Name <a@b>`). That
  * is most of what applications send, and mailparser's streams cost about
- * four times the rest of the work for such a message (issue 15).
+ * four times the rest of the work for such a message (docs/performance.md).
  *
  * It gives what mailparser gives, field for field, or null, and then
  * mailparser parses the message (test/printers/quick-parse.test.ts compares

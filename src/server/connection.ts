@@ -80,6 +80,11 @@ export interface ConnectionHost {
   reportError(err: unknown): void;
 }
 
+/** Where a socket's shared event handlers find their connection. */
+const OWNER = Symbol('connection');
+type Owned = net.Socket & { [OWNER]?: Connection };
+const ignore = (): void => {};
+
 export class Connection {
   readonly channel: SMTPChannel;
   /** The transport: the accepted socket, then the TLS socket over it. */
@@ -125,12 +130,8 @@ export class Connection {
     );
     this.proxy = host.proxyProtocol ? new ProxyPreamble() : null;
     this.log = new SessionLog(host.traceStream, host.transcripts, () => this.peer);
-    socket.on('error', () => {}); // ECONNRESET and friends: 'close' follows
-    socket.on(
-      'close',
-      this.guard(() => this.onClose()),
-    );
-    socket.on('drain', this.onDrain);
+    socket.on('error', ignore); // ECONNRESET and friends: 'close' follows
+    socket.on('close', Connection.onSocketClose);
     this.listen(socket);
     this.log.event('connected');
     if (this.proxy) {
@@ -156,17 +157,53 @@ export class Connection {
     };
   }
 
-  private readonly onData = this.guard((chunk: Buffer): void => {
+  /**
+   * The socket events, shared by every connection (no closures per
+   * connection: an idle one costs less): each finds its connection on the
+   * socket and runs guarded.
+   */
+  private static onSocketData(this: Owned, chunk: Buffer): void {
+    const c = this[OWNER];
+    if (c) c.guarded(c.onData, chunk);
+  }
+  private static onSocketEnd(this: Owned): void {
+    const c = this[OWNER];
+    if (c) c.guarded(c.onEnd);
+  }
+  private static onSocketTimeout(this: Owned): void {
+    const c = this[OWNER];
+    if (c) c.guarded(c.expire);
+  }
+  private static onSocketDrain(this: Owned): void {
+    const c = this[OWNER];
+    if (c) c.guarded(c.pump);
+  }
+  private static onSocketClose(this: Owned): void {
+    const c = this[OWNER];
+    if (c) c.guarded(c.onClose);
+  }
+
+  /** Runs a socket event's handler as {@link guard} does. */
+  private guarded(fn: (this: Connection, arg?: Buffer) => void, arg?: Buffer): void {
+    try {
+      fn.call(this, arg);
+    } catch (err) {
+      this.host.reportError(err);
+      this.socket.destroy();
+    }
+  }
+
+  private onData(chunk?: Buffer): void {
+    if (chunk === undefined) return;
     if (this.proxy) return this.readProxyHeader(this.proxy, chunk);
     this.inbox = this.inbox === null ? chunk : Buffer.concat([this.inbox, chunk]);
     this.pump();
-  });
-  private readonly onEnd = this.guard((): void => {
+  }
+
+  private onEnd(): void {
     this.peerEnded = true;
     this.pump();
-  });
-  private readonly onTimeout = this.guard((): void => this.expire());
-  private readonly onDrain = this.guard((): void => this.pump());
+  }
 
   /**
    * Feeds held input to the channel until it runs out, a message goes to the
@@ -238,9 +275,11 @@ export class Connection {
   }
 
   private listen(socket: net.Socket): void {
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('timeout', this.onTimeout);
+    (socket as Owned)[OWNER] = this;
+    socket.on('data', Connection.onSocketData);
+    socket.on('end', Connection.onSocketEnd);
+    socket.on('timeout', Connection.onSocketTimeout);
+    socket.on('drain', Connection.onSocketDrain);
   }
 
   private onClose(): void {
@@ -296,10 +335,10 @@ export class Connection {
    */
   private startTls(initial: Buffer, implicit: boolean): void {
     const raw = this.socket;
-    raw.off('data', this.onData);
-    raw.off('end', this.onEnd);
-    raw.off('timeout', this.onTimeout);
-    raw.off('drain', this.onDrain);
+    raw.off('data', Connection.onSocketData);
+    raw.off('end', Connection.onSocketEnd);
+    raw.off('timeout', Connection.onSocketTimeout);
+    raw.off('drain', Connection.onSocketDrain);
     raw.setTimeout(0);
     this.inbox = null;
     const secure = serverTlsSocket(raw, this.host.tls!.context, initial);
@@ -335,7 +374,6 @@ export class Connection {
         this.onClose();
       }),
     );
-    secure.on('drain', this.onDrain);
     secure.once(
       'secure',
       this.guard(() => {

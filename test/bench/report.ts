@@ -140,7 +140,7 @@ interface Target {
 
 const OURS = 'smtpd-ts';
 
-/** The targets of issue 15, for smtpd-ts printing in DebuggingServer format to a file. */
+/** The targets of the second round of performance work, for smtpd-ts printing in DebuggingServer format to a file. */
 const TARGETS: readonly Target[] = [
   {
     text: 'S2 user CPU per message at most 2x smtp-sink',

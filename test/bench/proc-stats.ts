@@ -1,11 +1,37 @@
 /**
- * What the kernel says about a server process: CPU time (utime and stime, all
- * threads, from /proc/PID/stat) and memory (VmRSS, VmHWM from
- * /proc/PID/status). CPU time is the figure a busy machine disturbs least,
- * so every server gets it.
+ * What the kernel says about a server process and the processes it started
+ * (`--workers`' workers): CPU time (utime and stime, all threads, from
+ * /proc/PID/stat) and memory (VmRSS, VmHWM from /proc/PID/status), summed
+ * over the tree. CPU time is the figure a busy machine disturbs least, so
+ * every server gets it.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** `pid` and its descendants alive now (from /proc/PID/task/TID/children). */
+export function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const visit = (p: number) => {
+    out.push(p);
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return; // gone meanwhile
+    }
+    for (const task of tasks) {
+      let children = '';
+      try {
+        children = readFileSync(`/proc/${p}/task/${task}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const child of children.trim().split(/\s+/)) if (child !== '') visit(Number(child));
+    }
+  };
+  visit(pid);
+  return out;
+}
 
 let ticksPerSecond: number | undefined;
 
@@ -19,11 +45,26 @@ export function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** CPU seconds the process has used so far, user and system apart, every thread included. */
+/** CPU seconds one process has used so far, user and system apart, every thread included. */
+function processCpu(pid: number): { user: number; system: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / clockTicks(), system: Number(fields[12]) / clockTicks() };
+  } catch {
+    return { user: 0, system: 0 }; // a child gone meanwhile
+  }
+}
+
+/** CPU seconds the process and its descendants have used so far, user and system apart. */
 export function cpuTimes(pid: number): { readonly user: number; readonly system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / clockTicks(), system: Number(fields[12]) / clockTicks() };
+  const total = { user: 0, system: 0 };
+  for (const p of processTree(pid)) {
+    const t = processCpu(p);
+    total.user += t.user;
+    total.system += t.system;
+  }
+  return total;
 }
 
 export interface Memory {
@@ -33,7 +74,7 @@ export interface Memory {
   readonly hwmKiB: number;
 }
 
-export function memory(pid: number): Memory {
+function processMemory(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string) => {
     const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
@@ -41,4 +82,20 @@ export function memory(pid: number): Memory {
     return Number(m[1]);
   };
   return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM') };
+}
+
+/** The memory of the process and its descendants, summed (the peak: the sum of each one's peak, an upper bound). */
+export function memory(pid: number): Memory {
+  let rssKiB = 0;
+  let hwmKiB = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = processMemory(p);
+      rssKiB += m.rssKiB;
+      hwmKiB += m.hwmKiB;
+    } catch (err) {
+      if (p === pid) throw err;
+    }
+  }
+  return { rssKiB, hwmKiB };
 }

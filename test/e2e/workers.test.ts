@@ -7,12 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { NODE_ARGS, ROOT, startCli } from '../helpers/cli.js';
 import { exitStatus } from '../helpers/process.js';
 import { SmtpClient, sendMail } from '../helpers/smtp-client.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { until } from '../helpers/until.js';
 
 /** A message whose every line names it, so that a message mixed with another shows. */
 function tagged(tag: string): string {
@@ -100,6 +102,29 @@ describe('--workers 2', () => {
     client.close();
     assert.deepEqual(await exit, { code: 0, signal: null });
     assert.match(cli.stdout(), /Subject: in flight\nX-Peer: 127\.0\.0\.1\n\nfirst half\nsecond half\n/);
+  });
+
+  it('replaces a worker that dies, and leaves no worker behind at exit', async () => {
+    const cli = await startCli(['-n', '--workers', '2', '-f', 'json', '127.0.0.1:0']);
+    const workers = () =>
+      readFileSync(`/proc/${cli.child.pid}/task/${cli.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    const [first] = workers();
+    process.kill(Number(first), 'SIGKILL');
+    await until(() => /worker \d+ exited \(SIGKILL\); starting another/.test(cli.stderr()), 10_000, 'the replacement');
+    await until(() => workers().length === 2 && !workers().includes(first!), 10_000, 'two workers again');
+    for (let i = 0; i < 4; i++)
+      assert.equal(
+        (await sendMail(cli.port, { from: 'a@x.test', to: ['b@x.test'], data: 'Subject: after\r\n\r\nx' })).at(-2),
+        250,
+      );
+    const left = workers();
+    assert.deepEqual(await cli.stop('SIGTERM'), { code: 0, signal: null });
+    assert.equal(cli.stdout().trim().split('\n').length, 4);
+    for (const pid of left)
+      assert.ok(
+        !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'),
+        `worker ${pid} still runs`,
+      );
   });
 
   it('counts --max-connections across workers', async () => {

@@ -8,24 +8,22 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** What `read` returns, or `fallback` when the process is gone meanwhile. */
+function readOr<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
 /** `pid` and its descendants alive now (from /proc/PID/task/TID/children). */
 export function processTree(pid: number): number[] {
   const out: number[] = [];
   const visit = (p: number) => {
     out.push(p);
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      return; // gone meanwhile
-    }
-    for (const task of tasks) {
-      let children = '';
-      try {
-        children = readFileSync(`/proc/${p}/task/${task}/children`, 'utf8');
-      } catch {
-        continue;
-      }
+    for (const task of readOr(() => readdirSync(`/proc/${p}/task`), [])) {
+      const children = readOr(() => readFileSync(`/proc/${p}/task/${task}/children`, 'utf8'), '');
       for (const child of children.trim().split(/\s+/)) if (child !== '') visit(Number(child));
     }
   };

@@ -20,7 +20,7 @@ import { OutputError } from '../errors.js';
 /** Writes all of `text` to `fd`, from wherever a short write stopped. */
 function writeAll(fd: number, text: string | Uint8Array): void {
   const bytes = typeof text === 'string' ? Buffer.from(text) : text;
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
 }
 
 export class FileDestination implements Destination {

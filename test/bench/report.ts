@@ -394,7 +394,7 @@ export function formatReport(report: BenchReport, options: FormatOptions): strin
 
   out.push(
     'Units: MB = 10^6 bytes; msg/s and MB/s over the timed part only (from the first MAIL to the last 250; connecting, EHLO and QUIT are outside it); ' +
-      "p50/p99: per message, from its MAIL to its final 250; CPU: utime + stime of the server process and its children (every thread) from /proc/PID/stat over the timed part; " +
+      'p50/p99: per message, from its MAIL to its final 250; CPU: utime + stime of the server process and its children (every thread) from /proc/PID/stat over the timed part; ' +
       'peak MiB: VmHWM of the server process (summed over its children: --workers); KiB/idle conn: growth of VmRSS with every idle session open (greeted, EHLO answered), divided by their number; ' +
       'S5 listen: from spawn to the listening line, or to the first accepted connection for servers that print none; ' +
       "generator CPU %: the load generator's own CPU time over the timed part (one core is 100 %): near 100 %, the generator, not the server, set the pace.",

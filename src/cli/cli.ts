@@ -86,6 +86,7 @@ async function startRunning(config: Config, argv: readonly string[], io: CliIO):
     expectations: started.expectations,
     async stop() {
       await started.server.close();
+      await started.inbox?.server.close();
       await Promise.all(started.recordWrites);
       await started.printer.close();
     },

@@ -12,6 +12,7 @@ import { toRuleSettings, type RuleCliOptions, type RuleSettings } from './rule-s
 import type { RunControl } from './run-control.js';
 import { ExpectSyntaxError, UsageError } from '../errors.js';
 import { didYouMean, optionalPath, parseHostPort, seconds, wholeNumber, type HostPort } from './flag-values.js';
+import { MAX_MESSAGES_DEFAULT } from '../store/message-store.js';
 
 /** The `-c` classes smtpd-ts provides. */
 export const SERVER_CLASSES = ['DebuggingServer', 'PureProxy'] as const;
@@ -50,6 +51,10 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
   readonly relay: RelaySettings;
   /** `--workers`: processes sharing the listening socket (src/cli/workers/); 1: this process alone. */
   readonly workers: number;
+  /** `--http`: where the inbox's HTTP API listens (src/http/); null: no store, no API. */
+  readonly http: HostPort | null;
+  /** `--max-messages`: the most messages the inbox keeps, 0 for no limit. */
+  readonly maxMessages: number;
   /** `--reply`, `--rules`, `--seed`, `--connection-rate`, `--transcript` (rule-settings.ts). */
   readonly rules: RuleSettings;
 }
@@ -75,6 +80,8 @@ export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOpti
   expect?: string[];
   expectCount?: string;
   workers?: string;
+  http?: string | boolean;
+  maxMessages?: string;
 }
 
 /**
@@ -127,6 +134,16 @@ function unknownClass(name: string): string {
   return `unknown class '${name}'${didYouMean(name, SERVER_CLASSES)} (available: ${SERVER_CLASSES.join(', ')})`;
 }
 
+/** Where `--http` listens when given without a value: Mailpit's port, on loopback. */
+export const DEFAULT_HTTP = '127.0.0.1:8025';
+
+/** `--http`, `--http PORT` or `--http HOST:PORT`. */
+function httpAddress(value: string | boolean): HostPort {
+  if (value === true) return parseHostPort(DEFAULT_HTTP, 'HTTP');
+  const spec = String(value);
+  return parseHostPort(/^[0-9]+$/.test(spec) ? `127.0.0.1:${spec}` : spec, 'HTTP');
+}
+
 /** The commands besides the sink itself (dispatched in cli.ts before the flags are parsed). */
 export const COMMANDS = ['wait', 'sendmail'] as const;
 
@@ -152,6 +169,9 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
       '--reply and --rules count messages across the whole run, which workers cannot share: leave out --workers',
     );
   }
+  const http = options.http === undefined ? null : httpAddress(options.http);
+  if (http !== null && workers > 1)
+    throw new UsageError('--http keeps one inbox in this process: leave out --workers (or run without --http)');
   return {
     local,
     remote,
@@ -175,5 +195,7 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     ...expectations(options),
     rules,
     workers,
+    http,
+    maxMessages: wholeNumber(options.maxMessages, '--max-messages', MAX_MESSAGES_DEFAULT),
   };
 }

@@ -5,7 +5,8 @@
  */
 import { Command } from 'commander';
 import { SMTP_DEFAULTS } from '../channel/config.js';
-import { DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES } from './config.js';
+import { DEFAULT_HTTP, DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES } from './config.js';
+import { MAX_MESSAGES_DEFAULT } from '../store/message-store.js';
 import { FORMAT_NAMES } from '../printers/registry.js';
 import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from './relay-settings.js';
 import { EXIT } from './run-control.js';
@@ -48,6 +49,15 @@ export function program(): Command {
     .option(
       '--user <name>',
       'drop privileges to NAME after binding (default: nobody, only as root on a port below 1024)',
+    )
+    .optionsGroup('Inbox over HTTP:')
+    .option(
+      '--http [host:port]',
+      `serve the inbox over HTTP in Mailpit's API (default: ${DEFAULT_HTTP} when given alone)`,
+    )
+    .option(
+      '--max-messages <n>',
+      `messages the inbox keeps, oldest dropped first, 0 for no limit (default: ${MAX_MESSAGES_DEFAULT})`,
     )
     .optionsGroup('CI and scripts:')
     .option('--exit-after <n>', 'exit 0 once N messages were accepted and written')

@@ -32,6 +32,8 @@ import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js
 import { reportRefusals } from './refusals.js';
 import { formatHostPort } from './flag-values.js';
 import { describeMode, probeUpstream } from './announce.js';
+import { MessageStore } from '../store/message-store.js';
+import type { InboxHttpServer } from '../http/http-server.js';
 
 /** Streams main() writes to; tests pass their own. */
 export interface CliIO {
@@ -64,6 +66,8 @@ export interface Started {
   readonly recordWrites: Set<Promise<void>>;
   /** The handler that formats and writes every message (its render worker is stopped at exit). */
   readonly printer: OutputHandler;
+  /** `--http`: the inbox and its HTTP server; null without it. */
+  readonly inbox: { readonly store: MessageStore; readonly server: InboxHttpServer; readonly url: string } | null;
 }
 
 /**
@@ -125,6 +129,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   const expectations =
     expecting && role === undefined ? new ExpectationTracker(config.expectCount, config.expectations) : null;
   const observe = role ? role.observe : expectations ? (r: JsonRecord) => expectations.observe(r) : null;
+  // Every message answered 250 is in the store before its 250 (onWritten runs before the handler returns).
+  const store = config.http ? new MessageStore(config.maxMessages) : null;
   const rules = config.rules;
   const seed = rules.seed ?? randomInt(0, 2 ** 32);
   if (usesRandom(rules) && rules.seed === null)
@@ -136,11 +142,16 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     includeRaw: config.jsonRaw,
     log: io.stderr,
     showLint: config.lint,
-    // Expectations read the JSON record's parsed fields (and lint), whatever the output format.
-    parseAlways: expecting,
+    // Expectations and the inbox read the parsed fields (and lint), whatever the output format.
+    parseAlways: expecting || store !== null,
     offload: true,
-    ...(expecting && observe
-      ? { onWritten: (message, context) => observe(toJsonRecord(message, { ...context, includeRaw: false })) }
+    ...((expecting && observe) || store
+      ? {
+          onWritten: (message, context) => {
+            store?.add(message, context.parsed ?? null, context.parseError ?? null);
+            if (expecting && observe) observe(toJsonRecord(message, { ...context, includeRaw: false }));
+          },
+        }
       : {}),
   });
   // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
@@ -173,9 +184,28 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
     throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${why}`);
   }
+  let inbox: Started['inbox'] = null;
+  if (store && config.http) {
+    // Loaded only with --http: the sink without it never needs node:http.
+    const { InboxHttpServer } = await import('../http/http-server.js');
+    const server = new InboxHttpServer({ ...config.http, store, log: io.stderr });
+    try {
+      const bound = await server.listen();
+      inbox = { store, server, url: `http://${formatHostPort(bound.address, bound.port)}` };
+    } catch (err) {
+      await server.close();
+      await abandon();
+      const e = err as NodeJS.ErrnoException;
+      const why =
+        e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+      throw new StartError(`cannot listen for HTTP on ${formatHostPort(config.http.host, config.http.port)}: ${why}`);
+    }
+  }
+  const stopInbox = async () => inbox?.server.close();
   const refusal = relayRefusal(config.relay, config.local.host, address.address);
   if (refusal !== null) {
     await server.close(0);
+    await stopInbox();
     await abandon();
     throw new StartError(refusal);
   }
@@ -197,25 +227,33 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     await outputs.checkWritable().catch((err: Error) => {
       throw new OutputError(`${err.message}${hint}`);
     });
-    if (role === undefined) await writeRunFiles(config, address);
+    if (role === undefined) await writeRunFiles(config, address, inbox?.url);
   } catch (err) {
     await server.close(0);
+    await stopInbox();
     await abandon();
     if (role === undefined) await removeRunFiles(config);
     throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
   }
+  // Before the listening line, which says the sink is ready (the HTTP API already is).
+  if (inbox) io.stderr.write(`smtpd-ts: inbox over HTTP on ${inbox.url}/ (Mailpit's API: ${inbox.url}/api/v1/)\n`);
   if (role === undefined) announce(config, address, io.stderr);
-  return { server, outputs, address, expectations, recordWrites, printer };
+  return { server, outputs, address, expectations, recordWrites, printer, inbox };
 }
 
 /**
  * The run files come last, written by the user the sink runs as (who must
  * remove them at exit): a ready file always means a running sink.
  */
-export async function writeRunFiles(config: Config, address: net.AddressInfo): Promise<void> {
+export async function writeRunFiles(config: Config, address: net.AddressInfo, httpUrl?: string): Promise<void> {
   if (config.pidFile) await writeRunFile(config.pidFile, '--pid-file', `${process.pid}\n`);
+  // host:port of SMTP, then (with --http) the inbox's URL on a line of its own.
   if (config.readyFile)
-    await writeRunFile(config.readyFile, '--ready-file', `${formatHostPort(address.address, address.port)}\n`);
+    await writeRunFile(
+      config.readyFile,
+      '--ready-file',
+      `${formatHostPort(address.address, address.port)}\n${httpUrl ? `${httpUrl}\n` : ''}`,
+    );
 }
 
 /** The listening line, and the warnings that go with it. `workers`: how many share the port (`--workers`). */

@@ -44,7 +44,7 @@ const READ = new Set([
 ]);
 
 /** `Name <a@b>, c@d`, or null when any item is not of the plain kind. */
-function addressList(value: string): ParsedAddress[] | null {
+export function addressList(value: string): ParsedAddress[] | null {
   if (value === '') return null;
   const out: ParsedAddress[] = [];
   for (const raw of value.split(',')) {

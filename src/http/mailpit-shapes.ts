@@ -1,0 +1,204 @@
+/**
+ * Mailpit's API v1 JSON, field for field (axllent/mailpit:
+ * internal/storage/structs.go, server/apiv1/messages.go), built from a
+ * stored message, so that Mailpit's published clients read smtpd-ts
+ * unchanged. What Mailpit has no field for (the envelope, the dialogue, the
+ * lint) is under `SmtpdTs`, a name no Mailpit client reads.
+ */
+import { lineAt } from '../header-block.js';
+import type { ParsedAddress } from '../printers/parse-message.js';
+import { addressList } from '../printers/quick-parse.js';
+import type { MessageStore, StoredMessage } from '../store/message-store.js';
+
+export interface MailpitAddress {
+  readonly Name: string;
+  readonly Address: string;
+}
+
+export interface MailpitSummary {
+  readonly ID: string;
+  readonly MessageID: string;
+  readonly Read: boolean;
+  readonly From: MailpitAddress | null;
+  readonly To: MailpitAddress[];
+  readonly Cc: MailpitAddress[];
+  readonly Bcc: MailpitAddress[];
+  readonly ReplyTo: MailpitAddress[];
+  readonly Subject: string;
+  readonly Created: string;
+  readonly Username: string;
+  readonly Tags: string[];
+  readonly Size: number;
+  readonly Attachments: number;
+  readonly Snippet: string;
+}
+
+const address = (a: ParsedAddress): MailpitAddress => ({ Name: a.name, Address: a.address });
+
+/** Go's time.Time in JSON (RFC 3339, no fractional part when it is zero). */
+export function rfc3339(date: Date): string {
+  return date.toISOString().replace('.000Z', 'Z');
+}
+
+/** Mailpit's snippet: the text with runs of white space as one space, cut at 200 bytes with `...`. */
+export function snippet(text: string | null): string {
+  const flat = (text ?? '').replaceAll('\uFEFF', ' ').trim().replace(/\s+/g, ' ').trim();
+  const bytes = Buffer.from(flat, 'utf8');
+  if (bytes.length <= 200) return flat;
+  let n = 200;
+  while (n > 0 && (bytes[n]! & 0xc0) === 0x80) n--;
+  return `${bytes.subarray(0, n).toString('utf8')}...`;
+}
+
+/** The values of the first header named `name` (any case), or ''. */
+function header(entry: StoredMessage, name: string): string {
+  return entry.parsed?.headers.find((h) => h.name.toLowerCase() === name)?.value ?? '';
+}
+
+function replyTo(entry: StoredMessage): MailpitAddress[] {
+  const value = header(entry, 'reply-to');
+  // The parse keeps To, Cc and Bcc only: a plain `Name <a@b>` list is read here, anything else left out.
+  return value === '' ? [] : (addressList(value) ?? []).map(address);
+}
+
+/** The `<...>` parts of a List-Unsubscribe value. */
+function bracketed(value: string): string[] {
+  const out: string[] = [];
+  for (let at = value.indexOf('<'); at >= 0; at = value.indexOf('<', at + 1)) {
+    const end = value.indexOf('>', at + 1);
+    if (end < 0) break;
+    if (end > at + 1) out.push(value.slice(at + 1, end));
+    at = end;
+  }
+  return out;
+}
+
+export function summary(entry: StoredMessage): MailpitSummary {
+  const p = entry.parsed;
+  return {
+    ID: entry.id,
+    MessageID: (p?.messageId ?? '').replace(/^<|>$/g, ''),
+    Read: entry.read,
+    From: p && p.from.length > 0 ? address(p.from[0]!) : null,
+    To: (p?.to ?? []).map(address),
+    Cc: (p?.cc ?? []).map(address),
+    Bcc: (p?.bcc ?? []).map(address),
+    ReplyTo: replyTo(entry),
+    Subject: p?.subject ?? '',
+    Created: rfc3339(entry.message.receivedAt),
+    Username: entry.message.authUser ?? '',
+    Tags: [],
+    Size: entry.message.data.length,
+    Attachments: p?.attachments.filter((a) => a.disposition !== 'inline').length ?? 0,
+    Snippet: snippet(p?.text ?? null),
+  };
+}
+
+/** GET /api/v1/messages and /api/v1/search: one page, and the counts. */
+export function messagesSummary(
+  store: MessageStore,
+  start: number,
+  limit: number,
+  matches?: (e: StoredMessage) => boolean,
+): Record<string, unknown> {
+  const all = matches ? store.filter(matches) : null;
+  const page = all ? all.slice(start, start + limit) : store.list(start, limit);
+  return {
+    total: store.size,
+    unread: store.unread,
+    count: page.length,
+    messages_count: all ? all.length : store.size,
+    messages_unread: all ? all.filter((e) => !e.read).length : store.unread,
+    start,
+    tags: [],
+    messages: page.map(summary),
+  };
+}
+
+/** GET /api/v1/message/{ID}: the whole message as Mailpit's Message. */
+export function fullMessage(entry: StoredMessage): Record<string, unknown> {
+  const p = entry.parsed;
+  const s = summary(entry);
+  const unsubscribe = header(entry, 'list-unsubscribe');
+  const attachment = (a: NonNullable<typeof p>['attachments'][number], i: number) => ({
+    PartID: String(i + 1),
+    FileName: a.filename ?? '',
+    ContentType: a.contentType,
+    ContentID: (a.contentId ?? '').replace(/^<|>$/g, ''),
+    Size: a.size,
+    Checksums: { MD5: '', SHA1: '', SHA256: a.sha256 },
+  });
+  const parts = p?.attachments ?? [];
+  return {
+    ID: s.ID,
+    MessageID: s.MessageID,
+    From: s.From,
+    To: s.To,
+    Cc: s.Cc,
+    Bcc: s.Bcc,
+    ReplyTo: s.ReplyTo,
+    ReturnPath: header(entry, 'return-path').replace(/^<|>$/g, '') || (s.From?.Address ?? ''),
+    Subject: s.Subject,
+    ListUnsubscribe: {
+      Header: unsubscribe,
+      Links: bracketed(unsubscribe),
+      Errors: '',
+      HeaderPost: header(entry, 'list-unsubscribe-post'),
+    },
+    Date: p?.date ? rfc3339(new Date(p.date)) : s.Created,
+    Tags: [],
+    Username: s.Username,
+    Text: p?.text ?? '',
+    HTML: p?.html ?? '',
+    Size: s.Size,
+    Inline: parts.map(attachment).filter((_, i) => parts[i]!.disposition === 'inline'),
+    Attachments: parts.map(attachment).filter((_, i) => parts[i]!.disposition !== 'inline'),
+    SmtpdTs: envelope(entry),
+  };
+}
+
+/** What only smtpd-ts knows: the envelope, the session, the lint. */
+function envelope(entry: StoredMessage): Record<string, unknown> {
+  const m = entry.message;
+  return {
+    mailFrom: m.mailFrom,
+    rcptTo: m.rcptTos,
+    mailOptions: m.mailOptions,
+    rcptOptions: m.rcptOptions,
+    helo: m.helo,
+    peer: m.peer,
+    tls: m.tls ?? null,
+    authUser: m.authUser ?? null,
+    parseError: entry.parseError,
+  };
+}
+
+/** Go's textproto.CanonicalMIMEHeaderKey: `message-id` -> `Message-Id`. */
+export function canonicalKey(name: string): string {
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) return name;
+  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+}
+
+/** GET /api/v1/message/{ID}/headers: Go's mail.Header, keys sorted, continuation lines joined with a space. */
+export function headersObject(data: Buffer): Record<string, string[]> {
+  const out = new Map<string, string[]>();
+  let last: { key: string; values: string[] } | null = null;
+  for (let pos = 0; pos < data.length;) {
+    const line = lineAt(data, pos, data.length);
+    const text = data.toString('utf8', pos, line.contentEnd);
+    pos = line.next;
+    if (text === '') break;
+    if ((text[0] === ' ' || text[0] === '\t') && last) {
+      last.values[last.values.length - 1] += ` ${text.trim()}`;
+      continue;
+    }
+    const colon = text.indexOf(':');
+    if (colon <= 0) continue;
+    const key = canonicalKey(text.slice(0, colon).trimEnd());
+    const values = out.get(key) ?? [];
+    values.push(text.slice(colon + 1).trim());
+    out.set(key, values);
+    last = { key, values };
+  }
+  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

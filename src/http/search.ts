@@ -1,0 +1,102 @@
+/**
+ * Mailpit's search language (its internal/storage/search.go), as a
+ * predicate on stored messages: words and "quoted phrases" match anywhere
+ * in the subject, the addresses and the text; `to:`, `from:`, `cc:`,
+ * `bcc:`, `reply-to:`, `addressed:` (to, cc or bcc), `subject:`,
+ * `message-id:`, `is:read`, `is:unread`, `has:attachment`, `larger:` and
+ * `smaller:` (10k, 2M) narrow it; `-` or `!` before a term negates it. Every
+ * term must hold. Case does not matter.
+ */
+import type { StoredMessage } from '../store/message-store.js';
+
+type Test = (e: StoredMessage) => boolean;
+
+/** The query's terms: words, "quoted phrases", and `key:value` or `key:"quoted value"`. */
+function terms(query: string): string[] {
+  const out: string[] = [];
+  const re = /[-!]?(?:[a-z-]+:)?"[^"]*"?|\S+/gi;
+  for (const m of query.matchAll(re)) out.push(m[0].replaceAll('"', ''));
+  return out;
+}
+
+const lower = (s: string | null | undefined) => (s ?? '').toLowerCase();
+
+function addresses(e: StoredMessage, fields: readonly ('from' | 'to' | 'cc' | 'bcc')[]): string {
+  const p = e.parsed;
+  if (!p) return '';
+  return fields
+    .flatMap((f) => p[f])
+    .map((a) => `${a.name} <${a.address}>`)
+    .join(', ')
+    .toLowerCase();
+}
+
+function replyTo(e: StoredMessage): string {
+  return lower(e.parsed?.headers.find((h) => h.name.toLowerCase() === 'reply-to')?.value);
+}
+
+/** `10k`, `2M`, `512` as bytes, or NaN. */
+function size(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(value);
+  if (!m) return NaN;
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * unit;
+}
+
+function anywhere(e: StoredMessage, word: string): boolean {
+  return (
+    lower(e.parsed?.subject).includes(word) ||
+    addresses(e, ['from', 'to', 'cc', 'bcc']).includes(word) ||
+    lower(e.parsed?.text).includes(word) ||
+    lower(e.parsed?.html).includes(word) ||
+    lower(e.message.mailFrom).includes(word)
+  );
+}
+
+function test(term: string): Test {
+  const colon = term.indexOf(':');
+  const key = colon > 0 ? term.slice(0, colon).toLowerCase() : '';
+  const value = (colon > 0 ? term.slice(colon + 1) : term).toLowerCase();
+  switch (key) {
+    case 'from':
+      return (e) => addresses(e, ['from']).includes(value) || lower(e.message.mailFrom).includes(value);
+    case 'to':
+      return (e) => addresses(e, ['to']).includes(value);
+    case 'cc':
+      return (e) => addresses(e, ['cc']).includes(value);
+    case 'bcc':
+      return (e) => addresses(e, ['bcc']).includes(value);
+    case 'addressed':
+      return (e) => addresses(e, ['to', 'cc', 'bcc']).includes(value);
+    case 'reply-to':
+      return (e) => replyTo(e).includes(value);
+    case 'subject':
+      return (e) => lower(e.parsed?.subject).includes(value);
+    case 'message-id':
+      return (e) => lower(e.parsed?.messageId).replace(/^<|>$/g, '') === value.replace(/^<|>$/g, '');
+    case 'is':
+      if (value === 'read') return (e) => e.read;
+      if (value === 'unread') return (e) => !e.read;
+      break;
+    case 'has':
+      if (value === 'attachment' || value === 'attachments') return (e) => (e.parsed?.attachments.length ?? 0) > 0;
+      break;
+    case 'larger':
+    case 'smaller': {
+      const bytes = size(value);
+      if (Number.isNaN(bytes)) break;
+      return key === 'larger' ? (e) => e.message.data.length > bytes : (e) => e.message.data.length < bytes;
+    }
+  }
+  return (e) => anywhere(e, key === '' ? value : term.toLowerCase());
+}
+
+/** The predicate of a Mailpit search query; every term must hold. */
+export function searchPredicate(query: string): Test {
+  const tests = terms(query.trim()).map((t) => {
+    const negated = t.length > 1 && (t[0] === '-' || t[0] === '!');
+    const inner = test(negated ? t.slice(1) : t);
+    return negated ? (e: StoredMessage) => !inner(e) : inner;
+  });
+  return (e) => tests.every((t) => t(e));
+}

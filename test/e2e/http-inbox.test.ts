@@ -1,0 +1,198 @@
+/**
+ * `--http` through the real CLI: the published Mailpit client (mailpit-api
+ * 2.x) against the inbox, raw HTTP for the shapes, status codes and
+ * headers, and the refusals that keep a web page away from the mail (DNS
+ * rebinding, cross-origin changes). Real SMTP clients send the mail.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { MailpitClient } from 'mailpit-api';
+import { startCli, type RunningCli } from '../helpers/cli.js';
+import { sendMail } from '../helpers/smtp-client.js';
+
+/** The inbox URL from the CLI's line. */
+function inboxUrl(cli: RunningCli): string {
+  const m = /inbox over HTTP on (http:\/\/[^/\s]+)\//.exec(cli.stderr());
+  assert.ok(m, cli.stderr());
+  return m[1]!;
+}
+
+async function send(cli: RunningCli, subject: string, extra = ''): Promise<void> {
+  const data = `From: App <app@example.test>\r\nTo: User <user@example.test>\r\nSubject: ${subject}\r\n${extra}\r\nHello ${subject}\r\nhttps://example.test/reset?token=abc`;
+  const codes = await sendMail(cli.port, {
+    from: 'app@example.test',
+    to: ['user@example.test', 'hidden@example.test'],
+    data,
+  });
+  assert.equal(codes.at(-2), 250);
+}
+
+describe('--http: the inbox in Mailpit’s API', () => {
+  it('serves what the published Mailpit client reads: list, summary, headers, source, search, read status, delete', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const mailpit = new MailpitClient(inboxUrl(cli));
+      await send(cli, 'Welcome');
+      await send(cli, 'Reset your password', 'Reply-To: Support <help@example.test>\r\n');
+      const list = await mailpit.listMessages();
+      assert.equal(list.total, 2);
+      assert.equal(list.messages_count, 2);
+      assert.equal(list.unread, 2);
+      assert.equal(list.messages[0]!.Subject, 'Reset your password', 'newest first');
+      assert.match(list.messages[0]!.ID, /^[0-9A-Za-z]{22}$/);
+      assert.deepEqual(list.messages[0]!.From, { Name: 'App', Address: 'app@example.test' });
+      assert.deepEqual(list.messages[0]!.ReplyTo, [{ Name: 'Support', Address: 'help@example.test' }]);
+      assert.deepEqual(list.messages[0]!.Bcc, [{ Name: '', Address: 'hidden@example.test' }], 'the blind copy');
+      assert.match(list.messages[0]!.Snippet, /^Hello Reset your password https:/);
+
+      const found = await mailpit.waitForMessage({ query: 'subject:welcome' }, { timeout: 3000, interval: 50 });
+      assert.equal(found.Subject, 'Welcome');
+      assert.equal(found.Text, 'Hello Welcome\nhttps://example.test/reset?token=abc\n');
+      assert.deepEqual(found.To, [{ Name: 'User', Address: 'user@example.test' }]);
+      const unread = await mailpit.listMessages();
+      assert.equal(unread.unread, 1, 'reading a message marks it read');
+
+      const headers = await mailpit.getMessageHeaders(found.ID);
+      assert.deepEqual(headers['Subject'], ['Welcome']);
+      assert.deepEqual(headers['X-Peer'], undefined, 'the headers as sent');
+      const source = await mailpit.getMessageSource(found.ID);
+      assert.match(source, /^From: App <app@example\.test>\r\n/);
+
+      assert.equal((await mailpit.searchMessages({ query: 'password' })).messages_count, 1);
+      assert.equal((await mailpit.searchMessages({ query: '-password' })).messages_count, 1);
+      assert.equal((await mailpit.searchMessages({ query: 'to:user@example.test is:unread' })).messages_count, 1);
+      assert.equal((await mailpit.searchMessages({ query: '"your password"' })).messages_count, 1);
+
+      await mailpit.setReadStatus({ Read: true });
+      assert.equal((await mailpit.listMessages()).unread, 0);
+      await mailpit.deleteMessages({ IDs: [found.ID] });
+      assert.equal((await mailpit.listMessages()).total, 1);
+      await mailpit.deleteMessages();
+      assert.equal((await mailpit.listMessages()).total, 0);
+      const info = await mailpit.getInfo();
+      assert.equal(info.Messages, 0);
+      assert.equal(info.RuntimeStats.MessagesDeleted, 2);
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+
+  it('answers with Mailpit’s status codes and strict headers, and keeps what only smtpd-ts knows apart', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const url = inboxUrl(cli);
+      const missing = await fetch(`${url}/api/v1/message/latest`);
+      assert.equal(missing.status, 404);
+      assert.equal((await missing.text()).trim().split('\n').length, 1);
+      await send(cli, 'Headers');
+      const res = await fetch(`${url}/api/v1/message/latest`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+      assert.equal(res.headers.get('access-control-allow-origin'), null, 'no CORS');
+      const message = (await res.json()) as Record<string, unknown> & {
+        SmtpdTs: { mailFrom: string; rcptTo: string[] };
+      };
+      for (const key of [
+        'ID',
+        'MessageID',
+        'From',
+        'To',
+        'Cc',
+        'Bcc',
+        'ReplyTo',
+        'ReturnPath',
+        'Subject',
+        'ListUnsubscribe',
+        'Date',
+        'Tags',
+        'Username',
+        'Text',
+        'HTML',
+        'Size',
+        'Inline',
+        'Attachments',
+      ])
+        assert.ok(key in message, `Message has ${key}`);
+      assert.deepEqual(message.SmtpdTs.rcptTo, ['user@example.test', 'hidden@example.test']);
+      assert.equal((await fetch(`${url}/api/v1/nothing`)).status, 404);
+      assert.equal((await fetch(`${url}/api/v1/search`)).status, 400);
+      const bad = await fetch(`${url}/api/v1/messages`, { method: 'PUT', body: '{not json' });
+      assert.equal(bad.status, 400);
+      const huge = await fetch(`${url}/api/v1/messages`, { method: 'PUT', body: 'x'.repeat(2 * 1024 * 1024) }).catch(
+        () => null,
+      );
+      assert.ok(huge === null || huge.status === 413);
+      assert.equal((await fetch(`${url}/livez`)).status, 200);
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+
+  it('refuses another Host (DNS rebinding) and changes from another origin, with 403', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const url = inboxUrl(cli);
+      await send(cli, 'Secret link');
+      const port = new URL(url).port;
+      const { request } = await import('node:http');
+      const status = (headers: Record<string, string>, method = 'GET') =>
+        new Promise<number>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port, path: '/api/v1/messages', method, headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      assert.equal(await status({ Host: `attacker.example:${port}` }), 403);
+      assert.equal(await status({ Host: `localhost:${port}` }), 200);
+      assert.equal(await status({ Host: `127.0.0.1:${port}`, Origin: 'http://attacker.example' }, 'DELETE'), 403);
+      assert.equal(
+        ((await (await fetch(`${url}/api/v1/messages`)).json()) as { total: number }).total,
+        1,
+        'nothing deleted',
+      );
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+
+  it('names the inbox URL on the ready file’s second line, after SMTP’s host:port', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-http-'));
+    const ready = path.join(dir, 'ready');
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '--ready-file', ready, '127.0.0.1:0']);
+    try {
+      const [smtp, http, ...rest] = (await readFile(ready, 'utf8')).split('\n');
+      assert.equal(smtp, `127.0.0.1:${cli.port}`);
+      assert.equal(http, inboxUrl(cli));
+      assert.deepEqual(rest, ['']);
+    } finally {
+      await cli.stop('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps at most --max-messages, the oldest dropped first', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '--max-messages', '2', '127.0.0.1:0']);
+    try {
+      for (const s of ['one', 'two', 'three']) await send(cli, s);
+      const list = (await (await fetch(`${inboxUrl(cli)}/api/v1/messages`)).json()) as {
+        total: number;
+        messages: { Subject: string }[];
+      };
+      assert.equal(list.total, 2);
+      assert.deepEqual(
+        list.messages.map((m) => m.Subject),
+        ['three', 'two'],
+      );
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+});

@@ -188,7 +188,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   if (store && config.http) {
     // Loaded only with --http: the sink without it never needs node:http.
     const { InboxHttpServer } = await import('../http/http-server.js');
-    const server = new InboxHttpServer({ ...config.http, store, log: io.stderr });
+    const server = new InboxHttpServer({ ...config.http, store, hostname, log: io.stderr });
     try {
       const bound = await server.listen();
       inbox = { store, server, url: `http://${formatHostPort(bound.address, bound.port)}` };

@@ -17,6 +17,7 @@ import type { MessageStore, StoredMessage } from '../store/message-store.js';
 import { VERSION } from '../version.js';
 import { fullMessage, headersObject, messagesSummary } from './mailpit-shapes.js';
 import { searchPredicate } from './search.js';
+import { mailhogMatches, mailhogMessage } from './mailhog-shapes.js';
 
 /** The largest request body read, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -54,8 +55,10 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   res.end(body);
 }
 
-const json = (res: http.ServerResponse, value: unknown) =>
-  send(res, 200, 'application/json', `${JSON.stringify(value)}\n`);
+const json = (res: http.ServerResponse, value: unknown, type = 'application/json') =>
+  send(res, 200, type, `${JSON.stringify(value)}\n`);
+/** MailHog answers its lists and messages as `text/json`. */
+const MAILHOG_JSON = 'text/json';
 const text = (res: http.ServerResponse, body: string) => send(res, 200, 'text/plain; charset=utf-8', body);
 
 /** A non-negative integer query parameter, or `fallback` (Mailpit ignores what is not one). */
@@ -63,6 +66,22 @@ function intParam(url: URL, name: string, fallback: number): number {
   const value = url.searchParams.get(name);
   if (value === null || !/^\d+$/.test(value)) return fallback;
   return Math.min(Number(value), Number.MAX_SAFE_INTEGER);
+}
+
+/** The path with %-escapes decoded; a malformed one is a bad request. */
+function decodePath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    throw new HttpError(400, 'malformed %-escape in the path');
+  }
+}
+
+/** MailHog's start and limit: positive integers only, the limit 50 by default and 250 at most. */
+function mailhogStartLimit(url: URL): { start: number; limit: number } {
+  const start = intParam(url, 'start', 0);
+  const limit = intParam(url, 'limit', 50);
+  return { start, limit: limit === 0 ? 50 : Math.min(limit, 250) };
 }
 
 /** Reads a JSON body (at most MAX_BODY_BYTES); an empty body is `{}`. */
@@ -95,12 +114,20 @@ export interface HttpOptions {
   readonly host: string;
   readonly port: number;
   readonly store: MessageStore;
+  /** The host name in MailHog's message IDs (`ID@hostname`). */
+  readonly hostname: string;
   readonly log?: NodeJS.WritableStream;
 }
+
+/** How often an idle event stream gets a keep-alive, in ms (MailHog: 30 s). */
+const KEEPALIVE_MS = 30_000;
 
 export class InboxHttpServer {
   private readonly server: http.Server;
   private readonly startedAt = Date.now();
+  /** Open MailHog event streams (`/api/v1/events`). */
+  private readonly streams = new Set<http.ServerResponse>();
+  private keepalive: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: HttpOptions) {
     this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
@@ -127,9 +154,41 @@ export class InboxHttpServer {
   }
 
   close(): Promise<void> {
+    clearInterval(this.keepalive);
+    this.options.store.off('new', this.onNew);
+    for (const res of this.streams) res.end();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
+    });
+  }
+
+  /** MailHog's event stream: each new message as `event: data`, a keep-alive every 30 s. */
+  private readonly onNew = (entry: StoredMessage): void => {
+    if (this.streams.size === 0) return;
+    const frame = `event: data\ndata: ${JSON.stringify(mailhogMessage(entry, this.options.hostname))}\n\n`;
+    for (const res of this.streams) res.write(frame);
+  };
+
+  private openStream(req: http.IncomingMessage, res: http.ServerResponse): void {
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': 'text/event-stream',
+      Connection: 'keep-alive',
+    });
+    res.write(': smtpd-ts\n\n');
+    this.streams.add(res);
+    if (this.streams.size === 1) {
+      this.options.store.on('new', this.onNew);
+      this.keepalive = setInterval(() => {
+        for (const r of this.streams) r.write('event: keepalive\ndata: \n\n');
+      }, KEEPALIVE_MS).unref();
+    }
+    req.on('close', () => {
+      this.streams.delete(res);
+      if (this.streams.size > 0) return;
+      this.options.store.off('new', this.onNew);
+      clearInterval(this.keepalive);
     });
   }
 
@@ -188,6 +247,21 @@ export class InboxHttpServer {
         const matches = searchPredicate(query);
         return json(res, messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50), matches));
       }
+      case 'GET /api/v2/messages': {
+        const { start, limit } = mailhogStartLimit(url);
+        const page = store.list(start, limit);
+        return json(res, this.mailhogResult(store.size, start, page), MAILHOG_JSON);
+      }
+      case 'GET /api/v2/search': {
+        const { start, limit } = mailhogStartLimit(url);
+        const query = url.searchParams.get('query') ?? '';
+        const matches = mailhogMatches(url.searchParams.get('kind') ?? '', query);
+        if (matches === null || query === '') return send(res, 400, 'text/plain; charset=utf-8', '');
+        const all = store.filter(matches);
+        return json(res, this.mailhogResult(all.length, start, all.slice(start, start + limit)));
+      }
+      case 'GET /api/v1/events':
+        return this.openStream(req, res);
       case 'DELETE /api/v1/search': {
         const query = url.searchParams.get('query') ?? '';
         if (query.trim() === '') throw new HttpError(400, 'no search query');
@@ -204,7 +278,36 @@ export class InboxHttpServer {
       store.setRead(entry, true);
       return json(res, fullMessage(entry));
     }
+    // MailHog's message routes: its ID is ours with `@hostname`.
+    const h = /^\/api\/v1\/messages\/([A-Za-z0-9]+)(?:@[^/]*)?(\/download)?$/.exec(decodePath(url.pathname));
+    if (h) {
+      const entry = store.get(h[1]!);
+      if (!entry || h[1] === 'latest') throw new HttpError(404, '404 page not found');
+      if (req.method === 'DELETE' && !h[2]) {
+        store.remove(entry.id);
+        return send(res, 200, MAILHOG_JSON, '');
+      }
+      if (req.method === 'GET' && h[2]) {
+        res.writeHead(200, {
+          ...SECURITY_HEADERS,
+          'Content-Type': 'message/rfc822',
+          'Content-Disposition': `attachment; filename="${entry.id}.eml"`,
+          'Content-Length': entry.message.data.length,
+        });
+        return void res.end(entry.message.data);
+      }
+      if (req.method === 'GET') return json(res, mailhogMessage(entry, this.options.hostname), MAILHOG_JSON);
+    }
     throw new HttpError(404, '404 page not found');
+  }
+
+  private mailhogResult(total: number, start: number, page: readonly StoredMessage[]): Record<string, unknown> {
+    return {
+      total,
+      count: page.length,
+      start,
+      items: page.map((e) => mailhogMessage(e, this.options.hostname)),
+    };
   }
 
   /** Mailpit's AppInformation. */

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { MailpitClient } from 'mailpit-api';
+import mailhog from 'mailhog';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { sendMail } from '../helpers/smtp-client.js';
 
@@ -191,6 +192,68 @@ describe('--http: the inbox in Mailpit’s API', () => {
         list.messages.map((m) => m.Subject),
         ['three', 'two'],
       );
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+});
+
+describe('--http: the inbox in MailHog’s API', () => {
+  it('serves what the published MailHog client reads: messages, search, the decoded getters, delete', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const port = Number(new URL(inboxUrl(cli)).port);
+      const api = mailhog({ host: '127.0.0.1', port });
+      const multipart =
+        'From: App <app@example.test>\r\nTo: user@example.test\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\nMIME-Version: 1.0\r\n' +
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+        'Content-Transfer-Encoding: quoted-printable\r\n\r\nBonjour caf=C3=A9\r\n--b1\r\nContent-Type: text/csv\r\n' +
+        'Content-Disposition: attachment; filename="report.csv"\r\nContent-Transfer-Encoding: base64\r\n\r\nYSxiCjEsMgo=\r\n--b1--';
+      assert.equal(
+        (await sendMail(cli.port, { from: 'app@example.test', to: ['user@example.test'], data: multipart })).at(-2),
+        250,
+      );
+      await send(cli, 'Plain one');
+      const result = await api.messages();
+      assert.ok(result);
+      assert.equal(result.total, 2);
+      assert.equal(result.count, 2);
+      const [plain, mixed] = result.items;
+      assert.equal(plain!.subject, 'Plain one');
+      assert.equal(mixed!.subject, 'café', 'the client decodes the encoded word');
+      assert.equal(mixed!.text, 'Bonjour café');
+      assert.equal(mixed!.attachments.length, 1);
+      assert.equal(mixed!.attachments[0]!.name, 'report.csv');
+      const shape = mixed as unknown as { From: unknown; Raw: { Helo: string; To: string[] } };
+      assert.deepEqual(shape.From, { Relays: null, Mailbox: 'app', Domain: 'example.test', Params: '' });
+      assert.equal(shape.Raw.Helo, 'client.test');
+      assert.deepEqual(shape.Raw.To, ['user@example.test']);
+      const found = await api.search('user@example.test', 'to');
+      assert.equal(found!.total, 2);
+      assert.equal((await api.latestContaining('Bonjour'))!.subject, 'café');
+      assert.ok(!(await api.latestFrom('nobody@example.test')), 'no such sender');
+      await api.deleteMessage(plain!.ID);
+      assert.equal((await api.messages())!.total, 1);
+      await api.deleteAll();
+      assert.equal((await api.messages())!.total, 0);
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+
+  it('streams each new message on /api/v1/events as MailHog does', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const response = await fetch(`${inboxUrl(cli)}/api/v1/events`);
+      assert.equal(response.headers.get('content-type'), 'text/event-stream');
+      const reader = response.body!.getReader();
+      await send(cli, 'Streamed');
+      let text = '';
+      while (!text.includes('event: data\ndata: {')) text += new TextDecoder().decode((await reader.read()).value);
+      const line = text.slice(text.indexOf('data: {') + 6).split('\n')[0]!;
+      const message = JSON.parse(line) as { Content: { Headers: Record<string, string[]> } };
+      assert.deepEqual(message.Content.Headers['Subject'], ['Streamed']);
+      await reader.cancel();
     } finally {
       await cli.stop('SIGTERM');
     }

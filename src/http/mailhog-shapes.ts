@@ -1,0 +1,140 @@
+/**
+ * MailHog's JSON (mailhog/data message.go, MailHog-Server api/v1.go and
+ * v2.go), built from a stored message as MailHog builds it from the SMTP
+ * transaction, so that MailHog's published clients (`mailhog` on npm,
+ * `cypress-mailhog`) read smtpd-ts unchanged: the headers as MailHog's
+ * ContentFromString reads them (the last value of a repeated header, a
+ * folded line joined without its line break), its split of multipart
+ * bodies at the boundary, and the Message-ID, Received and Return-Path
+ * headers MailHog adds.
+ */
+import type { StoredMessage } from '../store/message-store.js';
+import { rfc3339 } from './mailpit-shapes.js';
+
+export interface MailhogPath {
+  readonly Relays: string[] | null;
+  readonly Mailbox: string;
+  readonly Domain: string;
+  readonly Params: string;
+}
+
+export interface MailhogContent {
+  readonly Headers: Record<string, string[]>;
+  readonly Body: string;
+  readonly Size: number;
+  readonly MIME: { readonly Parts: MailhogContent[] } | null;
+}
+
+/** PathFromString: `relay,relay:mailbox@domain`. */
+export function mailhogPath(path: string): MailhogPath {
+  let email = path;
+  let relays: string[] | null = null;
+  const colon = path.indexOf(':');
+  if (colon >= 0) {
+    relays = path.slice(0, colon).split(',');
+    email = path.slice(colon + 1);
+  }
+  const at = email.indexOf('@');
+  return {
+    Relays: relays,
+    Mailbox: at >= 0 ? email.slice(0, at) : email,
+    Domain: at >= 0 ? email.slice(at + 1) : '',
+    Params: '',
+  };
+}
+
+/** ContentFromString: headers (last value wins), body after the first empty line, size in bytes. */
+export function contentFromString(data: string): MailhogContent {
+  const split = data.indexOf('\r\n\r\n');
+  const headers: Record<string, string[]> = {};
+  if (split < 0) return { Headers: headers, Body: data, Size: Buffer.byteLength(data), MIME: null };
+  let last = '';
+  for (const line of data.slice(0, split).split('\r\n')) {
+    if (last !== '' && (line.startsWith(' ') || line.startsWith('\t'))) {
+      const values = headers[last]!;
+      values[values.length - 1] += line;
+    } else if (line.includes(': ')) {
+      const at = line.indexOf(': ');
+      last = line.slice(0, at);
+      headers[last] = [line.slice(at + 2)];
+    }
+  }
+  const content = { Headers: headers, Body: data.slice(split + 4), Size: Buffer.byteLength(data), MIME: null };
+  return isMultipart(content) ? { ...content, MIME: { Parts: mimeParts(content) } } : content;
+}
+
+function isMultipart(content: MailhogContent): boolean {
+  return (content.Headers['Content-Type']?.[0] ?? '').startsWith('multipart/');
+}
+
+/** The boundary parameter of a Content-Type, as Go's mime.ParseMediaType gives it; '' when none. */
+function boundary(contentType: string): string {
+  for (const param of contentType.split(';').slice(1)) {
+    const eq = param.indexOf('=');
+    if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== 'boundary') continue;
+    const value = param.slice(eq + 1).trim();
+    return value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1) : value;
+  }
+  return '';
+}
+
+/** ParseMIMEBody: the body split at `--boundary`, every non-empty piece trimmed of CR and LF and read again. */
+function mimeParts(content: MailhogContent): MailhogContent[] {
+  const b = boundary(content.Headers['Content-Type']?.[0] ?? '');
+  if (b === '') return [];
+  return content.Body.split(`--${b}`)
+    .filter((piece) => piece.length > 0)
+    .map((piece) => contentFromString(trimLineBreaks(piece)));
+}
+
+/** Go's strings.Trim(s, "\r\n"), without a backtracking pattern. */
+function trimLineBreaks(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && (s[start] === '\r' || s[start] === '\n')) start++;
+  while (end > start && (s[end - 1] === '\r' || s[end - 1] === '\n')) end--;
+  return s.slice(start, end);
+}
+
+/** The message as MailHog's API gives it (`data.Message`). */
+export function mailhogMessage(entry: StoredMessage, hostname: string): Record<string, unknown> {
+  const m = entry.message;
+  const id = `${entry.id}@${hostname}`;
+  const data = m.data.toString('utf8');
+  const content = contentFromString(data);
+  const headers = { ...content.Headers };
+  const has = (name: string) => Object.keys(headers).find((k) => k.toLowerCase() === name);
+  if (!has('message-id')) headers['Message-ID'] = [id];
+  const received = `from ${m.helo} by ${hostname} (smtpd-ts)\r\n          id ${id}; ${m.receivedAt.toUTCString()}`;
+  const receivedKey = has('received') ?? 'Received';
+  headers[receivedKey] = [...(headers[receivedKey] ?? []), received];
+  const returnPathKey = has('return-path') ?? 'Return-Path';
+  headers[returnPathKey] = [...(headers[returnPathKey] ?? []), `<${m.mailFrom}>`];
+  return {
+    ID: id,
+    From: mailhogPath(m.mailFrom),
+    To: m.rcptTos.map(mailhogPath),
+    Content: { ...content, Headers: headers, MIME: null },
+    Created: rfc3339(m.receivedAt),
+    MIME: content.MIME,
+    Raw: { From: m.mailFrom, To: m.rcptTos, Data: data, Helo: m.helo },
+  };
+}
+
+/** MailHog's search kinds (its in-memory storage): `from`, `to`, `containing`, case-insensitive. */
+export function mailhogMatches(kind: string, query: string): ((e: StoredMessage) => boolean) | null {
+  const q = query.toLowerCase();
+  const text = (e: StoredMessage) => e.message.data.toString('utf8').toLowerCase();
+  const headerOf = (e: StoredMessage, name: string) =>
+    (e.parsed?.headers.filter((h) => h.name.toLowerCase() === name).map((h) => h.value) ?? []).join(', ').toLowerCase();
+  switch (kind) {
+    case 'from':
+      return (e) => e.message.mailFrom.toLowerCase().includes(q) || headerOf(e, 'from').includes(q);
+    case 'to':
+      return (e) => e.message.rcptTos.some((r) => r.toLowerCase().includes(q)) || headerOf(e, 'to').includes(q);
+    case 'containing':
+      return (e) => text(e).includes(q);
+    default:
+      return null;
+  }
+}

@@ -13,9 +13,11 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { MessageStore, StoredMessage } from '../store/message-store.js';
 import { VERSION } from '../version.js';
-import { fullMessage, headersObject, messagesSummary } from './mailpit-shapes.js';
+import { fullMessage, headersObject, messagesSummary, summary } from './mailpit-shapes.js';
 import { searchPredicate } from './search.js';
 import { mailhogMatches, mailhogMessage } from './mailhog-shapes.js';
 
@@ -128,6 +130,9 @@ export class InboxHttpServer {
   /** Open MailHog event streams (`/api/v1/events`). */
   private readonly streams = new Set<http.ServerResponse>();
   private keepalive: NodeJS.Timeout | undefined;
+  /** Mailpit's WebSocket event stream (`/api/events`). */
+  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private statsTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: HttpOptions) {
     this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
@@ -141,6 +146,50 @@ export class InboxHttpServer {
     });
     // A client that sends garbage gets a 400 from Node and the connection closed; nothing else happens.
     this.server.on('clientError', (_err, socket) => socket.destroy());
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    const store = options.store;
+    store.on('new', (e: StoredMessage) => this.broadcast('new', summary(e)));
+    store.on('update', (e: StoredMessage) => this.broadcast('update', { ID: e.id, Read: e.read }));
+    store.on('delete', (id: string) => this.broadcast('delete', { ID: id }));
+    store.on('truncate', () => this.broadcast('truncate', null));
+  }
+
+  /** `/api/events`: a WebSocket, for a request from this server's own pages or from outside a browser. */
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    try {
+      if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/api/events')
+        throw new HttpError(404, '404 page not found');
+      this.guard(req);
+      // A page on another site may open a WebSocket to localhost: only our own origin (or none) may.
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`)
+        throw new HttpError(403, `forbidden: a page from ${origin} may not follow this inbox`);
+    } catch (err) {
+      const e = err instanceof HttpError ? err : new HttpError(400, 'bad request');
+      socket.end(
+        `HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${e.message}\n`,
+      );
+      return;
+    }
+    this.sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      ws.on('error', () => {});
+      // Messages from the client are not read (Mailpit's are pings).
+      ws.on('message', () => {});
+    });
+  }
+
+  /** Mailpit's WebsocketNotification `{Type, Data}` to every client; `stats` follows changes, 250 ms later. */
+  private broadcast(type: string, data: unknown): void {
+    if (this.sockets.clients.size === 0) return;
+    const frame = JSON.stringify({ Type: type, Data: data });
+    for (const ws of this.sockets.clients) if (ws.readyState === ws.OPEN) ws.send(frame);
+    if (type === 'stats' || this.statsTimer !== undefined) return;
+    this.statsTimer = setTimeout(() => {
+      this.statsTimer = undefined;
+      const store = this.options.store;
+      this.broadcast('stats', { Total: store.size, Unread: store.unread, Version: `smtpd-ts ${VERSION}` });
+    }, 250).unref();
   }
 
   listen(): Promise<net.AddressInfo> {
@@ -155,6 +204,9 @@ export class InboxHttpServer {
 
   close(): Promise<void> {
     clearInterval(this.keepalive);
+    clearTimeout(this.statsTimer);
+    for (const ws of this.sockets.clients) ws.terminate();
+    this.sockets.close();
     this.options.store.off('new', this.onNew);
     for (const res of this.streams) res.end();
     return new Promise((resolve) => {

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { MailpitClient } from 'mailpit-api';
 import mailhog from 'mailhog';
+import { MailpitClient as MailpitClientV1 } from 'mailpit-api-v1';
+import WebSocket from 'ws';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { sendMail } from '../helpers/smtp-client.js';
 
@@ -176,6 +178,49 @@ describe('--http: the inbox in Mailpit’s API', () => {
     } finally {
       await cli.stop('SIGTERM');
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells WebSocket clients of each new, read and deleted message (mailpit-api 1.9 waitForEvent)', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    const client = new MailpitClientV1(inboxUrl(cli));
+    try {
+      const arrived = client.waitForEvent('new', 5000);
+      // The client connects on the first call; give it a moment before the mail is sent.
+      await new Promise((r) => setTimeout(r, 300));
+      await send(cli, 'Live');
+      const event = (await arrived) as { Type: string; Data: { Subject: string; ID: string } };
+      assert.equal(event.Type, 'new');
+      assert.equal(event.Data.Subject, 'Live');
+      const stats = (await client.waitForEvent('stats', 5000)) as { Data: { Total: number; Unread: number } };
+      assert.deepEqual([stats.Data.Total, stats.Data.Unread], [1, 1]);
+      const deleted = client.waitForEvent('delete', 5000);
+      await fetch(`${inboxUrl(cli)}/api/v1/messages`, {
+        method: 'DELETE',
+        body: JSON.stringify({ IDs: [event.Data.ID] }),
+      });
+      assert.deepEqual(((await deleted) as { Data: unknown }).Data, { ID: event.Data.ID });
+    } finally {
+      client.disconnect();
+      await cli.stop('SIGTERM');
+    }
+  });
+
+  it('refuses a WebSocket opened by a page from another origin', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const ws = new WebSocket(`${inboxUrl(cli).replace('http', 'ws')}/api/events`, {
+        origin: 'http://attacker.example',
+      });
+      const refused = await new Promise<string>((resolve) => {
+        ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+        ws.on('open', () => resolve('open'));
+        ws.on('error', (err) => resolve(err.message));
+      });
+      assert.equal(refused, '403');
+      ws.terminate();
+    } finally {
+      await cli.stop('SIGTERM');
     }
   });
 

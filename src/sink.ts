@@ -118,6 +118,12 @@ export interface StartSinkOptions extends Partial<Omit<SmtpSettings, 'auth'>> {
    * reply such as `'550 No such user'` to refuse it (it is then not recorded).
    */
   onMessage?: (message: SinkMessage) => Verdict | Promise<Verdict>;
+  /**
+   * Serve the accepted messages over HTTP in Mailpit's and MailHog's APIs
+   * (docs/http.md), for the published clients: `true` on 127.0.0.1 and a
+   * free port, or where given. `sink.httpUrl` is its base URL.
+   */
+  http?: boolean | { readonly host?: string; readonly port?: number };
 }
 
 /** Options of the wait methods. */
@@ -156,6 +162,9 @@ export class Sink {
     readonly port: number,
     /** The certificate, when TLS is on; null otherwise. */
     readonly tls: SinkTls | null = null,
+    /** With `http`, the inbox's base URL (`http://127.0.0.1:PORT`); null otherwise. */
+    readonly httpUrl: string | null = null,
+    private readonly stopHttp: () => Promise<void> = async () => {},
   ) {}
 
   /** Every message accepted so far, in arrival order. */
@@ -189,6 +198,7 @@ export class Sink {
   /** Stops the server: transactions in flight get a short grace period. */
   async close(): Promise<void> {
     await this.server.close();
+    await this.stopHttp();
   }
 
   /** @internal records an accepted message and wakes the waiters */
@@ -251,6 +261,19 @@ async function toSinkMessage(message: Message, parse: boolean): Promise<SinkMess
   }
 }
 
+/** The inbox and its HTTP server, listening. */
+async function startInbox(where: { readonly host?: string; readonly port?: number }, hostname: string) {
+  const [{ MessageStore }, { InboxHttpServer }] = await Promise.all([
+    import('./store/message-store.js'),
+    import('./http/http-server.js'),
+  ]);
+  const store = new MessageStore();
+  const server = new InboxHttpServer({ host: where.host ?? '127.0.0.1', port: where.port ?? 0, store, hostname });
+  const bound = await server.listen();
+  const url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+  return { store, server, url };
+}
+
 /** Starts a sink on 127.0.0.1 and a free port; resolves once it accepts connections. */
 export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
   const host = options.host ?? '127.0.0.1';
@@ -270,8 +293,11 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
     seed,
     parse: _parse,
     onMessage: _onMessage,
+    http,
     ...smtp
   } = options;
+  // Loaded only with `http`: importing the library stays cheap.
+  const inbox = http ? await startInbox(http === true ? {} : http, hostname ?? os.hostname()) : null;
   const credentials = tls ? await sinkCredentials(tls, hostname ?? os.hostname()) : null;
   const users = auth?.users;
   const server = new SMTPServer({ host, port: port ?? 0 }, null, {
@@ -289,13 +315,20 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
     ...(rules && rules.length > 0 ? { replyRule: new RuleEngine(rules.map(parseRule), seed ?? 0).hook } : {}),
     handler: {
       async handleMessage(message) {
-        const received = await toSinkMessage(message, parse);
+        const received = await toSinkMessage(message, inbox !== null || parse);
         built.set(message, received);
-        return options.onMessage?.(received);
+        const verdict = await options.onMessage?.(received);
+        // In the inbox before the 250, as in the CLI.
+        if (inbox && (verdict === undefined || verdict === null || verdict === '' || /^2/.test(String(verdict))))
+          inbox.store.add(message, received.parsed, received.parseError ?? null);
+        return verdict;
       },
     },
   });
-  const address = await server.listen();
+  const address = await server.listen().catch(async (err: unknown) => {
+    await inbox?.server.close();
+    throw err;
+  });
   const sink = new Sink(
     server,
     host,
@@ -303,6 +336,8 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
     credentials
       ? { cert: credentials.cert, fingerprint256: credentials.fingerprint256, implicit: credentials.implicit }
       : null,
+    inbox?.url ?? null,
+    async () => inbox?.server.close(),
   );
   server.on('message', (message: Message) => {
     const received = built.get(message);

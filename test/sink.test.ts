@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
+import { MailpitClient } from 'mailpit-api';
 import { startSink } from '../src/sink.js';
 import { SmtpClient } from './helpers/smtp-client.js';
 import { SinkTimeoutError } from '../src/errors.js';
@@ -122,5 +123,29 @@ describe('startSink', () => {
     const sink = await startSink();
     await sink.close();
     await assert.rejects(SmtpClient.connect(sink.port, '127.0.0.1', 2000));
+  });
+});
+
+describe('startSink({ http })', () => {
+  it('serves the accepted messages to the published Mailpit client, and not the refused ones', async () => {
+    const sink = await startSink({
+      http: true,
+      onMessage: (m) => (m.parsed?.subject === 'refused' ? '550 no thanks' : undefined),
+    });
+    try {
+      assert.match(sink.httpUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
+      const mail = transport(sink.port);
+      await mail.sendMail({ from: 'app@example.test', to: 'user@example.test', subject: 'Welcome', text: 'Hi there' });
+      await assert.rejects(
+        mail.sendMail({ from: 'app@example.test', to: 'user@example.test', subject: 'refused', text: 'x' }),
+      );
+      const mailpit = new MailpitClient(sink.httpUrl!);
+      const message = await mailpit.waitForMessage({ query: 'subject:welcome' }, { timeout: 3000, interval: 50 });
+      assert.equal(message.Text.trim(), 'Hi there');
+      assert.equal((await mailpit.listMessages()).total, 1);
+    } finally {
+      await sink.close();
+    }
+    await assert.rejects(fetch(`${sink.httpUrl}/livez`), 'the HTTP server is closed with the sink');
   });
 });

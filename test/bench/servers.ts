@@ -465,6 +465,11 @@ export const SERVERS: readonly ServerSpec[] = [
   smtpdTs('smtpd-ts-json', ['-f', 'json'], { viaOutputFlag: false, needs: [/--format/, /json/], marker: '\n' }),
   smtpdTs('smtpd-ts-output', [], { viaOutputFlag: true, needs: [/--output/], marker: END_MESSAGE_LINE }),
   smtpdTs('smtpd-ts-null', [], { viaOutputFlag: false, toNull: true, needs: [], marker: END_MESSAGE_LINE }),
+  smtpdTs('smtpd-ts-http', ['--http', `${HOST}:0`], {
+    viaOutputFlag: false,
+    needs: [/--http/],
+    marker: END_MESSAGE_LINE,
+  }),
   smtpdTs('smtpd-ts-workers', ['--workers', '2'], {
     viaOutputFlag: false,
     needs: [/--workers/],

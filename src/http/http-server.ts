@@ -20,6 +20,7 @@ import { VERSION } from '../version.js';
 import { fullMessage, headersObject, messagesSummary, summary } from './mailpit-shapes.js';
 import { searchPredicate } from './search.js';
 import { mailhogMatches, mailhogMessage } from './mailhog-shapes.js';
+import { OPENAPI } from './openapi.js';
 
 /** The largest request body read, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -140,6 +141,8 @@ export class InboxHttpServer {
         const status = err instanceof HttpError ? err.status : 500;
         const message = err instanceof Error ? err.message : String(err);
         if (status === 500) options.log?.write(`smtpd-ts: HTTP ${req.method} ${req.url}: ${message}\n`);
+        // The rest of a body too large is not read: the connection cannot be used again.
+        if (status === 413) res.setHeader('Connection', 'close');
         if (!res.headersSent) send(res, status, 'text/plain; charset=utf-8', `${message.split('\n')[0]}\n`);
         else res.destroy();
       });
@@ -268,6 +271,8 @@ export class InboxHttpServer {
         return text(res, '');
       case 'GET /api/v1/info':
         return json(res, this.info());
+      case 'GET /api/v1/swagger.json':
+        return json(res, OPENAPI);
       case 'GET /api/v1/messages':
         return json(res, messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50)));
       case 'PUT /api/v1/messages': {

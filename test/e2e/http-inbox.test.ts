@@ -132,6 +132,16 @@ describe('--http: the inbox in Mailpit’s API', () => {
       );
       assert.ok(huge === null || huge.status === 413);
       assert.equal((await fetch(`${url}/livez`)).status, 200);
+      const doc = (await (await fetch(`${url}/api/v1/swagger.json`)).json()) as { openapi: string; paths: object };
+      assert.equal(doc.openapi, '3.1.0');
+      for (const route of [
+        '/api/v1/messages',
+        '/api/v1/message/{ID}',
+        '/api/v2/messages',
+        '/api/events',
+        '/api/v1/events',
+      ])
+        assert.ok(route in doc.paths, `the OpenAPI document has ${route}`);
     } finally {
       await cli.stop('SIGTERM');
     }

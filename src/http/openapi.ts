@@ -1,0 +1,288 @@
+/**
+ * The OpenAPI 3.1 document of the inbox's HTTP API, served at
+ * `/api/v1/swagger.json` (where Mailpit serves its own) and shipped in the
+ * package. One place says what each route takes and gives; the shapes are
+ * Mailpit's and MailHog's, plus `SmtpdTs` (docs/http.md).
+ */
+import { VERSION } from '../version.js';
+
+const text = { 'text/plain': { schema: { type: 'string' } } };
+const ok = { description: 'ok', content: text };
+const bad = { description: 'a bad request: one line of text', content: text };
+const notFound = { description: 'no such message: one line of text', content: text };
+const jsonOf = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+const idParam = {
+  name: 'ID',
+  in: 'path',
+  required: true,
+  description: 'a message ID, or `latest`',
+  schema: { type: 'string' },
+};
+const paging = [
+  { name: 'start', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 0, default: 50 } },
+];
+const query = {
+  name: 'query',
+  in: 'query',
+  required: true,
+  schema: { type: 'string' },
+  description: 'a Mailpit search',
+};
+
+const address = {
+  type: 'object',
+  required: ['Name', 'Address'],
+  properties: { Name: { type: 'string' }, Address: { type: 'string' } },
+};
+const addresses = { type: 'array', items: { $ref: '#/components/schemas/Address' } };
+const attachment = {
+  type: 'object',
+  properties: {
+    PartID: { type: 'string' },
+    FileName: { type: 'string' },
+    ContentType: { type: 'string' },
+    ContentID: { type: 'string' },
+    Size: { type: 'integer' },
+    Checksums: {
+      type: 'object',
+      properties: { MD5: { type: 'string' }, SHA1: { type: 'string' }, SHA256: { type: 'string' } },
+    },
+  },
+};
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: {
+    title: 'smtpd-ts inbox',
+    version: VERSION,
+    description: "The messages smtpd-ts accepted, in Mailpit's API v1 and MailHog's API (`--http`).",
+  },
+  paths: {
+    '/api/v1/messages': {
+      get: {
+        summary: 'List messages, newest first (Mailpit)',
+        parameters: paging,
+        responses: { 200: { description: 'a page', content: jsonOf('MessagesSummary') } },
+      },
+      put: {
+        summary: 'Set the read status of messages (Mailpit); neither IDs nor Search: every message',
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  IDs: { type: 'array', items: { type: 'string' } },
+                  Read: { type: 'boolean' },
+                  Search: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+        responses: { 200: ok, 400: bad },
+      },
+      delete: {
+        summary: 'Delete messages by ID, or every message without IDs (Mailpit and MailHog)',
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { IDs: { type: 'array', items: { type: 'string' } } } },
+            },
+          },
+        },
+        responses: { 200: { description: 'an empty body' }, 400: bad },
+      },
+    },
+    '/api/v1/search': {
+      get: {
+        summary: 'Search (Mailpit)',
+        parameters: [query, ...paging],
+        responses: { 200: { description: 'a page', content: jsonOf('MessagesSummary') }, 400: bad },
+      },
+      delete: {
+        summary: 'Delete what a search finds (Mailpit)',
+        parameters: [query],
+        responses: { 200: ok, 400: bad },
+      },
+    },
+    '/api/v1/message/{ID}': {
+      get: {
+        summary: 'A message, marked read (Mailpit)',
+        parameters: [idParam],
+        responses: { 200: { description: 'the message', content: jsonOf('Message') }, 404: notFound },
+      },
+    },
+    '/api/v1/message/{ID}/headers': {
+      get: {
+        summary: "Its headers, as Go's mail.Header (Mailpit)",
+        parameters: [idParam],
+        responses: {
+          200: {
+            description: 'header name -> values',
+            content: {
+              'application/json': {
+                schema: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+              },
+            },
+          },
+          404: notFound,
+        },
+      },
+    },
+    '/api/v1/message/{ID}/raw': {
+      get: {
+        summary: 'The message as received (Mailpit)',
+        parameters: [idParam],
+        responses: { 200: { description: 'the bytes', content: text }, 404: notFound },
+      },
+    },
+    '/api/v1/info': { get: { summary: "Mailpit's AppInformation", responses: { 200: { description: 'info' } } } },
+    '/api/v1/swagger.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    '/api/events': {
+      get: {
+        summary: "Mailpit's WebSocket: {Type, Data} for new, update, delete, truncate, stats",
+        responses: { 101: { description: 'switching to WebSocket' }, 403: { description: 'another origin' } },
+      },
+    },
+    '/api/v2/messages': {
+      get: {
+        summary: 'List messages, newest first (MailHog); limit 250 at most',
+        parameters: paging,
+        responses: {
+          200: {
+            description: 'a page',
+            content: { 'text/json': { schema: { $ref: '#/components/schemas/MailhogResult' } } },
+          },
+        },
+      },
+    },
+    '/api/v2/search': {
+      get: {
+        summary: 'Search (MailHog)',
+        parameters: [
+          { name: 'kind', in: 'query', required: true, schema: { enum: ['from', 'to', 'containing'] } },
+          query,
+          ...paging,
+        ],
+        responses: {
+          200: { description: 'a page', content: jsonOf('MailhogResult') },
+          400: { description: 'bad kind or no query' },
+        },
+      },
+    },
+    '/api/v1/messages/{ID}': {
+      get: {
+        summary: 'A message (MailHog)',
+        parameters: [idParam],
+        responses: { 200: { description: 'the message' }, 404: notFound },
+      },
+      delete: {
+        summary: 'Delete a message (MailHog)',
+        parameters: [idParam],
+        responses: { 200: { description: 'an empty body' }, 404: notFound },
+      },
+    },
+    '/api/v1/messages/{ID}/download': {
+      get: {
+        summary: 'The message as message/rfc822 (MailHog)',
+        parameters: [idParam],
+        responses: { 200: { description: 'the bytes' }, 404: notFound },
+      },
+    },
+    '/api/v1/events': {
+      get: {
+        summary: "MailHog's server-sent events: `event: data` per new message",
+        responses: { 200: { description: 'text/event-stream' } },
+      },
+    },
+    '/livez': { get: { summary: 'Alive', responses: { 200: { description: 'empty' } } } },
+    '/readyz': { get: { summary: 'Ready', responses: { 200: { description: 'empty' } } } },
+  },
+  components: {
+    schemas: {
+      Address: address,
+      MessageSummary: {
+        type: 'object',
+        properties: {
+          ID: { type: 'string' },
+          MessageID: { type: 'string' },
+          Read: { type: 'boolean' },
+          From: { oneOf: [{ $ref: '#/components/schemas/Address' }, { type: 'null' }] },
+          To: addresses,
+          Cc: addresses,
+          Bcc: addresses,
+          ReplyTo: addresses,
+          Subject: { type: 'string' },
+          Created: { type: 'string', format: 'date-time' },
+          Username: { type: 'string' },
+          Tags: { type: 'array', items: { type: 'string' } },
+          Size: { type: 'integer' },
+          Attachments: { type: 'integer' },
+          Snippet: { type: 'string' },
+        },
+      },
+      MessagesSummary: {
+        type: 'object',
+        properties: {
+          total: { type: 'integer' },
+          unread: { type: 'integer' },
+          count: { type: 'integer' },
+          messages_count: { type: 'integer' },
+          messages_unread: { type: 'integer' },
+          start: { type: 'integer' },
+          tags: { type: 'array', items: { type: 'string' } },
+          messages: { type: 'array', items: { $ref: '#/components/schemas/MessageSummary' } },
+        },
+      },
+      Attachment: attachment,
+      Message: {
+        type: 'object',
+        properties: {
+          ID: { type: 'string' },
+          MessageID: { type: 'string' },
+          From: { oneOf: [{ $ref: '#/components/schemas/Address' }, { type: 'null' }] },
+          To: addresses,
+          Cc: addresses,
+          Bcc: addresses,
+          ReplyTo: addresses,
+          ReturnPath: { type: 'string' },
+          Subject: { type: 'string' },
+          Date: { type: 'string', format: 'date-time' },
+          Tags: { type: 'array', items: { type: 'string' } },
+          Username: { type: 'string' },
+          Text: { type: 'string' },
+          HTML: { type: 'string' },
+          Size: { type: 'integer' },
+          Inline: { type: 'array', items: { $ref: '#/components/schemas/Attachment' } },
+          Attachments: { type: 'array', items: { $ref: '#/components/schemas/Attachment' } },
+          SmtpdTs: {
+            type: 'object',
+            description: 'What only smtpd-ts knows: the envelope and the session',
+            properties: {
+              mailFrom: { type: 'string' },
+              rcptTo: { type: 'array', items: { type: 'string' } },
+              mailOptions: { type: 'array', items: { type: 'string' } },
+              rcptOptions: { type: 'array', items: { type: 'string' } },
+              helo: { type: 'string' },
+              peer: { type: 'object', properties: { address: { type: 'string' }, port: { type: 'integer' } } },
+              tls: { oneOf: [{ type: 'object' }, { type: 'null' }] },
+              authUser: { oneOf: [{ type: 'string' }, { type: 'null' }] },
+              parseError: { oneOf: [{ type: 'string' }, { type: 'null' }] },
+            },
+          },
+        },
+      },
+      MailhogResult: {
+        type: 'object',
+        properties: {
+          total: { type: 'integer' },
+          count: { type: 'integer' },
+          start: { type: 'integer' },
+          items: { type: 'array', items: { type: 'object' } },
+        },
+      },
+    },
+  },
+} as const;

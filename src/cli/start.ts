@@ -148,7 +148,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     ...((expecting && observe) || store
       ? {
           onWritten: (message, context) => {
-            store?.add(message, context.parsed ?? null, context.parseError ?? null);
+            store?.add(message, context.parsed ?? null, context.parseError ?? null, context.savedAs ?? null);
             if (expecting && observe) observe(toJsonRecord(message, { ...context, includeRaw: false }));
           },
         }
@@ -185,6 +185,20 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${why}`);
   }
   let inbox: Started['inbox'] = null;
+  if (store && config.http && outputs.maildir) {
+    // The Maildir is the inbox's persistent store: what is in it is read back.
+    const { loadMaildir, removeDeletedFiles } = await import('../store/maildir-inbox.js');
+    const { parseMessage } = await import('../printers/parse-message.js');
+    removeDeletedFiles(store, io.stderr);
+    const read = await loadMaildir(outputs.maildir.dir, store, async (message) => {
+      try {
+        return { parsed: await parseMessage(message), parseError: null };
+      } catch (err) {
+        return { parsed: null, parseError: (err as Error).message };
+      }
+    });
+    if (read > 0) io.stderr.write(`smtpd-ts: inbox: ${read} message(s) read from the Maildir ${outputs.maildir.dir}\n`);
+  }
   if (store && config.http) {
     // Loaded only with --http: the sink without it never needs node:http.
     const { InboxHttpServer } = await import('../http/http-server.js');

@@ -5,8 +5,9 @@
  * default): the oldest go first. In memory; the HTTP APIs
  * (src/http/) read it.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import path from 'node:path';
 import type { Message } from '../message.js';
 import type { ParsedMessage } from '../printers/parse-message.js';
 
@@ -20,6 +21,8 @@ export interface StoredMessage {
   /** Null when the message could not be parsed (`parseError` says why). */
   readonly parsed: ParsedMessage | null;
   readonly parseError: string | null;
+  /** The Maildir file that holds it (`--save-dir`), or null. */
+  readonly file: string | null;
   read: boolean;
 }
 
@@ -36,9 +39,22 @@ export function newId(): string {
   return out;
 }
 
+/** An id of Mailpit's form that a Maildir file name always gives, so that a message keeps its id across restarts. */
+export function idFromName(name: string): string {
+  let n = BigInt(`0x${createHash('sha256').update(name).digest('hex').slice(0, 32)}`);
+  let out = '';
+  for (let i = 0; i < 22; i++) {
+    out = ALPHABET[Number(n % 62n)]! + out;
+    n /= 62n;
+  }
+  return out;
+}
+
 /**
  * Events: `new` (a StoredMessage), `delete` (its id), `truncate` (all
- * deleted), `update` (read status changed: the StoredMessage).
+ * deleted), `update` (read status changed: the StoredMessage), and
+ * `removed` (the StoredMessage and `deleted` or `pruned`) for whoever keeps
+ * its file.
  */
 export class MessageStore extends EventEmitter {
   /** Oldest first. */
@@ -52,11 +68,19 @@ export class MessageStore extends EventEmitter {
     super();
   }
 
-  add(message: Message, parsed: ParsedMessage | null, parseError: string | null = null): StoredMessage {
-    const entry: StoredMessage = { id: newId(), message, parsed, parseError, read: false };
+  /** Adds a message, newest; `file` (its Maildir file) gives its id. */
+  add(
+    message: Message,
+    parsed: ParsedMessage | null,
+    parseError: string | null = null,
+    file: string | null = null,
+  ): StoredMessage {
+    const id = file === null ? newId() : idFromName(path.basename(file));
+    const entry: StoredMessage = { id, message, parsed, parseError, file, read: false };
+    if (this.byId.has(id)) this.remove(id, 'pruned');
     this.entries.push(entry);
     this.byId.set(entry.id, entry);
-    while (this.maxMessages > 0 && this.entries.length > this.maxMessages) this.remove(this.entries[0]!.id);
+    while (this.maxMessages > 0 && this.entries.length > this.maxMessages) this.remove(this.entries[0]!.id, 'pruned');
     this.emit('new', entry);
     return entry;
   }
@@ -94,21 +118,24 @@ export class MessageStore extends EventEmitter {
     return this.list(0, Number.POSITIVE_INFINITY, matches);
   }
 
-  remove(id: string): boolean {
+  /** Removes a message: `deleted` through the API, or `pruned` past the bounds (its file is kept then). */
+  remove(id: string, reason: 'deleted' | 'pruned' = 'deleted'): boolean {
     const entry = this.byId.get(id);
     if (!entry) return false;
     this.byId.delete(id);
     this.entries.splice(this.entries.indexOf(entry), 1);
     this.deletedCount++;
     this.emit('delete', id);
+    this.emit('removed', entry, reason);
     return true;
   }
 
   clear(): void {
-    this.deletedCount += this.entries.length;
-    this.entries.length = 0;
+    const all = this.entries.splice(0);
+    this.deletedCount += all.length;
     this.byId.clear();
     this.emit('truncate');
+    for (const entry of all) this.emit('removed', entry, 'deleted');
   }
 
   setRead(entry: StoredMessage, read: boolean): void {

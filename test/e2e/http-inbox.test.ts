@@ -5,7 +5,7 @@
  * rebinding, cross-origin changes). Real SMTP clients send the mail.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -15,6 +15,7 @@ import { MailpitClient as MailpitClientV1 } from 'mailpit-api-v1';
 import WebSocket from 'ws';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { sendMail } from '../helpers/smtp-client.js';
+import { until } from '../helpers/until.js';
 
 /** The inbox URL from the CLI's line. */
 function inboxUrl(cli: RunningCli): string {
@@ -231,6 +232,48 @@ describe('--http: the inbox in Mailpit’s API', () => {
       ws.terminate();
     } finally {
       await cli.stop('SIGTERM');
+    }
+  });
+
+  it('keeps the inbox in the --save-dir Maildir: a restart keeps the messages and their IDs, a delete removes the file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-http-maildir-'));
+    const args = ['-n', '--http', '127.0.0.1:0', '--save-dir', dir, '127.0.0.1:0'];
+    type List = { total: number; messages: { ID: string; Subject: string }[] };
+    const list = async (cli: RunningCli) => (await (await fetch(`${inboxUrl(cli)}/api/v1/messages`)).json()) as List;
+    try {
+      let cli = await startCli(args);
+      await send(cli, 'first');
+      await send(cli, 'second');
+      const before = await list(cli);
+      await cli.stop('SIGTERM');
+      cli = await startCli(args);
+      const after = await list(cli);
+      assert.deepEqual(
+        after.messages.map((m) => [m.ID, m.Subject]),
+        before.messages.map((m) => [m.ID, m.Subject]),
+      );
+      assert.match(cli.stderr(), /2 message\(s\) read from the Maildir/);
+      const full = (await (await fetch(`${inboxUrl(cli)}/api/v1/message/${after.messages[1]!.ID}`)).json()) as {
+        Text: string;
+        SmtpdTs: { mailFrom: string; rcptTo: string[] };
+      };
+      assert.equal(full.SmtpdTs.mailFrom, 'app@example.test');
+      assert.deepEqual(full.SmtpdTs.rcptTo, ['user@example.test', 'hidden@example.test']);
+      assert.match(full.Text, /^Hello first\n/);
+      await fetch(`${inboxUrl(cli)}/api/v1/messages`, {
+        method: 'DELETE',
+        body: JSON.stringify({ IDs: [after.messages[0]!.ID] }),
+      });
+      await until(async () => (await readdir(path.join(dir, 'new'))).length === 1, 3000, 'the file removed');
+      await cli.stop('SIGTERM');
+      cli = await startCli(args);
+      assert.deepEqual(
+        (await list(cli)).messages.map((m) => m.Subject),
+        ['first'],
+      );
+      await cli.stop('SIGTERM');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

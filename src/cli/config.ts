@@ -53,6 +53,12 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
   readonly workers: number;
   /** `--http`: where the inbox's HTTP API listens (src/http/); null: no store, no API. */
   readonly http: HostPort | null;
+  /** `--http-allow-host`, `--http-cors`, `--http-auth-file` (read at start). */
+  readonly httpAccess: {
+    readonly allowHosts: readonly string[];
+    readonly corsOrigin: string | null;
+    readonly authFile: string | null;
+  };
   /** `--max-messages`: the most messages the inbox keeps, 0 for no limit. */
   readonly maxMessages: number;
   /** `--reply`, `--rules`, `--seed`, `--connection-rate`, `--transcript` (rule-settings.ts). */
@@ -82,6 +88,9 @@ export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOpti
   workers?: string;
   http?: string | boolean;
   maxMessages?: string;
+  httpAllowHost?: string[];
+  httpCors?: string;
+  httpAuthFile?: string;
 }
 
 /**
@@ -144,6 +153,21 @@ function httpAddress(value: string | boolean): HostPort {
   return parseHostPort(/^[0-9]+$/.test(spec) ? `127.0.0.1:${spec}` : spec, 'HTTP');
 }
 
+/** `--http-allow-host`, `--http-cors`, `--http-auth-file`: only with `--http`. */
+function httpAccess(options: CliOptions, http: boolean): Config['httpAccess'] {
+  const given =
+    options.httpAllowHost !== undefined || options.httpCors !== undefined || options.httpAuthFile !== undefined;
+  if (given && !http) throw new UsageError('--http-allow-host, --http-cors and --http-auth-file need --http');
+  const cors = options.httpCors ?? null;
+  if (cors !== null && cors !== '*' && !/^https?:\/\/[^/\s]+$/.test(cors))
+    throw new UsageError(`--http-cors takes an origin (http://host:port) or *, not '${cors}'`);
+  return {
+    allowHosts: (options.httpAllowHost ?? []).map((h) => h.toLowerCase()),
+    corsOrigin: cors,
+    authFile: optionalPath(options.httpAuthFile, '--http-auth-file'),
+  };
+}
+
 /** The commands besides the sink itself (dispatched in cli.ts before the flags are parsed). */
 export const COMMANDS = ['wait', 'sendmail'] as const;
 
@@ -197,5 +221,6 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     workers,
     http,
     maxMessages: wholeNumber(options.maxMessages, '--max-messages', MAX_MESSAGES_DEFAULT),
+    httpAccess: httpAccess(options, http !== null),
   };
 }

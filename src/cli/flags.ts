@@ -59,6 +59,13 @@ export function program(): Command {
       '--max-messages <n>',
       `messages the inbox keeps, oldest dropped first, 0 for no limit (default: ${MAX_MESSAGES_DEFAULT})`,
     )
+    .option(
+      '--http-allow-host <name>',
+      'also answer requests for this Host name (DNS rebinding guard); repeatable',
+      collect,
+    )
+    .option('--http-cors <origin>', 'let pages from ORIGIN (or * for any) call the API; none by default')
+    .option('--http-auth-file <path>', 'require HTTP basic auth, users from PATH (user:password lines)')
     .optionsGroup('CI and scripts:')
     .option('--exit-after <n>', 'exit 0 once N messages were accepted and written')
     .option('--timeout <seconds>', `exit ${EXIT.TIMEOUT} if the run has not finished after SECONDS`)

@@ -14,6 +14,18 @@ import { describeIoError } from '../outputs/output.js';
 
 type CredentialOptions = Pick<ServerOptions, 'tls' | 'auth'>;
 
+/** A `user:password` file a flag names (`--auth-file`, `--http-auth-file`); a bad one is a UsageError. */
+export async function readUsersFile(path: string, flag: string): Promise<Map<string, string>> {
+  const text = await readFile(path, 'utf8').catch((e: Error) =>
+    Promise.reject(new UsageError(`cannot read ${flag} ${path}: ${describeIoError(e)}`)),
+  );
+  try {
+    return parseUsers(text);
+  } catch (e) {
+    throw new UsageError(`bad ${flag} ${path}: ${(e as Error).message}`);
+  }
+}
+
 /** The server options for `settings`; writes the certificate's fingerprint to `log`. */
 export async function credentialOptions(
   settings: Pick<SmtpSettingsFromFlags, 'tls' | 'auth'>,
@@ -36,18 +48,7 @@ export async function credentialOptions(
     log.write(`smtpd-ts: TLS ${what}: SHA-256 fingerprint ${credentials.fingerprint256}\n`);
   }
   if (settings.auth) {
-    let users: Map<string, string> | undefined;
-    if (settings.auth.file !== null) {
-      const path = settings.auth.file;
-      const text = await readFile(path, 'utf8').catch((e: Error) =>
-        Promise.reject(new UsageError(`cannot read --auth-file ${path}: ${describeIoError(e)}`)),
-      );
-      try {
-        users = parseUsers(text);
-      } catch (e) {
-        throw new UsageError(`bad --auth-file ${path}: ${(e as Error).message}`);
-      }
-    }
+    const users = settings.auth.file === null ? undefined : await readUsersFile(settings.auth.file, '--auth-file');
     options.auth = {
       required: settings.auth.required,
       // Without --auth-insecure the server decides: in the clear on loopback only.

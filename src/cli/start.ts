@@ -11,7 +11,7 @@ import net from 'node:net';
 import path, { dirname } from 'node:path';
 import type { Config } from './config.js';
 import { ExpectationTracker } from '../expect/tracker.js';
-import { credentialOptions } from './smtp-options.js';
+import { credentialOptions, readUsersFile } from './smtp-options.js';
 import { OutputHandler } from '../handlers/outputs.js';
 import { StrictHandler } from '../handlers/strict.js';
 import { openOutputs, type OpenDestination, type OpenedOutputs } from '../outputs/open-outputs.js';
@@ -125,6 +125,9 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     throw err instanceof UsageError ? err : new StartError(err.message);
   };
   const credentials = await credentialOptions(config, io.stderr, hostname).catch(orClose);
+  const authFile = config.httpAccess.authFile;
+  // Read with the other files flags name, before anything listens (a bad one is exit 2).
+  const users = authFile === null ? null : await readUsersFile(authFile, '--http-auth-file').catch(orClose);
   const expecting = config.expectCount !== null || config.expectations.length > 0;
   const expectations =
     expecting && role === undefined ? new ExpectationTracker(config.expectCount, config.expectations) : null;
@@ -202,10 +205,23 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   if (store && config.http) {
     // Loaded only with --http: the sink without it never needs node:http.
     const { InboxHttpServer } = await import('../http/http-server.js');
-    const server = new InboxHttpServer({ ...config.http, store, hostname, log: io.stderr });
+    const access = config.httpAccess;
+    const server = new InboxHttpServer({
+      ...config.http,
+      store,
+      hostname,
+      log: io.stderr,
+      allowHosts: access.allowHosts,
+      corsOrigin: access.corsOrigin,
+      users,
+    });
     try {
       const bound = await server.listen();
       inbox = { store, server, url: `http://${formatHostPort(bound.address, bound.port)}` };
+      if (!isLoopbackAddress(bound.address))
+        io.stderr.write(
+          `smtpd-ts: warning: the inbox listens on ${config.http.host}: anyone who can reach it can read the mail${users ? '' : ' (see --http-auth-file)'}\n`,
+        );
     } catch (err) {
       await server.close();
       await abandon();

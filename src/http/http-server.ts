@@ -11,6 +11,7 @@
  * nosniff` and `Referrer-Policy: no-referrer`. Bad requests get 400 or 404
  * with one line of text; request bodies are bounded.
  */
+import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -54,8 +55,21 @@ function isLoopbackName(name: string): boolean {
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** Whether an Authorization header names a user with the right password (compared in constant time). */
+function authorized(header: string | undefined, users: ReadonlyMap<string, string>): boolean {
+  const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? '');
+  if (!m) return false;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return false;
+  const expected = users.get(decoded.slice(0, colon));
+  if (expected === undefined) return false;
+  const [a, b] = [Buffer.from(decoded.slice(colon + 1)), Buffer.from(expected)];
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const json = (res: http.ServerResponse, value: unknown, type = 'application/json') =>
@@ -120,7 +134,16 @@ export interface HttpOptions {
   /** The host name in MailHog's message IDs (`ID@hostname`). */
   readonly hostname: string;
   readonly log?: NodeJS.WritableStream;
+  /** Host names accepted besides loopback names and the bound address (`--http-allow-host`). */
+  readonly allowHosts?: readonly string[];
+  /** The one origin (or `*`) other pages may call the API from (`--http-cors`); none by default. */
+  readonly corsOrigin?: string | null;
+  /** Users and passwords for HTTP basic auth (`--http-auth-file`); none: no auth. */
+  readonly users?: ReadonlyMap<string, string> | null;
 }
+
+/** The HTML view of a message: its own styles and inline images, no script, no form, nothing fetched. */
+const VIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:; sandbox";
 
 /** How often an idle event stream gets a keep-alive, in ms (MailHog: 30 s). */
 const KEEPALIVE_MS = 30_000;
@@ -137,6 +160,7 @@ export class InboxHttpServer {
 
   constructor(private readonly options: HttpOptions) {
     this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
       this.handle(req, res).catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
         const message = err instanceof Error ? err.message : String(err);
@@ -227,7 +251,6 @@ export class InboxHttpServer {
 
   private openStream(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(200, {
-      ...SECURITY_HEADERS,
       'Content-Type': 'text/event-stream',
       Connection: 'keep-alive',
     });
@@ -247,21 +270,38 @@ export class InboxHttpServer {
     });
   }
 
-  /** Refuses what a page on another site could make a browser send here. */
+  /** Refuses what a page on another site could make a browser send here, and who lacks the password. */
   private guard(req: http.IncomingMessage): void {
     const host = req.headers.host ?? '';
     const name = hostName(host);
     const bound = hostName(this.options.host);
-    if (!isLoopbackName(name) && name !== bound)
-      throw new HttpError(403, `forbidden: Host ${host || '(none)'} is not this server`);
+    const allowed = this.options.allowHosts ?? [];
+    if (!isLoopbackName(name) && name !== bound && !allowed.includes(name))
+      throw new HttpError(403, `forbidden: Host ${host || '(none)'} is not this server (see --http-allow-host)`);
     const origin = req.headers.origin;
     const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
-    if (!safe && origin !== undefined && origin !== `http://${host}`)
+    if (!safe && origin !== undefined && origin !== `http://${host}` && !this.corsAllows(origin))
       throw new HttpError(403, `forbidden: a request from ${origin} may not change this inbox`);
+    const users = this.options.users;
+    if (users && !authorized(req.headers.authorization, users)) throw new HttpError(401, 'authentication required');
+  }
+
+  private corsAllows(origin: string): boolean {
+    const allowed = this.options.corsOrigin ?? null;
+    return allowed === '*' || allowed === origin;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const origin = req.headers.origin;
+    if (origin !== undefined && this.corsAllows(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', this.options.corsOrigin === '*' ? '*' : origin);
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization');
+      res.setHeader('Vary', 'Origin');
+    }
+    if (this.options.users) res.setHeader('WWW-Authenticate', 'Basic realm="smtpd-ts", charset="UTF-8"');
     this.guard(req);
+    if (req.method === 'OPTIONS') return text(res, '');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const store = this.options.store;
     const route = `${req.method} ${url.pathname}`;
@@ -326,6 +366,17 @@ export class InboxHttpServer {
         return text(res, 'ok');
       }
     }
+    const view = /^\/view\/([A-Za-z0-9]+)\.(html|txt)$/.exec(url.pathname);
+    if (view && req.method === 'GET') {
+      const entry = store.get(view[1]!);
+      if (!entry) throw new HttpError(404, 'Message not found');
+      if (view[2] === 'txt') return text(res, entry.parsed?.text ?? '');
+      const html = entry.parsed?.html;
+      if (!html) throw new HttpError(404, 'Message does not contain HTML');
+      res.setHeader('Content-Security-Policy', VIEW_CSP);
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html) });
+      return void res.end(html);
+    }
     const m = /^\/api\/v1\/message\/([A-Za-z0-9]+)(\/headers|\/raw)?$/.exec(url.pathname);
     if (m && req.method === 'GET') {
       const entry = store.get(m[1]!);
@@ -346,7 +397,6 @@ export class InboxHttpServer {
       }
       if (req.method === 'GET' && h[2]) {
         res.writeHead(200, {
-          ...SECURITY_HEADERS,
           'Content-Type': 'message/rfc822',
           'Content-Disposition': `attachment; filename="${entry.id}.eml"`,
           'Content-Length': entry.message.data.length,

@@ -5,7 +5,9 @@
  * rebinding, cross-origin changes). Real SMTP clients send the mail.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -13,7 +15,7 @@ import { MailpitClient } from 'mailpit-api';
 import mailhog from 'mailhog';
 import { MailpitClient as MailpitClientV1 } from 'mailpit-api-v1';
 import WebSocket from 'ws';
-import { startCli, type RunningCli } from '../helpers/cli.js';
+import { NODE_ARGS, ROOT, startCli, type RunningCli } from '../helpers/cli.js';
 import { sendMail } from '../helpers/smtp-client.js';
 import { until } from '../helpers/until.js';
 
@@ -154,7 +156,6 @@ describe('--http: the inbox in Mailpit’s API', () => {
       const url = inboxUrl(cli);
       await send(cli, 'Secret link');
       const port = new URL(url).port;
-      const { request } = await import('node:http');
       const status = (headers: Record<string, string>, method = 'GET') =>
         new Promise<number>((resolve, reject) => {
           const req = request({ host: '127.0.0.1', port, path: '/api/v1/messages', method, headers }, (res) => {
@@ -174,6 +175,103 @@ describe('--http: the inbox in Mailpit’s API', () => {
       );
     } finally {
       await cli.stop('SIGTERM');
+    }
+  });
+
+  it('asks for basic auth with --http-auth-file, lets a named Host and a CORS origin in, and views a message', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-http-auth-'));
+    const users = path.join(dir, 'users');
+    await writeFile(users, '# inbox users\nqa:s3cret\n');
+    const cli = await startCli([
+      '-n',
+      '--http',
+      '127.0.0.1:0',
+      '--http-auth-file',
+      users,
+      '--http-allow-host',
+      'mail.test',
+      '--http-cors',
+      'http://app.test:3000',
+      '127.0.0.1:0',
+    ]);
+    try {
+      const url = inboxUrl(cli);
+      const auth = { Authorization: `Basic ${Buffer.from('qa:s3cret').toString('base64')}` };
+      const refused = await fetch(`${url}/api/v1/messages`);
+      assert.equal(refused.status, 401);
+      assert.match(refused.headers.get('www-authenticate') ?? '', /^Basic /);
+      const wrong = { Authorization: `Basic ${Buffer.from('qa:nope').toString('base64')}` };
+      assert.equal((await fetch(`${url}/api/v1/messages`, { headers: wrong })).status, 401);
+      const mailpit = new MailpitClient(url, { auth: { username: 'qa', password: 's3cret' } });
+      await send(cli, 'Authorized');
+      assert.equal((await mailpit.listMessages()).total, 1);
+      const port = new URL(url).port;
+      const status = (headers: Record<string, string>, method = 'GET') =>
+        new Promise<{ status: number; cors: string | undefined }>((resolve, reject) => {
+          const req = request(
+            { host: '127.0.0.1', port, path: '/api/v1/messages', method, headers: { ...auth, ...headers } },
+            (res) => {
+              res.resume();
+              resolve({
+                status: res.statusCode ?? 0,
+                cors: res.headers['access-control-allow-origin'] as string | undefined,
+              });
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+      assert.equal((await status({ Host: `mail.test:${port}` })).status, 200);
+      assert.equal((await status({ Host: `other.test:${port}` })).status, 403);
+      const cors = await status({ Host: `127.0.0.1:${port}`, Origin: 'http://app.test:3000' }, 'PUT');
+      assert.deepEqual(cors, { status: 200, cors: 'http://app.test:3000' });
+      assert.equal((await status({ Host: `127.0.0.1:${port}`, Origin: 'http://evil.test' }, 'PUT')).status, 403);
+      const id = (await mailpit.listMessages()).messages[0]!.ID;
+      const txt = await fetch(`${url}/view/${id}.txt`, { headers: auth });
+      assert.match(await txt.text(), /^Hello Authorized/);
+      assert.equal(
+        (await fetch(`${url}/view/${id}.html`, { headers: auth })).status,
+        404,
+        'a plain text message has no HTML',
+      );
+    } finally {
+      await cli.stop('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('shows an HTML message under a sandboxing Content-Security-Policy', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const html = '<p>Hi</p><script>alert(1)</script><img src="https://tracker.test/p.gif">';
+      const data = `Subject: html\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${html}`;
+      assert.equal((await sendMail(cli.port, { from: 'a@x.test', to: ['b@x.test'], data })).at(-2), 250);
+      const res = await fetch(`${inboxUrl(cli)}/view/latest.html`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /sandbox/);
+      assert.match(csp, /default-src 'none'/);
+      assert.ok(!/script-src/.test(csp), 'no script may run');
+      assert.match(await res.text(), /<p>Hi<\/p>/);
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+
+  it('refuses the --http access flags without --http, and a bad --http-cors, with exit 2', () => {
+    for (const args of [
+      ['--http-cors', 'http://a.test'],
+      ['--http', '--http-cors', 'not an origin'],
+      ['--http', '--http-auth-file', '/nonexistent/users'],
+    ]) {
+      const r = spawnSync(process.execPath, [...NODE_ARGS, '-n', ...args, '127.0.0.1:0'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     }
   });
 

@@ -146,12 +146,14 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     log: io.stderr,
     showLint: config.lint,
     // Expectations and the inbox read the parsed fields (and lint), whatever the output format.
-    parseAlways: expecting || store !== null,
+    parseAlways: expecting,
+    lintAlways: expecting,
     offload: true,
     ...((expecting && observe) || store
       ? {
           onWritten: (message, context) => {
-            store?.add(message, context.parsed ?? null, context.parseError ?? null, context.savedAs ?? null);
+            // The inbox parses when the API asks (message-store.ts), not here.
+            store?.add(message, context.savedAs ?? null);
             if (expecting && observe) observe(toJsonRecord(message, { ...context, includeRaw: false }));
           },
         }
@@ -191,15 +193,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   if (store && config.http && outputs.maildir) {
     // The Maildir is the inbox's persistent store: what is in it is read back.
     const { loadMaildir, removeDeletedFiles } = await import('../store/maildir-inbox.js');
-    const { parseMessage } = await import('../printers/parse-message.js');
     removeDeletedFiles(store, io.stderr);
-    const read = await loadMaildir(outputs.maildir.dir, store, async (message) => {
-      try {
-        return { parsed: await parseMessage(message), parseError: null };
-      } catch (err) {
-        return { parsed: null, parseError: (err as Error).message };
-      }
-    });
+    const read = await loadMaildir(outputs.maildir.dir, store);
     if (read > 0) io.stderr.write(`smtpd-ts: inbox: ${read} message(s) read from the Maildir ${outputs.maildir.dir}\n`);
   }
   if (store && config.http) {

@@ -35,6 +35,8 @@ export interface OutputHandlerOptions {
   readonly showLint?: boolean;
   /** Parse every message, even when no output's format needs it (expectations read parsed fields). */
   readonly parseAlways?: boolean;
+  /** Lint every message, even when no output shows the findings (expectations judge them). */
+  readonly lintAlways?: boolean;
   /**
    * Format messages of OFFLOAD_MIN_BYTES and more in a worker thread, so
    * that a huge hostile message never holds up other clients (the CLI does;
@@ -54,7 +56,7 @@ export class OutputHandler implements Handler {
     const parses = (options.parseAlways ?? false) || options.outputs.some((o) => o.format.parses);
     // Whether anything shows or judges findings: JSON always carries them.
     const lints =
-      (options.showLint ?? false) || (options.parseAlways ?? false) || options.outputs.some((o) => !o.format.human);
+      (options.showLint ?? false) || (options.lintAlways ?? false) || options.outputs.some((o) => !o.format.human);
     this.settings = { parses, lints, showLint: options.showLint ?? false, includeRaw: options.includeRaw ?? false };
     // Only the built-in formats and styles can be rebuilt in the worker by name.
     const builtIn = options.outputs.every((o) => FORMATS[o.format.name as FormatName] === o.format);

@@ -175,10 +175,15 @@ export class InboxHttpServer {
     this.server.on('clientError', (_err, socket) => socket.destroy());
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     const store = options.store;
-    store.on('new', (e: StoredMessage) => this.broadcast('new', summary(e)));
-    store.on('update', (e: StoredMessage) => this.broadcast('update', { ID: e.id, Read: e.read }));
-    store.on('delete', (id: string) => this.broadcast('delete', { ID: id }));
-    store.on('truncate', () => this.broadcast('truncate', null));
+    // The frames are built only when someone listens: the SMTP path pays nothing otherwise.
+    // A new message's summary needs its parse: made only when someone listens.
+    store.on('new', (e: StoredMessage) => {
+      if (this.sockets.clients.size === 0) return;
+      void store.load(e).then(() => this.broadcast('new', () => summary(e)));
+    });
+    store.on('update', (e: StoredMessage) => this.broadcast('update', () => ({ ID: e.id, Read: e.read })));
+    store.on('delete', (id: string) => this.broadcast('delete', () => ({ ID: id })));
+    store.on('truncate', () => this.broadcast('truncate', () => null));
   }
 
   /** `/api/events`: a WebSocket, for a request from this server's own pages or from outside a browser. */
@@ -207,15 +212,15 @@ export class InboxHttpServer {
   }
 
   /** Mailpit's WebsocketNotification `{Type, Data}` to every client; `stats` follows changes, 250 ms later. */
-  private broadcast(type: string, data: unknown): void {
+  private broadcast(type: string, data: () => unknown): void {
     if (this.sockets.clients.size === 0) return;
-    const frame = JSON.stringify({ Type: type, Data: data });
+    const frame = JSON.stringify({ Type: type, Data: data() });
     for (const ws of this.sockets.clients) if (ws.readyState === ws.OPEN) ws.send(frame);
     if (type === 'stats' || this.statsTimer !== undefined) return;
     this.statsTimer = setTimeout(() => {
       this.statsTimer = undefined;
       const store = this.options.store;
-      this.broadcast('stats', { Total: store.size, Unread: store.unread, Version: `smtpd-ts ${VERSION}` });
+      this.broadcast('stats', () => ({ Total: store.size, Unread: store.unread, Version: `smtpd-ts ${VERSION}` }));
     }, 250).unref();
   }
 
@@ -314,7 +319,7 @@ export class InboxHttpServer {
       case 'GET /api/v1/swagger.json':
         return json(res, OPENAPI);
       case 'GET /api/v1/messages':
-        return json(res, messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50)));
+        return json(res, await messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50)));
       case 'PUT /api/v1/messages': {
         const body = await readJson(req);
         const read = body['Read'] === true || body['read'] === true;
@@ -324,10 +329,10 @@ export class InboxHttpServer {
           throw new HttpError(400, 'You may specify either IDs or a search query, not both');
         const targets =
           search !== ''
-            ? store.filter(searchPredicate(search))
+            ? await store.filter(searchPredicate(search))
             : chosen.length > 0
               ? chosen.map((id) => store.get(id)).filter((e): e is StoredMessage => e !== undefined)
-              : store.filter(() => true);
+              : store.list(0, store.size);
         for (const e of targets) store.setRead(e, read);
         return text(res, 'ok');
       }
@@ -342,7 +347,7 @@ export class InboxHttpServer {
         const query = url.searchParams.get('query') ?? '';
         if (query.trim() === '') throw new HttpError(400, 'no search query');
         const matches = searchPredicate(query);
-        return json(res, messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50), matches));
+        return json(res, await messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50), matches));
       }
       case 'GET /api/v2/messages': {
         const { start, limit } = mailhogStartLimit(url);
@@ -354,7 +359,7 @@ export class InboxHttpServer {
         const query = url.searchParams.get('query') ?? '';
         const matches = mailhogMatches(url.searchParams.get('kind') ?? '', query);
         if (matches === null || query === '') return send(res, 400, 'text/plain; charset=utf-8', '');
-        const all = store.filter(matches);
+        const all = await store.filter(matches);
         return json(res, this.mailhogResult(all.length, start, all.slice(start, start + limit)));
       }
       case 'GET /api/v1/events':
@@ -362,7 +367,7 @@ export class InboxHttpServer {
       case 'DELETE /api/v1/search': {
         const query = url.searchParams.get('query') ?? '';
         if (query.trim() === '') throw new HttpError(400, 'no search query');
-        for (const e of store.filter(searchPredicate(query))) store.remove(e.id);
+        for (const e of await store.filter(searchPredicate(query))) store.remove(e.id);
         return text(res, 'ok');
       }
     }
@@ -370,6 +375,7 @@ export class InboxHttpServer {
     if (view && req.method === 'GET') {
       const entry = store.get(view[1]!);
       if (!entry) throw new HttpError(404, 'Message not found');
+      await store.load(entry);
       if (view[2] === 'txt') return text(res, entry.parsed?.text ?? '');
       const html = entry.parsed?.html;
       if (!html) throw new HttpError(404, 'Message does not contain HTML');
@@ -384,6 +390,7 @@ export class InboxHttpServer {
       if (m[2] === '/raw') return send(res, 200, 'text/plain; charset=utf-8', entry.message.data);
       if (m[2] === '/headers') return json(res, headersObject(entry.message.data));
       store.setRead(entry, true);
+      await store.load(entry);
       return json(res, fullMessage(entry));
     }
     // MailHog's message routes: its ID is ours with `@hostname`.

@@ -95,14 +95,15 @@ export function summary(entry: StoredMessage): MailpitSummary {
 }
 
 /** GET /api/v1/messages and /api/v1/search: one page, and the counts. */
-export function messagesSummary(
+export async function messagesSummary(
   store: MessageStore,
   start: number,
   limit: number,
   matches?: (e: StoredMessage) => boolean,
-): Record<string, unknown> {
-  const all = matches ? store.filter(matches) : null;
+): Promise<Record<string, unknown>> {
+  const all = matches ? await store.filter(matches) : null;
   const page = all ? all.slice(start, start + limit) : store.list(start, limit);
+  await store.load(...page);
   return {
     total: store.size,
     unread: store.unread,

@@ -11,7 +11,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { countBareLineEndings } from '../channel/data-decoder.js';
 import type { Message } from '../message.js';
-import type { ParsedMessage } from '../printers/parse-message.js';
 import type { MessageStore, StoredMessage } from './message-store.js';
 
 const CRLF = Buffer.from('\r\n');
@@ -52,15 +51,11 @@ function toCrlf(data: Buffer): Buffer {
 }
 
 /**
- * Reads the Maildir's messages into `store`, oldest first; `parse` gives each
- * one's parsed fields. Resolves with how many were read. Files that are not
+ * Reads the Maildir's messages into `store`, oldest first (each is parsed
+ * when the API first needs it). Resolves with how many were read. Files that are not
  * the sink's (no Maildir name) are read too, with the file's time.
  */
-export async function loadMaildir(
-  dir: string,
-  store: MessageStore,
-  parse: (message: Message) => Promise<{ parsed: ParsedMessage | null; parseError: string | null }>,
-): Promise<number> {
+export async function loadMaildir(dir: string, store: MessageStore): Promise<number> {
   const files: { file: string; time: number }[] = [];
   for (const folder of ['cur', 'new']) {
     const names = await fs.readdir(path.join(dir, folder)).catch(() => [] as string[]);
@@ -98,8 +93,7 @@ export async function loadMaildir(
       data,
       bareLineEndings: countBareLineEndings(data),
     };
-    const { parsed, parseError } = await parse(message);
-    store.add(message, parsed, parseError, file);
+    store.add(message, file);
   }
   return kept.length;
 }

@@ -9,32 +9,78 @@ import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Message } from '../message.js';
-import type { ParsedMessage } from '../printers/parse-message.js';
+import { parseMessage, type ParsedMessage } from '../printers/parse-message.js';
 
 /** Mailpit's default number of messages kept. */
 export const MAX_MESSAGES_DEFAULT = 500;
 
-export interface StoredMessage {
-  /** Mailpit's form: 22 letters and digits. */
-  readonly id: string;
-  readonly message: Message;
+/** What the parse of a stored message gave. */
+export interface ParseResult {
   /** Null when the message could not be parsed (`parseError` says why). */
   readonly parsed: ParsedMessage | null;
   readonly parseError: string | null;
-  /** The Maildir file that holds it (`--save-dir`), or null. */
-  readonly file: string | null;
-  read: boolean;
+}
+
+/**
+ * A message in the inbox. Its parse is made when the API first needs it and
+ * kept for the most recently used messages only (PARSED_KEPT): holding the
+ * parsed fields of every stored message cost the SMTP path a parse and the
+ * garbage collector a large graph per message.
+ */
+export class StoredMessage {
+  read = false;
+  /** @internal The parse, while cached by the store (MessageStore.load). */
+  slot: ParseResult | null = null;
+
+  constructor(
+    /** Mailpit's form: 22 letters and digits. */
+    readonly id: string,
+    readonly message: Message,
+    /** The Maildir file that holds it (`--save-dir`), or null. */
+    readonly file: string | null,
+  ) {}
+
+  /** The parsed fields, once `MessageStore.load` has run for it; null otherwise or when it cannot be parsed. */
+  get parsed(): ParsedMessage | null {
+    return this.slot?.parsed ?? null;
+  }
+
+  get parseError(): string | null {
+    return this.slot?.parseError ?? null;
+  }
+}
+
+/** How many stored messages keep their parse at once. */
+export const PARSED_KEPT = 512;
+
+async function parseStored(message: Message): Promise<ParseResult> {
+  try {
+    return { parsed: await parseMessage(message), parseError: null };
+  } catch (err) {
+    return { parsed: null, parseError: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-/** A 22-character identifier of letters and digits, as Mailpit's shortuuid (128 random bits). */
+/** Random bytes drawn a few KiB at a time (one system call per few hundred ids, not one each). */
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+/**
+ * A 22-character identifier of letters and digits, as Mailpit's shortuuid
+ * (about 131 random bits): each character from a random byte below 248
+ * (4 x 62, so every character is equally likely), the others drawn again.
+ */
 export function newId(): string {
-  let n = BigInt(`0x${randomBytes(16).toString('hex')}`);
   let out = '';
-  for (let i = 0; i < 22; i++) {
-    out = ALPHABET[Number(n % 62n)]! + out;
-    n /= 62n;
+  while (out.length < 22) {
+    if (poolAt >= pool.length) {
+      pool = randomBytes(4096);
+      poolAt = 0;
+    }
+    const b = pool[poolAt++]!;
+    if (b < 248) out += ALPHABET[b % 62];
   }
   return out;
 }
@@ -60,6 +106,8 @@ export class MessageStore extends EventEmitter {
   /** Oldest first. */
   private readonly entries: StoredMessage[] = [];
   private readonly byId = new Map<string, StoredMessage>();
+  /** The messages whose parse is kept, least recently used first. */
+  private readonly withParse = new Set<StoredMessage>();
   /** Messages pruned or deleted since start. */
   deletedCount = 0;
 
@@ -68,15 +116,11 @@ export class MessageStore extends EventEmitter {
     super();
   }
 
-  /** Adds a message, newest; `file` (its Maildir file) gives its id. */
-  add(
-    message: Message,
-    parsed: ParsedMessage | null,
-    parseError: string | null = null,
-    file: string | null = null,
-  ): StoredMessage {
+  /** Adds a message, newest; `file` (its Maildir file) gives its id; a parse made already may be given. */
+  add(message: Message, file: string | null = null, parse: ParseResult | null = null): StoredMessage {
     const id = file === null ? newId() : idFromName(path.basename(file));
-    const entry: StoredMessage = { id, message, parsed, parseError, file, read: false };
+    const entry = new StoredMessage(id, message, file);
+    if (parse) this.keep(entry, parse);
     if (this.byId.has(id)) this.remove(id, 'pruned');
     this.entries.push(entry);
     this.byId.set(entry.id, entry);
@@ -100,22 +144,48 @@ export class MessageStore extends EventEmitter {
     return id === 'latest' ? this.entries.at(-1) : this.byId.get(id);
   }
 
-  /** Newest first, from `start`, at most `limit`, optionally only those matching. */
-  list(start: number, limit: number, matches?: (e: StoredMessage) => boolean): StoredMessage[] {
+  /** Newest first, from `start`, at most `limit`. */
+  list(start: number, limit: number): StoredMessage[] {
     const out: StoredMessage[] = [];
-    let skipped = 0;
-    for (let i = this.entries.length - 1; i >= 0 && out.length < limit; i--) {
+    for (let i = this.entries.length - 1 - start; i >= 0 && out.length < limit; i--) out.push(this.entries[i]!);
+    return out;
+  }
+
+  /** Parses the messages (or finds their parse kept); `entry.parsed` holds it until this resolves and the turn ends. */
+  async load(...entries: StoredMessage[]): Promise<void> {
+    await Promise.all(
+      entries.map(async (entry) => {
+        if (entry.slot) {
+          this.withParse.delete(entry);
+          this.withParse.add(entry);
+          return;
+        }
+        const result = await parseStored(entry.message);
+        if (this.byId.get(entry.id) === entry) this.keep(entry, result);
+        else entry.slot = result; // removed meanwhile: its caller still reads it
+      }),
+    );
+  }
+
+  /** Every message, newest first, that `matches`, each tested right after its parse is at hand. */
+  async filter(matches: (e: StoredMessage) => boolean): Promise<StoredMessage[]> {
+    const out: StoredMessage[] = [];
+    for (let i = this.entries.length - 1; i >= 0; i--) {
       const e = this.entries[i]!;
-      if (matches && !matches(e)) continue;
-      if (skipped++ < start) continue;
-      out.push(e);
+      await this.load(e);
+      if (matches(e)) out.push(e);
     }
     return out;
   }
 
-  /** Every message, newest first, that `matches`. */
-  filter(matches: (e: StoredMessage) => boolean): StoredMessage[] {
-    return this.list(0, Number.POSITIVE_INFINITY, matches);
+  private keep(entry: StoredMessage, result: ParseResult): void {
+    entry.slot = result;
+    this.withParse.delete(entry);
+    this.withParse.add(entry);
+    if (this.withParse.size <= PARSED_KEPT) return;
+    const oldest = this.withParse.values().next().value!;
+    this.withParse.delete(oldest);
+    oldest.slot = null;
   }
 
   /** Removes a message: `deleted` through the API, or `pruned` past the bounds (its file is kept then). */
@@ -123,7 +193,10 @@ export class MessageStore extends EventEmitter {
     const entry = this.byId.get(id);
     if (!entry) return false;
     this.byId.delete(id);
-    this.entries.splice(this.entries.indexOf(entry), 1);
+    this.withParse.delete(entry);
+    // The oldest goes first when pruning: shift() then, not a search.
+    if (this.entries[0] === entry) this.entries.shift();
+    else this.entries.splice(this.entries.indexOf(entry), 1);
     this.deletedCount++;
     this.emit('delete', id);
     this.emit('removed', entry, reason);
@@ -134,6 +207,7 @@ export class MessageStore extends EventEmitter {
     const all = this.entries.splice(0);
     this.deletedCount += all.length;
     this.byId.clear();
+    this.withParse.clear();
     this.emit('truncate');
     for (const entry of all) this.emit('removed', entry, 'deleted');
   }

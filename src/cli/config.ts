@@ -11,8 +11,16 @@ import { toRelaySettings, type RelayCliOptions, type RelaySettings } from './rel
 import { toRuleSettings, type RuleCliOptions, type RuleSettings } from './rule-settings.js';
 import type { RunControl } from './run-control.js';
 import { ExpectSyntaxError, UsageError } from '../errors.js';
-import { didYouMean, optionalPath, parseHostPort, seconds, wholeNumber, type HostPort } from './flag-values.js';
-import { MAX_MESSAGES_DEFAULT } from '../store/message-store.js';
+import {
+  didYouMean,
+  optionalPath,
+  parseHostPort,
+  parseSize,
+  seconds,
+  wholeNumber,
+  type HostPort,
+} from './flag-values.js';
+import { MAX_INBOX_BYTES_DEFAULT, MAX_MESSAGES_DEFAULT } from '../store/message-store.js';
 
 /** The `-c` classes smtpd-ts provides. */
 export const SERVER_CLASSES = ['DebuggingServer', 'PureProxy'] as const;
@@ -59,8 +67,8 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
     readonly corsOrigin: string | null;
     readonly authFile: string | null;
   };
-  /** `--max-messages`: the most messages the inbox keeps, 0 for no limit. */
-  readonly maxMessages: number;
+  /** `--max-messages`, `--max-inbox-size`, `--max-age`: the inbox's bounds. */
+  readonly inboxLimits: { readonly maxMessages: number; readonly maxBytes: number; readonly maxAgeMs: number };
   /** `--reply`, `--rules`, `--seed`, `--connection-rate`, `--transcript` (rule-settings.ts). */
   readonly rules: RuleSettings;
 }
@@ -88,6 +96,8 @@ export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOpti
   workers?: string;
   http?: string | boolean;
   maxMessages?: string;
+  maxInboxSize?: string;
+  maxAge?: string;
   httpAllowHost?: string[];
   httpCors?: string;
   httpAuthFile?: string;
@@ -153,7 +163,17 @@ function httpAddress(value: string | boolean): HostPort {
   return parseHostPort(/^[0-9]+$/.test(spec) ? `127.0.0.1:${spec}` : spec, 'HTTP');
 }
 
-/** `--http-allow-host`, `--http-cors`, `--http-auth-file`: only with `--http`. */
+/** `90s`, `30m`, `12h`, `7d`, or seconds, as milliseconds (above 0). */
+function duration(value: string, flag: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)([smhd]?)$/.exec(value);
+  const ms = m
+    ? Number(m[1]) * { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as '' | 's' | 'm' | 'h' | 'd']
+    : NaN;
+  if (!(ms > 0)) throw new UsageError(`${flag} takes a duration such as 90s, 30m, 12h or 7d, not '${value}'`);
+  return ms;
+}
+
+/** `--http-allow-host`, `--http-cors`, `--http-auth-file`, and the inbox's bounds: only with `--http`. */
 function httpAccess(options: CliOptions, http: boolean): Config['httpAccess'] {
   const given =
     options.httpAllowHost !== undefined || options.httpCors !== undefined || options.httpAuthFile !== undefined;
@@ -220,7 +240,14 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     rules,
     workers,
     http,
-    maxMessages: wholeNumber(options.maxMessages, '--max-messages', MAX_MESSAGES_DEFAULT),
+    inboxLimits: {
+      maxMessages: wholeNumber(options.maxMessages, '--max-messages', MAX_MESSAGES_DEFAULT),
+      maxBytes:
+        options.maxInboxSize === undefined
+          ? MAX_INBOX_BYTES_DEFAULT
+          : parseSize(options.maxInboxSize, '--max-inbox-size'),
+      maxAgeMs: options.maxAge === undefined ? 0 : duration(options.maxAge, '--max-age'),
+    },
     httpAccess: httpAccess(options, http !== null),
   };
 }

@@ -59,6 +59,11 @@ export function program(): Command {
       '--max-messages <n>',
       `messages the inbox keeps, oldest dropped first, 0 for no limit (default: ${MAX_MESSAGES_DEFAULT})`,
     )
+    .option('--max-inbox-size <bytes>', 'message bytes the inbox keeps, oldest dropped first (default: 128MiB)')
+    .option(
+      '--max-age <duration>',
+      'drop messages older than DURATION from the inbox (90s, 30m, 12h, 7d; default: none)',
+    )
     .option(
       '--http-allow-host <name>',
       'also answer requests for this Host name (DNS rebinding guard); repeatable',

@@ -133,7 +133,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     expecting && role === undefined ? new ExpectationTracker(config.expectCount, config.expectations) : null;
   const observe = role ? role.observe : expectations ? (r: JsonRecord) => expectations.observe(r) : null;
   // Every message answered 250 is in the store before its 250 (onWritten runs before the handler returns).
-  const store = config.http ? new MessageStore(config.maxMessages) : null;
+  const store = config.http ? new MessageStore(config.inboxLimits) : null;
+  store?.watchAge();
   const rules = config.rules;
   const seed = rules.seed ?? randomInt(0, 2 ** 32);
   if (usesRandom(rules) && rules.seed === null)

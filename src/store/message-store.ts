@@ -14,6 +14,19 @@ import { parseMessage, type ParsedMessage } from '../printers/parse-message.js';
 /** Mailpit's default number of messages kept. */
 export const MAX_MESSAGES_DEFAULT = 500;
 
+/** The most bytes of messages the inbox holds by default (`--max-inbox-size`). */
+export const MAX_INBOX_BYTES_DEFAULT = 128 * 1024 * 1024;
+
+/** The inbox's bounds: past any of them, the oldest messages go first. */
+export interface StoreLimits {
+  /** Messages at most; 0 for no limit. */
+  readonly maxMessages?: number;
+  /** Bytes of message data at most; 0 for no limit. */
+  readonly maxBytes?: number;
+  /** Age at most, in ms (`--max-age`); 0 for no limit. */
+  readonly maxAgeMs?: number;
+}
+
 /** What the parse of a stored message gave. */
 export interface ParseResult {
   /** Null when the message could not be parsed (`parseError` says why). */
@@ -110,10 +123,36 @@ export class MessageStore extends EventEmitter {
   private readonly withParse = new Set<StoredMessage>();
   /** Messages pruned or deleted since start. */
   deletedCount = 0;
+  /** Bytes of message data held. */
+  private bytes = 0;
+  readonly maxMessages: number;
+  private readonly maxBytes: number;
+  private readonly maxAgeMs: number;
 
-  /** @param maxMessages the most kept; 0 for no limit. */
-  constructor(readonly maxMessages = MAX_MESSAGES_DEFAULT) {
+  constructor(limits: StoreLimits = {}) {
     super();
+    this.maxMessages = limits.maxMessages ?? MAX_MESSAGES_DEFAULT;
+    this.maxBytes = limits.maxBytes ?? MAX_INBOX_BYTES_DEFAULT;
+    this.maxAgeMs = limits.maxAgeMs ?? 0;
+  }
+
+  /** With a maximum age, prunes every few seconds too (the timer holds no process open). */
+  watchAge(): void {
+    if (this.maxAgeMs > 0) setInterval(() => this.prune(), Math.min(this.maxAgeMs, 10_000)).unref();
+  }
+
+  /** Removes what is past the bounds, oldest first (`now` for the age). */
+  prune(now = Date.now()): void {
+    const tooOld = (e: StoredMessage) => this.maxAgeMs > 0 && now - e.message.receivedAt.getTime() > this.maxAgeMs;
+    while (this.entries.length > 0) {
+      const oldest = this.entries[0]!;
+      const over =
+        (this.maxMessages > 0 && this.entries.length > this.maxMessages) ||
+        (this.maxBytes > 0 && this.bytes > this.maxBytes && this.entries.length > 1) ||
+        tooOld(oldest);
+      if (!over) return;
+      this.remove(oldest.id, 'pruned');
+    }
   }
 
   /** Adds a message, newest; `file` (its Maildir file) gives its id; a parse made already may be given. */
@@ -124,7 +163,8 @@ export class MessageStore extends EventEmitter {
     if (this.byId.has(id)) this.remove(id, 'pruned');
     this.entries.push(entry);
     this.byId.set(entry.id, entry);
-    while (this.maxMessages > 0 && this.entries.length > this.maxMessages) this.remove(this.entries[0]!.id, 'pruned');
+    this.bytes += message.data.length;
+    this.prune();
     this.emit('new', entry);
     return entry;
   }
@@ -194,6 +234,7 @@ export class MessageStore extends EventEmitter {
     if (!entry) return false;
     this.byId.delete(id);
     this.withParse.delete(entry);
+    this.bytes -= entry.message.data.length;
     // The oldest goes first when pruning: shift() then, not a search.
     if (this.entries[0] === entry) this.entries.shift();
     else this.entries.splice(this.entries.indexOf(entry), 1);
@@ -208,6 +249,7 @@ export class MessageStore extends EventEmitter {
     this.deletedCount += all.length;
     this.byId.clear();
     this.withParse.clear();
+    this.bytes = 0;
     this.emit('truncate');
     for (const entry of all) this.emit('removed', entry, 'deleted');
   }

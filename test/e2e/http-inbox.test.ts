@@ -375,6 +375,29 @@ describe('--http: the inbox in Mailpit’s API', () => {
     }
   });
 
+  it('drops messages older than --max-age, and keeps at most --max-inbox-size bytes', async () => {
+    const cli = await startCli([
+      '-n',
+      '--http',
+      '127.0.0.1:0',
+      '--max-age',
+      '1s',
+      '--max-inbox-size',
+      '2k',
+      '127.0.0.1:0',
+    ]);
+    try {
+      const total = async () =>
+        ((await (await fetch(`${inboxUrl(cli)}/api/v1/messages`)).json()) as { total: number }).total;
+      await send(cli, 'one');
+      await send(cli, 'two ' + 'x'.repeat(1500));
+      assert.equal(await total(), 1, 'the first dropped past 2 KiB');
+      await until(async () => (await total()) === 0, 5000, 'the message to age out');
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+
   it('keeps at most --max-messages, the oldest dropped first', async () => {
     const cli = await startCli(['-n', '--http', '127.0.0.1:0', '--max-messages', '2', '127.0.0.1:0']);
     try {

@@ -22,6 +22,7 @@ import { fullMessage, headersObject, messagesSummary, summary } from './mailpit-
 import { searchPredicate } from './search.js';
 import { mailhogMatches, mailhogMessage } from './mailhog-shapes.js';
 import { OPENAPI } from './openapi.js';
+import { mimeParts } from './mime-parts.js';
 
 /** The largest request body read, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -382,6 +383,20 @@ export class InboxHttpServer {
       res.setHeader('Content-Security-Policy', VIEW_CSP);
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html) });
       return void res.end(html);
+    }
+    const part = /^\/api\/v1\/message\/([A-Za-z0-9]+)\/part\/([0-9]+(?:\.[0-9]+)*)$/.exec(url.pathname);
+    if (part && req.method === 'GET') {
+      const entry = store.get(part[1]!);
+      const found = entry ? mimeParts(entry.message.data).find((p) => p.partId === part[2]) : undefined;
+      if (!found) throw new HttpError(404, '404 page not found');
+      // The part is the sender's: shown under a sandbox, never as a page of this origin.
+      res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+      res.writeHead(200, {
+        'Content-Type': found.contentType || 'application/octet-stream',
+        'Content-Disposition': `filename="${found.fileName.replace(/["\\\r\n]/g, '_')}"`,
+        'Content-Length': found.content.length,
+      });
+      return void res.end(found.content);
     }
     const m = /^\/api\/v1\/message\/([A-Za-z0-9]+)(\/headers|\/raw)?$/.exec(url.pathname);
     if (m && req.method === 'GET') {

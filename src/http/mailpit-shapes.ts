@@ -8,6 +8,7 @@
 import { lineAt } from '../header-block.js';
 import type { ParsedAddress } from '../printers/parse-message.js';
 import { addressList } from '../printers/quick-parse.js';
+import { attachmentLists, attachmentSummary, mimeParts } from './mime-parts.js';
 import type { MessageStore, StoredMessage } from '../store/message-store.js';
 
 export interface MailpitAddress {
@@ -121,15 +122,7 @@ export function fullMessage(entry: StoredMessage): Record<string, unknown> {
   const p = entry.parsed;
   const s = summary(entry);
   const unsubscribe = header(entry, 'list-unsubscribe');
-  const attachment = (a: NonNullable<typeof p>['attachments'][number], i: number) => ({
-    PartID: String(i + 1),
-    FileName: a.filename ?? '',
-    ContentType: a.contentType,
-    ContentID: (a.contentId ?? '').replace(/^<|>$/g, ''),
-    Size: a.size,
-    Checksums: { MD5: '', SHA1: '', SHA256: a.sha256 },
-  });
-  const parts = p?.attachments ?? [];
+  const { inline, attachments } = attachmentLists(mimeParts(entry.message.data));
   return {
     ID: s.ID,
     MessageID: s.MessageID,
@@ -152,8 +145,8 @@ export function fullMessage(entry: StoredMessage): Record<string, unknown> {
     Text: p?.text ?? '',
     HTML: p?.html ?? '',
     Size: s.Size,
-    Inline: parts.map(attachment).filter((_, i) => parts[i]!.disposition === 'inline'),
-    Attachments: parts.map(attachment).filter((_, i) => parts[i]!.disposition !== 'inline'),
+    Inline: inline.map(attachmentSummary),
+    Attachments: attachments.map(attachmentSummary),
     SmtpdTs: envelope(entry),
   };
 }

@@ -138,6 +138,23 @@ export const OPENAPI = {
         responses: { 200: { description: 'the bytes', content: text }, 404: notFound },
       },
     },
+    '/api/v1/message/{ID}/part/{PartID}': {
+      get: {
+        summary: 'An attachment or inline part, decoded, with its content type (Mailpit)',
+        parameters: [idParam, { name: 'PartID', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: 'the bytes' }, 404: notFound },
+      },
+    },
+    '/view/{ID}.html': {
+      get: {
+        summary: 'The HTML body, under a sandboxing CSP (Mailpit)',
+        parameters: [idParam],
+        responses: { 200: { description: 'text/html' }, 404: notFound },
+      },
+    },
+    '/view/{ID}.txt': {
+      get: { summary: 'The text body (Mailpit)', parameters: [idParam], responses: { 200: ok, 404: notFound } },
+    },
     '/api/v1/info': { get: { summary: "Mailpit's AppInformation", responses: { 200: { description: 'info' } } } },
     '/api/v1/swagger.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     '/api/events': {

@@ -6,12 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { MailpitClient } from 'mailpit-api';
+import nodemailer from 'nodemailer';
 import mailhog from 'mailhog';
 import { MailpitClient as MailpitClientV1 } from 'mailpit-api-v1';
 import WebSocket from 'ws';
@@ -81,6 +83,46 @@ describe('--http: the inbox in Mailpit’s API', () => {
       const info = await mailpit.getInfo();
       assert.equal(info.Messages, 0);
       assert.equal(info.RuntimeStats.MessagesDeleted, 2);
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+
+  it('lists attachments and inline parts with Mailpit’s part IDs and checksums, and serves each decoded', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const csv = 'id,total\n1,9.99\n';
+      const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+      await nodemailer.createTransport({ host: '127.0.0.1', port: cli.port, secure: false, ignoreTLS: true }).sendMail({
+        from: 'app@example.test',
+        to: 'user@example.test',
+        subject: 'Invoice',
+        text: 'See the invoice',
+        html: '<p>See <img src="cid:logo@app"></p>',
+        attachments: [
+          { filename: 'invoice.csv', content: csv },
+          { filename: 'logo.png', content: png, cid: 'logo@app' },
+        ],
+      });
+      const mailpit = new MailpitClient(inboxUrl(cli));
+      const message = await mailpit.getMessageSummary();
+      assert.equal(message.Attachments.length, 1);
+      const [attachment] = message.Attachments;
+      assert.equal(attachment!.FileName, 'invoice.csv');
+      assert.equal(attachment!.ContentType, 'text/csv');
+      assert.equal(attachment!.Size, csv.length);
+      assert.equal(attachment!.Checksums.SHA256, createHash('sha256').update(csv).digest('hex'));
+      assert.equal(attachment!.Checksums.MD5, createHash('md5').update(csv).digest('hex'));
+      assert.match(attachment!.PartID, /^\d+(\.\d+)*$/);
+      assert.equal(message.Inline.length, 1);
+      assert.equal(message.Inline[0]!.ContentID, 'logo@app');
+      const blob = await mailpit.getMessageAttachment(message.ID, attachment!.PartID);
+      assert.equal(Buffer.from(await (blob as Blob).arrayBuffer()).toString(), csv);
+      const image = await fetch(`${inboxUrl(cli)}/api/v1/message/${message.ID}/part/${message.Inline[0]!.PartID}`);
+      assert.equal(image.headers.get('content-type'), 'image/png');
+      assert.match(image.headers.get('content-security-policy') ?? '', /sandbox/);
+      assert.deepEqual(Buffer.from(await image.arrayBuffer()), png);
+      assert.equal((await fetch(`${inboxUrl(cli)}/api/v1/message/${message.ID}/part/9`)).status, 404);
     } finally {
       await cli.stop('SIGTERM');
     }

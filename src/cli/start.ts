@@ -34,6 +34,9 @@ import { formatHostPort } from './flag-values.js';
 import { describeMode, probeUpstream } from './announce.js';
 import { MessageStore } from '../store/message-store.js';
 import type { InboxHttpServer } from '../http/http-server.js';
+import type { Message } from '../message.js';
+import { countBareLineEndings } from '../channel/data-decoder.js';
+import { isAcceptance } from '../channel/reply.js';
 
 /** Streams main() writes to; tests pass their own. */
 export interface CliIO {
@@ -201,8 +204,10 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   if (store && config.http) {
     // Loaded only with --http: the sink without it never needs node:http.
     const { InboxHttpServer } = await import('../http/http-server.js');
+    const { SendError } = await import('../http/send.js');
     const access = config.httpAccess;
-    const server = new InboxHttpServer({
+    const smtp = server;
+    const http = new InboxHttpServer({
       ...config.http,
       store,
       hostname,
@@ -210,16 +215,40 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       allowHosts: access.allowHosts,
       corsOrigin: access.corsOrigin,
       users,
+      // POST /api/v1/send: the message goes where an SMTP one goes (the handler, the outputs, the inbox).
+      submit: async (envelope, data, peer) => {
+        const message: Message = {
+          id: smtp.nextId(),
+          receivedAt: new Date(),
+          peer: { address: peer, port: 0 },
+          local: { address: address.address, port: address.port },
+          helo: '',
+          extended: true,
+          mailFrom: envelope.from,
+          rcptTos: envelope.to,
+          mailOptions: [],
+          rcptOptions: [],
+          data,
+          bareLineEndings: countBareLineEndings(data),
+        };
+        const verdict = await smtp.handle(message);
+        if (verdict !== undefined && !isAcceptance(verdict)) throw new SendError(verdict.lines.join(' '));
+        smtp.accepted(message);
+        const entry = store.list(0, 64).find((e) => e.message === message);
+        if (!entry) throw new SendError('the message was accepted but is not in the inbox');
+        return entry;
+      },
     });
     try {
-      const bound = await server.listen();
-      inbox = { store, server, url: `http://${formatHostPort(bound.address, bound.port)}` };
+      const bound = await http.listen();
+      inbox = { store, server: http, url: `http://${formatHostPort(bound.address, bound.port)}` };
       if (!isLoopbackAddress(bound.address))
         io.stderr.write(
           `smtpd-ts: warning: the inbox listens on ${config.http.host}: anyone who can reach it can read the mail${users ? '' : ' (see --http-auth-file)'}\n`,
         );
     } catch (err) {
-      await server.close();
+      await http.close();
+      await smtp.close(0);
       await abandon();
       const e = err as NodeJS.ErrnoException;
       const why =

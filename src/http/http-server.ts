@@ -23,6 +23,7 @@ import { searchPredicate } from './search.js';
 import { mailhogMatches, mailhogMessage } from './mailhog-shapes.js';
 import { OPENAPI } from './openapi.js';
 import { mimeParts } from './mime-parts.js';
+import { buildSend, SendError, type Envelope } from './send.js';
 
 /** The largest request body read, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -102,13 +103,13 @@ function mailhogStartLimit(url: URL): { start: number; limit: number } {
   return { start, limit: limit === 0 ? 50 : Math.min(limit, 250) };
 }
 
-/** Reads a JSON body (at most MAX_BODY_BYTES); an empty body is `{}`. */
-async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+/** Reads a JSON body (at most `max` bytes); an empty body is `{}`. */
+async function readJson(req: http.IncomingMessage, max = MAX_BODY_BYTES): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+    if (size > max) throw new HttpError(413, `request body over ${max} bytes`);
     chunks.push(chunk as Buffer);
   }
   const body = Buffer.concat(chunks).toString('utf8').trim();
@@ -141,7 +142,16 @@ export interface HttpOptions {
   readonly corsOrigin?: string | null;
   /** Users and passwords for HTTP basic auth (`--http-auth-file`); none: no auth. */
   readonly users?: ReadonlyMap<string, string> | null;
+  /**
+   * Delivers a message as if received over SMTP (to every output and the
+   * inbox); resolves with its inbox entry, rejects with the refusal. Absent:
+   * `POST /api/v1/send` is not offered.
+   */
+  readonly submit?: (envelope: Envelope, data: Buffer, peer: string) => Promise<StoredMessage>;
 }
+
+/** The largest `POST /api/v1/send` body (attachments come base64 inside it). */
+const MAX_SEND_BYTES = 32 * 1024 * 1024;
 
 /** The HTML view of a message: its own styles and inline images, no script, no form, nothing fetched. */
 const VIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:; sandbox";
@@ -349,6 +359,20 @@ export class InboxHttpServer {
         if (query.trim() === '') throw new HttpError(400, 'no search query');
         const matches = searchPredicate(query);
         return json(res, await messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50), matches));
+      }
+      case 'POST /api/v1/send': {
+        const submit = this.options.submit;
+        if (!submit) throw new HttpError(404, '404 page not found');
+        try {
+          const built = await buildSend(await readJson(req, MAX_SEND_BYTES));
+          const entry = await submit(built.envelope, built.data, req.socket.remoteAddress ?? '');
+          return json(res, { ID: entry.id });
+        } catch (err) {
+          // Mailpit answers a message it will not send with a JSON error.
+          if (err instanceof SendError)
+            return send(res, 400, 'application/json', `${JSON.stringify({ Error: err.message })}\n`);
+          throw err;
+        }
       }
       case 'GET /api/v2/messages': {
         const { start, limit } = mailhogStartLimit(url);

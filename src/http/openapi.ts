@@ -155,6 +155,19 @@ export const OPENAPI = {
     '/view/{ID}.txt': {
       get: { summary: 'The text body (Mailpit)', parameters: [idParam], responses: { 200: ok, 404: notFound } },
     },
+    '/api/v1/send': {
+      post: {
+        summary: 'Send a message into the sink, as if received over SMTP (Mailpit)',
+        requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['From'] } } } },
+        responses: {
+          200: {
+            description: 'its ID',
+            content: { 'application/json': { schema: { type: 'object', properties: { ID: { type: 'string' } } } } },
+          },
+          400: { description: '{"Error": "..."}' },
+        },
+      },
+    },
     '/api/v1/info': { get: { summary: "Mailpit's AppInformation", responses: { 200: { description: 'info' } } } },
     '/api/v1/swagger.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     '/api/events': {

@@ -20,6 +20,7 @@ import WebSocket from 'ws';
 import { NODE_ARGS, ROOT, startCli, type RunningCli } from '../helpers/cli.js';
 import { sendMail } from '../helpers/smtp-client.js';
 import { until } from '../helpers/until.js';
+import { exitStatus } from '../helpers/process.js';
 
 /** The inbox URL from the CLI's line. */
 function inboxUrl(cli: RunningCli): string {
@@ -515,6 +516,57 @@ describe('--http: the inbox in MailHog’s API', () => {
       const message = JSON.parse(line) as { Content: { Headers: Record<string, string[]> } };
       assert.deepEqual(message.Content.Headers['Subject'], ['Streamed']);
       await reader.cancel();
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+});
+
+describe('--http: sending through the API', () => {
+  it('delivers POST /api/v1/send as if received over SMTP: to stdout, the inbox, --exit-after', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '-f', 'json', '--exit-after', '1', '127.0.0.1:0']);
+    const mailpit = new MailpitClient(inboxUrl(cli));
+    const { ID } = await mailpit.sendMessage({
+      From: { Email: 'app@example.test', Name: 'App' },
+      To: [{ Email: 'user@example.test', Name: 'User' }],
+      Bcc: ['audit@example.test'],
+      Subject: 'Sent by API',
+      Text: 'Hello from the API',
+      Headers: { 'X-Test': 'yes' },
+      Attachments: [{ Content: Buffer.from('a,b\n').toString('base64'), Filename: 'a.csv', ContentType: 'text/csv' }],
+    });
+    assert.match(ID, /^[0-9A-Za-z]{22}$/);
+    assert.deepEqual(await exitStatus(cli.child), { code: 0, signal: null }, '--exit-after counts it');
+    const record = JSON.parse(cli.stdout().trim()) as {
+      subject: string;
+      rcptTo: string[];
+      mailFrom: string;
+      attachments: unknown[];
+    };
+    assert.equal(record.subject, 'Sent by API');
+    assert.equal(record.mailFrom, 'app@example.test');
+    assert.deepEqual(record.rcptTo, ['user@example.test', 'audit@example.test']);
+    assert.equal(record.attachments.length, 1);
+  });
+
+  it('answers a request it will not send with 400 and Mailpit’s JSON error', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const post = (body: unknown) =>
+        fetch(`${inboxUrl(cli)}/api/v1/send`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => [
+          r.status,
+          ((await r.json()) as { Error: string }).Error,
+        ]);
+      assert.deepEqual(await post({ To: [{ Email: 'a@x.test' }] }), [400, 'invalid From address: undefined']);
+      assert.deepEqual(await post({ From: { Email: 'a@x.test' } }), [400, 'no recipients: give To, Cc or Bcc']);
+      const [status, error] = await post({
+        From: { Email: 'a@x.test' },
+        To: [{ Email: 'b@x.test' }],
+        Headers: { Subject: 'x' },
+      });
+      assert.equal(status, 400);
+      assert.match(String(error), /cannot overwrite header/);
+      assert.equal(((await (await fetch(`${inboxUrl(cli)}/api/v1/messages`)).json()) as { total: number }).total, 0);
     } finally {
       await cli.stop('SIGTERM');
     }

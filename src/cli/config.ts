@@ -175,9 +175,18 @@ function duration(value: string, flag: string): number {
 
 /** `--http-allow-host`, `--http-cors`, `--http-auth-file`, and the inbox's bounds: only with `--http`. */
 function httpAccess(options: CliOptions, http: boolean): Config['httpAccess'] {
-  const given =
-    options.httpAllowHost !== undefined || options.httpCors !== undefined || options.httpAuthFile !== undefined;
-  if (given && !http) throw new UsageError('--http-allow-host, --http-cors and --http-auth-file need --http');
+  const given = [
+    options.httpAllowHost,
+    options.httpCors,
+    options.httpAuthFile,
+    options.maxMessages,
+    options.maxInboxSize,
+    options.maxAge,
+  ].some((o) => o !== undefined);
+  if (given && !http)
+    throw new UsageError(
+      '--http-allow-host, --http-cors, --http-auth-file, --max-messages, --max-inbox-size and --max-age need --http',
+    );
   const cors = options.httpCors ?? null;
   if (cors !== null && cors !== '*' && !/^https?:\/\/[^/\s]+$/.test(cors))
     throw new UsageError(`--http-cors takes an origin (http://host:port) or *, not '${cors}'`);

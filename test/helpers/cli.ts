@@ -2,7 +2,8 @@
  * Starts the real CLI (`src/cli/run.ts` through tsx) as a child process and
  * waits for its listening line, which names the real port.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,4 +93,15 @@ export async function startCli(args: readonly string[] = ['127.0.0.1:0'], timeou
       return { code, signal: sig };
     },
   };
+}
+
+/** Runs the CLI with `args` and `127.0.0.1:0`, and asserts a usage error: exit 2 with one line on stderr. */
+export function assertUsageError(args: readonly string[]): void {
+  const r = spawnSync(process.execPath, [...NODE_ARGS, ...args, '127.0.0.1:0'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
 }

@@ -329,6 +329,16 @@ export class InboxHttpServer {
         return json(res, this.info());
       case 'GET /api/v1/swagger.json':
         return json(res, OPENAPI);
+      case 'GET /api/v1/webui':
+        // Mailpit's web UI configuration: no release, no SpamAssassin, no chaos here.
+        return json(res, {
+          Label: 'smtpd-ts',
+          MessageRelay: { Enabled: false },
+          SpamAssassin: false,
+          ChaosEnabled: false,
+          DuplicatesIgnored: false,
+          HideDeleteAllButton: false,
+        });
       case 'GET /api/v1/messages':
         return json(res, await messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50)));
       case 'PUT /api/v1/messages': {

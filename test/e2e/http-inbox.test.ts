@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -96,6 +97,8 @@ describe('--http: the inbox in Mailpit’s API', () => {
       assert.equal((await mailpit.listMessages()).total, 1);
       await mailpit.deleteMessages();
       assert.equal((await mailpit.listMessages()).total, 0);
+      const webui = await mailpit.getConfiguration();
+      assert.equal(webui.MessageRelay.Enabled, false);
       const info = await mailpit.getInfo();
       assert.equal(info.Messages, 0);
       assert.equal(info.RuntimeStats.MessagesDeleted, 2);
@@ -203,6 +206,43 @@ describe('--http: the inbox in Mailpit’s API', () => {
         '/api/v1/events',
       ])
         assert.ok(route in doc.paths, `the OpenAPI document has ${route}`);
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+
+  it('answers malformed URLs and queries with 400 or 404, pages consistently while mail arrives, and serves others while a client sends half a request', async () => {
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const url = inboxUrl(cli);
+      assert.equal((await fetch(`${url}/api/v1/messages/%zz`)).status, 400);
+      assert.equal((await fetch(`${url}/api/v1/message/${'x'.repeat(5000)}`)).status, 404);
+      assert.equal(
+        (await fetch(`${url}/api/v1/messages?start=-1&limit=abc`)).status,
+        200,
+        'bad paging is ignored, as Mailpit does',
+      );
+      assert.equal((await fetch(`${url}/api/v1/search?query=${encodeURIComponent('"unclosed -')}`)).status, 200);
+      for (let i = 0; i < 6; i++) await send(cli, `page ${i}`);
+      const page = async (start: number) =>
+        (
+          (await (await fetch(`${url}/api/v1/messages?start=${start}&limit=3`)).json()) as {
+            messages: { Subject: string }[];
+          }
+        ).messages.map((m) => m.Subject);
+      const first = await page(0);
+      await send(cli, 'arrived meanwhile');
+      const second = await page(4);
+      assert.deepEqual(first, ['page 5', 'page 4', 'page 3']);
+      assert.deepEqual(second, ['page 2', 'page 1', 'page 0'], 'a new message shifts the pages by one, nothing lost');
+      // A client that sends half a request and stops holds no one up (Node cuts it after headersTimeout, 10 s).
+      const { port } = new URL(url);
+      const socket = net.connect(Number(port), '127.0.0.1');
+      socket.write('GET /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      assert.equal((await fetch(`${url}/livez`)).status, 200, 'others are served meanwhile');
+      socket.destroy();
+      await closed;
     } finally {
       await cli.stop('SIGTERM');
     }

@@ -34,8 +34,8 @@ export async function relayServerOptions(
   printer: OutputHandler,
   /** The name we give upstream in EHLO (the sink's host name). */
   hostname: string,
-): Promise<{ handler: ContextHandler } & Pick<ServerOptions, 'acceptRecipient'>> {
-  if (!settings.upstream && settings.routes.length === 0) return { handler: printer };
+): Promise<{ handler: ContextHandler; upstream: UpstreamOptions | null } & Pick<ServerOptions, 'acceptRecipient'>> {
+  if (!settings.upstream && settings.routes.length === 0) return { handler: printer, upstream: null };
   const auth =
     settings.user !== null && settings.passwordFile !== null
       ? { user: settings.user, pass: await readPassword(settings.passwordFile) }
@@ -60,5 +60,5 @@ export async function relayServerOptions(
     domains: settings.domains,
     routes: settings.routes,
   });
-  return { handler, acceptRecipient: policy };
+  return { handler, acceptRecipient: policy, upstream };
 }

@@ -32,7 +32,7 @@ import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js
 import { reportRefusals } from './refusals.js';
 import { formatHostPort } from './flag-values.js';
 import { describeMode, probeUpstream } from './announce.js';
-import { MessageStore } from '../store/message-store.js';
+import { MessageStore, type StoredMessage } from '../store/message-store.js';
 import type { InboxHttpServer } from '../http/http-server.js';
 import type { Message } from '../message.js';
 import { countBareLineEndings } from '../channel/data-decoder.js';
@@ -165,7 +165,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   });
   // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
   // (src/handlers/relay.ts); --strict refuses before either runs.
-  const relay = await relayServerOptions(config.relay, io.stderr, printer, hostname).catch(orClose);
+  const { upstream, ...relay } = await relayServerOptions(config.relay, io.stderr, printer, hostname).catch(orClose);
   const handler = config.strict ? new StrictHandler(relay.handler, (m) => printer.lint(m)) : relay.handler;
   const server = new SMTPServer(config.local, config.remote, {
     hostname,
@@ -238,6 +238,24 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
         if (!entry) throw new SendError('the message was accepted but is not in the inbox');
         return entry;
       },
+      // Mailpit's release: through the relay's upstream (--relay, -c PureProxy), when there is one.
+      ...(upstream
+        ? {
+            release: async (entry: StoredMessage, to: readonly string[]) => {
+              const { sendUpstream } = await import('../relay/upstream.js');
+              const data = entry.message.data;
+              const delivered = await sendUpstream(
+                upstream,
+                { mailFrom: entry.message.mailFrom, rcptTos: to, eightBit: data.some((b) => b >= 0x80) },
+                data,
+              );
+              if (delivered.refused.length > 0)
+                throw new SendError(
+                  `Failed: ${delivered.refused.map((r) => `${r.address}: ${r.code} ${r.message}`).join('; ')}`,
+                );
+            },
+          }
+        : {}),
     });
     try {
       const bound = await http.listen();

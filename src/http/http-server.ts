@@ -148,6 +148,8 @@ export interface HttpOptions {
    * `POST /api/v1/send` is not offered.
    */
   readonly submit?: (envelope: Envelope, data: Buffer, peer: string) => Promise<StoredMessage>;
+  /** Sends a stored message on to `to` through the relay's upstream; rejects with SendError. Absent: no release. */
+  readonly release?: (entry: StoredMessage, to: readonly string[]) => Promise<void>;
 }
 
 /** The largest `POST /api/v1/send` body (attachments come base64 inside it). */
@@ -330,10 +332,10 @@ export class InboxHttpServer {
       case 'GET /api/v1/swagger.json':
         return json(res, OPENAPI);
       case 'GET /api/v1/webui':
-        // Mailpit's web UI configuration: no release, no SpamAssassin, no chaos here.
+        // Mailpit's web UI configuration: release only with an upstream; no SpamAssassin, no chaos here.
         return json(res, {
           Label: 'smtpd-ts',
-          MessageRelay: { Enabled: false },
+          MessageRelay: { Enabled: this.options.release !== undefined },
           SpamAssassin: false,
           ChaosEnabled: false,
           DuplicatesIgnored: false,
@@ -417,6 +419,26 @@ export class InboxHttpServer {
       res.setHeader('Content-Security-Policy', VIEW_CSP);
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html) });
       return void res.end(html);
+    }
+    const release = /^\/api\/v1\/message\/([A-Za-z0-9]+)\/release$/.exec(url.pathname);
+    if (release && req.method === 'POST') {
+      const entry = store.get(release[1]!);
+      if (!entry) throw new HttpError(404, '404 page not found');
+      const relay = this.options.release;
+      if (!relay) throw new HttpError(400, 'message relay is not enabled: start smtpd-ts with --relay HOST:PORT');
+      const body = await readJson(req);
+      const to = Array.isArray(body['To']) ? body['To'] : [];
+      for (const address of to)
+        if (typeof address !== 'string' || !/^[^\s@<>]+@[^\s@<>]+$/.test(address))
+          throw new HttpError(400, `Invalid email address: ${String(address)}`);
+      if (to.length === 0) throw new HttpError(400, 'No valid addresses found');
+      try {
+        await relay(entry, to as string[]);
+      } catch (err) {
+        if (err instanceof SendError) throw new HttpError(400, err.message);
+        throw err;
+      }
+      return text(res, 'ok');
     }
     const part = /^\/api\/v1\/message\/([A-Za-z0-9]+)\/part\/([0-9]+(?:\.[0-9]+)*)$/.exec(url.pathname);
     if (part && req.method === 'GET') {

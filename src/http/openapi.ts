@@ -138,6 +138,23 @@ export const OPENAPI = {
         responses: { 200: { description: 'the bytes', content: text }, 404: notFound },
       },
     },
+    '/api/v1/message/{ID}/release': {
+      post: {
+        summary: 'Send the message on to new recipients through the relay (--relay) (Mailpit)',
+        parameters: [idParam],
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { To: { type: 'array', items: { type: 'string' } } } },
+            },
+          },
+        },
+        responses: { 200: ok, 400: bad, 404: notFound },
+      },
+    },
+    '/api/v1/webui': {
+      get: { summary: "Mailpit's web UI configuration", responses: { 200: { description: 'settings' } } },
+    },
     '/api/v1/message/{ID}/part/{PartID}': {
       get: {
         summary: 'An attachment or inline part, decoded, with its content type (Mailpit)',

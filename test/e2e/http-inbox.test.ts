@@ -554,6 +554,34 @@ describe('--http: the inbox in MailHog’s API', () => {
 });
 
 describe('--http: sending through the API', () => {
+  it('releases a stored message to new recipients through the relay’s upstream (Mailpit’s release)', async () => {
+    const upstream = await startCli(['-n', '-f', 'json', '127.0.0.1:0']);
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '--relay', `127.0.0.1:${upstream.port}`, '127.0.0.1:0']);
+    try {
+      await send(cli, 'To release');
+      const mailpit = new MailpitClient(inboxUrl(cli));
+      const { ID } = await mailpit.getMessageSummary();
+      assert.equal(await mailpit.releaseMessage(ID, { To: ['qa@example.test'] }), 'ok');
+      await upstream.waitForStdout((out) => out.includes('"qa@example.test"'));
+      const released = upstream
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { rcptTo: string[]; subject: string })
+        .find((r) => r.rcptTo.includes('qa@example.test'));
+      assert.equal(released?.subject, 'To release');
+      const bad = await fetch(`${inboxUrl(cli)}/api/v1/message/${ID}/release`, {
+        method: 'POST',
+        body: JSON.stringify({ To: ['not an address'] }),
+      });
+      assert.equal(bad.status, 400);
+      assert.equal(await bad.text(), 'Invalid email address: not an address\n');
+    } finally {
+      await cli.stop('SIGTERM');
+      await upstream.stop('SIGTERM');
+    }
+  });
+
   it('delivers POST /api/v1/send as if received over SMTP: to stdout, the inbox, --exit-after', async () => {
     const cli = await startCli(['-n', '--http', '127.0.0.1:0', '-f', 'json', '--exit-after', '1', '127.0.0.1:0']);
     const mailpit = new MailpitClient(inboxUrl(cli));

@@ -20,7 +20,7 @@ import type { MessageStore, StoredMessage } from '../store/message-store.js';
 import { VERSION } from '../version.js';
 import { fullMessage, headersObject, messagesSummary, summary } from './mailpit-shapes.js';
 import { searchPredicate } from './search.js';
-import { mailhogMatches, mailhogMessage } from './mailhog-shapes.js';
+import { contentFromString, mailhogMatches, mailhogMessage } from './mailhog-shapes.js';
 import { OPENAPI } from './openapi.js';
 import { mimeParts } from './mime-parts.js';
 import { buildSend, SendError, type Envelope } from './send.js';
@@ -465,7 +465,29 @@ export class InboxHttpServer {
       return json(res, fullMessage(entry));
     }
     // MailHog's message routes: its ID is ours with `@hostname`.
-    const h = /^\/api\/v1\/messages\/([A-Za-z0-9]+)(?:@[^/]*)?(\/download)?$/.exec(decodePath(url.pathname));
+    const path = decodePath(url.pathname);
+    const mimePart = /^\/api\/v1\/messages\/([A-Za-z0-9]+)(?:@[^/]*)?\/mime\/part\/([0-9]+)\/download$/.exec(path);
+    if (mimePart && req.method === 'GET') {
+      const entry = store.get(mimePart[1]!);
+      const content = entry ? contentFromString(entry.message.data.toString('utf8')) : null;
+      const piece = content?.MIME?.Parts[Number(mimePart[2])];
+      if (!entry || !piece) throw new HttpError(404, '404 page not found');
+      // MailHog's download: the part's own headers, its body (base64 decoded), as an attachment.
+      const encoding = (
+        Object.entries(piece.Headers).find(([k]) => k.toLowerCase() === 'content-transfer-encoding')?.[1][0] ?? ''
+      ).toLowerCase();
+      const body =
+        encoding === 'base64' ? Buffer.from(piece.Body.replace(/\s+/g, ''), 'base64') : Buffer.from(piece.Body);
+      const type = Object.entries(piece.Headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1][0];
+      res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+      res.writeHead(200, {
+        'Content-Type': type ?? 'application/octet-stream',
+        'Content-Disposition': `attachment; filename="${entry.id}-part-${mimePart[2]}"`,
+        'Content-Length': body.length,
+      });
+      return void res.end(body);
+    }
+    const h = /^\/api\/v1\/messages\/([A-Za-z0-9]+)(?:@[^/]*)?(\/download)?$/.exec(path);
     if (h) {
       const entry = store.get(h[1]!);
       if (!entry || h[1] === 'latest') throw new HttpError(404, '404 page not found');

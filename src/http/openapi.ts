@@ -238,6 +238,13 @@ export const OPENAPI = {
         responses: { 200: { description: 'the bytes' }, 404: notFound },
       },
     },
+    '/api/v1/messages/{ID}/mime/part/{N}/download': {
+      get: {
+        summary: "The Nth of MailHog's MIME parts, decoded (MailHog)",
+        parameters: [idParam, { name: 'N', in: 'path', required: true, schema: { type: 'integer' } }],
+        responses: { 200: { description: 'the bytes' }, 404: notFound },
+      },
+    },
     '/api/v1/events': {
       get: {
         summary: "MailHog's server-sent events: `event: data` per new message",

@@ -3,8 +3,8 @@
  * predicate on stored messages: words and "quoted phrases" match anywhere
  * in the subject, the addresses and the text; `to:`, `from:`, `cc:`,
  * `bcc:`, `reply-to:`, `addressed:` (to, cc or bcc), `subject:`,
- * `message-id:`, `is:read`, `is:unread`, `has:attachment`, `larger:` and
- * `smaller:` (10k, 2M) narrow it; `-` or `!` before a term negates it. Every
+ * `message-id:`, `is:read`, `is:unread`, `has:attachment`, `after:` and
+ * `before:` (the time received), `larger:` and `smaller:` (10k, 2M) narrow it; `-` or `!` before a term negates it. Every
  * term must hold. Case does not matter.
  */
 import type { StoredMessage } from '../store/message-store.js';
@@ -81,6 +81,15 @@ function test(term: string): Test {
     case 'has':
       if (value === 'attachment' || value === 'attachments') return (e) => (e.parsed?.attachments.length ?? 0) > 0;
       break;
+    case 'after':
+    case 'before': {
+      // A date Mailpit's parser reads (2025-04-30, 2025-04-30T12:00:00Z, ...); one that does not parse is ignored, as there.
+      const at = Date.parse(value.toUpperCase());
+      if (Number.isNaN(at)) return () => true;
+      return key === 'after'
+        ? (e) => e.message.receivedAt.getTime() >= at
+        : (e) => e.message.receivedAt.getTime() <= at;
+    }
     case 'larger':
     case 'smaller': {
       const bytes = size(value);

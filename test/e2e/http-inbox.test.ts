@@ -90,6 +90,13 @@ describe('--http: the inbox in Mailpit’s API', () => {
       assert.equal((await mailpit.searchMessages({ query: '-password' })).messages_count, 1);
       assert.equal((await mailpit.searchMessages({ query: 'to:user@example.test is:unread' })).messages_count, 1);
       assert.equal((await mailpit.searchMessages({ query: '"your password"' })).messages_count, 1);
+      assert.equal((await mailpit.searchMessages({ query: 'after:2000-01-01 before:2999-01-01' })).messages_count, 2);
+      assert.equal((await mailpit.searchMessages({ query: 'after:2999-01-01' })).messages_count, 0);
+      assert.equal((await mailpit.searchMessages({ query: 'after:not-a-date' })).messages_count, 2, 'ignored');
+      assert.equal(
+        (await mailpit.searchMessages({ query: 'larger:100 smaller:10M has:attachment' })).messages_count,
+        0,
+      );
 
       await mailpit.setReadStatus({ Read: true });
       assert.equal((await mailpit.listMessages()).unread, 0);
@@ -517,6 +524,12 @@ describe('--http: the inbox in MailHog’s API', () => {
       assert.equal(mixed!.text, 'Bonjour café');
       assert.equal(mixed!.attachments.length, 1);
       assert.equal(mixed!.attachments[0]!.name, 'report.csv');
+      const part = await fetch(
+        `${inboxUrl(cli)}/api/v1/messages/${encodeURIComponent(mixed!.ID)}/mime/part/1/download`,
+      );
+      assert.equal(part.status, 200);
+      assert.equal(await part.text(), 'a,b\n1,2\n', 'the attachment, base64 decoded');
+      assert.match(part.headers.get('content-disposition') ?? '', /^attachment; filename=".+-part-1"$/);
       const shape = mixed as unknown as { From: unknown; Raw: { Helo: string; To: string[] } };
       assert.deepEqual(shape.From, { Relays: null, Mailbox: 'app', Domain: 'example.test', Params: '' });
       assert.equal(shape.Raw.Helo, 'client.test');

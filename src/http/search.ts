@@ -4,8 +4,9 @@
  * in the subject, the addresses and the text; `to:`, `from:`, `cc:`,
  * `bcc:`, `reply-to:`, `addressed:` (to, cc or bcc), `subject:`,
  * `message-id:`, `is:read`, `is:unread`, `has:attachment`, `after:` and
- * `before:` (the time received), `larger:` and `smaller:` (10k, 2M) narrow it; `-` or `!` before a term negates it. Every
- * term must hold. Case does not matter.
+ * `before:` (the time received), `larger:` and `smaller:` (10k, 2M) narrow
+ * it; `-` or `!` before a term negates it. Every term must hold. Case does
+ * not matter.
  */
 import type { StoredMessage } from '../store/message-store.js';
 
@@ -83,7 +84,7 @@ function test(term: string): Test {
       break;
     case 'after':
     case 'before': {
-      // A date Mailpit's parser reads (2025-04-30, 2025-04-30T12:00:00Z, ...); one that does not parse is ignored, as there.
+      // A date such as 2025-04-30 or 2025-04-30T12:00:00Z; one that does not parse is ignored, as Mailpit does.
       const at = Date.parse(value.toUpperCase());
       if (Number.isNaN(at)) return () => true;
       return key === 'after'

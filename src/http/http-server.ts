@@ -195,7 +195,12 @@ export class InboxHttpServer {
       void store.load(e).then(() => this.broadcast('new', () => summary(e)));
     });
     store.on('update', (e: StoredMessage) => this.broadcast('update', () => ({ ID: e.id, Read: e.read })));
-    store.on('delete', (id: string) => this.broadcast('delete', () => ({ ID: id })));
+    // Mailpit says `delete` for a message deleted, `prune` (no data) for one dropped past the bounds.
+    // (everything deleted at once is one `truncate`).
+    store.on('removed', (e: StoredMessage, reason: 'deleted' | 'pruned' | 'cleared') => {
+      if (reason === 'deleted') this.broadcast('delete', () => ({ ID: e.id }));
+      else if (reason === 'pruned') this.broadcast('prune', () => null);
+    });
     store.on('truncate', () => this.broadcast('truncate', () => null));
   }
 

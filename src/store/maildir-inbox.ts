@@ -100,8 +100,8 @@ export async function loadMaildir(dir: string, store: MessageStore): Promise<num
 
 /** Removes the file of a message deleted through the API (not of one pruned). */
 export function removeDeletedFiles(store: MessageStore, log: NodeJS.WritableStream): void {
-  store.on('removed', (entry: StoredMessage, reason: 'deleted' | 'pruned') => {
-    if (reason !== 'deleted' || entry.file === null) return;
+  store.on('removed', (entry: StoredMessage, reason: 'deleted' | 'pruned' | 'cleared') => {
+    if (reason === 'pruned' || entry.file === null) return;
     fs.rm(entry.file, { force: true }).catch((err: Error) =>
       log.write(`smtpd-ts: cannot remove ${entry.file}: ${err.message}\n`),
     );

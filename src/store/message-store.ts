@@ -112,8 +112,8 @@ export function idFromName(name: string): string {
 /**
  * Events: `new` (a StoredMessage), `delete` (its id), `truncate` (all
  * deleted), `update` (read status changed: the StoredMessage), and
- * `removed` (the StoredMessage and `deleted` or `pruned`) for whoever keeps
- * its file.
+ * `removed` (the StoredMessage and `deleted`, `pruned` or `cleared`) for
+ * whoever keeps its file.
  */
 export class MessageStore extends EventEmitter {
   /** Oldest first. */
@@ -251,7 +251,7 @@ export class MessageStore extends EventEmitter {
     this.withParse.clear();
     this.bytes = 0;
     this.emit('truncate');
-    for (const entry of all) this.emit('removed', entry, 'deleted');
+    for (const entry of all) this.emit('removed', entry, 'cleared');
   }
 
   setRead(entry: StoredMessage, read: boolean): void {

@@ -176,8 +176,12 @@ export class InboxHttpServer {
       for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
       this.handle(req, res).catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
-        const message = err instanceof Error ? err.message : String(err);
-        if (status === 500) options.log?.write(`smtpd-ts: HTTP ${req.method} ${req.url}: ${message}\n`);
+        // A bug is said in full on the sink's stderr; the client gets one line that tells nothing of the internals.
+        if (status === 500)
+          options.log?.write(
+            `smtpd-ts: HTTP ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+          );
+        const message = status === 500 ? 'internal error (the sink says more on its stderr)' : (err as Error).message;
         // The rest of a body too large is not read: the connection cannot be used again.
         if (status === 413) res.setHeader('Connection', 'close');
         if (!res.headersSent) send(res, status, 'text/plain; charset=utf-8', `${message.split('\n')[0]}\n`);
@@ -188,8 +192,8 @@ export class InboxHttpServer {
     this.server.on('clientError', (_err, socket) => socket.destroy());
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     const store = options.store;
-    // The frames are built only when someone listens: the SMTP path pays nothing otherwise.
-    // A new message's summary needs its parse: made only when someone listens.
+    // The frames are built only when someone listens: the SMTP path pays nothing otherwise
+    // (a new message's summary needs its parse).
     store.on('new', (e: StoredMessage) => {
       if (this.sockets.clients.size === 0) return;
       void store.load(e).then(() => this.broadcast('new', () => summary(e)));
@@ -213,7 +217,7 @@ export class InboxHttpServer {
       this.guard(req);
       // A page on another site may open a WebSocket to localhost: only our own origin (or none) may.
       const origin = req.headers.origin;
-      if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`)
+      if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}` && !this.corsAllows(origin))
         throw new HttpError(403, `forbidden: a page from ${origin} may not follow this inbox`);
     } catch (err) {
       const e = err instanceof HttpError ? err : new HttpError(400, 'bad request');

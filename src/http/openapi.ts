@@ -36,6 +36,20 @@ const address = {
   properties: { Name: { type: 'string' }, Address: { type: 'string' } },
 };
 const addresses = { type: 'array', items: { $ref: '#/components/schemas/Address' } };
+/** The fields a Message and a MessageSummary share. */
+const messageFields = {
+  ID: { type: 'string' },
+  MessageID: { type: 'string' },
+  From: { oneOf: [{ $ref: '#/components/schemas/Address' }, { type: 'null' }] },
+  To: addresses,
+  Cc: addresses,
+  Bcc: addresses,
+  ReplyTo: addresses,
+  Subject: { type: 'string' },
+  Username: { type: 'string' },
+  Tags: { type: 'array', items: { type: 'string' } },
+  Size: { type: 'integer' },
+};
 const attachment = {
   type: 'object',
   properties: {
@@ -260,19 +274,9 @@ export const OPENAPI = {
       MessageSummary: {
         type: 'object',
         properties: {
-          ID: { type: 'string' },
-          MessageID: { type: 'string' },
+          ...messageFields,
           Read: { type: 'boolean' },
-          From: { oneOf: [{ $ref: '#/components/schemas/Address' }, { type: 'null' }] },
-          To: addresses,
-          Cc: addresses,
-          Bcc: addresses,
-          ReplyTo: addresses,
-          Subject: { type: 'string' },
           Created: { type: 'string', format: 'date-time' },
-          Username: { type: 'string' },
-          Tags: { type: 'array', items: { type: 'string' } },
-          Size: { type: 'integer' },
           Attachments: { type: 'integer' },
           Snippet: { type: 'string' },
         },
@@ -294,21 +298,11 @@ export const OPENAPI = {
       Message: {
         type: 'object',
         properties: {
-          ID: { type: 'string' },
-          MessageID: { type: 'string' },
-          From: { oneOf: [{ $ref: '#/components/schemas/Address' }, { type: 'null' }] },
-          To: addresses,
-          Cc: addresses,
-          Bcc: addresses,
-          ReplyTo: addresses,
+          ...messageFields,
           ReturnPath: { type: 'string' },
-          Subject: { type: 'string' },
           Date: { type: 'string', format: 'date-time' },
-          Tags: { type: 'array', items: { type: 'string' } },
-          Username: { type: 'string' },
           Text: { type: 'string' },
           HTML: { type: 'string' },
-          Size: { type: 'integer' },
           Inline: { type: 'array', items: { $ref: '#/components/schemas/Attachment' } },
           Attachments: { type: 'array', items: { $ref: '#/components/schemas/Attachment' } },
           SmtpdTs: {

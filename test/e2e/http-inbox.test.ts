@@ -38,6 +38,16 @@ function rawRequest(
   });
 }
 
+/** Runs `body` against a sink started with `--http` (and `args`), stopped afterwards whatever happens. */
+async function withInbox(args: readonly string[], body: (cli: RunningCli) => Promise<void>): Promise<void> {
+  const cli = await startCli(['-n', '--http', '127.0.0.1:0', ...args, '127.0.0.1:0']);
+  try {
+    await body(cli);
+  } finally {
+    await cli.stop('SIGTERM');
+  }
+}
+
 /** The inbox URL from the CLI's line. */
 function inboxUrl(cli: RunningCli): string {
   const m = /inbox over HTTP on (http:\/\/[^/\s]+)\//.exec(cli.stderr());
@@ -57,8 +67,7 @@ async function send(cli: RunningCli, subject: string, extra = ''): Promise<void>
 
 describe('--http: the inbox in Mailpit’s API', () => {
   it('serves what the published Mailpit client reads: list, summary, headers, source, search, read status, delete', async () => {
-    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
-    try {
+    await withInbox([], async (cli) => {
       const mailpit = new MailpitClient(inboxUrl(cli));
       await send(cli, 'Welcome');
       await send(cli, 'Reset your password', 'Reply-To: Support <help@example.test>\r\n');
@@ -109,14 +118,11 @@ describe('--http: the inbox in Mailpit’s API', () => {
       const info = await mailpit.getInfo();
       assert.equal(info.Messages, 0);
       assert.equal(info.RuntimeStats.MessagesDeleted, 2);
-    } finally {
-      await cli.stop('SIGTERM');
-    }
+    });
   });
 
   it('lists attachments and inline parts with Mailpit’s part IDs and checksums, and serves each decoded', async () => {
-    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
-    try {
+    await withInbox([], async (cli) => {
       const csv = 'id,total\n1,9.99\n';
       const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
       await nodemailer.createTransport({ host: '127.0.0.1', port: cli.port, secure: false, ignoreTLS: true }).sendMail({
@@ -149,14 +155,11 @@ describe('--http: the inbox in Mailpit’s API', () => {
       assert.match(image.headers.get('content-security-policy') ?? '', /sandbox/);
       assert.deepEqual(Buffer.from(await image.arrayBuffer()), png);
       assert.equal((await fetch(`${inboxUrl(cli)}/api/v1/message/${message.ID}/part/9`)).status, 404);
-    } finally {
-      await cli.stop('SIGTERM');
-    }
+    });
   });
 
   it('answers with Mailpit’s status codes and strict headers, and keeps what only smtpd-ts knows apart', async () => {
-    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
-    try {
+    await withInbox([], async (cli) => {
       const url = inboxUrl(cli);
       const missing = await fetch(`${url}/api/v1/message/latest`);
       assert.equal(missing.status, 404);
@@ -213,14 +216,11 @@ describe('--http: the inbox in Mailpit’s API', () => {
         '/api/v1/events',
       ])
         assert.ok(route in doc.paths, `the OpenAPI document has ${route}`);
-    } finally {
-      await cli.stop('SIGTERM');
-    }
+    });
   });
 
   it('answers malformed URLs and queries with 400 or 404, pages consistently while mail arrives, and serves others while a client sends half a request', async () => {
-    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
-    try {
+    await withInbox([], async (cli) => {
       const url = inboxUrl(cli);
       assert.equal((await fetch(`${url}/api/v1/messages/%zz`)).status, 400);
       assert.equal((await fetch(`${url}/api/v1/message/${'x'.repeat(5000)}`)).status, 404);
@@ -250,14 +250,11 @@ describe('--http: the inbox in Mailpit’s API', () => {
       assert.equal((await fetch(`${url}/livez`)).status, 200, 'others are served meanwhile');
       socket.destroy();
       await closed;
-    } finally {
-      await cli.stop('SIGTERM');
-    }
+    });
   });
 
   it('refuses another Host (DNS rebinding) and changes from another origin, with 403', async () => {
-    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
-    try {
+    await withInbox([], async (cli) => {
       const url = inboxUrl(cli);
       await send(cli, 'Secret link');
       const port = new URL(url).port;
@@ -271,9 +268,7 @@ describe('--http: the inbox in Mailpit’s API', () => {
         1,
         'nothing deleted',
       );
-    } finally {
-      await cli.stop('SIGTERM');
-    }
+    });
   });
 
   it('asks for basic auth with --http-auth-file, lets a named Host and a CORS origin in, and views a message', async () => {
@@ -326,8 +321,7 @@ describe('--http: the inbox in Mailpit’s API', () => {
   });
 
   it('shows an HTML message under a sandboxing Content-Security-Policy', async () => {
-    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
-    try {
+    await withInbox([], async (cli) => {
       const html = '<p>Hi</p><script>alert(1)</script><img src="https://tracker.test/p.gif">';
       const data = `Subject: html\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${html}`;
       assert.equal((await sendMail(cli.port, { from: 'a@x.test', to: ['b@x.test'], data })).at(-2), 250);
@@ -339,9 +333,7 @@ describe('--http: the inbox in Mailpit’s API', () => {
       assert.match(csp, /default-src 'none'/);
       assert.ok(!/script-src/.test(csp), 'no script may run');
       assert.match(await res.text(), /<p>Hi<\/p>/);
-    } finally {
-      await cli.stop('SIGTERM');
-    }
+    });
   });
 
   it('refuses the inbox flags without --http, bad values and --http with --workers, with exit 2', () => {
@@ -397,8 +389,7 @@ describe('--http: the inbox in Mailpit’s API', () => {
   });
 
   it('refuses a WebSocket opened by a page from another origin', async () => {
-    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
-    try {
+    await withInbox([], async (cli) => {
       const ws = new WebSocket(`${inboxUrl(cli).replace('http', 'ws')}/api/events`, {
         origin: 'http://attacker.example',
       });
@@ -409,9 +400,7 @@ describe('--http: the inbox in Mailpit’s API', () => {
       });
       assert.equal(refused, '403');
       ws.terminate();
-    } finally {
-      await cli.stop('SIGTERM');
-    }
+    });
   });
 
   it('keeps the inbox in the --save-dir Maildir: a restart keeps the messages and their IDs, a delete removes the file', async () => {
@@ -500,8 +489,7 @@ describe('--http: the inbox in Mailpit’s API', () => {
 
 describe('--http: the inbox in MailHog’s API', () => {
   it('serves what the published MailHog client reads: messages, search, the decoded getters, delete', async () => {
-    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
-    try {
+    await withInbox([], async (cli) => {
       const port = Number(new URL(inboxUrl(cli)).port);
       const api = mailhog({ host: '127.0.0.1', port });
       const multipart =
@@ -542,14 +530,11 @@ describe('--http: the inbox in MailHog’s API', () => {
       assert.equal((await api.messages())!.total, 1);
       await api.deleteAll();
       assert.equal((await api.messages())!.total, 0);
-    } finally {
-      await cli.stop('SIGTERM');
-    }
+    });
   });
 
   it('streams each new message on /api/v1/events as MailHog does', async () => {
-    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
-    try {
+    await withInbox([], async (cli) => {
       const response = await fetch(`${inboxUrl(cli)}/api/v1/events`);
       assert.equal(response.headers.get('content-type'), 'text/event-stream');
       const reader = response.body!.getReader();
@@ -560,9 +545,7 @@ describe('--http: the inbox in MailHog’s API', () => {
       const message = JSON.parse(line) as { Content: { Headers: Record<string, string[]> } };
       assert.deepEqual(message.Content.Headers['Subject'], ['Streamed']);
       await reader.cancel();
-    } finally {
-      await cli.stop('SIGTERM');
-    }
+    });
   });
 });
 
@@ -622,8 +605,7 @@ describe('--http: sending through the API', () => {
   });
 
   it('answers a request it will not send with 400 and Mailpit’s JSON error', async () => {
-    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
-    try {
+    await withInbox([], async (cli) => {
       const post = (body: unknown) =>
         fetch(`${inboxUrl(cli)}/api/v1/send`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => [
           r.status,
@@ -639,8 +621,6 @@ describe('--http: sending through the API', () => {
       assert.equal(status, 400);
       assert.match(String(error), /cannot overwrite header/);
       assert.equal(((await (await fetch(`${inboxUrl(cli)}/api/v1/messages`)).json()) as { total: number }).total, 0);
-    } finally {
-      await cli.stop('SIGTERM');
-    }
+    });
   });
 });

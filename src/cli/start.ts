@@ -157,7 +157,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       ? {
           onWritten: (message, context) => {
             // The inbox parses when the API asks (message-store.ts), not here.
-            store?.add(message, context.savedAs ?? null);
+            store?.add(message, context.savedAs ?? null, null, context.relay ?? null);
             if (expecting && observe) observe(toJsonRecord(message, { ...context, includeRaw: false }));
           },
         }

@@ -3,11 +3,12 @@
  * internal/storage/structs.go, server/apiv1/messages.go), built from a
  * stored message, so that Mailpit's published clients read smtpd-ts
  * unchanged. What Mailpit has no field for (the envelope, the dialogue, the
- * lint) is under `SmtpdTs`, a name no Mailpit client reads.
+ * lint, the relay's outcome) is under `SmtpdTs`, a name no Mailpit client reads.
  */
 import { lineAt } from '../header-block.js';
 import type { ParsedAddress } from '../printers/parse-message.js';
 import { addressList } from '../printers/quick-parse.js';
+import { lintMessage } from '../lint/lint.js';
 import { attachmentLists, attachmentSummary, mimeParts } from './mime-parts.js';
 import type { MessageStore, StoredMessage } from '../store/message-store.js';
 
@@ -163,6 +164,12 @@ function envelope(entry: StoredMessage): Record<string, unknown> {
     peer: m.peer,
     tls: m.tls ?? null,
     authUser: m.authUser ?? null,
+    // The protocol lint's findings (src/lint/), made here: the SMTP path does not lint for the inbox.
+    lint: lintMessage(m),
+    // With --transcript: the session's dialogue up to this message (AUTH secrets hidden).
+    dialogue: m.dialogue ?? null,
+    // Relaying and --deliver: who accepted the message and who refused it.
+    relay: entry.relay,
     parseError: entry.parseError,
   };
 }

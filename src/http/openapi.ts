@@ -307,7 +307,7 @@ export const OPENAPI = {
           Attachments: { type: 'array', items: { $ref: '#/components/schemas/Attachment' } },
           SmtpdTs: {
             type: 'object',
-            description: 'What only smtpd-ts knows: the envelope and the session',
+            description: 'What only smtpd-ts knows: the envelope, the session, the lint, the relay',
             properties: {
               mailFrom: { type: 'string' },
               rcptTo: { type: 'array', items: { type: 'string' } },
@@ -317,6 +317,15 @@ export const OPENAPI = {
               peer: { type: 'object', properties: { address: { type: 'string' }, port: { type: 'integer' } } },
               tls: { oneOf: [{ type: 'object' }, { type: 'null' }] },
               authUser: { oneOf: [{ type: 'string' }, { type: 'null' }] },
+              lint: { type: 'array', items: { type: 'object' }, description: "the protocol lint's findings" },
+              dialogue: {
+                oneOf: [{ type: 'array', items: { type: 'object' } }, { type: 'null' }],
+                description: 'with --transcript: the SMTP dialogue up to this message',
+              },
+              relay: {
+                oneOf: [{ type: 'object' }, { type: 'null' }],
+                description: 'relaying: who accepted the message and who refused it',
+              },
               parseError: { oneOf: [{ type: 'string' }, { type: 'null' }] },
             },
           },

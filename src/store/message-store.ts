@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Message } from '../message.js';
+import type { RelayRecord } from '../relay/outcome.js';
 import { parseMessage, type ParsedMessage } from '../printers/parse-message.js';
 
 /** Mailpit's default number of messages kept. */
@@ -51,6 +52,8 @@ export class StoredMessage {
     readonly message: Message,
     /** The Maildir file that holds it (`--save-dir`), or null. */
     readonly file: string | null,
+    /** Relaying and `--deliver`: who accepted the message and who refused it; null otherwise. */
+    readonly relay: RelayRecord | null = null,
   ) {}
 
   /** The parsed fields, once `MessageStore.load` has run for it; null otherwise or when it cannot be parsed. */
@@ -156,9 +159,14 @@ export class MessageStore extends EventEmitter {
   }
 
   /** Adds a message, newest; `file` (its Maildir file) gives its id; a parse made already may be given. */
-  add(message: Message, file: string | null = null, parse: ParseResult | null = null): StoredMessage {
+  add(
+    message: Message,
+    file: string | null = null,
+    parse: ParseResult | null = null,
+    relay: RelayRecord | null = null,
+  ): StoredMessage {
     const id = file === null ? newId() : idFromName(path.basename(file));
-    const entry = new StoredMessage(id, message, file);
+    const entry = new StoredMessage(id, message, file, relay);
     if (parse) this.keep(entry, parse);
     if (this.byId.has(id)) this.remove(id, 'pruned');
     this.entries.push(entry);

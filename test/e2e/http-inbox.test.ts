@@ -5,6 +5,7 @@
  * rebinding, cross-origin changes). Real SMTP clients send the mail.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -17,7 +18,7 @@ import nodemailer from 'nodemailer';
 import mailhog from 'mailhog';
 import { MailpitClient as MailpitClientV1 } from 'mailpit-api-v1';
 import WebSocket from 'ws';
-import { assertUsageError, startCli, type RunningCli } from '../helpers/cli.js';
+import { assertUsageError, NODE_ARGS, ROOT, startCli, type RunningCli } from '../helpers/cli.js';
 import { sendMail } from '../helpers/smtp-client.js';
 import { until } from '../helpers/until.js';
 import { exitStatus } from '../helpers/process.js';
@@ -107,9 +108,16 @@ describe('--http: the inbox in Mailpit’s API', () => {
         0,
       );
 
+      const waited = await mailpit.waitForMessages({ query: 'from:app@example.test', count: 2 }, { timeout: 3000 });
+      assert.equal(waited.messages_count, 2);
+      assert.match(await mailpit.renderMessageText(found.ID), /^Hello Welcome/);
+      await assert.rejects(mailpit.renderMessageHTML(found.ID), /404/, 'a plain text message has no HTML');
       await mailpit.setReadStatus({ Read: true });
       assert.equal((await mailpit.listMessages()).unread, 0);
       await mailpit.deleteMessages({ IDs: [found.ID] });
+      assert.equal((await mailpit.listMessages()).total, 1);
+      await send(cli, 'Another');
+      await mailpit.deleteMessagesBySearch({ query: 'subject:another' });
       assert.equal((await mailpit.listMessages()).total, 1);
       await mailpit.deleteMessages();
       assert.equal((await mailpit.listMessages()).total, 0);
@@ -117,7 +125,7 @@ describe('--http: the inbox in Mailpit’s API', () => {
       assert.equal(webui.MessageRelay.Enabled, false);
       const info = await mailpit.getInfo();
       assert.equal(info.Messages, 0);
-      assert.equal(info.RuntimeStats.MessagesDeleted, 2);
+      assert.equal(info.RuntimeStats.MessagesDeleted, 3);
     });
   });
 
@@ -173,8 +181,11 @@ describe('--http: the inbox in Mailpit’s API', () => {
       assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
       assert.equal(res.headers.get('access-control-allow-origin'), null, 'no CORS');
       const message = (await res.json()) as Record<string, unknown> & {
-        SmtpdTs: { mailFrom: string; rcptTo: string[] };
+        SmtpdTs: { mailFrom: string; rcptTo: string[]; lint: { id: string }[]; dialogue: unknown; relay: unknown };
       };
+      assert.ok(message.SmtpdTs.lint.length > 0, 'the lint finds the missing Date and Message-ID');
+      assert.equal(message.SmtpdTs.dialogue, null, 'no --transcript');
+      assert.equal(message.SmtpdTs.relay, null, 'not relayed');
       for (const key of [
         'ID',
         'MessageID',
@@ -348,6 +359,16 @@ describe('--http: the inbox in Mailpit’s API', () => {
       assertUsageError(['-n', ...args]);
   });
 
+  it('gives the session’s dialogue with --transcript', async () => {
+    await withInbox(['--transcript'], async (cli) => {
+      await send(cli, 'Dialogue');
+      const message = (await (await fetch(`${inboxUrl(cli)}/api/v1/message/latest`)).json()) as {
+        SmtpdTs: { dialogue: { dir: string; text: string }[] };
+      };
+      assert.ok(message.SmtpdTs.dialogue.some((l) => l.text.startsWith('MAIL FROM:<app@example.test>')));
+    });
+  });
+
   it('names the inbox URL on the ready file’s second line, after SMTP’s host:port', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-http-'));
     const ready = path.join(dir, 'ready');
@@ -357,6 +378,12 @@ describe('--http: the inbox in Mailpit’s API', () => {
       assert.equal(smtp, `127.0.0.1:${cli.port}`);
       assert.equal(http, inboxUrl(cli));
       assert.deepEqual(rest, ['']);
+      // `smtpd-ts wait` prints what the ready file says: both lines.
+      const waited = spawnSync(process.execPath, [...NODE_ARGS, 'wait', '--ready-file', ready, '--timeout', '5'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      assert.equal(waited.stdout, `${smtp}\n${http}\n`);
     } finally {
       await cli.stop('SIGTERM');
       await rm(dir, { recursive: true, force: true });
@@ -566,6 +593,14 @@ describe('--http: sending through the API', () => {
         .map((l) => JSON.parse(l) as { rcptTo: string[]; subject: string })
         .find((r) => r.rcptTo.includes('qa@example.test'));
       assert.equal(released?.subject, 'To release');
+      const stored = (await (await fetch(`${inboxUrl(cli)}/api/v1/message/${ID}`)).json()) as {
+        SmtpdTs: { relay: { accepted: string[] } };
+      };
+      assert.deepEqual(
+        stored.SmtpdTs.relay.accepted,
+        ['user@example.test', 'hidden@example.test'],
+        'the relay outcome',
+      );
       const bad = await fetch(`${inboxUrl(cli)}/api/v1/message/${ID}/release`, {
         method: 'POST',
         body: JSON.stringify({ To: ['not an address'] }),

@@ -375,7 +375,9 @@ const pythonSmtpd: ServerSpec = {
   ours: false,
   readyBy: 'accepted connection',
   recordMarker: null,
-  command: () => `${pythonWith('smtpd') ?? 'python3'} -m smtpd -n -c DebuggingServer ${HOST}:PORT > FILE`,
+  // The interpreter's name, not its path: the report names no folder of the machine it ran on.
+  command: () =>
+    `${path.basename(pythonWith('smtpd') ?? 'python3')} -m smtpd -n -c DebuggingServer ${HOST}:PORT > FILE`,
   unavailable: () =>
     pythonWith('smtpd')
       ? undefined
@@ -397,7 +399,7 @@ const aiosmtpd: ServerSpec = {
   readyBy: 'accepted connection',
   recordMarker: null,
   command: () =>
-    `${pythonWith('aiosmtpd') ?? 'python3'} -m aiosmtpd -n -c aiosmtpd.handlers.Debugging -l ${HOST}:PORT > FILE`,
+    `${path.basename(pythonWith('aiosmtpd') ?? 'python3')} -m aiosmtpd -n -c aiosmtpd.handlers.Debugging -l ${HOST}:PORT > FILE`,
   unavailable: () =>
     pythonWith('aiosmtpd')
       ? undefined

@@ -23,6 +23,7 @@ import type { Endpoint, Message, RefusalEvent } from '../message.js';
 import type { FinishedSession } from '../transcript/transcript.js';
 import { isLoopbackHost } from './loopback.js';
 import { BODY_BUDGET_DEFAULT, BodyBudget } from './body-budget.js';
+import { ConnectionLimits } from './connection-limits.js';
 import { VERSION } from '../version.js';
 import { ReplyError } from '../errors.js';
 
@@ -153,9 +154,8 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
   readonly proxyProtocol: boolean;
   readonly transcripts: ConnectionHost['transcripts'];
   readonly budget: BodyBudget;
-  private readonly connectionRate: ServerOptions['connectionRate'];
-  /** When the connections of the current rate window arrived (monotonic ms), oldest first. */
-  private readonly recentConnections: number[] = [];
+  /** `maxConnections` and `connectionRate`, counted (without `admission`). */
+  private readonly limits: ConnectionLimits;
   private sessions = 0;
   private readonly handler: Handler | undefined;
   private readonly log: NodeJS.WritableStream;
@@ -199,7 +199,6 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
             },
       ...(options.replyRule ? { replyRule: options.replyRule } : {}),
     });
-    this.connectionRate = options.connectionRate ?? null;
     const transcript = options.transcript;
     this.transcripts = transcript
       ? { nextId: () => `${process.pid}.s${++this.sessions}`, finished: (session) => transcript(session) }
@@ -213,6 +212,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     this.proxyProtocol = options.proxyProtocol ?? false;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.limits = new ConnectionLimits(this.maxConnections, options.connectionRate ?? null);
     this.budget = new BodyBudget(options.bodyBudget ?? BODY_BUDGET_DEFAULT);
     this.admission = options.admission;
     this.exclusive = options.exclusive ?? true;
@@ -343,20 +343,8 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
 
   /** @internal */
   forget(c: Connection): void {
-    if (this.connections.delete(c)) this.admission?.release();
+    if (this.connections.delete(c)) (this.admission ?? this.limits).release();
     if (this.connections.size === 0) this.emit('drained');
-  }
-
-  /** Counts a new connection against `connectionRate`; true when it is one too many (and is not counted). */
-  private overRate(): boolean {
-    const rate = this.connectionRate;
-    if (!rate) return false;
-    const now = performance.now();
-    while (this.recentConnections.length > 0 && now - this.recentConnections[0]! >= rate.windowMs)
-      this.recentConnections.shift();
-    if (this.recentConnections.length >= rate.count) return true;
-    this.recentConnections.push(now);
-    return false;
   }
 
   private accept(socket: net.Socket): void {
@@ -364,14 +352,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     const peer = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
     if (this.admission) return this.askAdmission(this.admission, socket, peer, local);
-    // overRate() counts the connection, so it is asked only when under the limit.
-    const tooMany =
-      this.maxConnections > 0 && this.connections.size >= this.maxConnections
-        ? 'too many connections'
-        : this.overRate()
-          ? 'too many connections per second'
-          : null;
-    this.begin(socket, peer, local, tooMany);
+    this.begin(socket, peer, local, this.limits.admit());
   }
 
   /** Asks `admission`; what the client sends meanwhile waits in the socket (nothing reads it yet). */

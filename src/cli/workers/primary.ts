@@ -16,6 +16,7 @@ import { ExpectationTracker } from '../../expect/tracker.js';
 import { openOutputs, type OpenedOutputs } from '../../outputs/open-outputs.js';
 import { describeIoError } from '../../outputs/output.js';
 import { DEFAULT_MAX_CONNECTIONS, SHUTDOWN_GRACE_MS } from '../../server/server.js';
+import { ConnectionLimits } from '../../server/connection-limits.js';
 import type { Config } from '../config.js';
 import { dropPrivileges } from '../privileges.js';
 import { removeRunFiles } from '../run-control.js';
@@ -49,29 +50,24 @@ export interface Primary {
 
 /** Connections across workers: `--max-connections` and `--connection-rate` as one server counts them. */
 class ConnectionCount {
-  private open = 0;
-  private readonly recent: number[] = [];
-  readonly byWorker = new Map<Worker, number>();
+  private readonly limits: ConnectionLimits;
+  private readonly byWorker = new Map<Worker, number>();
 
-  constructor(private readonly config: Config) {}
+  constructor(config: Config) {
+    this.limits = new ConnectionLimits(
+      config.smtp.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      config.rules.connectionRate,
+    );
+  }
 
   admit(worker: Worker): string | null {
-    const max = this.config.smtp.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    if (max > 0 && this.open >= max) return 'too many connections';
-    const rate = this.config.rules.connectionRate;
-    if (rate) {
-      const now = performance.now();
-      while (this.recent.length > 0 && now - this.recent[0]! >= rate.windowMs) this.recent.shift();
-      if (this.recent.length >= rate.count) return 'too many connections per second';
-      this.recent.push(now);
-    }
-    this.open++;
-    this.byWorker.set(worker, (this.byWorker.get(worker) ?? 0) + 1);
-    return null;
+    const refusal = this.limits.admit();
+    if (refusal === null) this.byWorker.set(worker, (this.byWorker.get(worker) ?? 0) + 1);
+    return refusal;
   }
 
   release(worker: Worker, n = 1): void {
-    this.open -= n;
+    this.limits.release(n);
     this.byWorker.set(worker, (this.byWorker.get(worker) ?? 0) - n);
   }
 

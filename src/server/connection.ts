@@ -160,28 +160,18 @@ export class Connection {
   /**
    * The socket events, shared by every connection (no closures per
    * connection: an idle one costs less): each finds its connection on the
-   * socket and runs guarded.
+   * socket and runs the method guarded.
    */
-  private static onSocketData(this: Owned, chunk: Buffer): void {
-    const c = this[OWNER];
-    if (c) c.guarded(c.onData, chunk);
+  private static shared(method: (this: Connection, arg?: Buffer) => void): (this: Owned, arg?: Buffer) => void {
+    return function (this: Owned, arg?: Buffer) {
+      this[OWNER]?.guarded(method, arg);
+    };
   }
-  private static onSocketEnd(this: Owned): void {
-    const c = this[OWNER];
-    if (c) c.guarded(c.onEnd);
-  }
-  private static onSocketTimeout(this: Owned): void {
-    const c = this[OWNER];
-    if (c) c.guarded(c.expire);
-  }
-  private static onSocketDrain(this: Owned): void {
-    const c = this[OWNER];
-    if (c) c.guarded(c.pump);
-  }
-  private static onSocketClose(this: Owned): void {
-    const c = this[OWNER];
-    if (c) c.guarded(c.onClose);
-  }
+  private static readonly onSocketData = Connection.shared(Connection.prototype.onData);
+  private static readonly onSocketEnd = Connection.shared(Connection.prototype.onEnd);
+  private static readonly onSocketTimeout = Connection.shared(Connection.prototype.expire);
+  private static readonly onSocketDrain = Connection.shared(Connection.prototype.pump);
+  private static readonly onSocketClose = Connection.shared(Connection.prototype.onClose);
 
   /** Runs a socket event's handler as {@link guard} does. */
   private guarded(fn: (this: Connection, arg?: Buffer) => void, arg?: Buffer): void {

@@ -269,9 +269,8 @@ async function startInbox(where: { readonly host?: string; readonly port?: numbe
   ]);
   const store = new MessageStore();
   const server = new InboxHttpServer({ host: where.host ?? '127.0.0.1', port: where.port ?? 0, store, hostname });
-  const bound = await server.listen();
-  const url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
-  return { store, server, url };
+  await server.listen();
+  return { store, server, url: server.url };
 }
 
 /** Starts a sink on 127.0.0.1 and a free port; resolves once it accepts connections. */

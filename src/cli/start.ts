@@ -44,6 +44,12 @@ export interface CliIO {
   stderr: NodeJS.WritableStream;
 }
 
+/** Why binding failed, in words. */
+function listenFailure(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+}
+
 /** Writes a run file, or says which flag's file could not be written, as whom, and why. */
 async function writeRunFile(path: string, flag: string, text: string): Promise<void> {
   try {
@@ -188,10 +194,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     address = await server.listen();
   } catch (err) {
     await abandon();
-    const e = err as NodeJS.ErrnoException;
-    const why =
-      e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
-    throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${why}`);
+    throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${listenFailure(err)}`);
   }
   let inbox: Started['inbox'] = null;
   if (store && config.http && outputs.maildir) {
@@ -259,7 +262,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     });
     try {
       const bound = await http.listen();
-      inbox = { store, server: http, url: `http://${formatHostPort(bound.address, bound.port)}` };
+      inbox = { store, server: http, url: http.url };
       if (!isLoopbackAddress(bound.address))
         io.stderr.write(
           `smtpd-ts: warning: the inbox listens on ${config.http.host}: anyone who can reach it can read the mail${users ? '' : ' (see --http-auth-file)'}\n`,
@@ -268,10 +271,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       await http.close();
       await smtp.close(0);
       await abandon();
-      const e = err as NodeJS.ErrnoException;
-      const why =
-        e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
-      throw new StartError(`cannot listen for HTTP on ${formatHostPort(config.http.host, config.http.port)}: ${why}`);
+      const where = formatHostPort(config.http.host, config.http.port);
+      throw new StartError(`cannot listen for HTTP on ${where}: ${listenFailure(err)}`);
     }
   }
   const stopInbox = async () => inbox?.server.close();

@@ -20,7 +20,7 @@ import type { MessageStore, StoredMessage } from '../store/message-store.js';
 import { VERSION } from '../version.js';
 import { fullMessage, headersObject, messagesSummary, summary } from './mailpit-shapes.js';
 import { searchPredicate } from './search.js';
-import { contentFromString, mailhogMatches, mailhogMessage } from './mailhog-shapes.js';
+import { mailhogMatches, mailhogMessage, mailhogPart } from './mailhog-shapes.js';
 import { OPENAPI } from './openapi.js';
 import { mimeParts } from './mime-parts.js';
 import { buildSend, SendError, type Envelope } from './send.js';
@@ -158,6 +158,24 @@ const MAX_SEND_BYTES = 32 * 1024 * 1024;
 /** The HTML view of a message: its own styles and inline images, no script, no form, nothing fetched. */
 const VIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:; sandbox";
 
+/** What the sender wrote (a part, a downloaded message) served as bytes: sandboxed, never a page of this origin. */
+const SANDBOX_CSP = "default-src 'none'; sandbox";
+
+/** 200 with `body`, its type, and optionally a Content-Disposition and a CSP of its own. */
+function sendBytes(
+  res: http.ServerResponse,
+  body: Buffer,
+  how: { readonly type: string; readonly disposition?: string; readonly csp?: string },
+): void {
+  if (how.csp) res.setHeader('Content-Security-Policy', how.csp);
+  res.writeHead(200, {
+    'Content-Type': how.type,
+    ...(how.disposition ? { 'Content-Disposition': how.disposition } : {}),
+    'Content-Length': body.length,
+  });
+  res.end(body);
+}
+
 /** How often an idle event stream gets a keep-alive, in ms (MailHog: 30 s). */
 const KEEPALIVE_MS = 30_000;
 
@@ -244,6 +262,12 @@ export class InboxHttpServer {
       const store = this.options.store;
       this.broadcast('stats', () => ({ Total: store.size, Unread: store.unread, Version: `smtpd-ts ${VERSION}` }));
     }, 250).unref();
+  }
+
+  /** The base URL (`http://127.0.0.1:8025`), once listening. */
+  get url(): string {
+    const { address, port } = this.server.address() as net.AddressInfo;
+    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 
   listen(): Promise<net.AddressInfo> {
@@ -425,9 +449,7 @@ export class InboxHttpServer {
       if (view[2] === 'txt') return text(res, entry.parsed?.text ?? '');
       const html = entry.parsed?.html;
       if (!html) throw new HttpError(404, 'Message does not contain HTML');
-      res.setHeader('Content-Security-Policy', VIEW_CSP);
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html) });
-      return void res.end(html);
+      return sendBytes(res, Buffer.from(html), { type: 'text/html; charset=utf-8', csp: VIEW_CSP });
     }
     const release = /^\/api\/v1\/message\/([A-Za-z0-9]+)\/release$/.exec(url.pathname);
     if (release && req.method === 'POST') {
@@ -454,14 +476,11 @@ export class InboxHttpServer {
       const entry = store.get(part[1]!);
       const found = entry ? mimeParts(entry.message.data).find((p) => p.partId === part[2]) : undefined;
       if (!found) throw new HttpError(404, '404 page not found');
-      // The part is the sender's: shown under a sandbox, never as a page of this origin.
-      res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-      res.writeHead(200, {
-        'Content-Type': found.contentType || 'application/octet-stream',
-        'Content-Disposition': `filename="${found.fileName.replace(/["\\\r\n]/g, '_')}"`,
-        'Content-Length': found.content.length,
+      return sendBytes(res, found.content, {
+        type: found.contentType || 'application/octet-stream',
+        disposition: `filename="${found.fileName.replace(/["\\\r\n]/g, '_')}"`,
+        csp: SANDBOX_CSP,
       });
-      return void res.end(found.content);
     }
     const m = /^\/api\/v1\/message\/([A-Za-z0-9]+)(\/headers|\/raw)?$/.exec(url.pathname);
     if (m && req.method === 'GET') {
@@ -478,23 +497,13 @@ export class InboxHttpServer {
     const mimePart = /^\/api\/v1\/messages\/([A-Za-z0-9]+)(?:@[^/]*)?\/mime\/part\/([0-9]+)\/download$/.exec(path);
     if (mimePart && req.method === 'GET') {
       const entry = store.get(mimePart[1]!);
-      const content = entry ? contentFromString(entry.message.data.toString('utf8')) : null;
-      const piece = content?.MIME?.Parts[Number(mimePart[2])];
+      const piece = entry ? mailhogPart(entry, Number(mimePart[2])) : null;
       if (!entry || !piece) throw new HttpError(404, '404 page not found');
-      // MailHog's download: the part's own headers, its body (base64 decoded), as an attachment.
-      const encoding = (
-        Object.entries(piece.Headers).find(([k]) => k.toLowerCase() === 'content-transfer-encoding')?.[1][0] ?? ''
-      ).toLowerCase();
-      const body =
-        encoding === 'base64' ? Buffer.from(piece.Body.replace(/\s+/g, ''), 'base64') : Buffer.from(piece.Body);
-      const type = Object.entries(piece.Headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1][0];
-      res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-      res.writeHead(200, {
-        'Content-Type': type ?? 'application/octet-stream',
-        'Content-Disposition': `attachment; filename="${entry.id}-part-${mimePart[2]}"`,
-        'Content-Length': body.length,
+      return sendBytes(res, piece.body, {
+        type: piece.type,
+        disposition: `attachment; filename="${entry.id}-part-${mimePart[2]}"`,
+        csp: SANDBOX_CSP,
       });
-      return void res.end(body);
     }
     const h = /^\/api\/v1\/messages\/([A-Za-z0-9]+)(?:@[^/]*)?(\/download)?$/.exec(path);
     if (h) {
@@ -505,12 +514,10 @@ export class InboxHttpServer {
         return send(res, 200, MAILHOG_JSON, '');
       }
       if (req.method === 'GET' && h[2]) {
-        res.writeHead(200, {
-          'Content-Type': 'message/rfc822',
-          'Content-Disposition': `attachment; filename="${entry.id}.eml"`,
-          'Content-Length': entry.message.data.length,
+        return sendBytes(res, entry.message.data, {
+          type: 'message/rfc822',
+          disposition: `attachment; filename="${entry.id}.eml"`,
         });
-        return void res.end(entry.message.data);
       }
       if (req.method === 'GET') return json(res, mailhogMessage(entry, this.options.hostname), MAILHOG_JSON);
     }

@@ -96,6 +96,23 @@ function trimLineBreaks(s: string): string {
   return s.slice(start, end);
 }
 
+/** The first value of a header of `content`, its name in any case. */
+function headerOf(content: MailhogContent, name: string): string | undefined {
+  return Object.entries(content.Headers).find(([k]) => k.toLowerCase() === name)?.[1][0];
+}
+
+/**
+ * The Nth of MailHog's MIME parts (counted from 0) as its download gives it:
+ * the part's Content-Type and its body, base64 decoded; null when there is none.
+ */
+export function mailhogPart(entry: StoredMessage, n: number): { type: string; body: Buffer } | null {
+  const piece = contentFromString(entry.message.data.toString('utf8')).MIME?.Parts[n];
+  if (!piece) return null;
+  const base64 = (headerOf(piece, 'content-transfer-encoding') ?? '').toLowerCase() === 'base64';
+  const body = base64 ? Buffer.from(piece.Body.replace(/\s+/g, ''), 'base64') : Buffer.from(piece.Body);
+  return { type: headerOf(piece, 'content-type') ?? 'application/octet-stream', body };
+}
+
 /** The message as MailHog's API gives it (`data.Message`). */
 export function mailhogMessage(entry: StoredMessage, hostname: string): Record<string, unknown> {
   const m = entry.message;

@@ -103,12 +103,10 @@ export function newId(): string {
 
 /** An id of Mailpit's form that a Maildir file name always gives, so that a message keeps its id across restarts. */
 export function idFromName(name: string): string {
-  let n = BigInt(`0x${createHash('sha256').update(name).digest('hex').slice(0, 32)}`);
+  // A derived id needs no even spread of characters, only the hash's: a byte each.
+  const hash = createHash('sha256').update(name).digest();
   let out = '';
-  for (let i = 0; i < 22; i++) {
-    out = ALPHABET[Number(n % 62n)]! + out;
-    n /= 62n;
-  }
+  for (let i = 0; i < 22; i++) out += ALPHABET[hash[i]! % 62];
   return out;
 }
 

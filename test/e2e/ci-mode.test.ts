@@ -129,6 +129,27 @@ describe('limit flags', () => {
       await cli.stop();
     }
   });
+  it('apply --memory-budget: four 2 MiB messages at once past a 1 MiB budget all arrive whole, none refused', async () => {
+    const cli = await startCli(['--memory-budget', '1MiB', '-f', 'json', '127.0.0.1:0']);
+    try {
+      const body = (tag: string) => `Subject: ${tag}\r\n\r\n${`${tag} ${'x'.repeat(70)}\r\n`.repeat(28_000)}`;
+      const tags = ['a', 'b', 'c', 'd'];
+      const codes = await Promise.all(
+        tags.map((t) => sendMail(cli.port, { from: 'a@x.test', to: ['b@x.test'], data: body(t) })),
+      );
+      for (const c of codes) assert.equal(c.at(-2), 250);
+      await cli.waitForStdout((out) => out.trim().split('\n').length === 4);
+      const records = cli
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { subject: string; size: number });
+      assert.deepEqual(records.map((r) => r.subject).sort(), tags);
+      for (const r of records) assert.equal(r.size, Buffer.byteLength(body(r.subject)) + 2);
+    } finally {
+      await cli.stop();
+    }
+  });
   it('apply --data-timeout to a silent DATA', async () => {
     const cli = await startCli(['--data-timeout', '0.3', '127.0.0.1:0']);
     try {

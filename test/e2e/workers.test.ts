@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { assertUsageError, startCli } from '../helpers/cli.js';
 import { exitStatus } from '../helpers/process.js';
@@ -134,6 +135,41 @@ describe('--workers 2', () => {
       const third = await SmtpClient.connect(cli.port);
       assert.equal((await third.read()).code, 421);
       for (const c of [...open, third]) c.close();
+    } finally {
+      await cli.stop('SIGTERM');
+    }
+  });
+
+  it('counts --connection-rate across workers, and each worker delivers into the one Maildir', async () => {
+    const maildir = dir.join('maildir');
+    const cli = await startCli([
+      '-n',
+      '--workers',
+      '2',
+      '--connection-rate',
+      '3/60',
+      '--save-dir',
+      maildir,
+      '127.0.0.1:0',
+    ]);
+    try {
+      const codes = [];
+      for (let i = 0; i < 4; i++)
+        codes.push(
+          (
+            await sendMail(cli.port, { from: 'a@x.test', to: ['b@x.test'], data: `Subject: r${i}\r\n\r\nx` }).catch(
+              () => [421],
+            )
+          )[0],
+        );
+      assert.deepEqual(codes, [220, 220, 220, 421], 'the fourth connection in the window is refused');
+      const files = await readdir(path.join(maildir, 'new'));
+      assert.equal(files.length, 3);
+      assert.equal(
+        new Set(files.map((f) => /P(\d+)Q/.exec(f)![1])).size,
+        2,
+        'both workers wrote, each under its own pid',
+      );
     } finally {
       await cli.stop('SIGTERM');
     }

@@ -35,3 +35,32 @@ export function headerBlockEnd(
   }
   return null;
 }
+
+/**
+ * The header fields of `data[0, end)`, in order, up to the first empty
+ * line: each name as written, each value unfolded (a continuation line
+ * trimmed and joined with one space, as Go's textproto does) and trimmed.
+ * A line without a colon is skipped. For readers that need the fields'
+ * values (the HTTP inbox's headers and MIME parts), not the bytes.
+ */
+export function unfoldedFields(
+  data: Buffer,
+  end: number,
+  encoding: 'latin1' | 'utf8',
+): { readonly name: string; value: string }[] {
+  const out: { readonly name: string; value: string }[] = [];
+  for (let pos = 0; pos < end;) {
+    const line = lineAt(data, pos, end);
+    const text = data.toString(encoding, pos, line.contentEnd);
+    pos = line.next;
+    if (text === '') break;
+    const last = out.at(-1);
+    if ((text[0] === ' ' || text[0] === '\t') && last) {
+      last.value += ` ${text.trim()}`;
+      continue;
+    }
+    const colon = text.indexOf(':');
+    if (colon > 0) out.push({ name: text.slice(0, colon).trim(), value: text.slice(colon + 1).trim() });
+  }
+  return out;
+}

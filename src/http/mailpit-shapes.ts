@@ -5,7 +5,7 @@
  * unchanged. What Mailpit has no field for (the envelope, the dialogue, the
  * lint, the relay's outcome) is under `SmtpdTs`, a name no Mailpit client reads.
  */
-import { lineAt } from '../header-block.js';
+import { unfoldedFields } from '../header-block.js';
 import type { ParsedAddress } from '../printers/parse-message.js';
 import { addressList } from '../printers/quick-parse.js';
 import { lintMessage } from '../lint/lint.js';
@@ -183,23 +183,9 @@ export function canonicalKey(name: string): string {
 /** GET /api/v1/message/{ID}/headers: Go's mail.Header, keys sorted, continuation lines joined with a space. */
 export function headersObject(data: Buffer): Record<string, string[]> {
   const out = new Map<string, string[]>();
-  let last: { key: string; values: string[] } | null = null;
-  for (let pos = 0; pos < data.length;) {
-    const line = lineAt(data, pos, data.length);
-    const text = data.toString('utf8', pos, line.contentEnd);
-    pos = line.next;
-    if (text === '') break;
-    if ((text[0] === ' ' || text[0] === '\t') && last) {
-      last.values[last.values.length - 1] += ` ${text.trim()}`;
-      continue;
-    }
-    const colon = text.indexOf(':');
-    if (colon <= 0) continue;
-    const key = canonicalKey(text.slice(0, colon).trimEnd());
-    const values = out.get(key) ?? [];
-    values.push(text.slice(colon + 1).trim());
-    out.set(key, values);
-    last = { key, values };
+  for (const { name, value } of unfoldedFields(data, data.length, 'utf8')) {
+    const key = canonicalKey(name);
+    out.set(key, [...(out.get(key) ?? []), value]);
   }
   return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

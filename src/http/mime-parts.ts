@@ -10,7 +10,7 @@
  * space allowed, RFC 2046 5.1.1); depth and part count are bounded.
  */
 import { createHash } from 'node:crypto';
-import { headerBlockEnd, lineAt } from '../header-block.js';
+import { headerBlockEnd, lineAt, unfoldedFields } from '../header-block.js';
 
 export interface MimePart {
   readonly partId: string;
@@ -29,20 +29,9 @@ const MAX_PARTS = 1000;
 /** The unfolded header fields of a part, names lower-cased (the first of each name kept). */
 function headers(data: Buffer, end: number): Map<string, string> {
   const out = new Map<string, string>();
-  let last: string | null = null;
-  for (let pos = 0; pos < end;) {
-    const line = lineAt(data, pos, end);
-    const text = data.toString('latin1', pos, line.contentEnd);
-    pos = line.next;
-    if ((text.startsWith(' ') || text.startsWith('\t')) && last !== null) {
-      if (out.get(last) !== undefined) out.set(last, `${out.get(last)} ${text.trim()}`);
-      continue;
-    }
-    const colon = text.indexOf(':');
-    if (colon <= 0) continue;
-    const name = text.slice(0, colon).trim().toLowerCase();
-    last = out.has(name) ? null : name;
-    if (last !== null) out.set(name, text.slice(colon + 1).trim());
+  for (const { name, value } of unfoldedFields(data, end, 'latin1')) {
+    const key = name.toLowerCase();
+    if (!out.has(key)) out.set(key, value);
   }
   return out;
 }

@@ -30,6 +30,11 @@ const query = {
   description: 'a Mailpit search',
 };
 
+/** A GET of a message's bytes (or a part of it): 200 with them, 404 for no such message. */
+const bytesOf = (summary: string, ...params: object[]) => ({
+  get: { summary, parameters: [idParam, ...params], responses: { 200: { description: 'the bytes' }, 404: notFound } },
+});
+
 const address = {
   type: 'object',
   required: ['Name', 'Address'],
@@ -169,20 +174,11 @@ export const OPENAPI = {
     '/api/v1/webui': {
       get: { summary: "Mailpit's web UI configuration", responses: { 200: { description: 'settings' } } },
     },
-    '/api/v1/message/{ID}/part/{PartID}': {
-      get: {
-        summary: 'An attachment or inline part, decoded, with its content type (Mailpit)',
-        parameters: [idParam, { name: 'PartID', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { 200: { description: 'the bytes' }, 404: notFound },
-      },
-    },
-    '/view/{ID}.html': {
-      get: {
-        summary: 'The HTML body, under a sandboxing CSP (Mailpit)',
-        parameters: [idParam],
-        responses: { 200: { description: 'text/html' }, 404: notFound },
-      },
-    },
+    '/api/v1/message/{ID}/part/{PartID}': bytesOf(
+      'An attachment or inline part, decoded, with its content type (Mailpit)',
+      { name: 'PartID', in: 'path', required: true, schema: { type: 'string' } },
+    ),
+    '/view/{ID}.html': bytesOf('The HTML body, under a sandboxing CSP (Mailpit)'),
     '/view/{ID}.txt': {
       get: { summary: 'The text body (Mailpit)', parameters: [idParam], responses: { 200: ok, 404: notFound } },
     },
@@ -245,20 +241,13 @@ export const OPENAPI = {
         responses: { 200: { description: 'an empty body' }, 404: notFound },
       },
     },
-    '/api/v1/messages/{ID}/download': {
-      get: {
-        summary: 'The message as message/rfc822 (MailHog)',
-        parameters: [idParam],
-        responses: { 200: { description: 'the bytes' }, 404: notFound },
-      },
-    },
-    '/api/v1/messages/{ID}/mime/part/{N}/download': {
-      get: {
-        summary: "The Nth of MailHog's MIME parts, decoded (MailHog)",
-        parameters: [idParam, { name: 'N', in: 'path', required: true, schema: { type: 'integer' } }],
-        responses: { 200: { description: 'the bytes' }, 404: notFound },
-      },
-    },
+    '/api/v1/messages/{ID}/download': bytesOf('The message as message/rfc822 (MailHog)'),
+    '/api/v1/messages/{ID}/mime/part/{N}/download': bytesOf("The Nth of MailHog's MIME parts, decoded (MailHog)", {
+      name: 'N',
+      in: 'path',
+      required: true,
+      schema: { type: 'integer' },
+    }),
     '/api/v1/events': {
       get: {
         summary: "MailHog's server-sent events: `event: data` per new message",

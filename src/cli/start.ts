@@ -34,8 +34,6 @@ import { formatHostPort } from './flag-values.js';
 import { describeMode, probeUpstream } from './announce.js';
 import { MessageStore, type StoredMessage } from '../store/message-store.js';
 import type { InboxHttpServer } from '../http/http-server.js';
-import type { Message } from '../message.js';
-import { countBareLineEndings } from '../channel/data-decoder.js';
 import { isAcceptance } from '../channel/reply.js';
 
 /** Streams main() writes to; tests pass their own. */
@@ -220,23 +218,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       users,
       // POST /api/v1/send: the message goes where an SMTP one goes (the handler, the outputs, the inbox).
       submit: async (envelope, data, peer) => {
-        const message: Message = {
-          id: smtp.nextId(),
-          receivedAt: new Date(),
-          peer: { address: peer, port: 0 },
-          local: { address: address.address, port: address.port },
-          helo: '',
-          extended: true,
-          mailFrom: envelope.from,
-          rcptTos: envelope.to,
-          mailOptions: [],
-          rcptOptions: [],
-          data,
-          bareLineEndings: countBareLineEndings(data),
-        };
-        const verdict = await smtp.handle(message);
+        const { message, verdict } = await smtp.submit(envelope, data, { address: peer, port: 0 });
         if (verdict !== undefined && !isAcceptance(verdict)) throw new SendError(verdict.lines.join(' '));
-        smtp.accepted(message);
         const entry = store.list(0, 64).find((e) => e.message === message);
         if (!entry) throw new SendError('the message was accepted but is not in the inbox');
         return entry;

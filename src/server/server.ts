@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
-import { R, formatReply, parseReply, type Reply } from '../channel/reply.js';
+import { R, formatReply, isAcceptance, parseReply, type Reply } from '../channel/reply.js';
+import { countBareLineEndings } from '../channel/data-decoder.js';
 import {
   resolveChannelConfig,
   SMTP_DEFAULTS,
@@ -316,6 +317,36 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       );
       return R.R451_HANDLER_FAILED;
     }
+  }
+
+  /**
+   * Hands a message that did not come over SMTP (the HTTP API's send) to the
+   * handler as if it had, from `peer`: resolves with the message and the
+   * verdict (undefined for 250); an accepted one is emitted as `message`, as
+   * a message received over SMTP is.
+   */
+  async submit(
+    envelope: { readonly from: string; readonly to: readonly string[] },
+    data: Buffer,
+    peer: Endpoint,
+  ): Promise<{ readonly message: Message; readonly verdict: Reply | undefined }> {
+    const message: Message = {
+      id: this.nextId(),
+      receivedAt: new Date(),
+      peer,
+      local: { address: this.address.address, port: this.address.port },
+      helo: '',
+      extended: true,
+      mailFrom: envelope.from,
+      rcptTos: envelope.to,
+      mailOptions: [],
+      rcptOptions: [],
+      data,
+      bareLineEndings: countBareLineEndings(data),
+    };
+    const verdict = await this.handle(message);
+    if (verdict === undefined || isAcceptance(verdict)) this.accepted(message);
+    return { message, verdict };
   }
 
   /** @internal */

@@ -153,6 +153,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     includeRaw: config.jsonRaw,
     log: io.stderr,
     showLint: config.lint,
+    showDialogue: rules.transcript,
     // Expectations and the inbox read the parsed fields (and lint), whatever the output format.
     parseAlways: expecting,
     lintAlways: expecting,
@@ -182,6 +183,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     ...(engine ? { replyRule: engine.hook } : {}),
     connectionRate: rules.connectionRate,
     ...(role ? { admission: role.admission, exclusive: false } : {}),
+    // The inbox shows the dialogue that carried each message.
+    ...(store ? { dialogue: true } : {}),
     ...(rules.transcript
       ? { transcript: (session: FinishedSession) => writeSession(outputs, session, io.stderr, recordWrites) }
       : {}),

@@ -33,6 +33,11 @@ export interface OutputHandlerOptions {
   readonly log?: NodeJS.WritableStream;
   /** `--lint`: human formats show the lint's findings too (JSON always carries them). */
   readonly showLint?: boolean;
+  /**
+   * Human formats print a message's dialogue (`--transcript`) before it when
+   * it has one (default true); false when only the inbox wants it.
+   */
+  readonly showDialogue?: boolean;
   /** Parse every message, even when no output's format needs it (expectations read parsed fields). */
   readonly parseAlways?: boolean;
   /** Lint every message, even when no output shows the findings (expectations judge them). */
@@ -57,7 +62,13 @@ export class OutputHandler implements Handler {
     // Whether anything shows or judges findings: JSON always carries them.
     const lints =
       (options.showLint ?? false) || (options.lintAlways ?? false) || options.outputs.some((o) => !o.format.human);
-    this.settings = { parses, lints, showLint: options.showLint ?? false, includeRaw: options.includeRaw ?? false };
+    this.settings = {
+      parses,
+      lints,
+      showLint: options.showLint ?? false,
+      includeRaw: options.includeRaw ?? false,
+      showDialogue: options.showDialogue ?? true,
+    };
     // Only the built-in formats and styles can be rebuilt in the worker by name.
     const builtIn = options.outputs.every((o) => FORMATS[o.format.name as FormatName] === o.format);
     this.pool = options.offload && builtIn ? new RenderPool() : null;
@@ -135,7 +146,7 @@ export class OutputHandler implements Handler {
     // Outside any try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
     const rendered: Rendered[] = [];
     for (const { format, style } of this.options.outputs)
-      rendered.push(await renderOutput(format, style, message, context, this.settings.showLint));
+      rendered.push(await renderOutput(format, style, message, context, this.settings));
     return { context, rendered };
   }
 

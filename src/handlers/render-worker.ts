@@ -21,7 +21,7 @@ async function run(job: RenderJob): Promise<{ reply: RenderReply; transfer: Arra
   const rendered: Uint8Array[] = [];
   for (const output of job.outputs) {
     const style = output.colored ? await (color ??= loadColorStyle()) : PLAIN;
-    const parts = await renderOutput(FORMATS[output.format], style, message, context, job.settings.showLint);
+    const parts = await renderOutput(FORMATS[output.format], style, message, context, job.settings);
     const buffers = parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
     // One buffer of its own per output (never a slice of Node's shared pool), so it can be transferred.
     const whole = Buffer.allocUnsafeSlow(buffers.reduce((n, b) => n + b.length, 0));

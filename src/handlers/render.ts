@@ -29,6 +29,8 @@ export interface RenderSettings {
   readonly showLint: boolean;
   /** `--json-raw`. */
   readonly includeRaw: boolean;
+  /** `--transcript`: human formats print the dialogue before the message (the inbox keeps it without). */
+  readonly showDialogue: boolean;
 }
 
 /**
@@ -56,14 +58,14 @@ export async function renderOutput(
   style: Style,
   message: Message,
   context: PrintContext,
-  showLint: boolean,
+  settings: Pick<RenderSettings, 'showLint' | 'showDialogue'>,
 ): Promise<Rendered> {
   // Human formats show findings only with --lint, so that raw stays DebuggingServer's output.
-  const shown = format.human && !showLint ? { ...context, lint: undefined } : context;
+  const shown = format.human && !settings.showLint ? { ...context, lint: undefined } : context;
   const printContext = { ...shown, style };
   // `--transcript`: the dialogue that led to the message comes before it.
   const out: (string | Uint8Array)[] =
-    format.human && message.dialogue ? [formatDialogue(message.dialogue, style)] : [];
+    format.human && settings.showDialogue && message.dialogue ? [formatDialogue(message.dialogue, style)] : [];
   const parts = format.printParts?.(message, printContext);
   if (parts === undefined) {
     out.push(format.print(message, printContext));

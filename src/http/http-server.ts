@@ -24,6 +24,8 @@ import { mailhogMatches, mailhogMessage, mailhogPart } from './mailhog-shapes.js
 import { OPENAPI } from './openapi.js';
 import { mimeParts } from './mime-parts.js';
 import { buildSend, SendError, type Envelope } from './send.js';
+import { preview, previewCsp } from './html-view.js';
+import { uiCsp, WebUi, type Asset } from './web-ui.js';
 
 /** The largest request body read, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -155,9 +157,6 @@ export interface HttpOptions {
 /** The largest `POST /api/v1/send` body (attachments come base64 inside it). */
 const MAX_SEND_BYTES = 32 * 1024 * 1024;
 
-/** The HTML view of a message: its own styles and inline images, no script, no form, nothing fetched. */
-const VIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:; sandbox";
-
 /** What the sender wrote (a part, a downloaded message) served as bytes: sandboxed, never a page of this origin. */
 const SANDBOX_CSP = "default-src 'none'; sandbox";
 
@@ -188,6 +187,8 @@ export class InboxHttpServer {
   /** Mailpit's WebSocket event stream (`/api/events`). */
   private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private statsTimer: NodeJS.Timeout | undefined;
+  /** The web UI's files; null when the bundle was not built. */
+  private readonly ui = WebUi.load();
 
   constructor(private readonly options: HttpOptions) {
     this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
@@ -355,8 +356,12 @@ export class InboxHttpServer {
     if (req.method === 'OPTIONS') return text(res, '');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const store = this.options.store;
+    const asset = req.method === 'GET' ? this.ui?.get(url.pathname) : undefined;
+    if (asset) return this.sendAsset(req, res, asset, url.pathname === '/');
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
+      case 'GET /':
+        throw new HttpError(404, 'the web UI is not built (npm run build); the API is at /api/v1/messages');
       case 'GET /livez':
       case 'GET /readyz':
         return text(res, '');
@@ -449,7 +454,11 @@ export class InboxHttpServer {
       if (view[2] === 'txt') return text(res, entry.parsed?.text ?? '');
       const html = entry.parsed?.html;
       if (!html) throw new HttpError(404, 'Message does not contain HTML');
-      return sendBytes(res, Buffer.from(html), { type: 'text/html; charset=utf-8', csp: VIEW_CSP });
+      res.setHeader('X-DNS-Prefetch-Control', 'off');
+      return sendBytes(res, Buffer.from(preview(entry, html).html), {
+        type: 'text/html; charset=utf-8',
+        csp: previewCsp(url.searchParams.get('remote') === '1'),
+      });
     }
     const release = /^\/api\/v1\/message\/([A-Za-z0-9]+)\/release$/.exec(url.pathname);
     if (release && req.method === 'POST') {
@@ -486,6 +495,12 @@ export class InboxHttpServer {
     if (m && req.method === 'GET') {
       const entry = store.get(m[1]!);
       if (!entry) throw new HttpError(404, m[1] === 'latest' ? 'no messages' : '404 page not found');
+      if (m[2] === '/raw' && url.searchParams.get('dl') === '1')
+        return sendBytes(res, entry.message.data, {
+          type: 'message/rfc822',
+          disposition: `attachment; filename="${entry.id}.eml"`,
+          csp: SANDBOX_CSP,
+        });
       if (m[2] === '/raw') return send(res, 200, 'text/plain; charset=utf-8', entry.message.data);
       if (m[2] === '/headers') return json(res, headersObject(entry.message.data));
       store.setRead(entry, true);
@@ -522,6 +537,20 @@ export class InboxHttpServer {
       if (req.method === 'GET') return json(res, mailhogMessage(entry, this.options.hostname), MAILHOG_JSON);
     }
     throw new HttpError(404, '404 page not found');
+  }
+
+  /** A file of the web UI, gzipped when the browser takes it; the page gets the UI's CSP. */
+  private sendAsset(req: http.IncomingMessage, res: http.ServerResponse, asset: Asset, page: boolean): void {
+    if (page) res.setHeader('Content-Security-Policy', uiCsp(req.headers.host ?? ''));
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const body = gzip ? asset.gzip : asset.body;
+    res.writeHead(200, {
+      'Content-Type': asset.type,
+      'Content-Length': body.length,
+      Vary: 'Accept-Encoding',
+      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+    });
+    res.end(body);
   }
 
   private mailhogResult(total: number, start: number, page: readonly StoredMessage[]): Record<string, unknown> {

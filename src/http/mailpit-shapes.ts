@@ -8,6 +8,7 @@
 import { unfoldedFields } from '../header-block.js';
 import type { ParsedAddress } from '../printers/parse-message.js';
 import { addressList } from '../printers/quick-parse.js';
+import { preview } from './html-view.js';
 import { lintMessage } from '../lint/lint.js';
 import { attachmentLists, attachmentSummary, mimeParts } from './mime-parts.js';
 import type { MessageStore, StoredMessage } from '../store/message-store.js';
@@ -170,6 +171,8 @@ function envelope(entry: StoredMessage): Record<string, unknown> {
     dialogue: m.dialogue ?? null,
     // Relaying and --deliver: who accepted the message and who refused it.
     relay: entry.relay,
+    // The remote images, style sheets and fonts its HTML asks for, which the preview blocks until allowed.
+    remoteContent: entry.parsed?.html ? preview(entry, entry.parsed.html).remote : 0,
     parseError: entry.parseError,
   };
 }

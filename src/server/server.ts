@@ -92,6 +92,11 @@ export interface ServerOptions extends Partial<Omit<SmtpSettings, 'auth'>> {
   /** `--transcript`: each finished session's dialogue (AUTH secrets hidden) is given here. */
   transcript?: (session: FinishedSession) => void;
   /**
+   * Each message carries the dialogue that led to it (`Message.dialogue`),
+   * also without `transcript`: the inbox shows it.
+   */
+  dialogue?: boolean;
+  /**
    * Bytes of message bodies all connections may hold in memory at once;
    * past it, connections are paused (never refused) until bytes are let go
    * (src/server/body-budget.ts). 0: no budget. Default BODY_BUDGET_DEFAULT.
@@ -187,7 +192,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       hostname,
       banner: `smtpd-ts ${VERSION}`,
       // The transcript records the received lines from the channel's trace.
-      trace: options.trace !== undefined || options.transcript !== undefined,
+      trace: options.trace !== undefined || options.transcript !== undefined || options.dialogue === true,
       starttls: tlsOptions !== undefined && !tlsImplicit,
       auth:
         auth === null
@@ -201,9 +206,10 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       ...(options.replyRule ? { replyRule: options.replyRule } : {}),
     });
     const transcript = options.transcript;
-    this.transcripts = transcript
-      ? { nextId: () => `${process.pid}.s${++this.sessions}`, finished: (session) => transcript(session) }
-      : undefined;
+    this.transcripts =
+      transcript || options.dialogue
+        ? { nextId: () => `${process.pid}.s${++this.sessions}`, finished: (session) => transcript?.(session) }
+        : undefined;
     this.tls = options.tls
       ? {
           context: tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key }),

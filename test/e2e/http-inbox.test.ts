@@ -342,8 +342,40 @@ describe('--http: the inbox in Mailpit’s API', () => {
       const csp = res.headers.get('content-security-policy') ?? '';
       assert.match(csp, /sandbox/);
       assert.match(csp, /default-src 'none'/);
-      assert.ok(!/script-src/.test(csp), 'no script may run');
-      assert.match(await res.text(), /<p>Hi<\/p>/);
+      assert.match(csp, /script-src 'none'/, 'no script may run');
+      assert.match(csp, /img-src 'self' data:;/, 'nothing remote unless asked');
+      const body = await res.text();
+      assert.match(body, /<p>Hi<\/p>/);
+      assert.doesNotMatch(body, /<script/);
+      const remote = await fetch(`${inboxUrl(cli)}/view/latest.html?remote=1`);
+      assert.match(remote.headers.get('content-security-policy') ?? '', /img-src 'self' data: https: http:;/);
+    });
+  });
+
+  it('serves the web UI at / with a CSP that allows only its own files, gzipped, and the .eml download', async () => {
+    await withInbox([], async (cli) => {
+      const page = await fetch(`${inboxUrl(cli)}/`);
+      assert.equal(page.status, 200);
+      const csp = page.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /script-src 'self';/);
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+      assert.match(await page.text(), /<script type="module" src="\/assets\/app.js"><\/script>/);
+      for (const [asset, type] of [
+        ['app.js', /^text\/javascript/],
+        ['app.css', /^text\/css/],
+      ] as const) {
+        const res = await fetch(`${inboxUrl(cli)}/assets/${asset}`);
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get('content-type') ?? '', type);
+        assert.equal(res.headers.get('content-encoding'), 'gzip');
+        assert.ok((await res.text()).length > 1000);
+      }
+      assert.equal((await fetch(`${inboxUrl(cli)}/assets/nothing.js`)).status, 404);
+      await send(cli, 'Download');
+      const eml = await fetch(`${inboxUrl(cli)}/api/v1/message/latest/raw?dl=1`);
+      assert.match(eml.headers.get('content-disposition') ?? '', /^attachment; filename="[0-9A-Za-z]{22}\.eml"$/);
+      assert.equal(eml.headers.get('content-type'), 'message/rfc822');
     });
   });
 
@@ -359,7 +391,16 @@ describe('--http: the inbox in Mailpit’s API', () => {
       assertUsageError(['-n', ...args]);
   });
 
-  it('gives the session’s dialogue with --transcript', async () => {
+  it('gives the session’s dialogue, and prints it only with --transcript', async () => {
+    await withInbox([], async (cli) => {
+      await send(cli, 'No transcript');
+      await cli.waitForStdout('Hello No transcript');
+      assert.doesNotMatch(cli.stdout(), /MAIL FROM:</, 'stdout as without --http');
+      const message = (await (await fetch(`${inboxUrl(cli)}/api/v1/message/latest`)).json()) as {
+        SmtpdTs: { dialogue: { dir: string; text: string }[] };
+      };
+      assert.ok(message.SmtpdTs.dialogue.some((l) => l.text.startsWith('MAIL FROM:<app@example.test>')));
+    });
     await withInbox(['--transcript'], async (cli) => {
       await send(cli, 'Dialogue');
       const message = (await (await fetch(`${inboxUrl(cli)}/api/v1/message/latest`)).json()) as {

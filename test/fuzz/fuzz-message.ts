@@ -86,7 +86,7 @@ const mail = fc
   .map(([headers, text]) => Buffer.from(`${headers.join('\r\n')}\r\n\r\n${text}\r\n`, 'utf8'));
 
 const EVERY_FORMAT = (['raw', 'headers', 'parsed', 'json'] as const).map((format) => ({ format, colored: false }));
-const SETTINGS = { lints: true, parses: true, showLint: true, includeRaw: false };
+const SETTINGS = { lints: true, parses: true, showLint: true, includeRaw: false, showDialogue: true };
 
 /**
  * Everything that reads a message's text, in the render worker, so that a

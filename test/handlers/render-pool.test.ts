@@ -51,7 +51,7 @@ describe('the render worker', () => {
       const job = {
         message: big,
         extra: {},
-        settings: { lints: true, parses: true, showLint: false, includeRaw: false },
+        settings: { lints: true, parses: true, showLint: false, includeRaw: false, showDialogue: false },
         outputs: [{ format: 'json' as const, colored: false }],
         wantParsed: false,
       };

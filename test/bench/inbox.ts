@@ -3,17 +3,23 @@
  * filled with 10,000 messages of 1 KiB by the load generator, then the
  * memory each stored message costs (RSS growth per message) and the time to
  * serve the first page of the list, a search and the newest message are
- * measured, medians of 20 requests. Loopback only; the server is started
- * and stopped here, by its PID.
+ * measured, medians of 20 requests; then the web UI's bundle size (gzipped,
+ * as served) and, in Debian's Chromium, the time from navigation to the
+ * first list shown, median of 5 fresh page loads (targets: under 150 KiB,
+ * under 1 s). Loopback only; the server is started and stopped here, by
+ * its PID.
  *
  * Usage: node --import tsx test/bench/inbox.ts [--messages N]
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { LoadRun } from './load-generator.js';
 import { memory } from './proc-stats.js';
+import { BROWSER_SKIP, launchBrowser } from '../helpers/browser.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '10000' } } });
@@ -66,6 +72,37 @@ async function timed(url: string, n = 20): Promise<number> {
   return median(times);
 }
 
+/** The bundle's size as served (gzip) and the first list's time in Chromium with the inbox full. */
+async function webUi(http: string): Promise<string[][]> {
+  const files = ['app.js', 'app.css'].map((f) => readFileSync(path.join(ROOT, 'dist', 'web', f)));
+  const raw = files.reduce((n, f) => n + f.length, 0);
+  const gzipped = files.reduce((n, f) => n + gzipSync(f, { level: 9 }).length, 0);
+  const rows = [
+    [
+      'web UI bundle (app.js + app.css), gzip as served (target < 150 KiB)',
+      `${(gzipped / 1024).toFixed(1)} KiB (${(raw / 1024).toFixed(1)} KiB raw)`,
+    ],
+  ];
+  if (BROWSER_SKIP) return [...rows, ['web UI first list shown', `not measured: ${BROWSER_SKIP}`]];
+  const browser = await launchBrowser();
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const page = await browser.context.newPage();
+      await page.goto(`${http}/`);
+      await page.waitForSelector('li.row');
+      times.push(await page.evaluate<number>('performance.now()'));
+      await page.close();
+    }
+    return [
+      ...rows,
+      ['web UI: navigation to the first list shown, median of 5 (target < 1 s)', `${median(times).toFixed(0)} ms`],
+    ];
+  } finally {
+    await browser.close();
+  }
+}
+
 try {
   const { smtp, http } = await ready;
   await timed(`${http}/api/v1/messages`, 5);
@@ -101,6 +138,7 @@ try {
     ],
     ['GET /api/v1/message/latest', `${(await timed(`${http}/api/v1/message/latest`)).toFixed(2)} ms`],
   ];
+  rows.push(...(await webUi(http)));
   process.stdout.write(`| figure | value |\n| --- | ---: |\n${rows.map(([a, b]) => `| ${a} | ${b} |`).join('\n')}\n`);
 } finally {
   stopChild();

@@ -8,9 +8,11 @@
  * message missing from the output), 2 for a bad flag. Timeouts are reported
  * in the table, not failures: they are what a stalling server does.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runBench, type BenchOptions, type GeneratorName } from './bench.js';
 import { killAllNow } from './processes.js';
@@ -31,6 +33,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --out FILE            also write the markdown report to FILE
   --json FILE           also write every sample as JSON to FILE
   --tmpdir DIR          where server output files go (default: the system temp dir)
+  --inbox / --no-inbox  also run the inbox and web UI bench (test/bench/inbox.ts): on by default
+                        for a full run (no --scenarios, --servers or --smoke)
   -h, --help            this help
 `;
 
@@ -84,6 +88,8 @@ async function main(argv: readonly string[]): Promise<number> {
       out: { type: 'string' },
       json: { type: 'string' },
       tmpdir: { type: 'string' },
+      inbox: { type: 'boolean' },
+      'no-inbox': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -117,7 +123,9 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   try {
     const report = await runBench(options);
-    const text = formatReport(report, { command: commandLine(argv) });
+    const full = values.scenarios === undefined && values.servers === undefined && !smoke;
+    const inbox = values['no-inbox'] ? '' : (values.inbox ?? full) ? inboxReport() : '';
+    const text = formatReport(report, { command: commandLine(argv) }) + inbox;
     process.stdout.write(text);
     if (values.out) writeFileSync(values.out, text);
     if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
@@ -127,6 +135,18 @@ async function main(argv: readonly string[]): Promise<number> {
     rmSync(tmpDir, { recursive: true, force: true });
     tmpDir = undefined;
   }
+}
+
+/** The inbox and web UI figures (test/bench/inbox.ts, its own process), as a section of the report. */
+function inboxReport(): string {
+  process.stderr.write('bench: the inbox and the web UI (test/bench/inbox.ts)\n');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('inbox.ts', import.meta.url))], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 600_000,
+  });
+  const body = run.status === 0 ? run.stdout : `inbox bench failed (status ${run.status ?? run.signal})\n`;
+  return `\n## The inbox and the web UI (npm run bench:inbox)\n\n${body}`;
 }
 
 // Whatever happens, no server or generator is left running: each is killed by its PID.

@@ -19,6 +19,8 @@ import { BROWSER_SKIP, launchBrowser, type Browser } from '../helpers/browser.js
 import { ROOT, startCli, type RunningCli } from '../helpers/cli.js';
 import { until } from '../helpers/until.js';
 
+type MailOptions = Parameters<ReturnType<typeof nodemailer.createTransport>['sendMail']>[0];
+
 /** A 2x2 red PNG. */
 const PNG = Buffer.from(
   '89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a73000000154944415478da63f8cfc0f09f81e13f03c37f0600' +
@@ -77,7 +79,7 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
   });
   afterEach(() => assert.deepEqual(errors.splice(0), [], 'the UI threw'));
 
-  const mail = (message: nodemailer.SendMailOptions) =>
+  const mail = (message: MailOptions) =>
     nodemailer
       .createTransport({ host: '127.0.0.1', port: cli.port, ignoreTLS: true })
       .sendMail({ from: 'App <app@example.test>', to: 'user@example.test', ...message });
@@ -102,7 +104,7 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
     await until(
       async () => {
         frame = page.frames().find((f) => f.url().includes('/view/'));
-        return frame !== undefined && (await frame.evaluate(() => document.readyState)) === 'complete';
+        return frame !== undefined && (await frame.evaluate('document.readyState')) === 'complete';
       },
       5000,
       'the preview frame',
@@ -112,12 +114,12 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
 
   it('shows a message sent over SMTP in an open page without a reload, and its HTML when opened', async () => {
     const page = await openInbox();
-    await page.evaluate(() => Object.assign(window, { sameDocument: true }));
+    await page.evaluate('window.sameDocument = true');
     assert.equal(await page.locator('li.row').count(), 0);
     await mail({ subject: 'Welcome aboard', text: 'Hi', html: '<h1 id="greeting">Hello from HTML</h1>' });
     await page.waitForSelector('li.row.unread');
     assert.equal(await page.locator('li.row .subject').textContent(), 'Welcome aboard');
-    assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true);
+    assert.equal(await page.evaluate('window.sameDocument'), true);
     assert.equal(await page.title(), '(1) smtpd-ts', 'the tab counts the unread');
     await openFirst(page);
     const frame = await previewFrame(page);
@@ -187,7 +189,10 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
     await until(() => watcher.hits.includes('/pixel.png'), 5000, 'the remote image');
     await until(() => watcher.hits.includes('/remote.css'), 5000, 'the remote style sheet');
     const frame = await previewFrame(page);
-    assert.equal(await frame.locator('#pixel').evaluate((img: HTMLImageElement) => img.naturalWidth), 2);
+    assert.equal(
+      await frame.locator('#pixel').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      2,
+    );
     await page.close();
   });
 
@@ -206,7 +211,10 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
     await page.waitForSelector('li.row .clip');
     await openFirst(page);
     const frame = await previewFrame(page);
-    assert.equal(await frame.locator('#logo').evaluate((img: HTMLImageElement) => img.naturalWidth), 2);
+    assert.equal(
+      await frame.locator('#logo').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      2,
+    );
     await page.click('role=tab[name="Attachments (2)"]');
     assert.equal(await page.locator('.attachments img.thumb').count(), 1, 'a thumbnail for the image');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=invoice 2026.pdf')]);
@@ -271,7 +279,7 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
     await page.keyboard.press('k');
     await until(async () => (await page.locator('#subject').textContent()) === 'third', 5000, 'the previous message');
     await page.keyboard.press('/');
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'search');
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'search');
     await page.keyboard.press('Escape');
     await page.keyboard.press('Escape');
     await until(async () => (await page.locator('article.viewer').count()) === 0, 5000, 'back to the list');
@@ -303,7 +311,7 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
       await page.waitForSelector('li.row');
       const narrow = await page.screenshot({ path: path.join(SHOTS, `inbox-360-${scheme}.png`) });
       assert.ok(narrow.length > 5_000);
-      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      const width = await page.evaluate<number>('document.documentElement.scrollWidth');
       assert.ok(width <= 360, `the page is ${width} px wide at 360`);
     }
     await writeFile(path.join(SHOTS, 'README.txt'), 'Taken by test/web/web-ui.test.ts (UPDATE_SCREENSHOTS=1).\n');

@@ -70,6 +70,19 @@ interface Numbered {
   readonly line: TranscriptLine;
 }
 
+let lastMs = 0;
+let lastIso = new Date(0).toISOString();
+
+/** The time now in ISO 8601; many lines fall in one millisecond under load, and share its string. */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastIso = new Date(now).toISOString();
+  }
+  return lastIso;
+}
+
 /** The event line that stands where `count` lines were left out. */
 function gap(count: number, at: string): TranscriptLine {
   return { at, dir: 'event', text: `[${count} line${count === 1 ? '' : 's'} left out]` };
@@ -97,7 +110,7 @@ export class Transcript {
   constructor(readonly id: string) {}
 
   add(dir: Direction, text: string): void {
-    const entry = { seq: this.total++, line: { at: new Date().toISOString(), dir, text } };
+    const entry = { seq: this.total++, line: { at: isoNow(), dir, text } };
     if (this.head.length < TRANSCRIPT_HEAD_LINES) return void this.head.push(entry);
     this.tail.push(entry);
     if (this.tail.length >= 2 * TRANSCRIPT_TAIL_LINES) this.tail = this.tail.slice(-TRANSCRIPT_TAIL_LINES);
@@ -105,11 +118,15 @@ export class Transcript {
 
   /** The lines kept, from line number `from` on, with a gap line where lines were left out. */
   private kept(from: number): TranscriptLine[] {
-    const tail = this.tail.length > TRANSCRIPT_TAIL_LINES ? this.tail.slice(-TRANSCRIPT_TAIL_LINES) : this.tail;
+    // Only the lines from `from` on are read (a message's few, not the session's thousand):
+    // the head's are numbered by their place; the tail's are found from its end.
+    const tailStart = Math.max(0, this.tail.length - TRANSCRIPT_TAIL_LINES);
+    let at = this.tail.length;
+    while (at > tailStart && this.tail[at - 1]!.seq >= from) at--;
+    const picked = from < this.head.length ? this.head.slice(from).concat(this.tail.slice(at)) : this.tail.slice(at);
     const out: TranscriptLine[] = [];
     let next = from;
-    for (const { seq, line } of [...this.head, ...tail]) {
-      if (seq < from) continue;
+    for (const { seq, line } of picked) {
       if (seq > next) out.push(gap(seq - next, line.at));
       out.push(line);
       next = seq + 1;

@@ -40,7 +40,9 @@ describe('the manual', () => {
       'README.md',
       'CHANGELOG.md',
       'SECURITY.md',
-      ...readdirSync(path.join(ROOT, 'docs')).map((f) => `docs/${f}`),
+      ...readdirSync(path.join(ROOT, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
     ];
     const broken: string[] = [];
     for (const page of pages) {

@@ -74,7 +74,7 @@ function parsedLines(message: Message, parsed: ParsedMessage): string[] {
   out.push(
     parsed.html === null
       ? 'HTML body: none'
-      : `HTML body: ${humanSize(Buffer.byteLength(parsed.html))} (-f json has it whole)`,
+      : `HTML body: ${humanSize(Buffer.byteLength(parsed.html))} (--http previews it; -f json has it whole)`,
   );
   // Numbered as in the JSON's attachments array, inline parts listed apart.
   const numbered = parsed.attachments.map((a, i) => [a, i + 1] as const);

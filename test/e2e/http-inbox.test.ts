@@ -184,7 +184,10 @@ describe('--http: the inbox in Mailpit’s API', () => {
         SmtpdTs: { mailFrom: string; rcptTo: string[]; lint: { id: string }[]; dialogue: unknown; relay: unknown };
       };
       assert.ok(message.SmtpdTs.lint.length > 0, 'the lint finds the missing Date and Message-ID');
-      assert.equal(message.SmtpdTs.dialogue, null, 'no --transcript');
+      assert.ok(
+        Array.isArray(message.SmtpdTs.dialogue),
+        'the dialogue is kept for the inbox, also without --transcript',
+      );
       assert.equal(message.SmtpdTs.relay, null, 'not relayed');
       for (const key of [
         'ID',

@@ -4,7 +4,7 @@
  * the way (the tarball ships compiled JavaScript in dist/).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { ROOT } from '../helpers/cli.js';
 import { readmeExample } from '../helpers/readme.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { until } from '../helpers/until.js';
 
 const run = promisify(execFile);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -61,6 +62,26 @@ describe('the packed tarball', { timeout: 240_000 }, () => {
       cwd: project,
     });
     assert.equal(stdout.trim(), version);
+  });
+
+  it('serves the web UI from the installed package (the bundle ships in dist/web)', async () => {
+    const bin = path.join(project, 'node_modules', '.bin', 'smtpd-ts');
+    const child = spawn(bin, ['-n', '--http', '127.0.0.1:0', '127.0.0.1:0'], {
+      cwd: project,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      let err = '';
+      child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+      await until(() => /inbox over HTTP on http:\/\/\S+\//.test(err), 10_000, 'the inbox line');
+      const url = /inbox over HTTP on (http:\/\/\S+)\//.exec(err)![1]!;
+      assert.match(await (await fetch(`${url}/`)).text(), /\/assets\/app.js/);
+      const app = await fetch(`${url}/assets/app.js`);
+      assert.equal(app.status, 200);
+      assert.ok((await app.text()).length > 10_000);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 
   it('imports as ESM with type declarations, without loading mailparser or chalk', async () => {

@@ -8,7 +8,12 @@ import path from 'node:path';
 import { ROOT, RUN } from './cli.js';
 
 export function readmeExample(marker: string): string {
-  const pages = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).map((f) => path.join('docs', f))];
+  const pages = [
+    'README.md',
+    ...readdirSync(path.join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => path.join('docs', f)),
+  ];
   const found = pages.map((p) => readFileSync(path.join(ROOT, p), 'utf8')).filter((t) => t.includes(`<!-- ${marker}`));
   if (found.length !== 1) throw new Error(`${found.length} pages have a <!-- ${marker} --> marker, not one`);
   const text = found[0]!;

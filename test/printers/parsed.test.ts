@@ -50,7 +50,7 @@ describe('the parsed printer', () => {
         'Hello',
         'world',
         '',
-        'HTML body: 9 bytes (-f json has it whole)',
+        'HTML body: 9 bytes (--http previews it; -f json has it whole)',
         'Attachments: 1',
         `  1. a.pdf  application/pdf  3 bytes  sha256:${'ab'.repeat(32)}`,
         END_MESSAGE,
@@ -141,7 +141,7 @@ describe('the parsed printer, for people', () => {
     const text = printParsed(makeMessage('Subject: x\n\ny\n'), { parsed });
     assert.ok(text.includes('\nReply-To: support@example.com\n'), text);
     assert.ok(text.includes('\nList-Unsubscribe: <https://example.com/u/1>, <mailto:u@example.com>\n'));
-    assert.ok(text.includes('\nHTML body: 10.0 MiB (-f json has it whole)\n'));
+    assert.ok(text.includes('\nHTML body: 10.0 MiB (--http previews it; -f json has it whole)\n'));
     assert.ok(
       text.includes(`\nInline parts: 1\n  1. logo.png  image/png  2.0 KiB  cid:logo@x  sha256:${'cd'.repeat(32)}\n`),
       text,

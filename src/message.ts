@@ -19,6 +19,8 @@ export interface Message extends ChannelMessage {
   readonly local: Endpoint;
   /** `--transcript`: the session's dialogue since the last message, which human formats print before it. */
   readonly dialogue?: readonly TranscriptLine[];
+  /** `--mailbox`: the mailbox it is filed in (src/store/mailboxes.ts); null or absent for none. */
+  readonly mailbox?: string | null;
 }
 
 /** A refused command or a failed TLS handshake, for the log, JSON and the run's summary. */

@@ -10,6 +10,7 @@ import { constants as osConstants } from 'node:os';
 import { toConfig, type CliOptions, type Config } from './config.js';
 import { judgeRun } from '../expect/outcome.js';
 import { loadRulesFile } from './rule-settings.js';
+import { loadMailboxFile } from './mailbox-settings.js';
 import { EXIT, removeRunFiles, removeRunFilesNow, watchRun, type RunEnd } from './run-control.js';
 import { runWait } from './wait/wait-command.js';
 import { UsageError } from '../errors.js';
@@ -34,7 +35,7 @@ function parseArgv(argv: readonly string[], io: CliIO): Config | number {
     cmd.parse([...argv], { from: 'user' });
     const config = toConfig(cmd.opts<CliOptions>(), cmd.args);
     // Read here, not in the pure toConfig, so that a bad line is still a usage error (exit 2).
-    return { ...config, rules: loadRulesFile(config.rules) };
+    return { ...config, rules: loadRulesFile(config.rules), mailboxes: loadMailboxFile(config.mailboxes) };
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.OK; // --help, --version

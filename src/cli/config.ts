@@ -9,6 +9,7 @@ import type { OutputSettings, OutputSpec } from '../outputs/open-outputs.js';
 import { FORMAT_NAMES, isFormatName, type FormatName } from '../printers/registry.js';
 import { toRelaySettings, type RelayCliOptions, type RelaySettings } from './relay-settings.js';
 import { toRuleSettings, type RuleCliOptions, type RuleSettings } from './rule-settings.js';
+import { toMailboxSettings, type MailboxSettings } from './mailbox-settings.js';
 import type { RunControl } from './run-control.js';
 import { ExpectSyntaxError, UsageError } from '../errors.js';
 import {
@@ -71,6 +72,8 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
   readonly inboxLimits: { readonly maxMessages: number; readonly maxBytes: number; readonly maxAgeMs: number };
   /** `--reply`, `--rules`, `--seed`, `--connection-rate`, `--transcript` (rule-settings.ts). */
   readonly rules: RuleSettings;
+  /** `--mailbox`, `--mailbox-file` (mailbox-settings.ts). */
+  readonly mailboxes: MailboxSettings;
 }
 
 /** Options as commander gives them (strings; validated here). */
@@ -101,6 +104,8 @@ export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOpti
   httpAllowHost?: string[];
   httpCors?: string;
   httpAuthFile?: string;
+  mailbox?: string[];
+  mailboxFile?: string;
 }
 
 /**
@@ -258,5 +263,6 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
       maxAgeMs: options.maxAge === undefined ? 0 : duration(options.maxAge, '--max-age'),
     },
     httpAccess: httpAccess(options, http !== null),
+    mailboxes: toMailboxSettings(options.mailbox, optionalPath(options.mailboxFile, '--mailbox-file') ?? undefined),
   };
 }

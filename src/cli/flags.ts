@@ -71,6 +71,12 @@ export function program(): Command {
     )
     .option('--http-cors <origin>', 'let pages from ORIGIN (or * for any) call the API; none by default')
     .option('--http-auth-file <path>', 'require HTTP basic auth, users from PATH (user:password lines)')
+    .option(
+      '--mailbox <rule>',
+      'file matching mail in a mailbox: NAME=*@a.example, NAME=from:GLOB, user:GLOB, header:Field=GLOB; repeatable',
+      collect,
+    )
+    .option('--mailbox-file <path>', 'mailbox rules from PATH, one a line (docs/mailboxes.md)')
     .optionsGroup('CI and scripts:')
     .option('--exit-after <n>', 'exit 0 once N messages were accepted and written')
     .option('--timeout <seconds>', `exit ${EXIT.TIMEOUT} if the run has not finished after SECONDS`)

@@ -33,6 +33,8 @@ import { reportRefusals } from './refusals.js';
 import { formatHostPort } from './flag-values.js';
 import { describeMode, probeUpstream } from './announce.js';
 import { MessageStore, type StoredMessage } from '../store/message-store.js';
+import { MailboxRouter } from '../store/mailboxes.js';
+import { MailboxHandler } from '../handlers/mailbox.js';
 import type { InboxHttpServer } from '../http/http-server.js';
 import { isAcceptance } from '../channel/reply.js';
 
@@ -140,8 +142,15 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     expecting && role === undefined ? new ExpectationTracker(config.expectCount, config.expectations) : null;
   const observe = role ? role.observe : expectations ? (r: JsonRecord) => expectations.observe(r) : null;
   // Every message answered 250 is in the store before its 250 (onWritten runs before the handler returns).
-  const store = config.http ? new MessageStore(config.inboxLimits) : null;
-  store?.watchAge();
+  // Mailboxes: by the rules, else by the AUTH user (so only where a rule is given or AUTH is on).
+  const mailboxRules = config.mailboxes.rules;
+  const router =
+    mailboxRules.length > 0 || (credentials.auth ?? null) !== null ? new MailboxRouter(mailboxRules) : null;
+  const store = config.http
+    ? new MessageStore({ ...config.inboxLimits, ...(router ? { mailbox: (name) => router.limits(name) } : {}) })
+    : null;
+  const mailboxAges = mailboxRules.map((r) => r.limits.maxAgeMs ?? 0).filter((a) => a > 0);
+  store?.watchAge(mailboxAges.length > 0 ? Math.min(...mailboxAges) : 0);
   const rules = config.rules;
   const seed = rules.seed ?? randomInt(0, 2 ** 32);
   if (usesRandom(rules) && rules.seed === null)
@@ -171,7 +180,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
   // (src/handlers/relay.ts); --strict refuses before either runs.
   const { upstream, ...relay } = await relayServerOptions(config.relay, io.stderr, printer, hostname).catch(orClose);
-  const handler = config.strict ? new StrictHandler(relay.handler, (m) => printer.lint(m)) : relay.handler;
+  const checked = config.strict ? new StrictHandler(relay.handler, (m) => printer.lint(m)) : relay.handler;
+  const handler = router ? new MailboxHandler(checked, router) : checked;
   const server = new SMTPServer(config.local, config.remote, {
     hostname,
     ...config.smtp,

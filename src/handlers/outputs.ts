@@ -85,7 +85,7 @@ export class OutputHandler implements Handler {
    */
   async handleMessage(message: Message, extra: PrintContext = {}): Promise<void> {
     const maildir = this.options.maildir;
-    const planned = maildir?.plan();
+    const planned = maildir?.plan(message.mailbox ?? null);
     const withPath = planned ? { ...extra, savedAs: planned.path } : extra;
     // Parsing and linting are what cannot be cut into parts: large messages that need them go to the worker.
     const offload =

@@ -379,6 +379,12 @@ export class InboxHttpServer {
           DuplicatesIgnored: false,
           HideDeleteAllButton: false,
         });
+      case 'GET /api/v1/tags':
+        // Mailpit's tags are our mailboxes.
+        return json(
+          res,
+          store.mailboxes().map((m) => m.name),
+        );
       case 'GET /api/v1/messages':
         return json(res, await messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50)));
       case 'PUT /api/v1/messages': {
@@ -572,7 +578,7 @@ export class InboxHttpServer {
       DatabaseSize: 0,
       Messages: store.size,
       Unread: store.unread,
-      Tags: {},
+      Tags: Object.fromEntries(store.mailboxes().map((m) => [m.name, m.total])),
       RuntimeStats: {
         Uptime: Math.floor((Date.now() - this.startedAt) / 1000),
         Memory: process.memoryUsage().rss,

@@ -90,7 +90,7 @@ export function summary(entry: StoredMessage): MailpitSummary {
     Subject: p?.subject ?? '',
     Created: rfc3339(entry.message.receivedAt),
     Username: entry.message.authUser ?? '',
-    Tags: [],
+    Tags: entry.mailbox === null ? [] : [entry.mailbox],
     Size: entry.message.data.length,
     Attachments: p?.attachments.filter((a) => a.disposition !== 'inline').length ?? 0,
     Snippet: snippet(p?.text ?? null),
@@ -114,7 +114,7 @@ export async function messagesSummary(
     messages_count: all ? all.length : store.size,
     messages_unread: all ? all.filter((e) => !e.read).length : store.unread,
     start,
-    tags: [],
+    tags: store.mailboxes().map((m) => m.name),
     messages: page.map(summary),
   };
 }
@@ -142,7 +142,7 @@ export function fullMessage(entry: StoredMessage): Record<string, unknown> {
       HeaderPost: header(entry, 'list-unsubscribe-post'),
     },
     Date: p?.date ? rfc3339(new Date(p.date)) : s.Created,
-    Tags: [],
+    Tags: s.Tags,
     Username: s.Username,
     Text: p?.text ?? '',
     HTML: p?.html ?? '',

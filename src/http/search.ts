@@ -3,7 +3,7 @@
  * predicate on stored messages: words and "quoted phrases" match anywhere
  * in the subject, the addresses and the text; `to:`, `from:`, `cc:`,
  * `bcc:`, `reply-to:`, `addressed:` (to, cc or bcc), `subject:`,
- * `message-id:`, `is:read`, `is:unread`, `has:attachment`, `after:` and
+ * `message-id:`, `tag:` (the mailbox), `is:read`, `is:unread`, `has:attachment`, `after:` and
  * `before:` (the time received), `larger:` and `smaller:` (10k, 2M) narrow
  * it; `-` or `!` before a term negates it. Every term must hold. Case does
  * not matter.
@@ -75,6 +75,9 @@ function test(term: string): Test {
       return (e) => lower(e.parsed?.subject).includes(value);
     case 'message-id':
       return (e) => lower(e.parsed?.messageId).replace(/^<|>$/g, '') === value.replace(/^<|>$/g, '');
+    case 'tag':
+      // Mailboxes are Mailpit's tags: `tag:team-a` is one mailbox.
+      return (e) => (e.mailbox ?? '').toLowerCase() === value;
     case 'is':
       if (value === 'read') return (e) => e.read;
       if (value === 'unread') return (e) => !e.read;

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Message } from '../message.js';
 import { terminalSafe } from '../printers/terminal-safe.js';
+import { mailboxFolder } from '../store/mailboxes.js';
 
 const CRLF = Buffer.from('\r\n');
 const LF = Buffer.from('\n');
@@ -75,9 +76,10 @@ export function maildirContent(message: Message): Buffer {
   return Buffer.concat(pieces);
 }
 
-/** A delivery's unique name and the path it will have in `new/`. */
+/** A delivery's unique name, its Maildir (the root, or a mailbox's Maildir++ folder) and its path in `new/`. */
 export interface PlannedDelivery {
   readonly name: string;
+  readonly dir: string;
   readonly path: string;
 }
 
@@ -86,6 +88,8 @@ export class Maildir {
   private readonly host: string;
   /** The folders `open()` created, parents first. */
   private readonly created: string[] = [];
+  /** Mailboxes' Maildir++ folders made so far (`.team-a/` with its tmp, new and cur). */
+  private readonly folders = new Map<string, Promise<void>>();
 
   /** @param dir the Maildir (created by `open()` when missing) */
   constructor(
@@ -127,15 +131,35 @@ export class Maildir {
     return `${seconds}.M${micros}P${process.pid}Q${this.count}.${this.host}`;
   }
 
-  /** Chooses where the next message goes, before it is written (printers show the path). */
-  plan(): PlannedDelivery {
+  /**
+   * Chooses where the next message goes, before it is written (printers show
+   * the path): a message filed in a mailbox goes to its Maildir++ folder
+   * (`DIR/.team-a/new/`), which mail readers show as a folder.
+   */
+  plan(mailbox: string | null = null): PlannedDelivery {
     const name = this.uniqueName();
-    return { name, path: path.join(this.dir, 'new', name) };
+    const dir = mailbox === null ? this.dir : path.join(this.dir, mailboxFolder(mailbox));
+    return { name, dir, path: path.join(dir, 'new', name) };
+  }
+
+  /** Makes a mailbox's folder once (with Maildir++'s `maildirfolder` marker). */
+  private folder(dir: string): Promise<void> {
+    let made = this.folders.get(dir);
+    if (!made) {
+      made = (async () => {
+        for (const folder of FOLDERS) await fs.mkdir(path.join(dir, folder), { recursive: true, mode: 0o700 });
+        await fs.writeFile(path.join(dir, 'maildirfolder'), '', { mode: 0o600 });
+      })();
+      made.catch(() => this.folders.delete(dir));
+      this.folders.set(dir, made);
+    }
+    return made;
   }
 
   /** Delivers the message into `new/` (where `planned` says, or under a new name); resolves with the file's path. */
-  async save(message: Message, planned: PlannedDelivery = this.plan()): Promise<string> {
-    const tmp = path.join(this.dir, 'tmp', planned.name);
+  async save(message: Message, planned: PlannedDelivery = this.plan(message.mailbox ?? null)): Promise<string> {
+    if (planned.dir !== this.dir) await this.folder(planned.dir);
+    const tmp = path.join(planned.dir, 'tmp', planned.name);
     const target = planned.path;
     // 'wx': a name that somehow exists already is an error, not an overwrite.
     const handle = await fs.open(tmp, 'wx', 0o600);

@@ -43,6 +43,7 @@ const properties = {
     properties: { protocol: string, cipher: string },
   },
   authUser: nullableString,
+  mailbox: nullableString,
   mailFrom: string,
   rcptTo: strings,
   mailOptions: strings,

@@ -30,6 +30,8 @@ export interface JsonRecord extends ParsedMessage {
   readonly tls: TlsInfo | null;
   /** The user name AUTH succeeded with (never the password), or null. */
   readonly authUser: string | null;
+  /** The mailbox it is filed in (`--mailbox`, or the AUTH user), or null. */
+  readonly mailbox: string | null;
   readonly mailFrom: string;
   readonly rcptTo: readonly string[];
   readonly mailOptions: readonly string[];
@@ -77,6 +79,7 @@ export function toJsonRecord(message: Message, context: PrintContext = {}): Json
     esmtp: message.extended,
     tls: message.tls ? { protocol: message.tls.protocol, cipher: message.tls.cipher } : null,
     authUser: message.authUser ?? null,
+    mailbox: message.mailbox ?? null,
     mailFrom: message.mailFrom,
     rcptTo: message.rcptTos,
     mailOptions: message.mailOptions,

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { countBareLineEndings } from '../channel/data-decoder.js';
 import type { Message } from '../message.js';
 import type { MessageStore, StoredMessage } from './message-store.js';
+import { folderMailbox } from './mailboxes.js';
 
 const CRLF = Buffer.from('\r\n');
 
@@ -56,25 +57,33 @@ function toCrlf(data: Buffer): Buffer {
  * the sink's (no Maildir name) are read too, with the file's time.
  */
 export async function loadMaildir(dir: string, store: MessageStore): Promise<number> {
-  const files: { file: string; time: number }[] = [];
-  for (const folder of ['cur', 'new']) {
-    const names = await fs.readdir(path.join(dir, folder)).catch(() => [] as string[]);
-    for (const name of names) {
-      if (name.startsWith('.')) continue;
-      const file = path.join(dir, folder, name);
-      const time =
-        nameTime(name) ??
-        (await fs
-          .stat(file)
-          .then((s) => s.mtimeMs)
-          .catch(() => null));
-      if (time !== null) files.push({ file, time });
+  const files: { file: string; time: number; mailbox: string | null }[] = [];
+  // The root, and each mailbox's Maildir++ folder (`.team-a/`).
+  const roots: { root: string; mailbox: string | null }[] = [{ root: dir, mailbox: null }];
+  for (const entry of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const mailbox = entry.isDirectory() ? folderMailbox(entry.name) : null;
+    if (mailbox !== null) roots.push({ root: path.join(dir, entry.name), mailbox });
+  }
+  for (const { root, mailbox } of roots) {
+    for (const folder of ['cur', 'new']) {
+      const names = await fs.readdir(path.join(root, folder)).catch(() => [] as string[]);
+      for (const name of names) {
+        if (name.startsWith('.')) continue;
+        const file = path.join(root, folder, name);
+        const time =
+          nameTime(name) ??
+          (await fs
+            .stat(file)
+            .then((s) => s.mtimeMs)
+            .catch(() => null));
+        if (time !== null) files.push({ file, time, mailbox });
+      }
     }
   }
   files.sort((a, b) => a.time - b.time || (a.file < b.file ? -1 : 1));
   // Only the newest that the store keeps are worth parsing.
   const kept = store.maxMessages > 0 ? files.slice(-store.maxMessages) : files;
-  for (const { file, time } of kept) {
+  for (const { file, time, mailbox } of kept) {
     const bytes = await fs.readFile(file).catch(() => null);
     if (bytes === null) continue;
     const env = envelope(bytes);
@@ -92,6 +101,7 @@ export async function loadMaildir(dir: string, store: MessageStore): Promise<num
       rcptOptions: [],
       data,
       bareLineEndings: countBareLineEndings(data),
+      mailbox,
     };
     store.add(message, file);
   }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Message } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
 import { parseMessage, type ParsedMessage } from '../printers/parse-message.js';
+import type { MailboxLimits } from './mailboxes.js';
 
 /** Mailpit's default number of messages kept. */
 export const MAX_MESSAGES_DEFAULT = 500;
@@ -26,6 +27,8 @@ export interface StoreLimits {
   readonly maxBytes?: number;
   /** Age at most, in ms (`--max-age`); 0 for no limit. */
   readonly maxAgeMs?: number;
+  /** A mailbox's own bounds (`--mailbox NAME=...;max-messages=N;max-age=D`), within the inbox's. */
+  readonly mailbox?: (name: string) => MailboxLimits;
 }
 
 /** What the parse of a stored message gave. */
@@ -63,6 +66,11 @@ export class StoredMessage {
 
   get parseError(): string | null {
     return this.slot?.parseError ?? null;
+  }
+
+  /** The mailbox it is filed in, or null. */
+  get mailbox(): string | null {
+    return this.message.mailbox ?? null;
   }
 }
 
@@ -129,17 +137,46 @@ export class MessageStore extends EventEmitter {
   readonly maxMessages: number;
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
+  /** Each mailbox's messages, oldest first. */
+  private readonly byMailbox = new Map<string, StoredMessage[]>();
+  private readonly mailboxLimits: (name: string) => MailboxLimits;
 
   constructor(limits: StoreLimits = {}) {
     super();
     this.maxMessages = limits.maxMessages ?? MAX_MESSAGES_DEFAULT;
     this.maxBytes = limits.maxBytes ?? MAX_INBOX_BYTES_DEFAULT;
     this.maxAgeMs = limits.maxAgeMs ?? 0;
+    this.mailboxLimits = limits.mailbox ?? (() => ({}));
   }
 
-  /** With a maximum age, prunes every few seconds too (the timer holds no process open). */
-  watchAge(): void {
-    if (this.maxAgeMs > 0) setInterval(() => this.prune(), Math.min(this.maxAgeMs, 10_000)).unref();
+  /** The mailboxes that hold messages, by name, with their counts. */
+  mailboxes(): { name: string; total: number; unread: number }[] {
+    return [...this.byMailbox]
+      .map(([name, list]) => ({ name, total: list.length, unread: list.filter((e) => !e.read).length }))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Removes what is past a mailbox's own bounds, oldest first. */
+  private pruneMailbox(name: string, now: number): void {
+    const { maxMessages, maxAgeMs } = this.mailboxLimits(name);
+    if (maxMessages === undefined && maxAgeMs === undefined) return;
+    for (let list = this.byMailbox.get(name); list && list.length > 0; list = this.byMailbox.get(name)) {
+      const oldest = list[0]!;
+      const over =
+        (maxMessages !== undefined && list.length > maxMessages) ||
+        (maxAgeMs !== undefined && now - oldest.message.receivedAt.getTime() > maxAgeMs);
+      if (!over) return;
+      this.remove(oldest.id, 'pruned');
+    }
+  }
+
+  /**
+   * With a maximum age (the inbox's, or the shortest of the mailboxes',
+   * `mailboxAgeMs`), prunes every few seconds too (the timer holds no process open).
+   */
+  watchAge(mailboxAgeMs = 0): void {
+    const ages = [this.maxAgeMs, mailboxAgeMs].filter((a) => a > 0);
+    if (ages.length > 0) setInterval(() => this.prune(), Math.min(...ages, 10_000)).unref();
   }
 
   /** Removes what is past the bounds, oldest first (`now` for the age). */
@@ -151,9 +188,10 @@ export class MessageStore extends EventEmitter {
         (this.maxMessages > 0 && this.entries.length > this.maxMessages) ||
         (this.maxBytes > 0 && this.bytes > this.maxBytes && this.entries.length > 1) ||
         tooOld(oldest);
-      if (!over) return;
+      if (!over) break;
       this.remove(oldest.id, 'pruned');
     }
+    for (const name of [...this.byMailbox.keys()]) this.pruneMailbox(name, now);
   }
 
   /** Adds a message, newest; `file` (its Maildir file) gives its id; a parse made already may be given. */
@@ -169,6 +207,12 @@ export class MessageStore extends EventEmitter {
     if (this.byId.has(id)) this.remove(id, 'pruned');
     this.entries.push(entry);
     this.byId.set(entry.id, entry);
+    const mailbox = entry.mailbox;
+    if (mailbox !== null) {
+      const list = this.byMailbox.get(mailbox);
+      if (list) list.push(entry);
+      else this.byMailbox.set(mailbox, [entry]);
+    }
     this.bytes += message.data.length;
     this.prune();
     this.emit('new', entry);
@@ -244,6 +288,12 @@ export class MessageStore extends EventEmitter {
     // The oldest goes first when pruning: shift() then, not a search.
     if (this.entries[0] === entry) this.entries.shift();
     else this.entries.splice(this.entries.indexOf(entry), 1);
+    const list = entry.mailbox === null ? undefined : this.byMailbox.get(entry.mailbox);
+    if (list) {
+      if (list[0] === entry) list.shift();
+      else list.splice(list.indexOf(entry), 1);
+      if (list.length === 0) this.byMailbox.delete(entry.mailbox!);
+    }
     this.deletedCount++;
     this.emit('delete', id);
     this.emit('removed', entry, reason);
@@ -254,6 +304,7 @@ export class MessageStore extends EventEmitter {
     const all = this.entries.splice(0);
     this.deletedCount += all.length;
     this.byId.clear();
+    this.byMailbox.clear();
     this.withParse.clear();
     this.bytes = 0;
     this.emit('truncate');

@@ -17,6 +17,8 @@ export interface Summary {
   readonly Size: number;
   readonly Attachments: number;
   readonly Snippet: string;
+  /** The mailbox, as Mailpit's tag (one at most). */
+  readonly Tags: readonly string[];
 }
 
 export interface Page {
@@ -66,6 +68,7 @@ export interface Message {
   readonly Bcc: readonly string[] | readonly Address[];
   readonly ReplyTo: readonly Address[];
   readonly Subject: string;
+  readonly Tags: readonly string[];
   readonly Date: string;
   readonly Text: string;
   readonly HTML: string;
@@ -129,6 +132,17 @@ export async function deleteAll(): Promise<void> {
 
 export async function release(id: string, to: readonly string[]): Promise<void> {
   await call('POST', `/api/v1/message/${encodeURIComponent(id)}/release`, { To: to });
+}
+
+/** The mailboxes holding mail and their counts (Mailpit's tags in /api/v1/info). */
+export async function mailboxCounts(): Promise<Record<string, number>> {
+  const info = (await (await call('GET', '/api/v1/info')).json()) as { Tags?: Record<string, number> };
+  return info.Tags ?? {};
+}
+
+/** The query for a search within a mailbox (`tag:NAME`, as Mailpit's clients filter by tag). */
+export function withMailbox(mailbox: string, query: string): string {
+  return mailbox === '' ? query : `tag:${mailbox} ${query}`.trim();
 }
 
 /** Whether release is on (the sink relays), from Mailpit's web UI configuration. */

@@ -25,6 +25,18 @@ function initialQuery(): string {
   return new URLSearchParams(location.search).get('q') ?? '';
 }
 
+function initialMailbox(): string {
+  return new URLSearchParams(location.search).get('mailbox') ?? '';
+}
+
+/** The address bar's `?q=` and `?mailbox=`, so that reload keeps them. */
+function keepInAddress(name: string, value: string): void {
+  const url = new URL(location.href);
+  if (value) url.searchParams.set(name, value);
+  else url.searchParams.delete(name);
+  history.replaceState(null, '', url);
+}
+
 function notifyOn(): boolean {
   return (
     typeof Notification !== 'undefined' &&
@@ -51,14 +63,17 @@ export function App() {
   const [live, setLive] = useState(false);
   const [canRelease, setCanRelease] = useState(false);
   const [notify, setNotify] = useState(notifyOn);
+  const [mailbox, setMailbox] = useState(initialMailbox);
+  const [mailboxes, setMailboxes] = useState<Record<string, number>>({});
   const searchRef = useRef<HTMLInputElement>(null);
-  const state = useRef({ query, start, openId, notify });
-  state.current = { query, start, openId, notify };
+  const state = useRef({ query, start, openId, notify, mailbox });
+  state.current = { query, start, openId, notify, mailbox };
 
   const reload = useCallback(async () => {
     try {
-      const { query: q, start: s } = state.current;
-      const next = await api.listMessages(q, s);
+      const { query: q, start: s, mailbox: box } = state.current;
+      const [next, counts] = await Promise.all([api.listMessages(api.withMailbox(box, q), s), api.mailboxCounts()]);
+      setMailboxes(counts);
       // A page past the end (after deletes) goes back to the last one there is.
       if (next.messages.length === 0 && s > 0 && next.messages_count > 0) {
         setStart(Math.max(0, Math.floor((next.messages_count - 1) / api.PAGE_SIZE) * api.PAGE_SIZE));
@@ -83,7 +98,7 @@ export function App() {
 
   useEffect(() => {
     void reload();
-  }, [query, start, reload]);
+  }, [query, start, mailbox, reload]);
 
   useEffect(() => {
     api.relayEnabled().then(setCanRelease, () => setCanRelease(false));
@@ -209,11 +224,16 @@ export function App() {
     e.preventDefault();
     setStart(0);
     setQuery(draft.trim());
-    const url = new URL(location.href);
-    if (draft.trim()) url.searchParams.set('q', draft.trim());
-    else url.searchParams.delete('q');
-    history.replaceState(null, '', url);
+    keepInAddress('q', draft.trim());
   };
+
+  const chooseMailbox = (name: string): void => {
+    setStart(0);
+    setMailbox(name);
+    keepInAddress('mailbox', name);
+  };
+  const names = Object.keys(mailboxes).sort();
+  if (mailbox && !names.includes(mailbox)) names.unshift(mailbox);
 
   const toggleNotify = async (): Promise<void> => {
     if (notify) {
@@ -240,6 +260,19 @@ export function App() {
         <h1>
           <a href="#/">smtpd-ts</a>
         </h1>
+        {names.length > 0 ? (
+          <label class="mailbox-pick">
+            <span class="visually-hidden">Mailbox</span>
+            <select value={mailbox} onChange={(e) => chooseMailbox(e.currentTarget.value)}>
+              <option value="">All mailboxes</option>
+              {names.map((n) => (
+                <option key={n} value={n}>
+                  {n} ({mailboxes[n] ?? 0})
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : null}
         <form role="search" class="search" onSubmit={search}>
           <label for="search" class="visually-hidden">
             Search
@@ -278,7 +311,13 @@ export function App() {
       ) : null}
       <main class="panes">
         <section class="list-pane" aria-label="Inbox">
-          <MessageList page={page} selected={openId} query={query} onPage={setStart} />
+          <MessageList
+            page={page}
+            selected={openId}
+            query={query || mailbox}
+            showMailbox={mailbox === '' && names.length > 0}
+            onPage={setStart}
+          />
         </section>
         <section class="message-pane" aria-label="Message">
           {gone ? (

@@ -7,16 +7,27 @@ interface ListProps {
   readonly page: Page | null;
   readonly selected: string | null;
   readonly query: string;
+  /** Mailbox badges are shown when all mailboxes are listed. */
+  readonly showMailbox: boolean;
   readonly onPage: (start: number) => void;
 }
 
-function Row({ m, selected }: { readonly m: Summary; readonly selected: boolean }) {
+function Row({
+  m,
+  selected,
+  showMailbox,
+}: {
+  readonly m: Summary;
+  readonly selected: boolean;
+  readonly showMailbox: boolean;
+}) {
   const label = `${m.Read ? '' : 'Unread. '}From ${senderName(m.From)}: ${m.Subject || '(no subject)'}`;
   return (
     <li class={`row${m.Read ? '' : ' unread'}${selected ? ' selected' : ''}`} data-id={m.ID}>
       <a href={`#/message/${m.ID}`} aria-label={label} aria-current={selected ? 'true' : undefined}>
         <span class="row-top">
           <span class="from">{senderName(m.From)}</span>
+          {showMailbox && m.Tags.length > 0 ? <span class="mailbox-badge">{m.Tags[0]}</span> : null}
           <time dateTime={m.Created} title={new Date(m.Created).toLocaleString()}>
             {formatTime(m.Created)}
           </time>
@@ -47,7 +58,7 @@ function Row({ m, selected }: { readonly m: Summary; readonly selected: boolean 
   );
 }
 
-export function MessageList({ page, selected, query, onPage }: ListProps) {
+export function MessageList({ page, selected, query, showMailbox, onPage }: ListProps) {
   if (page === null) return <p class="empty">Loading…</p>;
   const count = page.messages_count;
   const first = count === 0 ? 0 : page.start + 1;
@@ -70,7 +81,7 @@ export function MessageList({ page, selected, query, onPage }: ListProps) {
       ) : null}
       <ul class="messages" aria-label="Messages">
         {page.messages.map((m) => (
-          <Row key={m.ID} m={m} selected={m.ID === selected} />
+          <Row key={m.ID} m={m} selected={m.ID === selected} showMailbox={showMailbox} />
         ))}
       </ul>
     </>

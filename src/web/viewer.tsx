@@ -275,6 +275,12 @@ export function Viewer({ message, canRelease, onDelete, onUnread, onBack }: View
           <Addresses label="Cc" list={message.Cc} />
           <Addresses label="Bcc" list={message.Bcc} />
           <Addresses label="Reply-To" list={message.ReplyTo} />
+          {message.Tags.length > 0 ? (
+            <>
+              <dt>Mailbox</dt>
+              <dd>{message.Tags.join(', ')}</dd>
+            </>
+          ) : null}
           <dt>Date</dt>
           <dd>{new Date(message.Date).toLocaleString()}</dd>
           <dt>Size</dt>

@@ -63,7 +63,7 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
 
   before(async () => {
     await watcher.start();
-    cli = await startCli(['-n', '--http', '127.0.0.1:0', '127.0.0.1:0']);
+    cli = await startCli(['-n', '--http', '127.0.0.1:0', '--mailbox', 'team-a=*@a.example', '127.0.0.1:0']);
     inbox = /inbox over HTTP on (http:\/\/[^/\s]+)\//.exec(cli.stderr())![1]!;
     browser = await launchBrowser();
   });
@@ -265,6 +265,23 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
     assert.deepEqual(await two.locator('li.row .subject').allTextContents(), ['Weekly digest', 'Password reset']);
     await one.close();
     await two.close();
+  });
+
+  it('shows one mailbox at a time or all of them, each row with its mailbox', async () => {
+    await mail({ to: 'dev@a.example', subject: 'For team A', text: 'a' });
+    await mail({ subject: 'For nobody in particular', text: 'b' });
+    const page = await openInbox();
+    await until(async () => (await page.locator('li.row').count()) === 2, 5000, 'two rows');
+    assert.deepEqual(await page.locator('li.row .mailbox-badge').allTextContents(), ['team-a']);
+    await page.selectOption('select', 'team-a');
+    await until(async () => (await page.locator('li.row').count()) === 1, 5000, 'one mailbox');
+    assert.equal(await page.locator('li.row .subject').textContent(), 'For team A');
+    assert.match(page.url(), /\?mailbox=team-a$/);
+    await page.reload();
+    await until(async () => (await page.locator('li.row').count()) === 1, 5000, 'the mailbox kept on reload');
+    await page.selectOption('select', '');
+    await until(async () => (await page.locator('li.row').count()) === 2, 5000, 'all mailboxes');
+    await page.close();
   });
 
   it('moves with the keyboard: j and k open the next and previous, / focuses the search, Esc goes back', async () => {

@@ -1,0 +1,203 @@
+/**
+ * Mailboxes (`--mailbox`, `--mailbox-file`): each message is filed in one
+ * mailbox, chosen when it is accepted, so that a sink shared by many
+ * services or a team keeps their mail apart. Rules are tried in the order
+ * given and the first that matches wins; a message no rule matches goes
+ * to its AUTH user's mailbox when the client authenticated, and to none
+ * otherwise. Mailpit's clients see the mailbox as the message's tag.
+ *
+ * A rule is `NAME=MATCH[;max-messages=N][;max-age=DURATION]`, MATCH one of
+ * `GLOB` or `to:GLOB` (a recipient), `from:GLOB` (the envelope sender),
+ * `user:GLOB` (the AUTH user), `header:Field-Name=GLOB` (the field's
+ * unfolded value). `*` stands for any run of characters, `?` for one;
+ * matching ignores case.
+ */
+import { unfoldedFields } from '../header-block.js';
+import type { ChannelMessage } from '../channel/actions.js';
+
+/** What a mailbox name may be: also a Maildir++ folder name and a Mailpit tag. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export interface MailboxLimits {
+  /** Messages the mailbox keeps at most, oldest dropped first; undefined: the inbox's bound only. */
+  readonly maxMessages?: number;
+  /** Age at most, in ms. */
+  readonly maxAgeMs?: number;
+}
+
+export interface MailboxRule {
+  readonly name: string;
+  readonly kind: 'to' | 'from' | 'user' | 'header';
+  /** The header field's name, lower case, for `header:`. */
+  readonly field?: string;
+  readonly pattern: string;
+  readonly limits: MailboxLimits;
+  /** As written, for messages. */
+  readonly text: string;
+}
+
+export class MailboxRuleError extends Error {}
+
+/**
+ * Whether `text` matches the glob `pattern` (`*`, `?`), ignoring case. The
+ * usual single-backtrack walk: linear in practice, and at worst the product
+ * of the two lengths, never exponential (no regular expression is built).
+ */
+export function globMatch(pattern: string, text: string): boolean {
+  const p = pattern.toLowerCase();
+  const t = text.toLowerCase();
+  let pi = 0;
+  let ti = 0;
+  let star = -1;
+  let mark = 0;
+  while (ti < t.length) {
+    if (pi < p.length && p[pi] === '*') {
+      star = pi++;
+      mark = ti;
+    } else if (pi < p.length && (p[pi] === '?' || p[pi] === t[ti])) {
+      pi++;
+      ti++;
+    } else if (star >= 0) {
+      pi = star + 1;
+      ti = ++mark;
+    } else return false;
+  }
+  while (pi < p.length && p[pi] === '*') pi++;
+  return pi === p.length;
+}
+
+/** `90s`, `30m`, `12h`, `7d` (a bare number is seconds) in ms, or NaN. */
+function durationMs(value: string): number {
+  const m = /^(\d{1,9})([smhd]?)$/.exec(value);
+  if (!m) return NaN;
+  return (
+    Number(m[1]) * { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as '' | 's' | 'm' | 'h' | 'd']
+  );
+}
+
+/** One rule as written; throws MailboxRuleError saying what is wrong. */
+export function parseMailboxRule(text: string): MailboxRule {
+  const [head = '', ...options] = text.trim().split(';');
+  const eq = head.indexOf('=');
+  if (eq < 0) throw new MailboxRuleError(`'${text}' is not NAME=MATCH (e.g. team-a=*@a.example)`);
+  const name = head.slice(0, eq).trim();
+  const match = head.slice(eq + 1).trim();
+  if (!NAME.test(name))
+    throw new MailboxRuleError(`mailbox name '${name}': letters, digits, - and _, at most 64, not first - or _`);
+  let kind: MailboxRule['kind'] = 'to';
+  let field: string | undefined;
+  let pattern = match;
+  const prefix = /^(to|from|user|header):(.*)$/i.exec(match);
+  if (prefix) {
+    kind = prefix[1]!.toLowerCase() as MailboxRule['kind'];
+    pattern = prefix[2]!;
+    if (kind === 'header') {
+      const at = pattern.indexOf('=');
+      field = at > 0 ? pattern.slice(0, at).trim().toLowerCase() : '';
+      if (!/^[!-9;-~]+$/.test(field)) throw new MailboxRuleError(`'${text}': header:Field-Name=GLOB`);
+      pattern = pattern.slice(at + 1);
+    }
+  }
+  if (pattern === '') throw new MailboxRuleError(`'${text}': nothing to match`);
+  const limits: { maxMessages?: number; maxAgeMs?: number } = {};
+  for (const option of options) {
+    const [key = '', value = ''] = option.split('=').map((s) => s.trim());
+    if (key === 'max-messages' && /^\d{1,9}$/.test(value)) limits.maxMessages = Number(value);
+    else if (key === 'max-age' && durationMs(value) > 0) limits.maxAgeMs = durationMs(value);
+    else throw new MailboxRuleError(`'${text}': '${option}' is not max-messages=N or max-age=DURATION`);
+  }
+  return { name, kind, ...(field ? { field } : {}), pattern, limits, text };
+}
+
+/** The rules in a file: one a line, `#` comments and blank lines skipped; errors name the line. */
+export function parseMailboxFile(content: string, file: string): MailboxRule[] {
+  const rules: MailboxRule[] = [];
+  content.split(/\r?\n/).forEach((line, i) => {
+    const text = line.trim();
+    if (text === '' || text.startsWith('#')) return;
+    try {
+      rules.push(parseMailboxRule(text));
+    } catch (err) {
+      throw new MailboxRuleError(`${file}:${i + 1}: ${(err as Error).message}`);
+    }
+  });
+  return rules;
+}
+
+/** The bare address of an envelope path (`<a@b>` -> `a@b`). */
+function bare(address: string): string {
+  return address.replace(/^<|>$/g, '');
+}
+
+/** Chooses each message's mailbox. */
+export class MailboxRouter {
+  private readonly limitsByName = new Map<string, MailboxLimits>();
+
+  constructor(readonly rules: readonly MailboxRule[]) {
+    for (const rule of rules) {
+      const known = this.limitsByName.get(rule.name);
+      // A mailbox named by several rules takes the bounds given with any of them.
+      this.limitsByName.set(rule.name, { ...known, ...rule.limits });
+    }
+  }
+
+  /** The mailbox of `message`, or null. */
+  choose(message: ChannelMessage): string | null {
+    let fields: Map<string, string> | null = null;
+    for (const rule of this.rules) {
+      if (rule.kind === 'to' && message.rcptTos.some((r) => globMatch(rule.pattern, bare(r)))) return rule.name;
+      if (rule.kind === 'from' && globMatch(rule.pattern, bare(message.mailFrom))) return rule.name;
+      if (rule.kind === 'user' && message.authUser && globMatch(rule.pattern, message.authUser)) return rule.name;
+      if (rule.kind === 'header') {
+        fields ??= firstFields(message.data);
+        const value = fields.get(rule.field!);
+        if (value !== undefined && globMatch(rule.pattern, value.trim())) return rule.name;
+      }
+    }
+    return message.authUser ? message.authUser : null;
+  }
+
+  /** The bounds of a mailbox; empty when its rules give none. */
+  limits(name: string): MailboxLimits {
+    return this.limitsByName.get(name) ?? {};
+  }
+
+  /** Whether any mailbox has bounds of its own. */
+  get bounded(): boolean {
+    return [...this.limitsByName.values()].some((l) => l.maxMessages !== undefined || l.maxAgeMs !== undefined);
+  }
+}
+
+/** The first value of each header field, names lower case. */
+function firstFields(data: Buffer): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { name, value } of unfoldedFields(data, data.length, 'utf8')) {
+    const key = name.toLowerCase();
+    if (!out.has(key)) out.set(key, value);
+  }
+  return out;
+}
+
+/**
+ * The Maildir++ folder of a mailbox (`.team-a`): names are checked against
+ * NAME, but an AUTH user's may hold anything, so every character outside
+ * letters, digits, `-` and `_` is written `%XX` (never `.` or `/`).
+ */
+export function mailboxFolder(name: string): string {
+  let out = '.';
+  for (const b of Buffer.from(name, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9_-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** The mailbox a Maildir++ folder name stands for, or null when it is not one of ours. */
+export function folderMailbox(folder: string): string | null {
+  if (!/^\.(?:[A-Za-z0-9_-]|%[0-9A-F]{2})+$/.test(folder)) return null;
+  try {
+    return decodeURIComponent(folder.slice(1));
+  } catch {
+    return null;
+  }
+}

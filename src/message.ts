@@ -21,6 +21,8 @@ export interface Message extends ChannelMessage {
   readonly dialogue?: readonly TranscriptLine[];
   /** `--mailbox`: the mailbox it is filed in (src/store/mailboxes.ts); null or absent for none. */
   readonly mailbox?: string | null;
+  /** `--store`: the id it is stored under in the database, which every instance's inbox uses. */
+  readonly inboxId?: string;
 }
 
 /** A refused command or a failed TLS handshake, for the log, JSON and the run's summary. */

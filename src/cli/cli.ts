@@ -88,6 +88,7 @@ async function startRunning(config: Config, argv: readonly string[], io: CliIO):
     async stop() {
       await started.server.close();
       await started.inbox?.server.close();
+      await started.inbox?.database?.close();
       await Promise.all(started.recordWrites);
       await started.printer.close();
     },

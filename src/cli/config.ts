@@ -74,6 +74,8 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
   readonly rules: RuleSettings;
   /** `--mailbox`, `--mailbox-file` (mailbox-settings.ts). */
   readonly mailboxes: MailboxSettings;
+  /** `--store postgres://...`: the inbox in PostgreSQL (src/store/postgres-store.ts); null: in memory. */
+  readonly store: string | null;
 }
 
 /** Options as commander gives them (strings; validated here). */
@@ -106,6 +108,7 @@ export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOpti
   httpAuthFile?: string;
   mailbox?: string[];
   mailboxFile?: string;
+  store?: string;
 }
 
 /**
@@ -202,6 +205,16 @@ function httpAccess(options: CliOptions, http: boolean): Config['httpAccess'] {
   };
 }
 
+/** `--store`: a PostgreSQL URL, only with --http (the inbox it holds) and without --workers. */
+function storeUrl(value: string | undefined, http: boolean, workers: number): string | null {
+  if (value === undefined) return null;
+  if (!/^postgres(?:ql)?:\/\/\S+$/.test(value))
+    throw new UsageError(`--store takes a postgres://user@host:port/database URL, not '${value}'`);
+  if (!http) throw new UsageError('--store needs --http (it holds the inbox)');
+  if (workers > 1) throw new UsageError('--store cannot be used with --workers yet');
+  return value;
+}
+
 /** The commands besides the sink itself (dispatched in cli.ts before the flags are parsed). */
 export const COMMANDS = ['wait', 'sendmail'] as const;
 
@@ -263,6 +276,7 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
       maxAgeMs: options.maxAge === undefined ? 0 : duration(options.maxAge, '--max-age'),
     },
     httpAccess: httpAccess(options, http !== null),
+    store: storeUrl(options.store, http !== null, workers),
     mailboxes: toMailboxSettings(options.mailbox, optionalPath(options.mailboxFile, '--mailbox-file') ?? undefined),
   };
 }

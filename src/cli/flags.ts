@@ -77,6 +77,7 @@ export function program(): Command {
       collect,
     )
     .option('--mailbox-file <path>', 'mailbox rules from PATH, one a line (docs/mailboxes.md)')
+    .option('--store <url>', 'keep the inbox in PostgreSQL (postgres://user@host/db), shared by every instance on it')
     .optionsGroup('CI and scripts:')
     .option('--exit-after <n>', 'exit 0 once N messages were accepted and written')
     .option('--timeout <seconds>', `exit ${EXIT.TIMEOUT} if the run has not finished after SECONDS`)

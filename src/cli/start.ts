@@ -36,6 +36,8 @@ import { MessageStore, type StoredMessage } from '../store/message-store.js';
 import { MailboxRouter } from '../store/mailboxes.js';
 import { MailboxHandler } from '../handlers/mailbox.js';
 import type { InboxHttpServer } from '../http/http-server.js';
+import type { PostgresInbox } from '../store/postgres-store.js';
+import { DatabaseHandler } from '../handlers/database.js';
 import { isAcceptance } from '../channel/reply.js';
 
 /** Streams main() writes to; tests pass their own. */
@@ -76,7 +78,13 @@ export interface Started {
   /** The handler that formats and writes every message (its render worker is stopped at exit). */
   readonly printer: OutputHandler;
   /** `--http`: the inbox and its HTTP server; null without it. */
-  readonly inbox: { readonly store: MessageStore; readonly server: InboxHttpServer; readonly url: string } | null;
+  readonly inbox: {
+    readonly store: MessageStore;
+    readonly server: InboxHttpServer;
+    readonly url: string;
+    /** `--store`: the database connection, closed after the servers. */
+    readonly database: PostgresInbox | null;
+  } | null;
 }
 
 /**
@@ -180,7 +188,10 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
   // (src/handlers/relay.ts); --strict refuses before either runs.
   const { upstream, ...relay } = await relayServerOptions(config.relay, io.stderr, printer, hostname).catch(orClose);
-  const checked = config.strict ? new StrictHandler(relay.handler, (m) => printer.lint(m)) : relay.handler;
+  // --store: the database is opened before the server listens; the message is committed before its outputs.
+  const database = store && config.store ? await openDatabase(config, store, router, io.stderr, abandon) : null;
+  const stored = database ? new DatabaseHandler(relay.handler, database) : relay.handler;
+  const checked = config.strict ? new StrictHandler(stored, (m) => printer.lint(m)) : stored;
   const handler = router ? new MailboxHandler(checked, router) : checked;
   const server = new SMTPServer(config.local, config.remote, {
     hostname,
@@ -204,11 +215,12 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   try {
     address = await server.listen();
   } catch (err) {
+    await database?.close();
     await abandon();
     throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${listenFailure(err)}`);
   }
   let inbox: Started['inbox'] = null;
-  if (store && config.http && outputs.maildir) {
+  if (store && config.http && outputs.maildir && !database) {
     // The Maildir is the inbox's persistent store: what is in it is read back.
     const { loadMaildir, removeDeletedFiles } = await import('../store/maildir-inbox.js');
     removeDeletedFiles(store, io.stderr);
@@ -233,7 +245,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       submit: async (envelope, data, peer) => {
         const { message, verdict } = await smtp.submit(envelope, data, { address: peer, port: 0 });
         if (verdict !== undefined && !isAcceptance(verdict)) throw new SendError(verdict.lines.join(' '));
-        const entry = store.list(0, 64).find((e) => e.message === message);
+        const entry = store.list(0, 64).find((e) => e.message.id === message.id);
         if (!entry) throw new SendError('the message was accepted but is not in the inbox');
         return entry;
       },
@@ -258,7 +270,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     });
     try {
       const bound = await http.listen();
-      inbox = { store, server: http, url: http.url };
+      inbox = { store, server: http, url: http.url, database };
       if (!isLoopbackAddress(bound.address))
         io.stderr.write(
           `smtpd-ts: warning: the inbox listens on ${config.http.host}: anyone who can reach it can read the mail${users ? '' : ' (see --http-auth-file)'}\n`,
@@ -271,7 +283,10 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       throw new StartError(`cannot listen for HTTP on ${where}: ${listenFailure(err)}`);
     }
   }
-  const stopInbox = async () => inbox?.server.close();
+  const stopInbox = async () => {
+    await inbox?.server.close();
+    await database?.close();
+  };
   const refusal = relayRefusal(config.relay, config.local.host, address.address);
   if (refusal !== null) {
     await server.close(0);
@@ -346,5 +361,32 @@ export function announce(config: Config, address: net.AddressInfo, stderr: NodeJ
           'messages will get 451 until it does\n',
       );
     });
+  }
+}
+
+/** Connects to the --store database (pg, loaded only here); a database that cannot be reached fails the start. */
+async function openDatabase(
+  config: Config,
+  store: MessageStore,
+  router: MailboxRouter | null,
+  log: NodeJS.WritableStream,
+  abandon: () => Promise<void>,
+): Promise<PostgresInbox> {
+  const { PostgresInbox, redactUrl } = await import('../store/postgres-store.js').catch(async (err: Error) => {
+    await abandon();
+    throw new StartError(`--store needs the pg package (npm i pg): ${err.message}`);
+  });
+  try {
+    return await PostgresInbox.open({
+      url: config.store!,
+      store,
+      log,
+      maxMessages: config.inboxLimits.maxMessages,
+      maxAgeMs: config.inboxLimits.maxAgeMs,
+      mailboxLimits: router?.bounded() ?? new Map(),
+    });
+  } catch (err) {
+    await abandon();
+    throw new StartError(`cannot use the --store database ${redactUrl(config.store!)}: ${(err as Error).message}`);
   }
 }

@@ -162,9 +162,9 @@ export class MailboxRouter {
     return this.limitsByName.get(name) ?? {};
   }
 
-  /** Whether any mailbox has bounds of its own. */
-  get bounded(): boolean {
-    return [...this.limitsByName.values()].some((l) => l.maxMessages !== undefined || l.maxAgeMs !== undefined);
+  /** The mailboxes that have bounds of their own, with them. */
+  bounded(): Map<string, MailboxLimits> {
+    return new Map([...this.limitsByName].filter(([, l]) => l.maxMessages !== undefined || l.maxAgeMs !== undefined));
   }
 }
 

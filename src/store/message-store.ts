@@ -194,14 +194,17 @@ export class MessageStore extends EventEmitter {
     for (const name of [...this.byMailbox.keys()]) this.pruneMailbox(name, now);
   }
 
-  /** Adds a message, newest; `file` (its Maildir file) gives its id; a parse made already may be given. */
+  /**
+   * Adds a message, newest, under `id`, else one its Maildir `file` gives,
+   * else a new one; a parse made already may be given.
+   */
   add(
     message: Message,
     file: string | null = null,
     parse: ParseResult | null = null,
     relay: RelayRecord | null = null,
+    id: string = message.inboxId ?? (file === null ? newId() : idFromName(path.basename(file))),
   ): StoredMessage {
-    const id = file === null ? newId() : idFromName(path.basename(file));
     const entry = new StoredMessage(id, message, file, relay);
     if (parse) this.keep(entry, parse);
     if (this.byId.has(id)) this.remove(id, 'pruned');

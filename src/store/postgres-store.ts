@@ -1,0 +1,454 @@
+/**
+ * `--store postgres://...`: the inbox in PostgreSQL, shared by every
+ * smtpd-ts instance that names the same database, through `pg` (an
+ * optional dependency, loaded only with the flag).
+ *
+ * The database holds each message (its raw bytes, the envelope and a
+ * summary) and is the one truth; each instance's MessageStore is a mirror
+ * of its newest messages that its API and web inbox serve. A message is
+ * inserted before its 250 (insert() rejects, and the client gets 451,
+ * while the database is unreachable: the sender retries, nothing accepted
+ * is lost), and the insert's NOTIFY tells every instance (LISTEN), whose
+ * mirror and event streams get it at once. Read marks and deletes made
+ * through one instance's API are written to the database and told the
+ * same way. Retention (`--max-messages`, `--max-age`, a mailbox's bounds)
+ * is a periodic DELETE that one instance at a time runs, under an advisory
+ * lock. A dropped LISTEN connection is opened again, backing off to 5 s,
+ * and the mirror is read again from the database.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Pool, PoolClient, Client as PgClient, ClientConfig } from 'pg';
+import { unfoldedFields } from '../header-block.js';
+import type { Message } from '../message.js';
+import type { RelayRecord } from '../relay/outcome.js';
+import type { MailboxLimits } from './mailboxes.js';
+import type { MessageStore, StoredMessage } from './message-store.js';
+
+const TABLE = 'smtpd_ts_messages';
+const CHANNEL = 'smtpd_ts';
+/** Advisory lock keys: the schema's creation, and retention. */
+const SCHEMA_LOCK = 7_356_001;
+const RETENTION_LOCK = 7_356_002;
+/** How often retention runs, in ms. */
+const RETENTION_MS = 10_000;
+/** Ids per NOTIFY of pruned messages (a payload is at most 8000 bytes). */
+const IDS_PER_NOTIFY = 250;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ${TABLE} (
+  id text PRIMARY KEY,
+  received_at timestamptz NOT NULL,
+  mailbox text,
+  read boolean NOT NULL DEFAULT false,
+  size integer NOT NULL,
+  mail_from text NOT NULL,
+  rcpt_to text[] NOT NULL,
+  subject text NOT NULL DEFAULT '',
+  envelope jsonb NOT NULL,
+  raw bytea NOT NULL,
+  words tsvector NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${TABLE}_received ON ${TABLE} (received_at DESC);
+CREATE INDEX IF NOT EXISTS ${TABLE}_mailbox ON ${TABLE} (mailbox, received_at DESC);
+CREATE INDEX IF NOT EXISTS ${TABLE}_words ON ${TABLE} USING gin (words);
+`;
+
+/** What another instance did, as NOTIFY carries it. */
+type Change =
+  | { readonly op: 'new'; readonly id: string }
+  | { readonly op: 'read'; readonly ids: readonly string[]; readonly read: boolean }
+  | { readonly op: 'delete' | 'prune'; readonly ids: readonly string[] }
+  | { readonly op: 'clear' };
+
+export interface PostgresOptions {
+  readonly url: string;
+  readonly store: MessageStore;
+  readonly log: NodeJS.WritableStream;
+  readonly maxMessages: number;
+  readonly maxAgeMs: number;
+  readonly mailboxLimits: ReadonlyMap<string, MailboxLimits>;
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the --store URL';
+  }
+}
+
+interface Row {
+  id: string;
+  received_at: Date;
+  mailbox: string | null;
+  read: boolean;
+  mail_from: string;
+  rcpt_to: string[];
+  envelope: Envelope;
+  raw: Buffer;
+}
+
+/** The envelope as stored: what a Message holds besides its bytes. */
+interface Envelope {
+  readonly helo: string;
+  readonly extended: boolean;
+  readonly peer: Message['peer'];
+  readonly local: Message['local'];
+  readonly mailOptions: readonly string[];
+  readonly rcptOptions: readonly string[];
+  readonly bareLineEndings: Message['bareLineEndings'];
+  readonly tls: Message['tls'] | null;
+  readonly authUser: string | null;
+  readonly dialogue: Message['dialogue'] | null;
+  readonly relay: RelayRecord | null;
+  readonly messageId: string;
+}
+
+function toMessage(row: Row): Message {
+  const e = row.envelope;
+  return {
+    id: e.messageId,
+    receivedAt: row.received_at,
+    peer: e.peer,
+    local: e.local,
+    helo: e.helo,
+    extended: e.extended,
+    mailFrom: row.mail_from,
+    rcptTos: row.rcpt_to,
+    mailOptions: e.mailOptions,
+    rcptOptions: e.rcptOptions,
+    data: row.raw,
+    bareLineEndings: e.bareLineEndings,
+    tls: e.tls ?? null,
+    authUser: e.authUser,
+    mailbox: row.mailbox,
+    ...(e.dialogue ? { dialogue: e.dialogue } : {}),
+  };
+}
+
+function subjectOf(data: Buffer): string {
+  const field = unfoldedFields(data, data.length, 'utf8').find((f) => f.name.toLowerCase() === 'subject');
+  return field ? field.value.slice(0, 1000) : '';
+}
+
+const COLUMNS = 'id, received_at, mailbox, read, mail_from, rcpt_to, envelope, raw';
+
+export class PostgresInbox {
+  /** Tells this instance's NOTIFYs from the others'. */
+  private readonly instance = randomBytes(8).toString('hex');
+  private listener: PgClient | null = null;
+  private retention: NodeJS.Timeout | undefined;
+  private reconnect: NodeJS.Timeout | undefined;
+  private backoff = 250;
+  private closed = false;
+  /** When retention last ran (it also runs after inserts, at most once a second, so a busy sink stays bounded). */
+  private retainedAt = 0;
+  /** True while a change that came from the database is applied to the mirror (so it is not written back). */
+  private applying = false;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly newClient: (config: ClientConfig) => PgClient,
+    private readonly options: PostgresOptions,
+  ) {}
+
+  /** Connects, creates the table where missing, fills the mirror, and follows the other instances. */
+  static async open(options: PostgresOptions): Promise<PostgresInbox> {
+    const pg = (await import('pg')).default;
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: 8,
+      connectionTimeoutMillis: 3000,
+      query_timeout: 10_000,
+      idleTimeoutMillis: 10_000,
+    });
+    // A server that goes away takes idle clients with it: each says so here, and the pool makes new ones.
+    pool.on('error', () => {});
+    const inbox = new PostgresInbox(pool, (config) => new pg.Client(config), options);
+    try {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+        await client.query(SCHEMA);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      await inbox.listen();
+      await inbox.resync();
+    } catch (err) {
+      await inbox.close();
+      throw err;
+    }
+    inbox.followLocalChanges();
+    inbox.retention = setInterval(() => void inbox.retain(), RETENTION_MS).unref();
+    void inbox.retain();
+    return inbox;
+  }
+
+  /**
+   * Inserts an accepted message under `id` (committed when this resolves)
+   * and tells the other instances. Rejects when the database cannot be
+   * reached or refuses: the caller answers 451.
+   */
+  async insert(id: string, message: Message, relay: RelayRecord | null = null): Promise<void> {
+    const envelope: Envelope = {
+      helo: message.helo,
+      extended: message.extended,
+      peer: message.peer,
+      local: message.local,
+      mailOptions: message.mailOptions,
+      rcptOptions: message.rcptOptions,
+      bareLineEndings: message.bareLineEndings,
+      tls: message.tls ?? null,
+      authUser: message.authUser ?? null,
+      dialogue: message.dialogue ?? null,
+      relay,
+      messageId: message.id,
+    };
+    const subject = subjectOf(message.data);
+    // One statement: the row and its NOTIFY are committed together.
+    await this.pool.query(
+      `WITH row AS (
+         INSERT INTO ${TABLE} (id, received_at, mailbox, size, mail_from, rcpt_to, subject, envelope, raw, words)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('simple', $11)) RETURNING id)
+       SELECT pg_notify('${CHANNEL}', $10) FROM row`,
+      [
+        id,
+        message.receivedAt,
+        message.mailbox ?? null,
+        message.data.length,
+        message.mailFrom,
+        message.rcptTos,
+        subject,
+        JSON.stringify(envelope),
+        message.data,
+        this.payload({ op: 'new', id }),
+        // The words PostgreSQL's full-text search finds a message by: subject and envelope.
+        [subject, message.mailFrom, ...message.rcptTos].join(' '),
+      ],
+    );
+    if (Date.now() - this.retainedAt >= 1000) void this.retain();
+  }
+
+  /** Removes a row whose message was not accepted after all (an output failed after the insert). */
+  async withdraw(id: string): Promise<void> {
+    await this.pool.query(`DELETE FROM ${TABLE} WHERE id = $1`, [id]).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.retention);
+    clearTimeout(this.reconnect);
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => {});
+    await this.pool.end().catch(() => {});
+  }
+
+  private payload(change: Change): string {
+    return JSON.stringify({ ...change, from: this.instance });
+  }
+
+  private async notify(change: Change): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, this.payload(change)]);
+  }
+
+  /** Opens the LISTEN connection; when it drops, opens it again and reads the mirror again. */
+  private async listen(): Promise<void> {
+    const client = this.newClient({ connectionString: this.options.url, connectionTimeoutMillis: 3000 });
+    const lost = (): void => {
+      if (this.listener !== client || this.closed) return;
+      this.listener = null;
+      this.options.log.write(`smtpd-ts: --store: lost the database connection; reconnecting\n`);
+      this.retry();
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', (n) => {
+      if (n.channel === CHANNEL && n.payload) void this.apply(n.payload);
+    });
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.listener = client;
+    this.backoff = 250;
+  }
+
+  private retry(): void {
+    if (this.closed) return;
+    this.reconnect = setTimeout(() => {
+      this.listen()
+        .then(() => this.resync())
+        .then(() => this.options.log.write('smtpd-ts: --store: connected to the database again\n'))
+        .catch(() => {
+          this.backoff = Math.min(this.backoff * 2, 5000);
+          this.listener = null;
+          this.retry();
+        });
+    }, this.backoff);
+    this.reconnect.unref();
+  }
+
+  /** Applies another instance's change to the mirror. */
+  private async apply(payload: string): Promise<void> {
+    let change: Change & { from?: string };
+    try {
+      change = JSON.parse(payload) as Change & { from?: string };
+    } catch {
+      return;
+    }
+    if (change.from === this.instance) return;
+    const store = this.options.store;
+    if (change.op === 'new') {
+      const rows = await this.pool
+        .query<Row>(`SELECT ${COLUMNS} FROM ${TABLE} WHERE id = $1`, [change.id])
+        .catch(() => null);
+      for (const row of rows?.rows ?? []) this.mirror(row);
+      return;
+    }
+    this.applying = true;
+    try {
+      if (change.op === 'clear') store.clear();
+      else if (change.op === 'read')
+        for (const id of change.ids) {
+          const e = store.get(id);
+          if (e) store.setRead(e, change.read);
+        }
+      else for (const id of change.ids) store.remove(id, change.op === 'prune' ? 'pruned' : 'deleted');
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  /** Adds a row to the mirror (unless it is there already). */
+  private mirror(row: Row): void {
+    const store = this.options.store;
+    if (store.get(row.id)) return;
+    this.applying = true;
+    try {
+      const entry = store.add(toMessage(row), null, null, row.envelope.relay ?? null, row.id);
+      if (row.read) store.setRead(entry, true);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  /** Reads the newest messages into the mirror: adds what it lacks, drops what the database no longer has. */
+  private async resync(): Promise<void> {
+    const store = this.options.store;
+    const limit = store.maxMessages > 0 ? store.maxMessages : null;
+    const { rows } = await this.pool.query<{ id: string; read: boolean }>(
+      `SELECT id, read FROM ${TABLE} ORDER BY received_at DESC, id DESC LIMIT $1`,
+      [limit],
+    );
+    const wanted = new Map(rows.map((r) => [r.id, r.read]));
+    this.applying = true;
+    try {
+      for (const entry of store.list(0, store.size)) {
+        const read = wanted.get(entry.id);
+        if (read === undefined) store.remove(entry.id, 'pruned');
+        else store.setRead(entry, read);
+      }
+    } finally {
+      this.applying = false;
+    }
+    const missing = rows.filter((r) => !store.get(r.id)).map((r) => r.id);
+    for (let i = 0; i < missing.length; i += 500) {
+      const chunk = await this.pool.query<Row>(
+        `SELECT ${COLUMNS} FROM ${TABLE} WHERE id = ANY($1) ORDER BY received_at, id`,
+        [missing.slice(i, i + 500)],
+      );
+      for (const row of chunk.rows) this.mirror(row);
+    }
+  }
+
+  /** What this instance's API changes in the mirror goes to the database and the other instances. */
+  private followLocalChanges(): void {
+    const store = this.options.store;
+    const failed = (what: string) => (err: Error) =>
+      this.options.log.write(`smtpd-ts: --store: cannot ${what} in the database: ${err.message}\n`);
+    store.on('update', (e: StoredMessage) => {
+      if (this.applying) return;
+      this.pool
+        .query(`UPDATE ${TABLE} SET read = $2 WHERE id = $1`, [e.id, e.read])
+        .then(() => this.notify({ op: 'read', ids: [e.id], read: e.read }))
+        .catch(failed('mark a message read'));
+    });
+    store.on('removed', (e: StoredMessage, reason: 'deleted' | 'pruned' | 'cleared') => {
+      // The mirror's own bound drops messages from the mirror only; retention is the database's.
+      if (this.applying || reason !== 'deleted') return;
+      this.pool
+        .query(`DELETE FROM ${TABLE} WHERE id = $1`, [e.id])
+        .then(() => this.notify({ op: 'delete', ids: [e.id] }))
+        .catch(failed('delete a message'));
+    });
+    store.on('truncate', () => {
+      if (this.applying) return;
+      this.pool
+        .query(`DELETE FROM ${TABLE}`)
+        .then(() => this.notify({ op: 'clear' }))
+        .catch(failed('delete the messages'));
+    });
+  }
+
+  /** One retention pass, by whichever instance holds the lock; the others skip it. */
+  private async retain(): Promise<void> {
+    const { maxMessages, maxAgeMs, mailboxLimits } = this.options;
+    if (maxMessages <= 0 && maxAgeMs <= 0 && mailboxLimits.size === 0) return;
+    this.retainedAt = Date.now();
+    let client: PoolClient | null = null;
+    try {
+      client = await this.pool.connect();
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+        RETENTION_LOCK,
+      ]);
+      if (!rows[0]?.locked) return;
+      try {
+        const pruned: string[] = [];
+        const run = async (sql: string, params: unknown[]) =>
+          pruned.push(...(await client!.query<{ id: string }>(sql, params)).rows.map((r) => r.id));
+        if (maxMessages > 0)
+          await run(
+            `DELETE FROM ${TABLE} WHERE id IN (SELECT id FROM ${TABLE} ORDER BY received_at DESC, id DESC OFFSET $1) RETURNING id`,
+            [maxMessages],
+          );
+        if (maxAgeMs > 0)
+          await run(`DELETE FROM ${TABLE} WHERE received_at < now() - $1 * interval '1 millisecond' RETURNING id`, [
+            maxAgeMs,
+          ]);
+        for (const [name, limits] of mailboxLimits) {
+          if (limits.maxMessages !== undefined)
+            await run(
+              `DELETE FROM ${TABLE} WHERE id IN (SELECT id FROM ${TABLE} WHERE mailbox = $1 ORDER BY received_at DESC, id DESC OFFSET $2) RETURNING id`,
+              [name, limits.maxMessages],
+            );
+          if (limits.maxAgeMs !== undefined)
+            await run(
+              `DELETE FROM ${TABLE} WHERE mailbox = $1 AND received_at < now() - $2 * interval '1 millisecond' RETURNING id`,
+              [name, limits.maxAgeMs],
+            );
+        }
+        for (let i = 0; i < pruned.length; i += IDS_PER_NOTIFY) {
+          const ids = pruned.slice(i, i + IDS_PER_NOTIFY);
+          await client.query('SELECT pg_notify($1, $2)', [CHANNEL, this.payload({ op: 'prune', ids })]);
+          this.applying = true;
+          try {
+            for (const id of ids) this.options.store.remove(id, 'pruned');
+          } finally {
+            this.applying = false;
+          }
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]);
+      }
+    } catch {
+      // The database is away: the next pass tries again.
+    } finally {
+      client?.release();
+    }
+  }
+}

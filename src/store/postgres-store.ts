@@ -31,8 +31,31 @@ const SCHEMA_LOCK = 7_356_001;
 const RETENTION_LOCK = 7_356_002;
 /** How often retention runs, in ms. */
 const RETENTION_MS = 10_000;
-/** Ids per NOTIFY of pruned messages (a payload is at most 8000 bytes). */
+/** Ids per NOTIFY (a payload is at most 8000 bytes); also the most rows one insert commits. */
 const IDS_PER_NOTIFY = 250;
+const ROWS_PER_INSERT = 100;
+/** The columns an insert fills, with their placeholders' casts (words from the text given). */
+const INSERTED = [
+  'id',
+  'received_at',
+  'mailbox',
+  'size',
+  'mail_from',
+  'rcpt_to',
+  'subject',
+  'envelope',
+  'raw',
+  'words',
+];
+
+/** One message's values for the insert, in INSERTED's order. */
+type InsertRow = readonly unknown[];
+
+interface Pending {
+  readonly row: InsertRow;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ${TABLE} (
@@ -55,7 +78,7 @@ CREATE INDEX IF NOT EXISTS ${TABLE}_words ON ${TABLE} USING gin (words);
 
 /** What another instance did, as NOTIFY carries it. */
 type Change =
-  | { readonly op: 'new'; readonly id: string }
+  | { readonly op: 'new'; readonly ids: readonly string[] }
   | { readonly op: 'read'; readonly ids: readonly string[]; readonly read: boolean }
   | { readonly op: 'delete' | 'prune'; readonly ids: readonly string[] }
   | { readonly op: 'clear' };
@@ -141,11 +164,16 @@ export class PostgresInbox {
   private readonly instance = randomBytes(8).toString('hex');
   private listener: PgClient | null = null;
   private retention: NodeJS.Timeout | undefined;
+  /** A retention pass due soon after inserts. */
+  private retainSoon: NodeJS.Timeout | undefined;
   private reconnect: NodeJS.Timeout | undefined;
   private backoff = 250;
   private closed = false;
   /** When retention last ran (it also runs after inserts, at most once a second, so a busy sink stays bounded). */
   private retainedAt = 0;
+  /** Inserts waiting for the commit under way. */
+  private readonly pending: Pending[] = [];
+  private inserting = false;
   /** True while a change that came from the database is applied to the mirror (so it is not written back). */
   private applying = false;
 
@@ -211,28 +239,62 @@ export class PostgresInbox {
       messageId: message.id,
     };
     const subject = subjectOf(message.data);
-    // One statement: the row and its NOTIFY are committed together.
-    await this.pool.query(
-      `WITH row AS (
-         INSERT INTO ${TABLE} (id, received_at, mailbox, size, mail_from, rcpt_to, subject, envelope, raw, words)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('simple', $11)) RETURNING id)
-       SELECT pg_notify('${CHANNEL}', $10) FROM row`,
-      [
-        id,
-        message.receivedAt,
-        message.mailbox ?? null,
-        message.data.length,
-        message.mailFrom,
-        message.rcptTos,
-        subject,
-        JSON.stringify(envelope),
-        message.data,
-        this.payload({ op: 'new', id }),
-        // The words PostgreSQL's full-text search finds a message by: subject and envelope.
-        [subject, message.mailFrom, ...message.rcptTos].join(' '),
-      ],
-    );
-    if (Date.now() - this.retainedAt >= 1000) void this.retain();
+    const row: InsertRow = [
+      id,
+      message.receivedAt,
+      message.mailbox ?? null,
+      message.data.length,
+      message.mailFrom,
+      message.rcptTos,
+      subject,
+      JSON.stringify(envelope),
+      message.data,
+      // The words PostgreSQL's full-text search finds a message by: subject and envelope.
+      [subject, message.mailFrom, ...message.rcptTos].join(' '),
+    ];
+    await new Promise<void>((resolve, reject) => {
+      this.pending.push({ row, resolve, reject });
+      if (!this.inserting) void this.flush();
+    });
+    this.scheduleRetain();
+  }
+
+  /**
+   * Commits what waits, up to ROWS_PER_INSERT rows in one statement with
+   * their NOTIFY, and again while more waits: the messages that arrive
+   * while one commit is under way share the next (group commit), so a
+   * busy sink pays one round trip and one WAL flush for many messages.
+   */
+  private async flush(): Promise<void> {
+    this.inserting = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, ROWS_PER_INSERT);
+        const params: unknown[] = [];
+        const tuples = batch.map(({ row }) => {
+          const at = params.length;
+          params.push(...row);
+          const p = INSERTED.map((column, i) =>
+            column === 'words' ? `to_tsvector('simple', $${at + i + 1})` : `$${at + i + 1}`,
+          );
+          return `(${p.join(', ')})`;
+        });
+        params.push(this.payload({ op: 'new', ids: batch.map(({ row }) => row[0] as string) }));
+        try {
+          // One statement: the rows and their NOTIFY are committed together.
+          await this.pool.query(
+            `WITH rows AS (INSERT INTO ${TABLE} (${INSERTED.join(', ')}) VALUES ${tuples.join(', ')} RETURNING id)
+             SELECT pg_notify('${CHANNEL}', $${params.length}), (SELECT count(*) FROM rows)`,
+            params,
+          );
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          for (const p of batch) p.reject(err as Error);
+        }
+      }
+    } finally {
+      this.inserting = false;
+    }
   }
 
   /** Removes a row whose message was not accepted after all (an output failed after the insert). */
@@ -243,6 +305,7 @@ export class PostgresInbox {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.retention);
+    clearTimeout(this.retainSoon);
     clearTimeout(this.reconnect);
     const listener = this.listener;
     this.listener = null;
@@ -305,7 +368,7 @@ export class PostgresInbox {
     const store = this.options.store;
     if (change.op === 'new') {
       const rows = await this.pool
-        .query<Row>(`SELECT ${COLUMNS} FROM ${TABLE} WHERE id = $1`, [change.id])
+        .query<Row>(`SELECT ${COLUMNS} FROM ${TABLE} WHERE id = ANY($1) ORDER BY received_at, id`, [change.ids])
         .catch(() => null);
       for (const row of rows?.rows ?? []) this.mirror(row);
       return;
@@ -393,6 +456,17 @@ export class PostgresInbox {
         .then(() => this.notify({ op: 'clear' }))
         .catch(failed('delete the messages'));
     });
+  }
+
+  /** After inserts: a pass at most once a second, so that a busy sink's table stays near its bounds. */
+  private scheduleRetain(): void {
+    if (this.retainSoon !== undefined || this.closed) return;
+    const wait = Math.max(0, 1000 - (Date.now() - this.retainedAt));
+    this.retainSoon = setTimeout(() => {
+      this.retainSoon = undefined;
+      void this.retain();
+    }, wait);
+    this.retainSoon.unref();
   }
 
   /** One retention pass, by whichever instance holds the lock; the others skip it. */

@@ -33,8 +33,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --out FILE            also write the markdown report to FILE
   --json FILE           also write every sample as JSON to FILE
   --tmpdir DIR          where server output files go (default: the system temp dir)
-  --inbox / --no-inbox  also run the inbox and web UI bench (test/bench/inbox.ts): on by default
-                        for a full run (no --scenarios, --servers or --smoke)
+  --inbox / --no-inbox  also run the inbox and web UI bench (test/bench/inbox.ts) and the shared
+                        sink's (test/bench/shared.ts): on by default for a full run (no
+                        --scenarios, --servers or --smoke)
   -h, --help            this help
 `;
 
@@ -124,7 +125,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const report = await runBench(options);
     const full = values.scenarios === undefined && values.servers === undefined && !smoke;
-    const inbox = values['no-inbox'] ? '' : (values.inbox ?? full) ? inboxReport() : '';
+    const inbox = values['no-inbox'] ? '' : (values.inbox ?? full) ? extraReports() : '';
     const text = formatReport(report, { command: commandLine(argv) }) + inbox;
     process.stdout.write(text);
     if (values.out) writeFileSync(values.out, text);
@@ -137,16 +138,22 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** The inbox and web UI figures (test/bench/inbox.ts, its own process), as a section of the report. */
-function inboxReport(): string {
-  process.stderr.write('bench: the inbox and the web UI (test/bench/inbox.ts)\n');
-  const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('inbox.ts', import.meta.url))], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 600_000,
-  });
-  const body = run.status === 0 ? run.stdout : `inbox bench failed (status ${run.status ?? run.signal})\n`;
-  return `\n## The inbox and the web UI (npm run bench:inbox)\n\n${body}`;
+/** The inbox and web UI figures (inbox.ts) and the shared sink's (shared.ts), each its own process, as sections. */
+function extraReports(): string {
+  const section = (file: string, title: string): string => {
+    process.stderr.write(`bench: ${title} (test/bench/${file})\n`);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(file, import.meta.url))], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 900_000,
+    });
+    const body = run.status === 0 ? run.stdout : `${file} failed (status ${run.status ?? run.signal})\n`;
+    return `\n## ${title}\n\n${body}`;
+  };
+  return (
+    section('inbox.ts', 'The inbox and the web UI (npm run bench:inbox)') +
+    section('shared.ts', 'The shared sink: PostgreSQL and HAProxy (npm run bench:shared)')
+  );
 }
 
 // Whatever happens, no server or generator is left running: each is killed by its PID.

@@ -42,6 +42,7 @@ export class PgCluster {
     readonly dir: string,
     readonly port: number,
     private readonly user: { uid: number; gid: number } | null,
+    private readonly fsync: boolean,
   ) {}
 
   /** `postgres://` URL of the cluster's `postgres` database, as the superuser `smtpd_ts`, over TCP on loopback. */
@@ -59,12 +60,13 @@ export class PgCluster {
     });
   }
 
-  static async create(): Promise<PgCluster> {
+  /** @param options.fsync as a real server (the bench); the tests run without (default false), which is faster. */
+  static async create(options: { fsync?: boolean } = {}): Promise<PgCluster> {
     if (!BIN) throw new Error(String(PG_SKIP));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'smtpd-ts-pg-'));
     const user = runAs();
     if (user) chownSync(dir, user.uid, user.gid);
-    const cluster = new PgCluster(dir, await freePort(), user);
+    const cluster = new PgCluster(dir, await freePort(), user, options.fsync ?? false);
     cluster.run('initdb', ['-D', path.join(dir, 'data'), '-U', 'smtpd_ts', '--auth=trust', '-E', 'UTF8', '--no-sync']);
     cluster.start();
     return cluster;
@@ -72,7 +74,7 @@ export class PgCluster {
 
   /** Starts the server (again) on its port; waits until it accepts connections. */
   start(): void {
-    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`;
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=${this.fsync ? 'on' : 'off'} -c max_connections=50`;
     this.run('pg_ctl', [
       '-D',
       path.join(this.dir, 'data'),

@@ -241,6 +241,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       allowHosts: access.allowHosts,
       corsOrigin: access.corsOrigin,
       users,
+      // --store: searches answered by the database's SQL and full-text search.
+      ...(database ? { search: (query: string) => database.search(query) } : {}),
       // POST /api/v1/send: the message goes where an SMTP one goes (the handler, the outputs, the inbox).
       submit: async (envelope, data, peer) => {
         const { message, verdict } = await smtp.submit(envelope, data, { address: peer, port: 0 });

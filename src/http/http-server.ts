@@ -150,6 +150,11 @@ export interface HttpOptions {
    * `POST /api/v1/send` is not offered.
    */
   readonly submit?: (envelope: Envelope, data: Buffer, peer: string) => Promise<StoredMessage>;
+  /**
+   * `--store`: the ids a Mailpit search matches, newest first, answered by the
+   * database; absent: the search runs over the store in memory.
+   */
+  readonly search?: (query: string) => Promise<readonly string[]>;
   /** Sends a stored message on to `to` through the relay's upstream; rejects with SendError. Absent: no release. */
   readonly release?: (entry: StoredMessage, to: readonly string[]) => Promise<void>;
 }
@@ -396,7 +401,7 @@ export class InboxHttpServer {
           throw new HttpError(400, 'You may specify either IDs or a search query, not both');
         const targets =
           search !== ''
-            ? await store.filter(searchPredicate(search))
+            ? await this.matching(search)
             : chosen.length > 0
               ? chosen.map((id) => store.get(id)).filter((e): e is StoredMessage => e !== undefined)
               : store.list(0, store.size);
@@ -413,8 +418,8 @@ export class InboxHttpServer {
       case 'GET /api/v1/search': {
         const query = url.searchParams.get('query') ?? '';
         if (query.trim() === '') throw new HttpError(400, 'no search query');
-        const matches = searchPredicate(query);
-        return json(res, await messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50), matches));
+        const found = await this.matching(query);
+        return json(res, await messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50), found));
       }
       case 'POST /api/v1/send': {
         const submit = this.options.submit;
@@ -448,7 +453,7 @@ export class InboxHttpServer {
       case 'DELETE /api/v1/search': {
         const query = url.searchParams.get('query') ?? '';
         if (query.trim() === '') throw new HttpError(400, 'no search query');
-        for (const e of await store.filter(searchPredicate(query))) store.remove(e.id);
+        for (const e of await this.matching(query)) store.remove(e.id);
         return text(res, 'ok');
       }
     }
@@ -543,6 +548,14 @@ export class InboxHttpServer {
       if (req.method === 'GET') return json(res, mailhogMessage(entry, this.options.hostname), MAILHOG_JSON);
     }
     throw new HttpError(404, '404 page not found');
+  }
+
+  /** The messages a Mailpit search matches, newest first: by the database with --store, else in memory. */
+  private async matching(query: string): Promise<StoredMessage[]> {
+    const store = this.options.store;
+    if (!this.options.search) return store.filter(searchPredicate(query));
+    const ids = await this.options.search(query);
+    return ids.map((id) => store.get(id)).filter((e): e is StoredMessage => e !== undefined);
   }
 
   /** A file of the web UI, gzipped when the browser takes it; the page gets the UI's CSP. */

@@ -102,9 +102,8 @@ export async function messagesSummary(
   store: MessageStore,
   start: number,
   limit: number,
-  matches?: (e: StoredMessage) => boolean,
+  all: readonly StoredMessage[] | null = null,
 ): Promise<Record<string, unknown>> {
-  const all = matches ? await store.filter(matches) : null;
   const page = all ? all.slice(start, start + limit) : store.list(start, limit);
   await store.load(...page);
   return {

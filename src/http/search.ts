@@ -13,7 +13,7 @@ import type { StoredMessage } from '../store/message-store.js';
 type Test = (e: StoredMessage) => boolean;
 
 /** The query's terms: words, "quoted phrases", and `key:value` or `key:"quoted value"`. */
-function terms(query: string): string[] {
+export function terms(query: string): string[] {
   const out: string[] = [];
   const re = /[-!]?(?:[a-z-]+:)?"[^"]*"?|\S+/gi;
   for (const m of query.matchAll(re)) out.push(m[0].replaceAll('"', ''));
@@ -37,7 +37,7 @@ function replyTo(e: StoredMessage): string {
 }
 
 /** `10k`, `2M`, `512` as bytes, or NaN. */
-function size(value: string): number {
+export function size(value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(value);
   if (!m) return NaN;
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
@@ -112,4 +112,76 @@ export function searchPredicate(query: string): Test {
     return negated ? (e: StoredMessage) => !inner(e) : inner;
   });
   return (e) => tests.every((t) => t(e));
+}
+
+/** A LIKE pattern for a substring, its wildcards escaped (with the default escape, backslash). */
+function contains(value: string): string {
+  return `%${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * The same language as SQL for `--store`'s table (src/store/postgres-store.ts):
+ * a WHERE clause over its summary columns with its parameters, numbered
+ * from `$first`. Free words and phrases go to PostgreSQL's full-text search
+ * (the `words` column: subject, addresses, text), whole words rather than
+ * the embedded store's substrings; the rest as the predicate reads them.
+ */
+export function searchSql(query: string, first = 1): { where: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const p = (value: unknown): string => {
+    params.push(value);
+    return `$${first + params.length - 1}`;
+  };
+  const clause = (term: string): string => {
+    const colon = term.indexOf(':');
+    const key = colon > 0 ? term.slice(0, colon).toLowerCase() : '';
+    const value = (colon > 0 ? term.slice(colon + 1) : term).toLowerCase();
+    switch (key) {
+      case 'from':
+        return `(from_text LIKE ${p(contains(value))} OR lower(mail_from) LIKE ${p(contains(value))})`;
+      case 'to':
+      case 'cc':
+      case 'bcc':
+        return `${key}_text LIKE ${p(contains(value))}`;
+      case 'addressed': {
+        const v = p(contains(value));
+        return `(to_text LIKE ${v} OR cc_text LIKE ${v} OR bcc_text LIKE ${v})`;
+      }
+      case 'reply-to':
+        return `reply_to_text LIKE ${p(contains(value))}`;
+      case 'subject':
+        return `lower(subject) LIKE ${p(contains(value))}`;
+      case 'message-id':
+        return `message_id = ${p(value.replace(/^<|>$/g, ''))}`;
+      case 'tag':
+        return `lower(coalesce(mailbox, '')) = ${p(value)}`;
+      case 'is':
+        if (value === 'read') return 'read';
+        if (value === 'unread') return 'NOT read';
+        break;
+      case 'has':
+        if (value === 'attachment' || value === 'attachments') return 'attachments > 0';
+        break;
+      case 'after':
+      case 'before': {
+        const at = Date.parse(value.toUpperCase());
+        if (Number.isNaN(at)) return 'true';
+        return `received_at ${key === 'after' ? '>=' : '<='} ${p(new Date(at))}`;
+      }
+      case 'larger':
+      case 'smaller': {
+        const bytes = size(value);
+        if (Number.isNaN(bytes)) break;
+        return `size ${key === 'larger' ? '>' : '<'} ${p(bytes)}`;
+      }
+    }
+    const words = key === '' ? value : term.toLowerCase();
+    return `words @@ phraseto_tsquery('simple', ${p(words)})`;
+  };
+  const clauses = terms(query.trim()).map((t) => {
+    const negated = t.length > 1 && (t[0] === '-' || t[0] === '!');
+    const inner = clause(negated ? t.slice(1) : t);
+    return negated ? `NOT (${inner})` : inner;
+  });
+  return { where: clauses.length > 0 ? clauses.join(' AND ') : 'true', params };
 }

@@ -23,6 +23,8 @@ import type { Message } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
 import type { MailboxLimits } from './mailboxes.js';
 import type { MessageStore, StoredMessage } from './message-store.js';
+import { searchSql } from '../http/search.js';
+import { parseMessage, type ParsedAddress } from '../printers/parse-message.js';
 
 const TABLE = 'smtpd_ts_messages';
 const CHANNEL = 'smtpd_ts';
@@ -43,10 +45,74 @@ const INSERTED = [
   'mail_from',
   'rcpt_to',
   'subject',
+  'from_text',
+  'to_text',
+  'cc_text',
+  'bcc_text',
+  'reply_to_text',
+  'message_id',
+  'attachments',
   'envelope',
   'raw',
   'words',
 ];
+/** Messages up to this size are parsed for their summary (as Mailpit parses at ingest); larger give their headers. */
+const PARSED_MAX = 256 * 1024;
+/** Text indexed for full-text search, at most. */
+const WORDS_MAX = 256 * 1024;
+
+/** What the search reads of a message, as the embedded store's predicate reads it (src/http/search.ts). */
+interface Summary {
+  readonly subject: string;
+  readonly from: string;
+  readonly to: string;
+  readonly cc: string;
+  readonly bcc: string;
+  readonly replyTo: string;
+  readonly messageId: string;
+  readonly attachments: number;
+  readonly text: string;
+}
+
+async function summarize(message: Message): Promise<Summary> {
+  const list = (as: readonly ParsedAddress[]) =>
+    as
+      .map((a) => `${a.name} <${a.address}>`)
+      .join(', ')
+      .toLowerCase();
+  if (message.data.length <= PARSED_MAX) {
+    const p = await parseMessage(message).catch(() => null);
+    if (p)
+      return {
+        subject: p.subject ?? '',
+        from: list(p.from),
+        to: list(p.to),
+        cc: list(p.cc),
+        bcc: list(p.bcc),
+        replyTo: (p.headers.find((h) => h.name.toLowerCase() === 'reply-to')?.value ?? '').toLowerCase(),
+        messageId: (p.messageId ?? '').replace(/^<|>$/g, '').toLowerCase(),
+        attachments: p.attachments.length,
+        text: (p.text ?? p.html ?? '').slice(0, WORDS_MAX),
+      };
+  }
+  const fields = new Map<string, string>();
+  for (const { name, value } of unfoldedFields(message.data, message.data.length, 'utf8')) {
+    const key = name.toLowerCase();
+    if (!fields.has(key)) fields.set(key, value);
+  }
+  const get = (name: string) => (fields.get(name) ?? '').toLowerCase();
+  return {
+    subject: (fields.get('subject') ?? '').slice(0, 1000),
+    from: get('from'),
+    to: get('to'),
+    cc: get('cc'),
+    bcc: get('bcc'),
+    replyTo: get('reply-to'),
+    messageId: get('message-id').replace(/^<|>$/g, ''),
+    attachments: /^multipart\/mixed/.test(get('content-type')) ? 1 : 0,
+    text: '',
+  };
+}
 
 /** One message's values for the insert, in INSERTED's order. */
 type InsertRow = readonly unknown[];
@@ -67,13 +133,19 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   mail_from text NOT NULL,
   rcpt_to text[] NOT NULL,
   subject text NOT NULL DEFAULT '',
+  from_text text NOT NULL DEFAULT '',
+  to_text text NOT NULL DEFAULT '',
+  cc_text text NOT NULL DEFAULT '',
+  bcc_text text NOT NULL DEFAULT '',
+  reply_to_text text NOT NULL DEFAULT '',
+  message_id text NOT NULL DEFAULT '',
+  attachments integer NOT NULL DEFAULT 0,
   envelope jsonb NOT NULL,
   raw bytea NOT NULL,
   words tsvector NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ${TABLE}_received ON ${TABLE} (received_at DESC);
 CREATE INDEX IF NOT EXISTS ${TABLE}_mailbox ON ${TABLE} (mailbox, received_at DESC);
-CREATE INDEX IF NOT EXISTS ${TABLE}_words ON ${TABLE} USING gin (words);
 `;
 
 /** What another instance did, as NOTIFY carries it. */
@@ -150,11 +222,6 @@ function toMessage(row: Row): Message {
     mailbox: row.mailbox,
     ...(e.dialogue ? { dialogue: e.dialogue } : {}),
   };
-}
-
-function subjectOf(data: Buffer): string {
-  const field = unfoldedFields(data, data.length, 'utf8').find((f) => f.name.toLowerCase() === 'subject');
-  return field ? field.value.slice(0, 1000) : '';
 }
 
 const COLUMNS = 'id, received_at, mailbox, read, mail_from, rcpt_to, envelope, raw';
@@ -238,7 +305,7 @@ export class PostgresInbox {
       relay,
       messageId: message.id,
     };
-    const subject = subjectOf(message.data);
+    const s = await summarize(message);
     const row: InsertRow = [
       id,
       message.receivedAt,
@@ -246,11 +313,18 @@ export class PostgresInbox {
       message.data.length,
       message.mailFrom,
       message.rcptTos,
-      subject,
+      s.subject,
+      s.from,
+      s.to,
+      s.cc,
+      s.bcc,
+      s.replyTo,
+      s.messageId,
+      s.attachments,
       JSON.stringify(envelope),
       message.data,
-      // The words PostgreSQL's full-text search finds a message by: subject and envelope.
-      [subject, message.mailFrom, ...message.rcptTos].join(' '),
+      // The words PostgreSQL's full-text search finds a message by: subject, addresses, envelope, text.
+      [s.subject, s.from, s.to, s.cc, s.bcc, message.mailFrom, ...message.rcptTos, s.text].join(' '),
     ];
     await new Promise<void>((resolve, reject) => {
       this.pending.push({ row, resolve, reject });
@@ -295,6 +369,20 @@ export class PostgresInbox {
     } finally {
       this.inserting = false;
     }
+  }
+
+  /**
+   * The ids a Mailpit search matches, newest first, by SQL (src/http/search.ts's
+   * searchSql), within the messages the mirror holds.
+   */
+  async search(query: string): Promise<string[]> {
+    const { where, params } = searchSql(query);
+    const limit = this.options.store.maxMessages > 0 ? this.options.store.maxMessages : null;
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM ${TABLE} WHERE ${where} ORDER BY received_at DESC, id DESC LIMIT $${params.length + 1}`,
+      [...params, limit],
+    );
+    return rows.map((r) => r.id);
   }
 
   /** Removes a row whose message was not accepted after all (an output failed after the insert). */

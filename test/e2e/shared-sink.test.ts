@@ -180,6 +180,66 @@ describe('a shared sink on PostgreSQL', { skip: PG_SKIP || HAPROXY_SKIP, timeout
     assert.match(a.stderr(), /--store: connected to the database again/);
   });
 
+  it('answers Mailpit’s query language by SQL as the embedded store answers it', async () => {
+    const pg = await instance('--mailbox', 'team-a=*@a.example');
+    const embedded = await startCli([
+      '-n',
+      '-f',
+      'headers',
+      '--http',
+      '127.0.0.1:0',
+      '--mailbox',
+      'team-a=*@a.example',
+      '127.0.0.1:0',
+    ]);
+    running.push(embedded);
+    const mails = [
+      ['Alice <alice@x.example>', 'dev@a.example', 'Reset your password', 'Click the reset link', ''],
+      ['Bob <bob@y.example>', 'ops@b.example', 'Invoice 42 attached', 'Your invoice', 'attachment'],
+      ['Alice <alice@x.example>', 'ops@b.example', 'Weekly digest', 'News about passwords', ''],
+      ['Carol <carol@z.example>', 'dev@a.example', 'Welcome aboard', 'Your password is safe with us', ''],
+    ];
+    for (const cli of [pg, embedded])
+      for (const [from, to, subject, text, extra] of mails) {
+        const client = await SmtpClient.connect(cli.port);
+        await client.read();
+        await client.command('EHLO client.test');
+        await client.command('MAIL FROM:<app@example.test>');
+        await client.command(`RCPT TO:<${to}>`);
+        await client.command('DATA');
+        const body =
+          extra === 'attachment'
+            ? `MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n${text}\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n--b--\r\n`
+            : `\r\n${text}\r\n`;
+        client.write(`From: ${from}\r\nTo: ${to}\r\nSubject: ${subject}\r\n${body}.\r\n`);
+        assert.equal((await client.read()).code, 250);
+        await client.command('QUIT');
+        client.close();
+      }
+    for (const query of [
+      'from:alice',
+      'to:ops@b.example',
+      'subject:invoice',
+      'invoice',
+      '"your password"',
+      '-from:alice',
+      'tag:team-a',
+      'has:attachment',
+      'is:unread larger:10',
+      'smaller:1 ',
+      'after:2000-01-01 from:alice subject:weekly',
+      '!tag:team-a news',
+    ]) {
+      const [fromPg, fromMemory] = [await subjects(pg, query), await subjects(embedded, query)];
+      assert.deepEqual(fromPg, fromMemory, query);
+    }
+    assert.deepEqual(
+      await subjects(pg, 'password'),
+      ['Reset your password', 'Welcome aboard'],
+      'whole words by full-text search',
+    );
+  });
+
   it('keeps the table within --max-messages, one instance pruning at a time', async () => {
     const a = await instance('--max-messages', '5');
     const b = await instance('--max-messages', '5');

@@ -280,6 +280,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     } catch (err) {
       await http.close();
       await smtp.close(0);
+      await database?.close();
       await abandon();
       const where = formatHostPort(config.http.host, config.http.port);
       throw new StartError(`cannot listen for HTTP on ${where}: ${listenFailure(err)}`);

@@ -206,9 +206,10 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       ...(options.replyRule ? { replyRule: options.replyRule } : {}),
     });
     const transcript = options.transcript;
-    this.transcripts =
-      transcript || options.dialogue
-        ? { nextId: () => `${process.pid}.s${++this.sessions}`, finished: (session) => transcript?.(session) }
+    this.transcripts = transcript
+      ? { nextId: () => `${process.pid}.s${++this.sessions}`, finished: (session) => transcript(session) }
+      : options.dialogue
+        ? { nextId: () => '', finished: () => {}, dialogueOnly: true }
         : undefined;
     this.tls = options.tls
       ? {

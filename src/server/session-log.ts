@@ -13,6 +13,8 @@ import { Transcript, type FinishedSession, type SessionEnd, type TranscriptLine 
 export interface TranscriptSink {
   nextId(): string;
   finished(session: FinishedSession): void;
+  /** Only each message's dialogue is wanted (the inbox's), not the session's record. */
+  readonly dialogueOnly?: boolean;
 }
 
 export class SessionLog {
@@ -30,7 +32,7 @@ export class SessionLog {
     private readonly transcripts: TranscriptSink | undefined,
     private readonly peer: () => Endpoint,
   ) {
-    this.transcript = transcripts ? new Transcript(transcripts.nextId()) : null;
+    this.transcript = transcripts ? new Transcript(transcripts.nextId(), !transcripts.dialogueOnly) : null;
   }
 
   /** Whether anything records lines (so the connection need not split replies into lines for nobody). */
@@ -87,7 +89,7 @@ export class SessionLog {
   /** The connection closed: the session's record goes to the transcript sink. */
   finish(local: Endpoint): void {
     this.traceLine(`disconnected (${this.end ?? 'client-closed'})`);
-    if (!this.transcript) return;
+    if (!this.transcript || this.transcripts?.dialogueOnly) return;
     this.transcript.ended('client-closed');
     this.transcripts?.finished({
       record: this.transcript.toRecord(this.peer(), local),

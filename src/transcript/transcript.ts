@@ -107,9 +107,30 @@ export class Transcript {
   /** Lines before this number were printed by human formats (before a message), or left out. */
   private printed = 0;
 
-  constructor(readonly id: string) {}
+  /** Dialogue only (the inbox's, without --transcript): the lines since the last message, no session record. */
+  private readonly recent: TranscriptLine[] | null;
+  /** Lines left out of `recent` since the last message. */
+  private recentOmitted = 0;
+
+  /**
+   * @param session keep the session's record (--transcript); false: only the
+   *   lines since the last message, each taken once by takeUnprinted (the inbox's
+   *   dialogue: no copies, no record, far less for the garbage collector)
+   */
+  constructor(
+    readonly id: string,
+    session = true,
+  ) {
+    this.recent = session ? null : [];
+  }
 
   add(dir: Direction, text: string): void {
+    const recent = this.recent;
+    if (recent) {
+      if (recent.length < TRANSCRIPT_TAIL_LINES) recent.push({ at: isoNow(), dir, text });
+      else this.recentOmitted++;
+      return;
+    }
     const entry = { seq: this.total++, line: { at: isoNow(), dir, text } };
     if (this.head.length < TRANSCRIPT_HEAD_LINES) return void this.head.push(entry);
     this.tail.push(entry);
@@ -146,6 +167,12 @@ export class Transcript {
 
   /** The lines not yet printed, marked printed. */
   takeUnprinted(): TranscriptLine[] {
+    if (this.recent) {
+      const lines = this.recent.splice(0);
+      if (this.recentOmitted > 0) lines.push(gap(this.recentOmitted, isoNow()));
+      this.recentOmitted = 0;
+      return lines;
+    }
     const lines = this.kept(this.printed);
     this.printed = this.total;
     return lines;

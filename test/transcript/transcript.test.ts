@@ -52,4 +52,23 @@ describe('the transcript', () => {
     assert.equal(next.at(-1), 'b9999');
     assert.deepEqual(t.takeUnprinted(), []);
   });
+
+  it('keeps only each message’s lines when the session’s record is not wanted (the inbox’s dialogue), bounded', () => {
+    const t = new Transcript('s1', false);
+    t.add('client', 'MAIL FROM:<a@b>');
+    t.add('server', '250 OK');
+    assert.deepEqual(
+      t.takeUnprinted().map((l) => [l.dir, l.text]),
+      [
+        ['client', 'MAIL FROM:<a@b>'],
+        ['server', '250 OK'],
+      ],
+    );
+    assert.deepEqual(t.takeUnprinted(), [], 'each line is taken once');
+    for (let i = 0; i < TRANSCRIPT_TAIL_LINES + 5; i++) t.add('client', 'NOOP');
+    const lines = t.takeUnprinted();
+    assert.equal(lines.length, TRANSCRIPT_TAIL_LINES + 1);
+    assert.equal(lines.at(-1)!.text, '[5 lines left out]');
+    assert.deepEqual(t.lines, [], 'no session record');
+  });
 });

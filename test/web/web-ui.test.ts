@@ -284,6 +284,34 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
     await page.close();
   });
 
+  it('notifies on the desktop of new mail once asked, and the tab title counts the unread', async () => {
+    const page = await browser.context.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    // The browser's notifications, recorded: the test sees what the page would show.
+    await page.addInitScript(
+      `window.shown = []; window.Notification = class { static permission = 'default';
+        static requestPermission() { window.Notification.permission = 'granted'; return Promise.resolve('granted'); }
+        constructor(title, options) { window.shown.push([title, options && options.body]); } };`,
+    );
+    await page.goto(`${inbox}/`);
+    await page.waitForSelector('.live.on');
+    await page.click('button:has-text("Notifications")');
+    await until(
+      async () => (await page.getAttribute('button:has-text("Notifications")', 'aria-pressed')) === 'true',
+      5000,
+      'on',
+    );
+    await mail({ from: 'Shop <news@shop.example>', subject: 'Sale <b>now</b>', text: 'x' });
+    await mail({ subject: 'Second', text: 'y' });
+    await until(async () => (await page.evaluate<unknown[]>('window.shown')).length === 2, 5000, 'two notifications');
+    assert.deepEqual(await page.evaluate('window.shown'), [
+      ['New mail from Shop', 'Sale <b>now</b>'],
+      ['New mail from App', 'Second'],
+    ]);
+    await until(async () => (await page.title()) === '(2) smtpd-ts', 5000, 'the unread count in the title');
+    await page.close();
+  });
+
   it('moves with the keyboard: j and k open the next and previous, / focuses the search, Esc goes back', async () => {
     for (const subject of ['first', 'second', 'third']) await mail({ subject, text: subject });
     const page = await openInbox();
@@ -324,6 +352,8 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
       const wide = await page.screenshot({ path: path.join(SHOTS, `inbox-1280-${scheme}.png`) });
       assert.ok(wide.length > 10_000);
       await page.setViewportSize({ width: 360, height: 740 });
+      await page.waitForSelector('button.back');
+      await page.screenshot({ path: path.join(SHOTS, `message-360-${scheme}.png`) });
       await page.keyboard.press('Escape');
       await page.waitForSelector('li.row');
       const narrow = await page.screenshot({ path: path.join(SHOTS, `inbox-360-${scheme}.png`) });

@@ -152,8 +152,8 @@ export const OPENAPI = {
     },
     '/api/v1/message/{ID}/raw': {
       get: {
-        summary: 'The message as received (Mailpit)',
-        parameters: [idParam],
+        summary: 'The message as received; dl=1: as an attachment, {ID}.eml (Mailpit)',
+        parameters: [idParam, { name: 'dl', in: 'query', schema: { type: 'string', enum: ['1'] } }],
         responses: { 200: { description: 'the bytes', content: text }, 404: notFound },
       },
     },
@@ -178,7 +178,21 @@ export const OPENAPI = {
       'An attachment or inline part, decoded, with its content type (Mailpit)',
       { name: 'PartID', in: 'path', required: true, schema: { type: 'string' } },
     ),
-    '/view/{ID}.html': bytesOf('The HTML body, under a sandboxing CSP (Mailpit)'),
+    '/view/{ID}.html': bytesOf(
+      'The HTML body as the web UI previews it, under a sandboxing CSP; remote=1 allows remote images, CSS, fonts',
+      { name: 'remote', in: 'query', schema: { type: 'string', enum: ['1'] } },
+    ),
+    '/api/v1/tags': {
+      get: {
+        summary: 'The mailboxes holding mail, as Mailpit tags',
+        responses: {
+          200: {
+            description: 'names',
+            content: { 'application/json': { schema: { type: 'array', items: { type: 'string' } } } },
+          },
+        },
+      },
+    },
     '/view/{ID}.txt': {
       get: { summary: 'The text body (Mailpit)', parameters: [idParam], responses: { 200: ok, 404: notFound } },
     },

@@ -228,6 +228,7 @@ describe('--http: the inbox in Mailpit’s API', () => {
         '/api/v2/messages',
         '/api/events',
         '/api/v1/events',
+        '/api/v1/tags',
       ])
         assert.ok(route in doc.paths, `the OpenAPI document has ${route}`);
     });

@@ -177,7 +177,8 @@ describe('a shared sink on PostgreSQL', { skip: PG_SKIP || HAPROXY_SKIP, timeout
     const accepted = all.filter(([, c]) => c === 250).map(([s]) => s);
     assert.deepEqual(rows().split('\n'), accepted.sort(), 'every 250 is stored once, no 451 is');
     await until(async () => (await subjects(a)).length === accepted.length, 10_000, 'the inbox to list them all');
-    assert.match(a.stderr(), /--store: connected to the database again/);
+    // The LISTEN connection comes back too (its backoff is at most 5 s).
+    await until(() => /--store: connected to the database again/.test(a.stderr()), 10_000, 'LISTEN to reconnect');
   });
 
   it('answers Mailpit’s query language by SQL as the embedded store answers it', async () => {

@@ -64,3 +64,13 @@ export function unfoldedFields(
   }
   return out;
 }
+
+/** The first value of each header field of `data[0, end)` (unfolded), by its name in lower case. */
+export function firstFieldValues(data: Buffer, end: number, encoding: 'latin1' | 'utf8'): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { name, value } of unfoldedFields(data, end, encoding)) {
+    const key = name.toLowerCase();
+    if (!out.has(key)) out.set(key, value);
+  }
+  return out;
+}

@@ -12,6 +12,7 @@ import { toRuleSettings, type RuleCliOptions, type RuleSettings } from './rule-s
 import { toMailboxSettings, type MailboxSettings } from './mailbox-settings.js';
 import type { RunControl } from './run-control.js';
 import { ExpectSyntaxError, UsageError } from '../errors.js';
+import { parseDuration } from '../duration.js';
 import {
   didYouMean,
   optionalPath,
@@ -173,10 +174,7 @@ function httpAddress(value: string | boolean): HostPort {
 
 /** `90s`, `30m`, `12h`, `7d`, or seconds, as milliseconds (above 0). */
 function duration(value: string, flag: string): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)([smhd]?)$/.exec(value);
-  const ms = m
-    ? Number(m[1]) * { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as '' | 's' | 'm' | 'h' | 'd']
-    : NaN;
+  const ms = parseDuration(value);
   if (!(ms > 0)) throw new UsageError(`${flag} takes a duration such as 90s, 30m, 12h or 7d, not '${value}'`);
   return ms;
 }

@@ -5,7 +5,7 @@
  * retries (nothing accepted is lost). A message the inner handler then
  * refuses, or fails to write, is taken out of the database again.
  */
-import { isAcceptance, reply } from '../channel/reply.js';
+import { isAcceptance, parseReply, reply } from '../channel/reply.js';
 import { ReplyError } from '../errors.js';
 import type { Message } from '../message.js';
 import type { PrintContext } from '../printers/printer.js';
@@ -39,7 +39,9 @@ export class DatabaseHandler implements ContextHandler {
       await this.db.withdraw(inboxId);
       throw err;
     }
-    if (typeof verdict === 'object' && verdict !== null && !isAcceptance(verdict)) await this.db.withdraw(inboxId);
+    // A refusal, as a Reply or as smtpd's reply string, is not stored.
+    const answer = typeof verdict === 'string' ? parseReply(verdict) : (verdict ?? undefined);
+    if (!isAcceptance(answer)) await this.db.withdraw(inboxId);
     return verdict;
   }
 }

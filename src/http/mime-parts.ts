@@ -10,7 +10,7 @@
  * space allowed, RFC 2046 5.1.1); depth and part count are bounded.
  */
 import { createHash } from 'node:crypto';
-import { headerBlockEnd, lineAt, unfoldedFields } from '../header-block.js';
+import { firstFieldValues, headerBlockEnd, lineAt } from '../header-block.js';
 
 export interface MimePart {
   readonly partId: string;
@@ -25,16 +25,6 @@ export interface MimePart {
 
 const MAX_DEPTH = 20;
 const MAX_PARTS = 1000;
-
-/** The unfolded header fields of a part, names lower-cased (the first of each name kept). */
-function headers(data: Buffer, end: number): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const { name, value } of unfoldedFields(data, end, 'latin1')) {
-    const key = name.toLowerCase();
-    if (!out.has(key)) out.set(key, value);
-  }
-  return out;
-}
 
 /** A header value's parameters (`; name="value"`, RFC 2231 `name*=utf-8''%c3%a9` decoded), names lower-cased. */
 function params(value: string): { value: string; params: Map<string, string> } {
@@ -128,7 +118,7 @@ export function mimeParts(data: Buffer): MimePart[] {
     if (out.length >= MAX_PARTS) return;
     const part = data.subarray(start, end);
     const split = headerBlockEnd(part);
-    const head = headers(part, split ? split.end : part.length);
+    const head = firstFieldValues(part, split ? split.end : part.length, 'latin1');
     const bodyStart = split ? split.bodyStart : part.length;
     const type = params(head.get('content-type') ?? 'text/plain');
     const boundary = type.params.get('boundary');

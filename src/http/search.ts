@@ -12,11 +12,31 @@ import type { StoredMessage } from '../store/message-store.js';
 
 type Test = (e: StoredMessage) => boolean;
 
+/** One term of a query, lower case: `key:value` (key '' for a word or phrase), `-` or `!` before it negating it. */
+interface Term {
+  readonly negated: boolean;
+  readonly key: string;
+  readonly value: string;
+  /** The whole term, for a `key:` that is no key (it is searched for as written). */
+  readonly text: string;
+}
+
 /** The query's terms: words, "quoted phrases", and `key:value` or `key:"quoted value"`. */
-export function terms(query: string): string[] {
-  const out: string[] = [];
+function terms(query: string): Term[] {
+  const out: Term[] = [];
   const re = /[-!]?(?:[a-z-]+:)?"[^"]*"?|\S+/gi;
-  for (const m of query.matchAll(re)) out.push(m[0].replaceAll('"', ''));
+  for (const m of query.trim().matchAll(re)) {
+    const raw = m[0].replaceAll('"', '');
+    const negated = raw.length > 1 && (raw[0] === '-' || raw[0] === '!');
+    const text = (negated ? raw.slice(1) : raw).toLowerCase();
+    const colon = text.indexOf(':');
+    out.push({
+      negated,
+      key: colon > 0 ? text.slice(0, colon) : '',
+      value: colon > 0 ? text.slice(colon + 1) : text,
+      text,
+    });
+  }
   return out;
 }
 
@@ -37,7 +57,7 @@ function replyTo(e: StoredMessage): string {
 }
 
 /** `10k`, `2M`, `512` as bytes, or NaN. */
-export function size(value: string): number {
+function size(value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(value);
   if (!m) return NaN;
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
@@ -54,10 +74,7 @@ function anywhere(e: StoredMessage, word: string): boolean {
   );
 }
 
-function test(term: string): Test {
-  const colon = term.indexOf(':');
-  const key = colon > 0 ? term.slice(0, colon).toLowerCase() : '';
-  const value = (colon > 0 ? term.slice(colon + 1) : term).toLowerCase();
+function test({ key, value, text }: Term): Test {
   switch (key) {
     case 'from':
       return (e) => addresses(e, ['from']).includes(value) || lower(e.message.mailFrom).includes(value);
@@ -101,15 +118,14 @@ function test(term: string): Test {
       return key === 'larger' ? (e) => e.message.data.length > bytes : (e) => e.message.data.length < bytes;
     }
   }
-  return (e) => anywhere(e, key === '' ? value : term.toLowerCase());
+  return (e) => anywhere(e, text);
 }
 
 /** The predicate of a Mailpit search query; every term must hold. */
 export function searchPredicate(query: string): Test {
-  const tests = terms(query.trim()).map((t) => {
-    const negated = t.length > 1 && (t[0] === '-' || t[0] === '!');
-    const inner = test(negated ? t.slice(1) : t);
-    return negated ? (e: StoredMessage) => !inner(e) : inner;
+  const tests = terms(query).map((t) => {
+    const inner = test(t);
+    return t.negated ? (e: StoredMessage) => !inner(e) : inner;
   });
   return (e) => tests.every((t) => t(e));
 }
@@ -132,10 +148,7 @@ export function searchSql(query: string, first = 1): { where: string; params: un
     params.push(value);
     return `$${first + params.length - 1}`;
   };
-  const clause = (term: string): string => {
-    const colon = term.indexOf(':');
-    const key = colon > 0 ? term.slice(0, colon).toLowerCase() : '';
-    const value = (colon > 0 ? term.slice(colon + 1) : term).toLowerCase();
+  const clause = ({ key, value, text }: Term): string => {
     switch (key) {
       case 'from':
         return `(from_text LIKE ${p(contains(value))} OR lower(mail_from) LIKE ${p(contains(value))})`;
@@ -175,13 +188,8 @@ export function searchSql(query: string, first = 1): { where: string; params: un
         return `size ${key === 'larger' ? '>' : '<'} ${p(bytes)}`;
       }
     }
-    const words = key === '' ? value : term.toLowerCase();
-    return `words @@ phraseto_tsquery('simple', ${p(words)})`;
+    return `words @@ phraseto_tsquery('simple', ${p(text)})`;
   };
-  const clauses = terms(query.trim()).map((t) => {
-    const negated = t.length > 1 && (t[0] === '-' || t[0] === '!');
-    const inner = clause(negated ? t.slice(1) : t);
-    return negated ? `NOT (${inner})` : inner;
-  });
+  const clauses = terms(query).map((t) => (t.negated ? `NOT (${clause(t)})` : clause(t)));
   return { where: clauses.length > 0 ? clauses.join(' AND ') : 'true', params };
 }

@@ -12,7 +12,8 @@
  * unfolded value). `*` stands for any run of characters, `?` for one;
  * matching ignores case.
  */
-import { unfoldedFields } from '../header-block.js';
+import { firstFieldValues } from '../header-block.js';
+import { parseDuration } from '../duration.js';
 import type { ChannelMessage } from '../channel/actions.js';
 
 /** What a mailbox name may be: also a Maildir++ folder name and a Mailpit tag. */
@@ -66,15 +67,6 @@ export function globMatch(pattern: string, text: string): boolean {
   return pi === p.length;
 }
 
-/** `90s`, `30m`, `12h`, `7d` (a bare number is seconds) in ms, or NaN. */
-function durationMs(value: string): number {
-  const m = /^(\d{1,9})([smhd]?)$/.exec(value);
-  if (!m) return NaN;
-  return (
-    Number(m[1]) * { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as '' | 's' | 'm' | 'h' | 'd']
-  );
-}
-
 /** One rule as written; throws MailboxRuleError saying what is wrong. */
 export function parseMailboxRule(text: string): MailboxRule {
   const [head = '', ...options] = text.trim().split(';');
@@ -103,7 +95,7 @@ export function parseMailboxRule(text: string): MailboxRule {
   for (const option of options) {
     const [key = '', value = ''] = option.split('=').map((s) => s.trim());
     if (key === 'max-messages' && /^\d{1,9}$/.test(value)) limits.maxMessages = Number(value);
-    else if (key === 'max-age' && durationMs(value) > 0) limits.maxAgeMs = durationMs(value);
+    else if (key === 'max-age' && parseDuration(value) > 0) limits.maxAgeMs = parseDuration(value);
     else throw new MailboxRuleError(`'${text}': '${option}' is not max-messages=N or max-age=DURATION`);
   }
   return { name, kind, ...(field ? { field } : {}), pattern, limits, text };
@@ -149,7 +141,7 @@ export class MailboxRouter {
       if (rule.kind === 'from' && globMatch(rule.pattern, bare(message.mailFrom))) return rule.name;
       if (rule.kind === 'user' && message.authUser && globMatch(rule.pattern, message.authUser)) return rule.name;
       if (rule.kind === 'header') {
-        fields ??= firstFields(message.data);
+        fields ??= firstFieldValues(message.data, message.data.length, 'utf8');
         const value = fields.get(rule.field!);
         if (value !== undefined && globMatch(rule.pattern, value.trim())) return rule.name;
       }
@@ -166,16 +158,6 @@ export class MailboxRouter {
   bounded(): Map<string, MailboxLimits> {
     return new Map([...this.limitsByName].filter(([, l]) => l.maxMessages !== undefined || l.maxAgeMs !== undefined));
   }
-}
-
-/** The first value of each header field, names lower case. */
-function firstFields(data: Buffer): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const { name, value } of unfoldedFields(data, data.length, 'utf8')) {
-    const key = name.toLowerCase();
-    if (!out.has(key)) out.set(key, value);
-  }
-  return out;
 }
 
 /**

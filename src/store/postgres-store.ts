@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient, Client as PgClient, ClientConfig } from 'pg';
-import { unfoldedFields } from '../header-block.js';
+import { firstFieldValues } from '../header-block.js';
 import type { Message } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
 import type { MailboxLimits } from './mailboxes.js';
@@ -95,11 +95,7 @@ async function summarize(message: Message): Promise<Summary> {
         text: (p.text ?? p.html ?? '').slice(0, WORDS_MAX),
       };
   }
-  const fields = new Map<string, string>();
-  for (const { name, value } of unfoldedFields(message.data, message.data.length, 'utf8')) {
-    const key = name.toLowerCase();
-    if (!fields.has(key)) fields.set(key, value);
-  }
+  const fields = firstFieldValues(message.data, message.data.length, 'utf8');
   const get = (name: string) => (fields.get(name) ?? '').toLowerCase();
   return {
     subject: (fields.get('subject') ?? '').slice(0, 1000),
@@ -454,15 +450,8 @@ export class PostgresInbox {
     }
     if (change.from === this.instance) return;
     const store = this.options.store;
-    if (change.op === 'new') {
-      const rows = await this.pool
-        .query<Row>(`SELECT ${COLUMNS} FROM ${TABLE} WHERE id = ANY($1) ORDER BY received_at, id`, [change.ids])
-        .catch(() => null);
-      for (const row of rows?.rows ?? []) this.mirror(row);
-      return;
-    }
-    this.applying = true;
-    try {
+    if (change.op === 'new') return this.mirror(change.ids).catch(() => {});
+    this.fromDatabase(() => {
       if (change.op === 'clear') store.clear();
       else if (change.op === 'read')
         for (const id of change.ids) {
@@ -470,21 +459,34 @@ export class PostgresInbox {
           if (e) store.setRead(e, change.read);
         }
       else for (const id of change.ids) store.remove(id, change.op === 'prune' ? 'pruned' : 'deleted');
+    });
+  }
+
+  /** Changes the mirror as the database says, without writing the change back (followLocalChanges). */
+  private fromDatabase(change: () => void): void {
+    this.applying = true;
+    try {
+      change();
     } finally {
       this.applying = false;
     }
   }
 
-  /** Adds a row to the mirror (unless it is there already). */
-  private mirror(row: Row): void {
+  /** Reads these rows into the mirror, oldest first (those it has already are left). */
+  private async mirror(ids: readonly string[]): Promise<void> {
     const store = this.options.store;
-    if (store.get(row.id)) return;
-    this.applying = true;
-    try {
-      const entry = store.add(toMessage(row), null, null, row.envelope.relay ?? null, row.id);
-      if (row.read) store.setRead(entry, true);
-    } finally {
-      this.applying = false;
+    for (let i = 0; i < ids.length; i += 500) {
+      const { rows } = await this.pool.query<Row>(
+        `SELECT ${COLUMNS} FROM ${TABLE} WHERE id = ANY($1) ORDER BY received_at, id`,
+        [ids.slice(i, i + 500)],
+      );
+      this.fromDatabase(() => {
+        for (const row of rows) {
+          if (store.get(row.id)) continue;
+          const entry = store.add(toMessage(row), null, null, row.envelope.relay ?? null, row.id);
+          if (row.read) store.setRead(entry, true);
+        }
+      });
     }
   }
 
@@ -497,24 +499,14 @@ export class PostgresInbox {
       [limit],
     );
     const wanted = new Map(rows.map((r) => [r.id, r.read]));
-    this.applying = true;
-    try {
+    this.fromDatabase(() => {
       for (const entry of store.list(0, store.size)) {
         const read = wanted.get(entry.id);
         if (read === undefined) store.remove(entry.id, 'pruned');
         else store.setRead(entry, read);
       }
-    } finally {
-      this.applying = false;
-    }
-    const missing = rows.filter((r) => !store.get(r.id)).map((r) => r.id);
-    for (let i = 0; i < missing.length; i += 500) {
-      const chunk = await this.pool.query<Row>(
-        `SELECT ${COLUMNS} FROM ${TABLE} WHERE id = ANY($1) ORDER BY received_at, id`,
-        [missing.slice(i, i + 500)],
-      );
-      for (const row of chunk.rows) this.mirror(row);
-    }
+    });
+    await this.mirror(rows.filter((r) => !store.get(r.id)).map((r) => r.id));
   }
 
   /** What this instance's API changes in the mirror goes to the database and the other instances. */
@@ -597,12 +589,9 @@ export class PostgresInbox {
         for (let i = 0; i < pruned.length; i += IDS_PER_NOTIFY) {
           const ids = pruned.slice(i, i + IDS_PER_NOTIFY);
           await client.query('SELECT pg_notify($1, $2)', [CHANNEL, this.payload({ op: 'prune', ids })]);
-          this.applying = true;
-          try {
+          this.fromDatabase(() => {
             for (const id of ids) this.options.store.remove(id, 'pruned');
-          } finally {
-            this.applying = false;
-          }
+          });
         }
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]);

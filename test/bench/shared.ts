@@ -64,7 +64,7 @@ function postmaster(db: PgCluster): number {
 }
 
 async function measure(config: Config, db: PgCluster): Promise<Sample> {
-  db.sql("DO $$ BEGIN IF to_regclass('smtpd_ts_messages') IS NOT NULL THEN TRUNCATE smtpd_ts_messages; END IF; END $$");
+  db.clearMessages();
   const sinks: RunningCli[] = [];
   let balancer: Balancer | null = null;
   try {

@@ -18,7 +18,7 @@ import nodemailer from 'nodemailer';
 import mailhog from 'mailhog';
 import { MailpitClient as MailpitClientV1 } from 'mailpit-api-v1';
 import WebSocket from 'ws';
-import { assertUsageError, NODE_ARGS, ROOT, startCli, type RunningCli } from '../helpers/cli.js';
+import { assertUsageError, inboxUrl, NODE_ARGS, ROOT, startCli, type RunningCli } from '../helpers/cli.js';
 import { sendMail } from '../helpers/smtp-client.js';
 import { until } from '../helpers/until.js';
 import { exitStatus } from '../helpers/process.js';
@@ -47,13 +47,6 @@ async function withInbox(args: readonly string[], body: (cli: RunningCli) => Pro
   } finally {
     await cli.stop('SIGTERM');
   }
-}
-
-/** The inbox URL from the CLI's line. */
-function inboxUrl(cli: RunningCli): string {
-  const m = /inbox over HTTP on (http:\/\/[^/\s]+)\//.exec(cli.stderr());
-  assert.ok(m, cli.stderr());
-  return m[1]!;
 }
 
 async function send(cli: RunningCli, subject: string, extra = ''): Promise<void> {

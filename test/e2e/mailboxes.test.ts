@@ -9,12 +9,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { MailpitClient } from 'mailpit-api';
 import nodemailer from 'nodemailer';
-import { assertUsageError, startCli, type RunningCli } from '../helpers/cli.js';
+import { assertUsageError, inboxUrl, startCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp-dir.js';
-
-function inboxUrl(cli: RunningCli): string {
-  return /inbox over HTTP on (http:\/\/[^/\s]+)\//.exec(cli.stderr())![1]!;
-}
 
 describe('mailboxes', () => {
   const tmp = tempDir('mailboxes');

@@ -11,15 +11,11 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { spawnSync } from 'node:child_process';
-import { assertUsageError, NODE_ARGS, ROOT, startCli, type RunningCli } from '../helpers/cli.js';
+import { assertUsageError, inboxUrl, NODE_ARGS, ROOT, startCli, type RunningCli } from '../helpers/cli.js';
 import { Balancer, HAPROXY_SKIP } from '../helpers/haproxy.js';
 import { PG_SKIP, PgCluster } from '../helpers/postgres.js';
 import { SmtpClient } from '../helpers/smtp-client.js';
 import { until } from '../helpers/until.js';
-
-function inboxUrl(cli: RunningCli): string {
-  return /inbox over HTTP on (http:\/\/[^/\s]+)\//.exec(cli.stderr())![1]!;
-}
 
 /** One message over a new connection; the reply to its data (0 when the connection failed before it). */
 async function deliver(port: number, subject: string, to = 'user@example.test'): Promise<number> {
@@ -58,9 +54,7 @@ describe('a shared sink on PostgreSQL', { skip: PG_SKIP || HAPROXY_SKIP, timeout
     db = await PgCluster.create();
   });
   beforeEach(() => {
-    db.sql(
-      "DO $$ BEGIN IF to_regclass('smtpd_ts_messages') IS NOT NULL THEN DELETE FROM smtpd_ts_messages; END IF; END $$",
-    );
+    db.clearMessages();
   });
   afterEach(async () => {
     for (const b of balancers.splice(0)) await b.stop();
@@ -249,6 +243,21 @@ describe('a shared sink on PostgreSQL', { skip: PG_SKIP || HAPROXY_SKIP, timeout
     await until(() => db.sql('SELECT count(*) FROM smtpd_ts_messages') === '5', 5000, 'the table pruned to 5');
     assert.deepEqual(rows().split('\n'), ['kept-07', 'kept-08', 'kept-09', 'kept-10', 'kept-11']);
     for (const cli of [a, b]) await until(async () => (await subjects(cli)).length === 5, 5000, 'the mirrors pruned');
+  });
+
+  it('keeps a mailbox within its own bound in the table, whatever the others hold', async () => {
+    const boxes = ['--max-messages', '100', '--mailbox', 'small=*@s.example;max-messages=2'];
+    const a = await instance(...boxes);
+    const b = await instance(...boxes);
+    for (let i = 0; i < 4; i++) assert.equal(await deliver(a.port, `small-${i}`, 'x@s.example'), 250);
+    for (let i = 0; i < 3; i++) assert.equal(await deliver(b.port, `other-${i}`), 250);
+    await until(
+      () => db.sql("SELECT count(*) FROM smtpd_ts_messages WHERE mailbox = 'small'") === '2',
+      5000,
+      'small pruned',
+    );
+    assert.deepEqual(rows().split('\n'), ['other-0', 'other-1', 'other-2', 'small-2', 'small-3']);
+    await until(async () => (await subjects(b, 'tag:small')).length === 2, 5000, 'the mirrors pruned');
   });
 });
 

@@ -105,3 +105,10 @@ export function assertUsageError(args: readonly string[]): void {
   assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
 }
+
+/** The inbox's base URL from the `--http` line on stderr (`http://127.0.0.1:PORT`). */
+export function inboxUrl(cli: RunningCli): string {
+  const m = /inbox over HTTP on (http:\/\/[^/\s]+)\//.exec(cli.stderr());
+  assert.ok(m, cli.stderr());
+  return m[1]!;
+}

@@ -108,6 +108,13 @@ export class PgCluster {
     ]).trim();
   }
 
+  /** Empties the sink's table, where an instance has made it. */
+  clearMessages(): void {
+    this.sql(
+      "DO $$ BEGIN IF to_regclass('smtpd_ts_messages') IS NOT NULL THEN TRUNCATE smtpd_ts_messages; END IF; END $$",
+    );
+  }
+
   /** Stops the server and removes the folder. */
   remove(): void {
     try {

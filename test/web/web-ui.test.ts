@@ -16,7 +16,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
 import type { Frame, Page } from 'playwright-core';
 import { BROWSER_SKIP, launchBrowser, type Browser } from '../helpers/browser.js';
-import { ROOT, startCli, type RunningCli } from '../helpers/cli.js';
+import { inboxUrl, ROOT, startCli, type RunningCli } from '../helpers/cli.js';
 import { until } from '../helpers/until.js';
 
 type MailOptions = Parameters<ReturnType<typeof nodemailer.createTransport>['sendMail']>[0];
@@ -64,7 +64,7 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
   before(async () => {
     await watcher.start();
     cli = await startCli(['-n', '--http', '127.0.0.1:0', '--mailbox', 'team-a=*@a.example', '127.0.0.1:0']);
-    inbox = /inbox over HTTP on (http:\/\/[^/\s]+)\//.exec(cli.stderr())![1]!;
+    inbox = inboxUrl(cli);
     browser = await launchBrowser();
   });
   after(async () => {
@@ -125,6 +125,12 @@ describe('the web UI in Chromium', { skip: BROWSER_SKIP }, () => {
     const frame = await previewFrame(page);
     assert.equal(await frame.locator('#greeting').textContent(), 'Hello from HTML');
     assert.equal(await page.getAttribute('iframe', 'sandbox'), 'allow-popups allow-popups-to-escape-sandbox');
+    // The device-width switch.
+    const width = () => page.locator('iframe').evaluate((f) => (f as unknown as { offsetWidth: number }).offsetWidth);
+    await page.click('button:has-text("Phone")');
+    assert.equal(await width(), 375);
+    await page.click('button:has-text("Tablet")');
+    assert.equal(await width(), 768);
     await until(async () => (await page.title()) === 'smtpd-ts', 5000, 'the title without unread');
     assert.equal(await page.locator('li.row.unread').count(), 0, 'opened is read');
     await page.close();

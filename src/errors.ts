@@ -108,3 +108,13 @@ export class SinkTimeoutError<M = unknown> extends SmtpdError {
     super('ERR_SMTPD_SINK_TIMEOUT', message);
   }
 }
+
+/** A job of a worker thread failed: its time budget ran out (`timedOut`), the worker died, or the sink closed. */
+export class WorkerJobError extends SmtpdError {
+  constructor(
+    message: string,
+    readonly timedOut: boolean,
+  ) {
+    super('ERR_SMTPD_WORKER_JOB', message);
+  }
+}

@@ -73,6 +73,7 @@ export {
   StartError,
   StrictRejection,
   UsageError,
+  WorkerJobError,
 } from './errors.js';
 export { VERSION } from './version.js';
 export {

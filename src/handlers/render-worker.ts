@@ -5,12 +5,12 @@
  * code as the server's thread (render.ts) and answers with each output's
  * text as one buffer, transferred, not copied.
  */
-import { parentPort } from 'node:worker_threads';
 import type { Message } from '../message.js';
 import { FORMATS } from '../printers/registry.js';
 import { loadColorStyle, PLAIN, type Style } from '../printers/style.js';
 import type { RenderJob, RenderReply } from './render-pool.js';
 import { prepare, renderOutput } from './render.js';
+import { serveJobs } from '../worker-pool.js';
 
 let color: Promise<Style> | undefined;
 
@@ -30,7 +30,6 @@ async function run(job: RenderJob): Promise<{ reply: RenderReply; transfer: Arra
     rendered.push(whole);
   }
   const reply: RenderReply = {
-    id: job.id,
     rendered,
     ...(context.lint ? { lint: context.lint } : {}),
     ...(context.parseError !== undefined ? { parseError: context.parseError } : {}),
@@ -39,10 +38,4 @@ async function run(job: RenderJob): Promise<{ reply: RenderReply; transfer: Arra
   return { reply, transfer: rendered.map((r) => r.buffer as ArrayBuffer) };
 }
 
-parentPort?.on('message', (job: RenderJob) => {
-  run(job).then(
-    ({ reply, transfer }) => parentPort!.postMessage(reply, transfer),
-    (err: unknown) =>
-      parentPort!.postMessage({ id: job.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
-  );
-});
+serveJobs(run);

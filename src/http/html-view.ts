@@ -15,18 +15,36 @@
  * `<meta http-equiv>` refreshes, `<base>`, prefetch hints). It counts the
  * remote resources the mail asks for, which the UI says it blocked.
  */
-import render from 'dom-serializer';
-import { type ChildNode, type Element, isTag } from 'domhandler';
-import { parseDocument } from 'htmlparser2';
-import type { StoredMessage } from '../store/message-store.js';
-import { mimeParts } from './mime-parts.js';
+import { Tokenizer } from 'htmlparser2';
 
 /** Elements taken out with what they hold. */
-const DROPPED = new Set(['script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'portal']);
+const DROPPED = new Set([
+  'script',
+  'iframe',
+  'frame',
+  'frameset',
+  'object',
+  'embed',
+  'applet',
+  'base',
+  'portal',
+  'noembed',
+]);
+
+/** HTML's void elements: no content, no end tag. */
+const VOID = new Set(
+  'area base basefont br col command embed frame hr image img input keygen link meta param source track wbr'.split(' '),
+);
+
+/** A tag or attribute name written back; anything else is left out (the tag's content stays). */
+const TAG_NAME = /^[a-z][a-z0-9:._-]*$/;
+const ATTRIBUTE_NAME = /^[a-z_:][a-z0-9:._-]*$/;
+
+const escapeText = (s: string) => s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+const escapeAttribute = (s: string) => s.replace(/[&"]/g, (c) => (c === '&' ? '&amp;' : '&quot;'));
 
 /** Attributes whose value is a URL that is fetched (counted as remote when it is one). */
 const FETCHED = new Set(['src', 'background', 'poster', 'lowsrc', 'dynsrc', 'data', 'xlink:href']);
-
 /** Attributes whose value is a URL followed when clicked or submitted. */
 const FOLLOWED = new Set(['href', 'action', 'formaction', 'cite', 'longdesc', 'ping']);
 
@@ -94,77 +112,139 @@ function rewriteCss(css: string, options: PreviewOptions, count: { remote: numbe
   return out;
 }
 
-function rewriteElement(el: Element, options: PreviewOptions, count: { remote: number }): void {
-  for (const name of Object.keys(el.attribs)) {
-    const value = el.attribs[name]!;
-    const lower = name.toLowerCase();
+/** An open tag's attributes, in order, the first of a repeated name kept (as browsers do). */
+type Attributes = Map<string, string>;
+
+/** Rewrites a kept element's attributes in place (see the file's comment). */
+function rewriteElement(name: string, attribs: Attributes, options: PreviewOptions, count: { remote: number }): void {
+  for (const [lower, value] of attribs) {
     if (lower.startsWith('on') || lower === 'srcdoc' || lower === 'formtarget') {
-      delete el.attribs[name];
+      attribs.delete(lower);
     } else if (FETCHED.has(lower)) {
       const target = cidTarget(value, options);
-      if (target !== null) el.attribs[name] = target;
+      if (target !== null) attribs.set(lower, target);
       else if (REMOTE.test(value)) count.remote++;
-      else if (/^\s*(?:javascript|vbscript):/i.test(value)) delete el.attribs[name];
+      else if (/^\s*(?:javascript|vbscript):/i.test(value)) attribs.delete(lower);
     } else if (lower === 'srcset') {
       if (value.split(',').some((candidate) => REMOTE.test(candidate))) count.remote++;
     } else if (FOLLOWED.has(lower)) {
-      if (!SAFE_LINK.test(value.trim()) && !/^[^:]*$/.test(value)) delete el.attribs[name];
+      if (!SAFE_LINK.test(value.trim()) && !/^[^:]*$/.test(value)) attribs.delete(lower);
     } else if (lower === 'style') {
-      el.attribs[name] = rewriteCss(value, options, count);
+      attribs.set(lower, rewriteCss(value, options, count));
     }
   }
-  if ((el.name === 'a' || el.name === 'area') && el.attribs['href'] !== undefined) {
-    el.attribs['target'] = '_blank';
-    el.attribs['rel'] = 'noopener noreferrer';
+  if ((name === 'a' || name === 'area') && attribs.has('href')) {
+    attribs.set('target', '_blank');
+    attribs.set('rel', 'noopener noreferrer');
   }
-  if (el.name === 'form') delete el.attribs['target'];
+  if (name === 'form') attribs.delete('target');
 }
 
 /** Whether an element is dropped with what it holds. */
-function dropped(el: Element, count: { remote: number }): boolean {
-  if (DROPPED.has(el.name)) return true;
-  if (el.name === 'meta') return el.attribs['http-equiv'] !== undefined;
-  if (el.name === 'link') {
+function dropped(name: string, attribs: Attributes, count: { remote: number }): boolean {
+  if (DROPPED.has(name)) return true;
+  if (name === 'meta') return attribs.has('http-equiv');
+  if (name === 'link') {
     // Style sheets stay (the CSP decides whether a remote one loads); hints and icons go.
-    const stylesheet = (el.attribs['rel'] ?? '').toLowerCase().split(/\s+/).includes('stylesheet');
-    if (stylesheet && REMOTE.test(el.attribs['href'] ?? '')) count.remote++;
+    const stylesheet = (attribs.get('rel') ?? '').toLowerCase().split(/\s+/).includes('stylesheet');
+    if (stylesheet && REMOTE.test(attribs.get('href') ?? '')) count.remote++;
     return !stylesheet;
   }
   return false;
 }
 
-/** The message's HTML as the preview frame shows it. */
+/**
+ * The message's HTML as the preview frame shows it.
+ *
+ * One pass over htmlparser2's tokens, written out as they come: no tree
+ * and no stack of open elements, so the cost is linear in the HTML however
+ * deep it nests (htmlparser2's Parser keeps its stack with `unshift`,
+ * quadratic in the depth: 1 MiB of unclosed tags took seconds, and a walk
+ * of the tree it builds overflowed the call stack at 20,000 levels). The
+ * browser builds the tree from what is written; what it cannot be made to
+ * do is the sandbox's and the CSP's business. A dropped element is skipped
+ * to its matching end tag, counting nested ones of its name; never closed,
+ * it takes the rest of the document with it, as the tree walk did.
+ */
 export function previewHtml(html: string, options: PreviewOptions): Preview {
-  const doc = parseDocument(html, { lowerCaseTags: true, lowerCaseAttributeNames: true });
   const count = { remote: 0 };
-  const visit = (nodes: ChildNode[]): void => {
-    for (let i = nodes.length - 1; i >= 0; i--) {
-      const node = nodes[i]!;
-      if (!isTag(node)) continue;
-      if (dropped(node, count)) {
-        nodes.splice(i, 1);
-        continue;
-      }
-      rewriteElement(node, options, count);
-      if (node.name === 'style') {
-        for (const child of node.children)
-          if (child.type === 'text') child.data = rewriteCss(child.data, options, count);
-      }
-      visit(node.children);
-    }
+  const out: string[] = [];
+  let name = '';
+  let attribs: Attributes = new Map();
+  let attribute = '';
+  let value = '';
+  /** The dropped element being skipped, and how many of its name are open inside it. */
+  let skipping: { name: string; depth: number } | null = null;
+  /** Inside `<style>`: its text is CSS, rewritten and written unescaped. */
+  let inStyle = false;
+  const slice = (start: number, end: number) => html.slice(start, end);
+  const text = (s: string) => {
+    if (skipping) return;
+    out.push(inStyle ? rewriteCss(s, options, count) : escapeText(s));
   };
-  visit(doc.children);
-  return { html: render(doc, { encodeEntities: 'utf8', decodeEntities: true }), remote: count.remote };
-}
-
-/** The preview of a message's HTML, its `cid:` images pointed at its own parts. */
-export function preview(entry: StoredMessage, html: string): { html: string; remote: number } {
-  let parts: ReturnType<typeof mimeParts> | null = null;
-  return previewHtml(html, {
-    cid: (contentId) => {
-      parts ??= mimeParts(entry.message.data);
-      const part = parts.find((p) => p.contentId === contentId);
-      return part ? `/api/v1/message/${entry.id}/part/${part.partId}` : null;
+  const openEnd = (selfClosing: boolean) => {
+    const tag = name;
+    name = '';
+    if (skipping) {
+      if (tag === skipping.name && !VOID.has(tag) && !selfClosing) skipping.depth++;
+      return;
+    }
+    if (!TAG_NAME.test(tag)) return;
+    if (dropped(tag, attribs, count)) {
+      if (!VOID.has(tag) && !selfClosing) skipping = { name: tag, depth: 1 };
+      return;
+    }
+    rewriteElement(tag, attribs, options, count);
+    let written = `<${tag}`;
+    for (const [key, v] of attribs) written += ` ${key}="${escapeAttribute(v)}"`;
+    out.push(`${written}${selfClosing ? ' />' : '>'}`);
+    if (tag === 'style' && !selfClosing) inStyle = true;
+  };
+  const tokenizer = new Tokenizer(
+    { decodeEntities: true },
+    {
+      ontext: (start, end) => text(slice(start, end)),
+      ontextentity: (codePoint) => text(String.fromCodePoint(codePoint)),
+      onopentagname: (start, end) => {
+        name = slice(start, end).toLowerCase();
+        attribs = new Map();
+      },
+      onattribname: (start, end) => {
+        attribute = slice(start, end).toLowerCase();
+        value = '';
+      },
+      onattribdata: (start, end) => {
+        value += slice(start, end);
+      },
+      onattribentity: (codePoint) => {
+        value += String.fromCodePoint(codePoint);
+      },
+      onattribend: () => {
+        if (ATTRIBUTE_NAME.test(attribute) && !attribs.has(attribute)) attribs.set(attribute, value);
+      },
+      onopentagend: () => openEnd(false),
+      onselfclosingtag: () => openEnd(true),
+      onclosetag: (start, end) => {
+        const tag = slice(start, end).toLowerCase();
+        if (tag === 'style') inStyle = false;
+        if (skipping) {
+          if (tag === skipping.name && --skipping.depth === 0) skipping = null;
+          return;
+        }
+        if (TAG_NAME.test(tag) && !VOID.has(tag)) out.push(`</${tag}>`);
+      },
+      ondeclaration: (start, end) => {
+        // The doctype decides the rendering mode; any other declaration goes.
+        if (!skipping && /^doctype\b/i.test(slice(start, end))) out.push('<!DOCTYPE html>');
+      },
+      // Comments (conditional ones too), CDATA and processing instructions go.
+      oncomment: () => {},
+      oncdata: () => {},
+      onprocessinginstruction: () => {},
+      onend: () => {},
     },
-  });
+  );
+  tokenizer.write(html);
+  tokenizer.end();
+  return { html: out.join(''), remote: count.remote };
 }

@@ -24,11 +24,12 @@ import { mailhogMatches, mailhogMessage, mailhogPart } from './mailhog-shapes.js
 import { OPENAPI } from './openapi.js';
 import { mimeParts } from './mime-parts.js';
 import { buildSend, SendError, type Envelope } from './send.js';
-import { preview, previewCsp } from './html-view.js';
+import { previewCsp } from './html-view.js';
+import { HttpError } from './http-error.js';
+import { goFields, readBody, readJson } from './request-body.js';
+import { ResponseBudget, writeJson } from './json-stream.js';
+import { ViewPool } from './view-pool.js';
 import { uiCsp, WebUi, type Asset } from './web-ui.js';
-
-/** The largest request body read, in bytes. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 
 const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
@@ -36,15 +37,6 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'no-referrer',
   'Cache-Control': 'no-store',
 } as const;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -76,8 +68,8 @@ function authorized(header: string | undefined, users: ReadonlyMap<string, strin
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-const json = (res: http.ServerResponse, value: unknown, type = 'application/json') =>
-  send(res, 200, type, `${JSON.stringify(value)}\n`);
+/** A JSON answer: in one piece when small, streamed with backpressure when the mail makes it large. */
+const json = (res: http.ServerResponse, value: unknown, type = 'application/json') => writeJson(res, value, type);
 /** MailHog answers its lists and messages as `text/json`. */
 const MAILHOG_JSON = 'text/json';
 const text = (res: http.ServerResponse, body: string) => send(res, 200, 'text/plain; charset=utf-8', body);
@@ -103,32 +95,6 @@ function mailhogStartLimit(url: URL): { start: number; limit: number } {
   const start = intParam(url, 'start', 0);
   const limit = intParam(url, 'limit', 50);
   return { start, limit: limit === 0 ? 50 : Math.min(limit, 250) };
-}
-
-/** Reads a JSON body (at most `max` bytes); an empty body is `{}`. */
-async function readJson(req: http.IncomingMessage, max = MAX_BODY_BYTES): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) throw new HttpError(413, `request body over ${max} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const body = Buffer.concat(chunks).toString('utf8').trim();
-  if (body === '') return {};
-  try {
-    const value: unknown = JSON.parse(body);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : {};
-  } catch {
-    throw new HttpError(400, 'the request body is not JSON');
-  }
-}
-
-function ids(body: Record<string, unknown>): string[] {
-  const list = body['IDs'] ?? body['ids'];
-  return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
 }
 
 export interface HttpOptions {
@@ -165,6 +131,21 @@ const MAX_SEND_BYTES = 32 * 1024 * 1024;
 /** What the sender wrote (a part, a downloaded message) served as bytes: sandboxed, never a page of this origin. */
 const SANDBOX_CSP = "default-src 'none'; sandbox";
 
+/**
+ * A Content-Disposition naming a file (RFC 6266): the name in ASCII, the
+ * rest as `_`, in `filename`, and whole in `filename*` (RFC 8187's
+ * `UTF-8''%..`) when it is not ASCII. A header value cannot hold anything
+ * else: a raw non-Latin-1 name made Node throw (500).
+ */
+export function dispositionOf(type: '' | 'attachment', name: string): string {
+  const fallback = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const extended =
+    fallback === name
+      ? ''
+      : `; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+  return `${type === '' ? '' : `${type}; `}filename="${fallback}"${extended}`;
+}
+
 /** 200 with `body`, its type, and optionally a Content-Disposition and a CSP of its own. */
 function sendBytes(
   res: http.ServerResponse,
@@ -180,6 +161,21 @@ function sendBytes(
   res.end(body);
 }
 
+/** Bytes of stored mail that responses in flight may turn into strings at once (see `heavy`). */
+export const RESPONSE_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/** Event listeners of each kind (MailHog's streams, Mailpit's WebSockets) at once. */
+export const MAX_LISTENERS = 64;
+
+/** What may wait unread for one listener before it is dropped, in bytes. */
+export const MAX_LISTENER_BACKLOG = 1024 * 1024;
+
+/** The most of a message a MailHog event carries. */
+const EVENT_MAX_BYTES = 256 * 1024;
+
+/** How long one search may walk the inbox before it answers 503. */
+const SEARCH_DEADLINE_MS = 30_000;
+
 /** How often an idle event stream gets a keep-alive, in ms (MailHog: 30 s). */
 const KEEPALIVE_MS = 30_000;
 
@@ -194,6 +190,10 @@ export class InboxHttpServer {
   private statsTimer: NodeJS.Timeout | undefined;
   /** The web UI's files; null when the bundle was not built. */
   private readonly ui = WebUi.load();
+  /** Parses of large messages and previews of large HTML, off this thread. */
+  private readonly views = new ViewPool();
+  /** Mail that responses in flight may hold as strings. */
+  private readonly budget = new ResponseBudget(RESPONSE_BUDGET_BYTES);
 
   constructor(private readonly options: HttpOptions) {
     this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
@@ -216,6 +216,7 @@ export class InboxHttpServer {
     this.server.on('clientError', (_err, socket) => socket.destroy());
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     const store = options.store;
+    store.parser = (message) => this.views.parse(message);
     // The frames are built only when someone listens: the SMTP path pays nothing otherwise
     // (a new message's summary needs its parse).
     store.on('new', (e: StoredMessage) => {
@@ -250,6 +251,12 @@ export class InboxHttpServer {
       );
       return;
     }
+    if (this.sockets.clients.size >= MAX_LISTENERS) {
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\ntoo many listeners (${MAX_LISTENERS})\n`,
+      );
+      return;
+    }
     this.sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       ws.on('error', () => {});
       // Messages from the client are not read (Mailpit's are pings).
@@ -261,7 +268,12 @@ export class InboxHttpServer {
   private broadcast(type: string, data: () => unknown): void {
     if (this.sockets.clients.size === 0) return;
     const frame = JSON.stringify({ Type: type, Data: data() });
-    for (const ws of this.sockets.clients) if (ws.readyState === ws.OPEN) ws.send(frame);
+    for (const ws of this.sockets.clients) {
+      if (ws.readyState !== ws.OPEN) continue;
+      // A listener that does not read is dropped rather than buffered for without end.
+      if (ws.bufferedAmount > MAX_LISTENER_BACKLOG) ws.terminate();
+      else ws.send(frame);
+    }
     if (type === 'stats' || this.statsTimer !== undefined) return;
     this.statsTimer = setTimeout(() => {
       this.statsTimer = undefined;
@@ -287,6 +299,7 @@ export class InboxHttpServer {
   }
 
   close(): Promise<void> {
+    void this.views.close();
     clearInterval(this.keepalive);
     clearTimeout(this.statsTimer);
     for (const ws of this.sockets.clients) ws.terminate();
@@ -302,11 +315,26 @@ export class InboxHttpServer {
   /** MailHog's event stream: each new message as `event: data`, a keep-alive every 30 s. */
   private readonly onNew = (entry: StoredMessage): void => {
     if (this.streams.size === 0) return;
-    const frame = `event: data\ndata: ${JSON.stringify(mailhogMessage(entry, this.options.hostname))}\n\n`;
-    for (const res of this.streams) res.write(frame);
+    // A large message's event carries its first EVENT_MAX_BYTES (MailHog's UI only lists it; GET reads it whole).
+    const data = entry.message.data;
+    const shown =
+      data.length <= EVENT_MAX_BYTES
+        ? entry
+        : ({ id: entry.id, message: { ...entry.message, data: data.subarray(0, EVENT_MAX_BYTES) } } as StoredMessage);
+    const frame = `event: data\ndata: ${JSON.stringify(mailhogMessage(shown, this.options.hostname))}\n\n`;
+    for (const res of this.streams) this.toStream(res, frame);
   };
 
+  /** Writes to one event stream; a listener that does not read is dropped, not buffered for without end. */
+  private toStream(res: http.ServerResponse, frame: string): void {
+    if (res.writableLength > MAX_LISTENER_BACKLOG) {
+      this.streams.delete(res);
+      res.destroy();
+    } else res.write(frame);
+  }
+
   private openStream(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.streams.size >= MAX_LISTENERS) throw new HttpError(503, `too many listeners (${MAX_LISTENERS})`);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream',
       Connection: 'keep-alive',
@@ -316,7 +344,7 @@ export class InboxHttpServer {
     if (this.streams.size === 1) {
       this.options.store.on('new', this.onNew);
       this.keepalive = setInterval(() => {
-        for (const r of this.streams) r.write('event: keepalive\ndata: \n\n');
+        for (const r of this.streams) this.toStream(r, 'event: keepalive\ndata: \n\n');
       }, KEEPALIVE_MS).unref();
     }
     req.on('close', () => {
@@ -328,7 +356,7 @@ export class InboxHttpServer {
   }
 
   /** Refuses what a page on another site could make a browser send here, and who lacks the password. */
-  private guard(req: http.IncomingMessage): void {
+  private guard(req: http.IncomingMessage, needsAuth = true): void {
     const host = req.headers.host ?? '';
     const name = hostName(host);
     const bound = hostName(this.options.host);
@@ -340,7 +368,8 @@ export class InboxHttpServer {
     if (!safe && origin !== undefined && origin !== `http://${host}` && !this.corsAllows(origin))
       throw new HttpError(403, `forbidden: a request from ${origin} may not change this inbox`);
     const users = this.options.users;
-    if (users && !authorized(req.headers.authorization, users)) throw new HttpError(401, 'authentication required');
+    if (users && needsAuth && !authorized(req.headers.authorization, users))
+      throw new HttpError(401, 'authentication required');
   }
 
   private corsAllows(origin: string): boolean {
@@ -357,7 +386,8 @@ export class InboxHttpServer {
       res.setHeader('Vary', 'Origin');
     }
     if (this.options.users) res.setHeader('WWW-Authenticate', 'Basic realm="smtpd-ts", charset="UTF-8"');
-    this.guard(req);
+    // A CORS preflight carries no credentials (the browser never sends them on one): answered before auth.
+    this.guard(req, req.method !== 'OPTIONS');
     if (req.method === 'OPTIONS') return text(res, '');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const store = this.options.store;
@@ -393,10 +423,15 @@ export class InboxHttpServer {
       case 'GET /api/v1/messages':
         return json(res, await messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50)));
       case 'PUT /api/v1/messages': {
-        const body = await readJson(req);
-        const read = body['Read'] === true || body['read'] === true;
-        const search = typeof body['Search'] === 'string' ? body['Search'] : '';
-        const chosen = ids(body);
+        const {
+          Read: read,
+          IDs: chosen,
+          Search: search,
+        } = goFields(await readBody(req), {
+          Read: 'boolean',
+          IDs: 'string[]',
+          Search: 'string',
+        });
         if (chosen.length > 0 && search !== '')
           throw new HttpError(400, 'You may specify either IDs or a search query, not both');
         const targets =
@@ -410,15 +445,14 @@ export class InboxHttpServer {
       }
       case 'DELETE /api/v1/messages': {
         // Mailpit: no IDs (or no body) deletes everything. The empty body satisfies MailHog's clients too.
-        const chosen = ids(await readJson(req));
+        const body = await readBody(req);
+        const chosen = body === undefined ? [] : goFields(body, { IDs: 'string[]' }).IDs;
         if (chosen.length === 0) store.clear();
         else for (const id of chosen) store.remove(id);
         return text(res, '');
       }
       case 'GET /api/v1/search': {
-        const query = url.searchParams.get('query') ?? '';
-        if (query.trim() === '') throw new HttpError(400, 'no search query');
-        const found = await this.matching(query);
+        const found = await this.matching(url.searchParams.get('query') ?? '');
         return json(res, await messagesSummary(store, intParam(url, 'start', 0), intParam(url, 'limit', 50), found));
       }
       case 'POST /api/v1/send': {
@@ -438,22 +472,23 @@ export class InboxHttpServer {
       case 'GET /api/v2/messages': {
         const { start, limit } = mailhogStartLimit(url);
         const page = store.list(start, limit);
-        return json(res, this.mailhogResult(store.size, start, page), MAILHOG_JSON);
+        return this.heavy(page, () => json(res, this.mailhogResult(store.size, start, page), MAILHOG_JSON));
       }
       case 'GET /api/v2/search': {
         const { start, limit } = mailhogStartLimit(url);
         const query = url.searchParams.get('query') ?? '';
         const matches = mailhogMatches(url.searchParams.get('kind') ?? '', query);
         if (matches === null || query === '') return send(res, 400, 'text/plain; charset=utf-8', '');
-        const all = await store.filter(matches);
-        return json(res, this.mailhogResult(all.length, start, all.slice(start, start + limit)));
+        if (query.includes('\0')) throw new HttpError(400, 'a search cannot hold NUL');
+        const all = await store.filter(matches, SEARCH_DEADLINE_MS);
+        if (all === null) throw new HttpError(503, 'the search took too long; narrow it');
+        const page = all.slice(start, start + limit);
+        return this.heavy(page, () => json(res, this.mailhogResult(all.length, start, page)));
       }
       case 'GET /api/v1/events':
         return this.openStream(req, res);
       case 'DELETE /api/v1/search': {
-        const query = url.searchParams.get('query') ?? '';
-        if (query.trim() === '') throw new HttpError(400, 'no search query');
-        for (const e of await this.matching(query)) store.remove(e.id);
+        for (const e of await this.matching(url.searchParams.get('query') ?? '')) store.remove(e.id);
         return text(res, 'ok');
       }
     }
@@ -465,8 +500,9 @@ export class InboxHttpServer {
       if (view[2] === 'txt') return text(res, entry.parsed?.text ?? '');
       const html = entry.parsed?.html;
       if (!html) throw new HttpError(404, 'Message does not contain HTML');
+      const cleaned = await this.views.preview(entry.id, entry.message.data, html, entry.parsed?.text ?? null);
       res.setHeader('X-DNS-Prefetch-Control', 'off');
-      return sendBytes(res, Buffer.from(preview(entry, html).html), {
+      return sendBytes(res, Buffer.from(cleaned.html), {
         type: 'text/html; charset=utf-8',
         csp: previewCsp(url.searchParams.get('remote') === '1'),
       });
@@ -498,7 +534,7 @@ export class InboxHttpServer {
       if (!found) throw new HttpError(404, '404 page not found');
       return sendBytes(res, found.content, {
         type: found.contentType || 'application/octet-stream',
-        disposition: `filename="${found.fileName.replace(/["\\\r\n]/g, '_')}"`,
+        disposition: dispositionOf('', found.fileName),
         csp: SANDBOX_CSP,
       });
     }
@@ -515,8 +551,14 @@ export class InboxHttpServer {
       if (m[2] === '/raw') return send(res, 200, 'text/plain; charset=utf-8', entry.message.data);
       if (m[2] === '/headers') return json(res, headersObject(entry.message.data));
       store.setRead(entry, true);
-      await store.load(entry);
-      return json(res, fullMessage(entry));
+      return this.heavy([entry], async () => {
+        await store.load(entry);
+        const html = entry.parsed?.html;
+        const remote = html
+          ? (await this.views.preview(entry.id, entry.message.data, html, entry.parsed?.text ?? null)).remote
+          : 0;
+        await json(res, fullMessage(entry, remote));
+      });
     }
     // MailHog's message routes: its ID is ours with `@hostname`.
     const path = decodePath(url.pathname);
@@ -545,7 +587,8 @@ export class InboxHttpServer {
           disposition: `attachment; filename="${entry.id}.eml"`,
         });
       }
-      if (req.method === 'GET') return json(res, mailhogMessage(entry, this.options.hostname), MAILHOG_JSON);
+      if (req.method === 'GET')
+        return this.heavy([entry], () => json(res, mailhogMessage(entry, this.options.hostname), MAILHOG_JSON));
     }
     throw new HttpError(404, '404 page not found');
   }
@@ -553,9 +596,34 @@ export class InboxHttpServer {
   /** The messages a Mailpit search matches, newest first: by the database with --store, else in memory. */
   private async matching(query: string): Promise<StoredMessage[]> {
     const store = this.options.store;
-    if (!this.options.search) return store.filter(searchPredicate(query));
+    if (query.trim() === '') throw new HttpError(400, 'no search query');
+    if (query.includes('\0')) throw new HttpError(400, 'a search cannot hold NUL');
+    const predicate = searchPredicate(query);
+    if (typeof predicate === 'string') throw new HttpError(400, predicate);
+    if (!this.options.search) {
+      const found = await store.filter(predicate, SEARCH_DEADLINE_MS);
+      if (found === null) throw new HttpError(503, 'the search took too long; narrow it');
+      return found;
+    }
     const ids = await this.options.search(query);
     return ids.map((id) => store.get(id)).filter((e): e is StoredMessage => e !== undefined);
+  }
+
+  /**
+   * Runs `work`, which turns `entries` into strings, within the budget of
+   * mail that responses in flight may hold (json-stream.ts): a request
+   * waits its turn, or is told to come back when too many wait.
+   */
+  private async heavy(entries: readonly StoredMessage[], work: () => Promise<void>): Promise<void> {
+    // MailHog's shapes hold a message about twice (its text and its parts), and the JSON pieces are small.
+    const bytes = entries.reduce((n, e) => n + 2 * e.message.data.length, 0);
+    const release = await this.budget.take(bytes);
+    if (!release) throw new HttpError(503, 'too many large messages are being read at once; try again');
+    try {
+      await work();
+    } finally {
+      release();
+    }
   }
 
   /** A file of the web UI, gzipped when the browser takes it; the page gets the UI's CSP. */

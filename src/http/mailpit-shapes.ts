@@ -8,7 +8,6 @@
 import { unfoldedFields } from '../header-block.js';
 import type { ParsedAddress } from '../printers/parse-message.js';
 import { addressList } from '../printers/quick-parse.js';
-import { preview } from './html-view.js';
 import { lintMessage } from '../lint/lint.js';
 import { attachmentLists, attachmentSummary, mimeParts } from './mime-parts.js';
 import type { MessageStore, StoredMessage } from '../store/message-store.js';
@@ -118,8 +117,11 @@ export async function messagesSummary(
   };
 }
 
-/** GET /api/v1/message/{ID}: the whole message as Mailpit's Message. */
-export function fullMessage(entry: StoredMessage): Record<string, unknown> {
+/**
+ * GET /api/v1/message/{ID}: the whole message as Mailpit's Message;
+ * `remote` is what its HTML's preview counted (html-view.ts).
+ */
+export function fullMessage(entry: StoredMessage, remote = 0): Record<string, unknown> {
   const p = entry.parsed;
   const s = summary(entry);
   const unsubscribe = header(entry, 'list-unsubscribe');
@@ -148,12 +150,12 @@ export function fullMessage(entry: StoredMessage): Record<string, unknown> {
     Size: s.Size,
     Inline: inline.map(attachmentSummary),
     Attachments: attachments.map(attachmentSummary),
-    SmtpdTs: envelope(entry),
+    SmtpdTs: envelope(entry, remote),
   };
 }
 
 /** What only smtpd-ts knows: the envelope, the session, the lint. */
-function envelope(entry: StoredMessage): Record<string, unknown> {
+function envelope(entry: StoredMessage, remote: number): Record<string, unknown> {
   const m = entry.message;
   return {
     mailFrom: m.mailFrom,
@@ -171,7 +173,7 @@ function envelope(entry: StoredMessage): Record<string, unknown> {
     // Relaying and --deliver: who accepted the message and who refused it.
     relay: entry.relay,
     // The remote images, style sheets and fonts its HTML asks for, which the preview blocks until allowed.
-    remoteContent: entry.parsed?.html ? preview(entry, entry.parsed.html).remote : 0,
+    remoteContent: remote,
     parseError: entry.parseError,
   };
 }

@@ -111,6 +111,45 @@ function lineBreakBefore(data: Buffer, pos: number, min: number): number {
   return at;
 }
 
+/** Bytes read as Latin-1 (the header block is) as UTF-8 again when they are UTF-8: raw UTF-8 names. */
+function asUtf8(latin1: string): string {
+  if (!/[\x80-\xff]/.test(latin1)) return latin1;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(latin1, 'latin1'));
+  } catch {
+    return latin1;
+  }
+}
+
+/** An RFC 2047 encoded word's text (`=?charset?B|Q?text?=`), or null when its charset is unknown. */
+function decodeWord(charset: string, encoding: string, text: string): string | null {
+  const bytes =
+    encoding.toUpperCase() === 'B'
+      ? Buffer.from(text, 'base64')
+      : decodeQuotedPrintable(Buffer.from(text.replaceAll('_', ' '), 'latin1'));
+  try {
+    return new TextDecoder(charset.split('*')[0]).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A part's file name as Mailpit gives it: RFC 2231 (already decoded by
+ * `params`), RFC 2047 encoded words (as mail clients write them, though the
+ * RFC does not allow them in a quoted parameter), raw UTF-8; white space
+ * between two encoded words goes.
+ */
+export function fileName(raw: string): string {
+  const name = asUtf8(raw);
+  if (!name.includes('=?')) return name;
+  return name
+    .replace(/(\?=)\s+(?==\?)/g, '$1')
+    .replace(/=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g, (word, charset: string, enc: string, text: string) => {
+      return decodeWord(charset, enc, text) ?? word;
+    });
+}
+
 /** Every leaf part of the message, in order, numbered as Mailpit (enmime) numbers them. */
 export function mimeParts(data: Buffer): MimePart[] {
   const out: MimePart[] = [];
@@ -132,7 +171,7 @@ export function mimeParts(data: Buffer): MimePart[] {
     out.push({
       partId: id === '' ? '1' : id,
       contentType: type.value,
-      fileName: disposition.params.get('filename') ?? type.params.get('name') ?? '',
+      fileName: fileName(disposition.params.get('filename') ?? type.params.get('name') ?? ''),
       contentId: (head.get('content-id') ?? '').replace(/^<|>$/g, ''),
       disposition: disposition.value,
       content: decode(part.subarray(bodyStart), (head.get('content-transfer-encoding') ?? '').trim().toLowerCase()),

@@ -8,7 +8,14 @@
  * it; `-` or `!` before a term negates it. Every term must hold. Case does
  * not matter.
  */
+import type { ParsedMessage } from '../printers/parse-message.js';
 import type { StoredMessage } from '../store/message-store.js';
+
+/** The most terms a query may have; a query of thousands of negated words held the sink for a minute. */
+export const MAX_SEARCH_TERMS = 32;
+
+/** The longest query, in characters. */
+export const MAX_SEARCH_CHARS = 4096;
 
 type Test = (e: StoredMessage) => boolean;
 
@@ -64,14 +71,28 @@ function size(value: string): number {
   return Number(m[1]) * unit;
 }
 
+/**
+ * What a free word is looked for in, lower case, made once per parse and
+ * kept while the parse is (a query of many words reads each message's text
+ * once, not once a word).
+ */
+const haystacks = new WeakMap<ParsedMessage, string>();
+
+function haystack(e: StoredMessage): string {
+  const p = e.parsed;
+  if (!p) return lower(e.message.mailFrom);
+  let text = haystacks.get(p);
+  if (text === undefined) {
+    text = [p.subject, addresses(e, ['from', 'to', 'cc', 'bcc']), p.text, p.html, e.message.mailFrom]
+      .map((part) => lower(part))
+      .join('\n');
+    haystacks.set(p, text);
+  }
+  return text;
+}
+
 function anywhere(e: StoredMessage, word: string): boolean {
-  return (
-    lower(e.parsed?.subject).includes(word) ||
-    addresses(e, ['from', 'to', 'cc', 'bcc']).includes(word) ||
-    lower(e.parsed?.text).includes(word) ||
-    lower(e.parsed?.html).includes(word) ||
-    lower(e.message.mailFrom).includes(word)
-  );
+  return haystack(e).includes(word);
 }
 
 function test({ key, value, text }: Term): Test {
@@ -121,9 +142,17 @@ function test({ key, value, text }: Term): Test {
   return (e) => anywhere(e, text);
 }
 
-/** The predicate of a Mailpit search query; every term must hold. */
-export function searchPredicate(query: string): Test {
-  const tests = terms(query).map((t) => {
+/**
+ * The predicate of a Mailpit search query (every term must hold), or why
+ * the query is refused: over MAX_SEARCH_CHARS or MAX_SEARCH_TERMS distinct
+ * terms (a repeated term is tested once).
+ */
+export function searchPredicate(query: string): Test | string {
+  if (query.length > MAX_SEARCH_CHARS) return `a search is at most ${MAX_SEARCH_CHARS} characters`;
+  const distinct = new Map<string, Term>();
+  for (const t of terms(query)) distinct.set(`${t.negated ? '-' : ''}${t.text}`, t);
+  if (distinct.size > MAX_SEARCH_TERMS) return `a search has at most ${MAX_SEARCH_TERMS} terms`;
+  const tests = [...distinct.values()].map((t) => {
     const inner = test(t);
     return t.negated ? (e: StoredMessage) => !inner(e) : inner;
   });

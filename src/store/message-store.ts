@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Message } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
 import { parseMessage, type ParsedMessage } from '../printers/parse-message.js';
@@ -74,10 +75,13 @@ export class StoredMessage {
   }
 }
 
+/** How long a walk over the inbox runs before it gives other work a turn, in ms. */
+const SLICE_MS = 10;
+
 /** How many stored messages keep their parse at once. */
 export const PARSED_KEPT = 512;
 
-async function parseStored(message: Message): Promise<ParseResult> {
+export async function parseStored(message: Message): Promise<ParseResult> {
   try {
     return { parsed: await parseMessage(message), parseError: null };
   } catch (err) {
@@ -140,6 +144,8 @@ export class MessageStore extends EventEmitter {
   /** Each mailbox's messages, oldest first. */
   private readonly byMailbox = new Map<string, StoredMessage[]>();
   private readonly mailboxLimits: (name: string) => MailboxLimits;
+  /** How a message is parsed when first needed: here, unless the HTTP server hands large ones to its worker. */
+  parser: (message: Message) => Promise<ParseResult> = parseStored;
 
   constructor(limits: StoreLimits = {}) {
     super();
@@ -253,20 +259,33 @@ export class MessageStore extends EventEmitter {
           this.withParse.add(entry);
           return;
         }
-        const result = await parseStored(entry.message);
+        const result = await this.parser(entry.message);
         if (this.byId.get(entry.id) === entry) this.keep(entry, result);
         else entry.slot = result; // removed meanwhile: its caller still reads it
       }),
     );
   }
 
-  /** Every message, newest first, that `matches`, each tested right after its parse is at hand. */
-  async filter(matches: (e: StoredMessage) => boolean): Promise<StoredMessage[]> {
+  /**
+   * Every message, newest first, that `matches`, each tested right after
+   * its parse is at hand; null when the walk took longer than `deadlineMs`.
+   * The walk gives the event loop a turn every SLICE_MS, so a search of a
+   * large inbox never holds other clients up.
+   */
+  async filter(matches: (e: StoredMessage) => boolean, deadlineMs = Infinity): Promise<StoredMessage[] | null> {
     const out: StoredMessage[] = [];
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const e = this.entries[i]!;
+    const started = performance.now();
+    let slice = started;
+    for (const e of this.list(0, this.entries.length)) {
+      if (!this.byId.has(e.id)) continue; // deleted while the walk waited
       await this.load(e);
       if (matches(e)) out.push(e);
+      const now = performance.now();
+      if (now - started > deadlineMs) return null;
+      if (now - slice > SLICE_MS) {
+        await nextTurn();
+        slice = performance.now();
+      }
     }
     return out;
   }

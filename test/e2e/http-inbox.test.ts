@@ -35,7 +35,8 @@ function rawRequest(
       resolve({ status: res.statusCode ?? 0, cors: res.headers['access-control-allow-origin'] as string | undefined });
     });
     req.on('error', reject);
-    req.end();
+    // A PUT takes Mailpit's body (an empty one is a 400, as Go's decoder says EOF).
+    req.end(method === 'PUT' ? '{"Read":true}' : undefined);
   });
 }
 

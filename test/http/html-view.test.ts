@@ -36,10 +36,35 @@ describe('the HTML preview', () => {
       { cid },
     );
     assert.equal((html.match(/src="\/api\/v1\/message\/M\/part\/2"/g) ?? []).length, 2);
-    assert.match(html, /<img src>/, 'an unknown cid shows nothing rather than a remote guess');
+    assert.match(html, /<img src="">/, 'an unknown cid shows nothing rather than a remote guess');
     assert.match(html, /style="background:url\(&quot;\/api\/v1\/message\/M\/part\/2&quot;\)"/);
     assert.match(html, /<link rel="stylesheet" href="https:\/\/x\/e.css">/, 'the CSP decides whether it loads');
     assert.equal(remote, 5, '@import, url(), //x, srcset, the style sheet');
+  });
+
+  it('cleans any depth of nesting in one pass, without a stack: 20,000 open <div>s, unclosed tags, stray ends', () => {
+    // The tree walk overflowed the call stack here, and htmlparser2's Parser
+    // keeps its open elements with unshift (quadratic in the depth).
+    const deep = previewHtml(`${'<div>'.repeat(20_000)}<img src=x onerror=alert(1)>deep${'</div>'.repeat(20_000)}`, {
+      cid,
+    });
+    assert.equal((deep.html.match(/<div>/g) ?? []).length, 20_000);
+    assert.match(deep.html, /<img src="x">deep<\/div>/);
+    const unclosed = previewHtml('<div><b>x</b><i>'.repeat(50_000), { cid });
+    assert.equal(unclosed.html, '<div><b>x</b><i>'.repeat(50_000));
+    const stray = previewHtml(`${'</x>'.repeat(30_000)}<p>kept</p>`, { cid });
+    assert.equal(stray.html, `${'</x>'.repeat(30_000)}<p>kept</p>`);
+  });
+
+  it('drops what a dropped element holds up to its own end tag, nested ones of its name counted', () => {
+    const { html } = previewHtml(
+      '<object><object><img src=a></object><img src=b></object><p>after</p><iframe><p>never</p>' +
+        '<svg><rect/></svg><x-y z="1" bad"name=2>t</x-y>',
+      { cid },
+    );
+    assert.equal(html, '<p>after</p>');
+    const rest = previewHtml('<svg><rect /></svg><x-y z="1">t</x-y><a b=\'"><script>\'>q</a>', { cid });
+    assert.equal(rest.html, '<svg><rect /></svg><x-y z="1">t</x-y><a b="&quot;><script>">q</a>');
   });
 
   it('is served with a CSP that sandboxes it and allows no script, and remote content only when asked', () => {

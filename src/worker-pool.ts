@@ -1,0 +1,126 @@
+/**
+ * A worker thread that runs one kind of job off the server's thread, each
+ * with a time budget: a job past its budget is rejected and the worker is
+ * replaced, so a super-linear path in a library (a parser, a cleaner)
+ * costs that one request, never the sink. Used for the printers' large
+ * messages (handlers/render-pool.ts) and the inbox's parses and previews
+ * (store/inbox-worker.ts).
+ *
+ * The protocol is `{id, job}` in, `{id, reply}` or `{id, error}` out; the
+ * worker's side is `serveJobs`.
+ */
+import { parentPort, Worker } from 'node:worker_threads';
+import { WorkerJobError } from './errors.js';
+
+type Answer<Reply> = { readonly id: number; readonly reply: Reply } | { readonly id: number; readonly error: string };
+
+interface Pending<Reply> {
+  readonly resolve: (reply: Reply) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * Run from the TypeScript source (the tests, under tsx), a worker does not
+ * get tsx's loader from `--import`: it registers it first, then loads the
+ * worker's source.
+ */
+function fromSource(source: URL): Worker {
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new Worker(
+    `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source.href)}); });`,
+    { eval: true },
+  );
+}
+
+export class WorkerPool<Job, Reply> {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, Pending<Reply>>();
+  private nextId = 0;
+
+  /**
+   * @param script the worker's module, as a URL of its compiled `.js` or its `.ts` source (the one beside the caller)
+   * @param what what the worker does, for error messages ("formatting the message")
+   */
+  constructor(
+    private readonly script: URL,
+    private readonly what: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Jobs sent and not answered yet. */
+  get busy(): number {
+    return this.pending.size;
+  }
+
+  /** Runs `job` in the worker; rejects with WorkerJobError when it fails, dies or takes too long. */
+  run(job: Job, transfer: readonly ArrayBuffer[] = [], timeoutMs = this.timeoutMs): Promise<Reply> {
+    const worker = this.start();
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new WorkerJobError(`${this.what} took longer than ${timeoutMs} ms`, true));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      worker.postMessage({ id, job }, transfer as ArrayBuffer[]);
+    });
+  }
+
+  /** Stops the worker (at shutdown); anything pending is rejected. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.fail(new WorkerJobError('the sink is shutting down', false));
+    await worker?.terminate();
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const script = this.script;
+    const worker = import.meta.url.endsWith('.ts')
+      ? fromSource(new URL(script.href.replace(/\.js$/, '.ts')))
+      : new Worker(script);
+    worker.unref(); // an idle worker never keeps the process alive
+    worker.on('message', (answer: Answer<Reply>) => {
+      const p = this.pending.get(answer.id);
+      if (!p) return;
+      this.pending.delete(answer.id);
+      clearTimeout(p.timer);
+      if ('error' in answer) p.reject(new WorkerJobError(`the worker failed: ${answer.error}`, false));
+      else p.resolve(answer.reply);
+    });
+    // A worker already replaced (after a timeout) may still report its end: not the current one's business.
+    worker.on(
+      'error',
+      (err) =>
+        this.worker === worker && this.fail(new WorkerJobError(`the worker died: ${err.stack ?? err.message}`, false)),
+    );
+    worker.on('exit', () => this.worker === worker && this.fail(new WorkerJobError('the worker exited', false)));
+    this.worker = worker;
+    return worker;
+  }
+
+  /** Rejects everything pending and drops the worker: the next job starts a new one. */
+  private fail(err: Error): void {
+    const worker = this.worker;
+    this.worker = null;
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(err);
+      this.pending.delete(id);
+    }
+    void worker?.terminate();
+  }
+}
+
+/** The worker's side: answers each job with `run`'s reply (its buffers transferred) or its error. */
+export function serveJobs<Job, Reply>(
+  run: (job: Job) => Promise<{ readonly reply: Reply; readonly transfer?: readonly ArrayBuffer[] }>,
+): void {
+  parentPort?.on('message', ({ id, job }: { id: number; job: Job }) => {
+    run(job).then(
+      ({ reply, transfer }) => parentPort!.postMessage({ id, reply }, (transfer ?? []) as ArrayBuffer[]),
+      (err: unknown) =>
+        parentPort!.postMessage({ id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    );
+  });
+}

@@ -134,6 +134,11 @@ export function program(): Command {
     .option('--dsn', 'accept the DSN parameters RET, ENVID, NOTIFY, ORCPT (RFC 3461) and record them')
     .option('--lmtp', 'speak LMTP (RFC 2033): LHLO, one reply per recipient after the data')
     .option('--proxy-protocol', 'expect a PROXY protocol v1 or v2 header on each connection (behind a load balancer)')
+    .option(
+      '--proxy-protocol-from <cidr>',
+      'with --proxy-protocol: the balancers whose PROXY header is believed (default: loopback only); repeatable',
+      collect,
+    )
     .optionsGroup('Relaying:')
     .option('--relay <host:port>', 'relay every message to this SMTP server (as -c PureProxy), and print it too')
     .option(

@@ -10,6 +10,7 @@
 import type { ServerOptions } from '../server/server.js';
 import { optionalPath, parseSize, seconds, wholeNumber } from './flag-values.js';
 import { UsageError } from '../errors.js';
+import { parseCidr } from '../server/loopback.js';
 
 /** The flags as commander gives them. */
 export interface SmtpCliOptions {
@@ -40,6 +41,7 @@ export interface SmtpCliOptions {
   dsn?: boolean;
   lmtp?: boolean;
   proxyProtocol?: boolean;
+  proxyProtocolFrom?: string[];
 }
 
 /** The server options a flag sets directly, under the server's names; only those given. */
@@ -61,6 +63,7 @@ export type SmtpFlags = Pick<
   | 'dsn'
   | 'lmtp'
   | 'proxyProtocol'
+  | 'proxyFrom'
 >;
 
 /** Where the certificate comes from: `--tls-cert`/`--tls-key`, or `--tls` (self-signed, generated at start). */
@@ -97,6 +100,16 @@ function bareLf(value: string | undefined): 'accept' | 'reject' | undefined {
 
 function size(value: string | undefined): number | undefined {
   return value === undefined ? undefined : parseSize(value, '-s/--size');
+}
+
+/** `--proxy-protocol-from`: CIDRs, each checked; only with `--proxy-protocol`. */
+function proxyFrom(o: SmtpCliOptions): string[] | undefined {
+  const cidrs = o.proxyProtocolFrom;
+  if (cidrs === undefined) return undefined;
+  if (!o.proxyProtocol) throw new UsageError('--proxy-protocol-from goes with --proxy-protocol');
+  for (const cidr of cidrs)
+    if (!parseCidr(cidr)) throw new UsageError(`--proxy-protocol-from: '${cidr}' is not an address or CIDR`);
+  return cidrs;
 }
 
 /** Turns the SMTP flags into settings. Pure. */
@@ -143,6 +156,7 @@ export function toSmtpSettings(o: SmtpCliOptions): SmtpSettingsFromFlags {
       dsn: o.dsn,
       lmtp: o.lmtp,
       proxyProtocol: o.proxyProtocol,
+      proxyFrom: proxyFrom(o),
     }),
     tls,
     auth: authOn ? { file: authFile, required: o.requireAuth ?? false, insecure: o.authInsecure ?? false } : null,

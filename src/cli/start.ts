@@ -179,7 +179,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       ? {
           onWritten: (message, context) => {
             // The inbox parses when the API asks (message-store.ts), not here.
-            store?.add(message, context.savedAs ?? null, null, context.relay ?? null);
+            // A message printed but then refused (its relay failed) is not the inbox's: the client will send it again.
+            if (!context.refused) store?.add(message, context.savedAs ?? null, null, context.relay ?? null);
             if (expecting && observe) observe(toJsonRecord(message, { ...context, includeRaw: false }));
           },
         }
@@ -245,7 +246,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       ...(database ? { search: (query: string) => database.search(query) } : {}),
       // POST /api/v1/send: the message goes where an SMTP one goes (the handler, the outputs, the inbox).
       submit: async (envelope, data, peer) => {
-        const { message, verdict } = await smtp.submit(envelope, data, { address: peer, port: 0 });
+        // The API's login (--http-auth-file) is what AUTH is to SMTP: without it, --require-auth refuses.
+        const { message, verdict } = await smtp.submit(envelope, data, { address: peer, port: 0 }, users !== null);
         if (verdict !== undefined && !isAcceptance(verdict)) throw new SendError(verdict.lines.join(' '));
         const entry = store.list(0, 64).find((e) => e.message.id === message.id);
         if (!entry) throw new SendError('the message was accepted but is not in the inbox');
@@ -254,9 +256,12 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       // Mailpit's release: through the relay's upstream (--relay, -c PureProxy), when there is one.
       ...(upstream
         ? {
-            release: async (entry: StoredMessage, to: readonly string[]) => {
+            release: async (entry: StoredMessage, to: readonly string[], peer: string) => {
               const { sendUpstream } = await import('../relay/upstream.js');
               const data = entry.message.data;
+              // Released mail passes what relayed SMTP mail passes: AUTH, size, count, the relay policy.
+              const refusal = smtp.admit({ to }, data.length, { address: peer, port: 0 }, users !== null);
+              if (refusal) throw new SendError(refusal.lines.join(' '));
               const delivered = await sendUpstream(
                 upstream,
                 { mailFrom: entry.message.mailFrom, rcptTos: to, eightBit: data.some((b) => b >= 0x80) },

@@ -79,7 +79,7 @@ export class RelayHandler implements Handler {
       );
     }
     try {
-      await this.options.print?.(message, { ...extra, relay: record });
+      await this.options.print?.(message, { ...extra, relay: record, ...(verdict ? { refused: verdict } : {}) });
     } catch (err) {
       if (accepted.length > 0)
         this.report(

@@ -122,7 +122,7 @@ export interface HttpOptions {
    */
   readonly search?: (query: string) => Promise<readonly string[]>;
   /** Sends a stored message on to `to` through the relay's upstream; rejects with SendError. Absent: no release. */
-  readonly release?: (entry: StoredMessage, to: readonly string[]) => Promise<void>;
+  readonly release?: (entry: StoredMessage, to: readonly string[], peer: string) => Promise<void>;
 }
 
 /** The largest `POST /api/v1/send` body (attachments come base64 inside it). */
@@ -520,7 +520,7 @@ export class InboxHttpServer {
           throw new HttpError(400, `Invalid email address: ${String(address)}`);
       if (to.length === 0) throw new HttpError(400, 'No valid addresses found');
       try {
-        await relay(entry, to as string[]);
+        await relay(entry, to as string[], req.socket.remoteAddress ?? '');
       } catch (err) {
         if (err instanceof SendError) throw new HttpError(400, err.message);
         throw err;

@@ -1,5 +1,6 @@
 import type { Finding } from '../lint/findings.js';
 import type { Message } from '../message.js';
+import type { Reply } from '../channel/reply.js';
 import type { RelayRecord } from '../relay/outcome.js';
 import type { ParsedMessage } from './parse-message.js';
 import type { Style } from './style.js';
@@ -20,6 +21,8 @@ export interface PrintContext {
   readonly lint?: readonly Finding[];
   /** What the upstream and `--deliver` commands did with the message (PureProxy, `--relay`, `--deliver`). */
   readonly relay?: RelayRecord;
+  /** The reply the message gets after it is printed, when that is a refusal (a relay that failed): not kept in the inbox. */
+  readonly refused?: Reply;
 }
 
 /** Turns a message into the text shown for it. Pure: no I/O, no state. */

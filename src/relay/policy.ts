@@ -13,30 +13,17 @@
  * - Without an upstream nothing is relayed, so every recipient is accepted
  *   (and printed), as DebuggingServer does.
  */
-import net from 'node:net';
 import { R, type Reply } from '../channel/reply.js';
 import type { Endpoint } from '../message.js';
 import type { DeliverRoute } from './routes.js';
+import { blockListOf, LOOPBACK_CIDRS } from '../server/loopback.js';
 
 /** The peer may not relay (not in `--relay-allow`); the reply lives in the R table. */
 export const R550_RELAY_DENIED = R.R550_RELAY_DENIED;
 /** The recipient's domain is not in `--relay-domains`; the reply lives in the R table. */
 export const R550_RELAY_DOMAIN = R.R550_RELAY_DOMAIN;
 
-/** Loopback networks: who may relay when `--relay-allow` is not given. */
-export const LOOPBACK_CIDRS = ['127.0.0.0/8', '::1/128'] as const;
-
-/** Parses `ADDRESS/BITS` (or a bare address: one host); undefined when malformed. */
-export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
-  const slash = text.lastIndexOf('/');
-  const address = slash < 0 ? text : text.slice(0, slash);
-  const family = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : undefined;
-  if (!family) return undefined;
-  const max = family === 'ipv4' ? 32 : 128;
-  const bits = slash < 0 ? String(max) : text.slice(slash + 1);
-  if (!/^[0-9]{1,3}$/.test(bits) || Number(bits) > max) return undefined;
-  return { address, prefix: Number(bits), family };
-}
+export { LOOPBACK_CIDRS, parseCidr } from '../server/loopback.js';
 
 export interface PolicySettings {
   /** True when recipients that match no route are relayed upstream. */
@@ -65,18 +52,11 @@ function domainAllowed(domain: string, domains: readonly string[]): boolean {
 
 /** The RCPT policy: undefined to accept the recipient, or the reply that refuses it. */
 export function recipientPolicy(settings: PolicySettings): (address: string, peer: Endpoint) => Reply | undefined {
-  const allowed = new net.BlockList();
-  for (const cidr of settings.allow.length > 0 ? settings.allow : LOOPBACK_CIDRS) {
-    const c = parseCidr(cidr);
-    if (!c) throw new Error(`bad CIDR ${cidr}`);
-    allowed.addSubnet(c.address, c.prefix, c.family);
-  }
+  const allowed = blockListOf(settings.allow.length > 0 ? settings.allow : LOOPBACK_CIDRS);
   const domains = settings.domains.map((d) => d.toLowerCase());
   return (address, peer) => {
     if (!settings.relaying || settings.routes.some((r) => r.matches(address))) return undefined;
-    // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d.
-    const ip = peer.address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
-    if (!allowed.check(ip, net.isIPv4(ip) ? 'ipv4' : 'ipv6')) return R550_RELAY_DENIED;
+    if (!allowed(peer.address)) return R550_RELAY_DENIED;
     if (domains.length > 0 && !domainAllowed(domainOf(address), domains)) return R550_RELAY_DOMAIN;
     return undefined;
   };

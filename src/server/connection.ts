@@ -62,7 +62,8 @@ export interface ConnectionHost {
   /** TLS, when configured: for STARTTLS, or from the first byte with `implicit` (RFC 8314). */
   readonly tls: { readonly context: tls.SecureContext; readonly implicit: boolean } | undefined;
   /** A PROXY protocol v1/v2 header precedes each connection's bytes. */
-  readonly proxyProtocol: boolean;
+  /** Whether a connection from this address starts with a PROXY header (PROXY protocol on, from a trusted balancer). */
+  readonly proxyProtocol: (peer: string) => boolean;
   /** The RCPT policy, asked with the client's address (src/relay/policy.ts). */
   readonly acceptRecipient?: RecipientPolicy | undefined;
   /** Runs the handler; resolves with the verdict (undefined for 250), never rejects. */
@@ -128,7 +129,7 @@ export class Connection {
     this.channel = new SMTPChannel(
       policy ? { ...host.channelConfig, acceptRecipient: (address) => policy(address, this.peer) } : host.channelConfig,
     );
-    this.proxy = host.proxyProtocol ? new ProxyPreamble() : null;
+    this.proxy = host.proxyProtocol(peer.address) ? new ProxyPreamble() : null;
     this.log = new SessionLog(host.traceStream, host.transcripts, () => this.peer);
     socket.on('error', ignore); // ECONNRESET and friends: 'close' follows
     socket.on('close', Connection.onSocketClose);

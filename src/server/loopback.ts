@@ -20,3 +20,32 @@ export function isLoopbackAddress(address: string): boolean {
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || isLoopbackAddress(host);
 }
+
+/** Loopback networks: who may relay without `--relay-allow`, and whose PROXY header is believed without `--proxy-protocol-from`. */
+export const LOOPBACK_CIDRS = ['127.0.0.0/8', '::1/128'] as const;
+
+/** Parses `ADDRESS/BITS` (or a bare address: one host); undefined when malformed. */
+export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const slash = text.lastIndexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const family = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : undefined;
+  if (!family) return undefined;
+  const max = family === 'ipv4' ? 32 : 128;
+  const bits = slash < 0 ? String(max) : text.slice(slash + 1);
+  if (!/^[0-9]{1,3}$/.test(bits) || Number(bits) > max) return undefined;
+  return { address, prefix: Number(bits), family };
+}
+
+/** Whether an address is in one of the CIDRs (an IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d). */
+export function blockListOf(cidrs: readonly string[]): (address: string) => boolean {
+  const list = new net.BlockList();
+  for (const cidr of cidrs) {
+    const c = parseCidr(cidr);
+    if (!c) throw new Error(`bad CIDR ${cidr}`);
+    list.addSubnet(c.address, c.prefix, c.family);
+  }
+  return (address) => {
+    const ip = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+    return net.isIP(ip) !== 0 && list.check(ip, net.isIPv4(ip) ? 'ipv4' : 'ipv6');
+  };
+}

@@ -22,7 +22,7 @@ import {
 import { CLOSE_LINGER_MS, Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
 import type { Endpoint, Message, RefusalEvent } from '../message.js';
 import type { FinishedSession } from '../transcript/transcript.js';
-import { isLoopbackHost } from './loopback.js';
+import { blockListOf, isLoopbackHost, LOOPBACK_CIDRS } from './loopback.js';
 import { BODY_BUDGET_DEFAULT, BodyBudget } from './body-budget.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { VERSION } from '../version.js';
@@ -82,6 +82,12 @@ export interface ServerOptions extends Partial<Omit<SmtpSettings, 'auth'>> {
   tlsImplicit?: boolean;
   /** Expect a PROXY protocol v1/v2 header on each connection; default false. */
   proxyProtocol?: boolean;
+  /**
+   * With `proxyProtocol`: the peers (CIDRs) whose PROXY header is believed;
+   * default loopback. Anyone else is a client like any other, known by its
+   * own address, so nobody can claim another's to pass `--relay-allow`.
+   */
+  proxyFrom?: readonly string[];
   /**
    * Scripted replies and faults (`--reply`, src/rules/engine.ts): asked at
    * the greeting, before each command and at the end of the data.
@@ -157,7 +163,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
   readonly traceStream: NodeJS.WritableStream | undefined;
   readonly acceptRecipient: RecipientPolicy | undefined;
   readonly tls: { readonly context: tls.SecureContext; readonly implicit: boolean } | undefined;
-  readonly proxyProtocol: boolean;
+  readonly proxyProtocol: (peer: string) => boolean;
   readonly transcripts: ConnectionHost['transcripts'];
   readonly budget: BodyBudget;
   /** `maxConnections` and `connectionRate`, counted (without `admission`). */
@@ -217,7 +223,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
           implicit: options.tlsImplicit ?? false,
         }
       : undefined;
-    this.proxyProtocol = options.proxyProtocol ?? false;
+    this.proxyProtocol = options.proxyProtocol ? blockListOf(options.proxyFrom ?? LOOPBACK_CIDRS) : () => false;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.limits = new ConnectionLimits(this.maxConnections, options.connectionRate ?? null);
@@ -336,6 +342,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     envelope: { readonly from: string; readonly to: readonly string[] },
     data: Buffer,
     peer: Endpoint,
+    authenticated = false,
   ): Promise<{ readonly message: Message; readonly verdict: Reply | undefined }> {
     const message: Message = {
       id: this.nextId(),
@@ -351,9 +358,35 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       data,
       bareLineEndings: countBareLineEndings(data),
     };
+    const refusal = this.admit(envelope, data.length, peer, authenticated);
+    if (refusal) return { message, verdict: refusal };
     const verdict = await this.handle(message);
     if (verdict === undefined || isAcceptance(verdict)) this.accepted(message);
     return { message, verdict };
+  }
+
+  /**
+   * The rules an SMTP client's transaction passes, for a message that did
+   * not come over SMTP (the HTTP API's send and release): AUTH where it is
+   * required (`authenticated`: the API's own login), the size limit, the
+   * recipient count, and the relay policy for each recipient. Undefined when
+   * it passes, else the reply SMTP would have given.
+   */
+  admit(
+    envelope: { readonly to: readonly string[] },
+    size: number,
+    peer: Endpoint,
+    authenticated: boolean,
+  ): Reply | undefined {
+    const config = this.channelConfig;
+    if (config.auth?.required && !authenticated) return R.R530_NEED_AUTH;
+    if (config.dataSizeLimit > 0 && size > config.dataSizeLimit) return R.R552_SIZE_EXCEEDED;
+    if (config.maxRecipients > 0 && envelope.to.length > config.maxRecipients) return R.R452_TOO_MANY_RECIPIENTS;
+    for (const address of envelope.to) {
+      const refusal = this.acceptRecipient?.(address, peer);
+      if (refusal) return refusal;
+    }
+    return undefined;
   }
 
   /** @internal */

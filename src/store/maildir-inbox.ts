@@ -7,6 +7,7 @@
  * A message deleted through the API has its file removed; one pruned past
  * `--max-messages` keeps it (the Maildir is also an output).
  */
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { countBareLineEndings } from '../channel/data-decoder.js';
@@ -15,6 +16,9 @@ import type { MessageStore, StoredMessage } from './message-store.js';
 import { folderMailbox } from './mailboxes.js';
 
 const CRLF = Buffer.from('\r\n');
+
+/** The largest file read back, in bytes: a larger one is not a message this sink wrote with its limits. */
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
 
 /** The time a Maildir name `<seconds>.M<microseconds>P...` says, or null. */
 function nameTime(name: string): number | null {
@@ -53,10 +57,11 @@ function toCrlf(data: Buffer): Buffer {
 
 /**
  * Reads the Maildir's messages into `store`, oldest first (each is parsed
- * when the API first needs it). Resolves with how many were read. Files that are not
+ * when the API first needs it). Resolves with how many were read: regular
+ * files only, each of at most `maxBytes`. Files that are not
  * the sink's (no Maildir name) are read too, with the file's time.
  */
-export async function loadMaildir(dir: string, store: MessageStore): Promise<number> {
+export async function loadMaildir(dir: string, store: MessageStore, maxBytes = MAX_FILE_BYTES): Promise<number> {
   const files: { file: string; time: number; mailbox: string | null }[] = [];
   // The root, and each mailbox's Maildir++ folder (`.team-a/`).
   const roots: { root: string; mailbox: string | null }[] = [{ root: dir, mailbox: null }];
@@ -66,9 +71,17 @@ export async function loadMaildir(dir: string, store: MessageStore): Promise<num
   }
   for (const { root, mailbox } of roots) {
     for (const folder of ['cur', 'new']) {
-      const names = await fs.readdir(path.join(root, folder)).catch(() => [] as string[]);
-      for (const name of names) {
-        if (name.startsWith('.')) continue;
+      // Only real folders and regular files: a link may point anywhere (a file outside, /dev/zero),
+      // and a FIFO blocks its reader for ever.
+      const where = path.join(root, folder);
+      const isFolder = await fs.lstat(where).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      const entries = isFolder ? await fs.readdir(where, { withFileTypes: true }).catch(() => []) : [];
+      for (const entry of entries) {
+        const name = entry.name;
+        if (name.startsWith('.') || !entry.isFile()) continue;
         const file = path.join(root, folder, name);
         const time =
           nameTime(name) ??
@@ -83,9 +96,11 @@ export async function loadMaildir(dir: string, store: MessageStore): Promise<num
   files.sort((a, b) => a.time - b.time || (a.file < b.file ? -1 : 1));
   // Only the newest that the store keeps are worth parsing.
   const kept = store.maxMessages > 0 ? files.slice(-store.maxMessages) : files;
+  let read = 0;
   for (const { file, time, mailbox } of kept) {
-    const bytes = await fs.readFile(file).catch(() => null);
+    const bytes = await readRegularFile(file, maxBytes);
     if (bytes === null) continue;
+    read++;
     const env = envelope(bytes);
     const data = toCrlf(bytes.subarray(env.start));
     const message: Message = {
@@ -105,7 +120,28 @@ export async function loadMaildir(dir: string, store: MessageStore): Promise<num
     };
     store.add(message, file);
   }
-  return kept.length;
+  return read;
+}
+
+/**
+ * A file's bytes, when it is (still) a regular file of at most `max` bytes
+ * and not a link; else null. Opened without following a link and without
+ * blocking, then checked on the open descriptor, so nothing swapped in
+ * between the listing and the read is read.
+ */
+async function readRegularFile(file: string, max: number): Promise<Buffer | null> {
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fsConstants;
+  const handle = await fs.open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch(() => null);
+  if (!handle) return null;
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size > max) return null;
+    return await handle.readFile();
+  } catch {
+    return null;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Removes the file of a message deleted through the API (not of one pruned). */

@@ -83,6 +83,8 @@ export function parseSendmailArgs(
     } else if (WITH_VALUE.has(flag)) {
       const value = arg.length > 2 ? arg.slice(2) : argv[++i];
       if (value === undefined) throw new UsageError(`-${flag} needs a value`);
+      // A line break would start a header line of its own (-F) or a command of its own (-f).
+      if (/[\r\n\0]/.test(value)) throw new UsageError(`-${flag} may not hold a line break or NUL`);
       if (flag === 'f' || flag === 'r') sender = value;
       else if (flag === 'F') fullName = value;
       else if (flag === 'S') sink = value;
@@ -90,6 +92,7 @@ export function parseSendmailArgs(
       throw new UsageError(`unknown option ${arg} (see smtpd-ts sendmail --help)`);
     }
   }
+  if (recipients.some((r) => /[\r\n\0]/.test(r))) throw new UsageError('a recipient may not hold a line break or NUL');
   return { readRecipients, ignoreDots, sender, fullName, recipients, sink: parseHostPort(sink, 'sink'), help };
 }
 

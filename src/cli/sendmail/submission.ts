@@ -87,7 +87,12 @@ function rfc5322Date(d: Date): string {
 export function buildSubmission(input: Buffer, args: SendmailArgs, origin: Origin): Submission {
   const text = args.ignoreDots ? input : upToDot(input);
   const { headEnd, bodyStart } = headerSection(text);
-  const head = text.subarray(0, headEnd).toString('latin1');
+  // A bare CR is a line break to some readers and not to others: in the header it would smuggle in a
+  // field (a Bcc that changes the envelope), so it is a space here, as RFC 5322 allows no bare CR.
+  const head = text
+    .subarray(0, headEnd)
+    .toString('latin1')
+    .replace(/\r(?!\n)/g, ' ');
   const body = text.subarray(bodyStart);
   let parsed = fields(head);
   const values = (name: string) => parsed.filter((f) => f.name === name).map((f) => f.value);

@@ -43,8 +43,16 @@ export function mailhogPath(path: string): MailhogPath {
   };
 }
 
+/**
+ * How deep MailHog's split goes, and how many parts it makes in all: MailHog
+ * recurses without a bound, and 4,000 nested multiparts (280 KB) made its
+ * list answer 500 for everyone. Deeper parts stay whole, as a leaf.
+ */
+const MAX_DEPTH = 20;
+const MAX_PARTS = 1000;
+
 /** ContentFromString: headers (last value wins), body after the first empty line, size in bytes. */
-export function contentFromString(data: string): MailhogContent {
+export function contentFromString(data: string, depth = 0, budget = { parts: MAX_PARTS }): MailhogContent {
   const split = data.indexOf('\r\n\r\n');
   const headers: Record<string, string[]> = {};
   if (split < 0) return { Headers: headers, Body: data, Size: Buffer.byteLength(data), MIME: null };
@@ -60,7 +68,9 @@ export function contentFromString(data: string): MailhogContent {
     }
   }
   const content = { Headers: headers, Body: data.slice(split + 4), Size: Buffer.byteLength(data), MIME: null };
-  return isMultipart(content) ? { ...content, MIME: { Parts: mimeParts(content) } } : content;
+  return isMultipart(content) && depth < MAX_DEPTH && budget.parts > 0
+    ? { ...content, MIME: { Parts: mimeParts(content, depth, budget) } }
+    : content;
 }
 
 function isMultipart(content: MailhogContent): boolean {
@@ -79,12 +89,16 @@ function boundary(contentType: string): string {
 }
 
 /** ParseMIMEBody: the body split at `--boundary`, every non-empty piece trimmed of CR and LF and read again. */
-function mimeParts(content: MailhogContent): MailhogContent[] {
+function mimeParts(content: MailhogContent, depth: number, budget: { parts: number }): MailhogContent[] {
   const b = boundary(content.Headers['Content-Type']?.[0] ?? '');
   if (b === '') return [];
-  return content.Body.split(`--${b}`)
-    .filter((piece) => piece.length > 0)
-    .map((piece) => contentFromString(trimLineBreaks(piece)));
+  const out: MailhogContent[] = [];
+  for (const piece of content.Body.split(`--${b}`)) {
+    if (piece.length === 0) continue;
+    if (--budget.parts < 0) break;
+    out.push(contentFromString(trimLineBreaks(piece), depth + 1, budget));
+  }
+  return out;
 }
 
 /** Go's strings.Trim(s, "\r\n"), without a backtracking pattern. */

@@ -35,7 +35,8 @@ function params(value: string): { value: string; params: Map<string, string> } {
     if (eq < 0) continue;
     let name = p.slice(0, eq).trim().toLowerCase();
     let v = p.slice(eq + 1).trim();
-    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
+    // A quoted string's `\"` and `\\` are the characters themselves (RFC 2045's quoted-string, as Go reads it).
+    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
     if (name.endsWith('*')) {
       name = name.slice(0, -1);
       const quote = v.indexOf("''");

@@ -117,6 +117,27 @@ interface Pending {
   readonly row: InsertRow;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
+  /** Committed alone: its group's commit failed. */
+  readonly alone?: boolean;
+}
+
+/**
+ * The most characters of the full-text column's input: PostgreSQL's tsvector
+ * is at most 1 MiB, and a To header of 40,000 addresses passed it (every
+ * retry of that message, and every message committed with it, got 451).
+ */
+const MAX_WORDS_CHARS = 256 * 1024;
+
+/** The most characters of a summary column (addresses, subject), which searches read with LIKE. */
+const MAX_COLUMN_CHARS = 64 * 1024;
+
+/**
+ * A summary value as a text column takes it: PostgreSQL's text holds no
+ * NUL (it becomes U+FFFD, as a lone surrogate does on the way), and the
+ * value is cut at `max` characters.
+ */
+function column(value: string, max = MAX_COLUMN_CHARS): string {
+  return value.replaceAll('\0', '\ufffd').slice(0, max);
 }
 
 const SCHEMA = `
@@ -305,22 +326,26 @@ export class PostgresInbox {
     const row: InsertRow = [
       id,
       message.receivedAt,
-      message.mailbox ?? null,
+      message.mailbox === undefined || message.mailbox === null ? null : column(message.mailbox),
       message.data.length,
-      message.mailFrom,
-      message.rcptTos,
-      s.subject,
-      s.from,
-      s.to,
-      s.cc,
-      s.bcc,
-      s.replyTo,
-      s.messageId,
+      column(message.mailFrom),
+      message.rcptTos.map((r) => column(r)),
+      column(s.subject),
+      column(s.from),
+      column(s.to),
+      column(s.cc),
+      column(s.bcc),
+      column(s.replyTo),
+      column(s.messageId),
       s.attachments,
-      JSON.stringify(envelope),
+      // jsonb holds no \u0000 either.
+      JSON.stringify(envelope).replaceAll('\\u0000', '\\ufffd'),
       message.data,
       // The words PostgreSQL's full-text search finds a message by: subject, addresses, envelope, text.
-      [s.subject, s.from, s.to, s.cc, s.bcc, message.mailFrom, ...message.rcptTos, s.text].join(' '),
+      column(
+        [s.subject, s.from, s.to, s.cc, s.bcc, message.mailFrom, ...message.rcptTos, s.text].join(' '),
+        MAX_WORDS_CHARS,
+      ),
     ];
     await new Promise<void>((resolve, reject) => {
       this.pending.push({ row, resolve, reject });
@@ -339,7 +364,7 @@ export class PostgresInbox {
     this.inserting = true;
     try {
       while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, ROWS_PER_INSERT);
+        const batch = this.pending[0]?.alone ? this.pending.splice(0, 1) : this.pending.splice(0, ROWS_PER_INSERT);
         const params: unknown[] = [];
         const tuples = batch.map(({ row }) => {
           const at = params.length;
@@ -359,7 +384,10 @@ export class PostgresInbox {
           );
           for (const p of batch) p.resolve();
         } catch (err) {
-          for (const p of batch) p.reject(err as Error);
+          // One row the database refuses must not fail the others that shared its commit: each alone again.
+          // (Unreachable, they all fail again, each with its own error.)
+          if (batch.length === 1) batch[0]!.reject(err as Error);
+          else this.pending.unshift(...batch.map((p) => ({ ...p, alone: true })));
         }
       }
     } finally {

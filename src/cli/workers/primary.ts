@@ -99,9 +99,12 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
   const fork = (): Worker => {
     const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(told) });
     let up = false;
+    // A worker may die between its question and our answer: the send then fails (EPIPE) in its callback,
+    // which is that worker's failure (its exit replaces it), never the primary's.
     const answer = (m: PrimarySays) => {
-      if (worker.isConnected()) worker.send(m);
+      if (worker.isConnected()) worker.send(m, undefined, () => {});
     };
+    worker.on('error', (err) => io.stderr.write(`smtpd-ts: worker ${worker.process.pid}: ${err.message}\n`));
     worker.on('message', (m: WorkerSays) => {
       switch (m.t) {
         case 'listening':
@@ -163,7 +166,7 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
               clearTimeout(timer);
               resolve();
             });
-            if (worker.isConnected()) worker.send({ t: 'shutdown' } satisfies PrimarySays);
+            if (worker.isConnected()) worker.send({ t: 'shutdown' } satisfies PrimarySays, undefined, () => {});
           }),
       ),
     );

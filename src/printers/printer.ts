@@ -21,7 +21,7 @@ export interface PrintContext {
   readonly lint?: readonly Finding[];
   /** What the upstream and `--deliver` commands did with the message (PureProxy, `--relay`, `--deliver`). */
   readonly relay?: RelayRecord;
-  /** The reply the message gets after it is printed, when that is a refusal (a relay that failed): not kept in the inbox. */
+  /** The reply given after printing when it is a refusal (a failed relay): such a message is not kept in the inbox. */
   readonly refused?: Reply;
 }
 

@@ -21,7 +21,7 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || isLoopbackAddress(host);
 }
 
-/** Loopback networks: who may relay without `--relay-allow`, and whose PROXY header is believed without `--proxy-protocol-from`. */
+/** Loopback: who may relay without `--relay-allow`, whose PROXY header counts without `--proxy-protocol-from`. */
 export const LOOPBACK_CIDRS = ['127.0.0.0/8', '::1/128'] as const;
 
 /** Parses `ADDRESS/BITS` (or a bare address: one host); undefined when malformed. */

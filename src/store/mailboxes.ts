@@ -174,16 +174,23 @@ export class MailboxRouter {
  * letters, digits, `-` and `_` is written `%XX` (never `.` or `/`).
  */
 export function mailboxFolder(name: string): string {
+  const escaped = [...name].map((char) => {
+    let out = '';
+    for (const b of Buffer.from(char, 'utf8')) {
+      const c = String.fromCharCode(b);
+      out += /[A-Za-z0-9_-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    }
+    return out;
+  });
+  const whole = `.${escaped.join('')}`;
+  if (whole.length <= MAX_FOLDER_BYTES) return whole;
+  // A file name is at most 255 bytes (50 x `é` escaped is 301): the name's first whole characters, then a hash.
   let out = '.';
-  for (const b of Buffer.from(name, 'utf8')) {
-    const c = String.fromCharCode(b);
-    out += /[A-Za-z0-9_-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  for (const piece of escaped) {
+    if (out.length + piece.length > MAX_FOLDER_BYTES - 17) break;
+    out += piece;
   }
-  if (out.length <= MAX_FOLDER_BYTES) return out;
-  // A file name is at most 255 bytes (50 x `é` escaped is 301): the start of the name, then a hash of all of it.
-  let cut = MAX_FOLDER_BYTES - 17;
-  while (out.lastIndexOf('%', cut - 1) > cut - 3) cut--; // never inside a %XX
-  return `${out.slice(0, cut)}~${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
+  return `${out}~${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
 }
 
 /** The longest file name most file systems take, in bytes. */

@@ -245,6 +245,35 @@ describe('a shared sink on PostgreSQL', { skip: PG_SKIP || HAPROXY_SKIP, timeout
     for (const cli of [a, b]) await until(async () => (await subjects(cli)).length === 5, 5000, 'the mirrors pruned');
   });
 
+  it('stores what the embedded store accepts: NUL in a subject, 40,000 addresses, and no bystander sharing its commit fails', async () => {
+    const a = await instance();
+    const hostile = async (headers: string): Promise<number> => {
+      const c = await SmtpClient.connect(a.port);
+      try {
+        await c.read();
+        await c.command('EHLO client.test');
+        await c.command('MAIL FROM:<app@example.test>');
+        await c.command('RCPT TO:<user@example.test>');
+        await c.command('DATA');
+        c.write(`${headers}\r\n\r\nbody\0text\r\n.\r\n`);
+        return (await c.read()).code;
+      } finally {
+        c.close();
+      }
+    };
+    const many = Array.from({ length: 40_000 }, (_, i) => `u${i}@example.test`).join(', ');
+    const codes = await Promise.all([
+      hostile('Subject: nul\0here'),
+      hostile(`Subject: many\r\nTo: ${many}`),
+      ...Array.from({ length: 20 }, (_, i) => deliver(a.port, `bystander-${String(i).padStart(2, '0')}`)),
+    ]);
+    assert.deepEqual(codes, Array(22).fill(250));
+    assert.equal(db.sql("SELECT count(*) FROM smtpd_ts_messages WHERE subject LIKE 'bystander-%'"), '20');
+    assert.equal(db.sql("SELECT count(*) FROM smtpd_ts_messages WHERE subject IN ('many', 'nul\uFFFDhere')"), '2');
+    const search = await fetch(`${inboxUrl(a)}/api/v1/search?query=${encodeURIComponent('nul\0')}`);
+    assert.equal(search.status, 400);
+  });
+
   it('keeps a mailbox within its own bound in the table, whatever the others hold', async () => {
     const boxes = ['--max-messages', '100', '--mailbox', 'small=*@s.example;max-messages=2'];
     const a = await instance(...boxes);

@@ -42,8 +42,13 @@ describe("sendmail's command line", () => {
     assert.deepEqual(args(['-S', 'h.test:27']).sink, { host: 'h.test', port: 27 });
   });
 
-  it('refuses what it cannot do with a usage error', () => {
-    for (const bad of [['-bs'], ['-bp'], ['-Z'], ['-f'], ['--smtp-addr'], ['-S', 'nohost']])
+  it('refuses what it cannot do with a usage error, and a line break where it would start a header or command', () => {
+    const breaks = [
+      ['-F', 'Name\nBcc: x@evil.test'],
+      ['-F', 'Name\rBcc: x@evil.test'],
+      ['-f', 'a@b\r\nRCPT TO:<x@evil.test>'],
+    ];
+    for (const bad of [['-bs'], ['-bp'], ['-Z'], ['-f'], ['--smtp-addr'], ['-S', 'nohost'], ...breaks, ['a@b\nc']])
       assert.throws(() => args(bad), UsageError, bad.join(' '));
   });
 });
@@ -57,6 +62,13 @@ describe('the submitted message', () => {
       s.text,
       'Subject: hi\r\nFrom: Web Server <www-data@box.test>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\nMessage-ID: <u1@box.test>\r\n\r\nbody\n',
     );
+  });
+
+  it('reads a bare CR in the header as a space: it cannot smuggle in a hidden Bcc line', () => {
+    const s = build('To: a@x.test\rBcc: evil@x.test\nSubject: s\n\nbody\n', ['-t']);
+    // One To field, shown whole to every reader; no field of its own that -t would hide.
+    assert.match(s.text, /^To: a@x.test Bcc: evil@x.test\r\nSubject: s\r\n/);
+    assert.doesNotMatch(s.text, /\r(?!\n)/);
   });
 
   it('keeps the headers it has, takes the sender from From, and with -t the recipients from To, Cc and Bcc', () => {

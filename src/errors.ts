@@ -109,11 +109,15 @@ export class SinkTimeoutError<M = unknown> extends SmtpdError {
   }
 }
 
-/** A job of a worker thread failed: its time budget ran out (`timedOut`), the worker died, or the sink closed. */
+/**
+ * A job of a worker thread failed: its time budget ran out (`timeout`),
+ * another job's did and the worker was `replaced` under it, the worker
+ * `failed` or died, or the sink `closed`.
+ */
 export class WorkerJobError extends SmtpdError {
   constructor(
     message: string,
-    readonly timedOut: boolean,
+    readonly reason: 'timeout' | 'replaced' | 'failed' | 'closed',
   ) {
     super('ERR_SMTPD_WORKER_JOB', message);
   }

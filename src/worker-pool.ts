@@ -4,7 +4,7 @@
  * replaced, so a super-linear path in a library (a parser, a cleaner)
  * costs that one request, never the sink. Used for the printers' large
  * messages (handlers/render-pool.ts) and the inbox's parses and previews
- * (store/inbox-worker.ts).
+ * (http/view-pool.ts).
  *
  * The protocol is `{id, job}` in, `{id, reply}` or `{id, error}` out; the
  * worker's side is `serveJobs`.
@@ -37,6 +37,7 @@ export class WorkerPool<Job, Reply> {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending<Reply>>();
   private nextId = 0;
+  private closed = false;
 
   /**
    * @param script the worker's module, as a URL of its compiled `.js` or its `.ts` source (the one beside the caller)
@@ -48,18 +49,14 @@ export class WorkerPool<Job, Reply> {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Jobs sent and not answered yet. */
-  get busy(): number {
-    return this.pending.size;
-  }
-
   /** Runs `job` in the worker; rejects with WorkerJobError when it fails, dies or takes too long. */
   run(job: Job, transfer: readonly ArrayBuffer[] = [], timeoutMs = this.timeoutMs): Promise<Reply> {
+    if (this.closed) return Promise.reject(new WorkerJobError('the sink is shutting down', 'closed'));
     const worker = this.start();
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(new WorkerJobError(`${this.what} took longer than ${timeoutMs} ms`, true));
+        this.fail(new WorkerJobError(`${this.what} took longer than ${timeoutMs} ms`, 'timeout'), id);
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       worker.postMessage({ id, job }, transfer as ArrayBuffer[]);
@@ -68,8 +65,9 @@ export class WorkerPool<Job, Reply> {
 
   /** Stops the worker (at shutdown); anything pending is rejected. */
   async close(): Promise<void> {
+    this.closed = true;
     const worker = this.worker;
-    this.fail(new WorkerJobError('the sink is shutting down', false));
+    this.fail(new WorkerJobError('the sink is shutting down', 'closed'));
     await worker?.terminate();
   }
 
@@ -85,31 +83,57 @@ export class WorkerPool<Job, Reply> {
       if (!p) return;
       this.pending.delete(answer.id);
       clearTimeout(p.timer);
-      if ('error' in answer) p.reject(new WorkerJobError(`the worker failed: ${answer.error}`, false));
+      if ('error' in answer) p.reject(new WorkerJobError(`the worker failed: ${answer.error}`, 'failed'));
       else p.resolve(answer.reply);
     });
     // A worker already replaced (after a timeout) may still report its end: not the current one's business.
     worker.on(
       'error',
       (err) =>
-        this.worker === worker && this.fail(new WorkerJobError(`the worker died: ${err.stack ?? err.message}`, false)),
+        this.worker === worker &&
+        this.fail(new WorkerJobError(`the worker died: ${err.stack ?? err.message}`, 'failed')),
     );
-    worker.on('exit', () => this.worker === worker && this.fail(new WorkerJobError('the worker exited', false)));
+    worker.on('exit', () => this.worker === worker && this.fail(new WorkerJobError('the worker exited', 'failed')));
     this.worker = worker;
     return worker;
   }
 
-  /** Rejects everything pending and drops the worker: the next job starts a new one. */
-  private fail(err: Error): void {
+  /**
+   * Rejects everything pending and drops the worker: the next job starts a
+   * new one. When one job ran out of time (`culprit`), only it gets `err`
+   * (`timeout`); the others were not at fault and may be run again.
+   */
+  private fail(err: WorkerJobError, culprit?: number): void {
     const worker = this.worker;
     this.worker = null;
+    const bystander = new WorkerJobError(
+      `the worker was replaced while ${this.what}: another job ran out of time`,
+      'replaced',
+    );
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(err);
+      p.reject(culprit === undefined || id === culprit ? err : bystander);
       this.pending.delete(id);
     }
     void worker?.terminate();
   }
+}
+
+/**
+ * `data` copied into shared memory, to post to a worker: posted as is, a
+ * buffer is serialised and copied twice (50 ms for 30 MiB, all of it on the
+ * posting thread); one copy costs a fifth of that, and the worker reads it
+ * in place (`inPlace`).
+ */
+export function toShared(data: Buffer): Buffer {
+  const shared = Buffer.from(new SharedArrayBuffer(data.length));
+  data.copy(shared);
+  return shared;
+}
+
+/** A buffer posted to a worker arrives as a plain Uint8Array: a Buffer over the same memory again. */
+export function inPlace(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** The worker's side: answers each job with `run`'s reply (its buffers transferred) or its error. */

@@ -14,6 +14,7 @@ import { pyStrip } from './py-text.js';
 import { R, type Reply } from './reply.js';
 import { type ChannelConfig } from './config.js';
 import { type TlsInfo } from './actions.js';
+import { authRefusal, recipientRefusal, sizeRefusal } from './transaction-rules.js';
 
 /** One transaction (smtpd's mailfrom/rcpttos/options); RSET and the end of DATA replace it. */
 export interface Transaction {
@@ -256,7 +257,8 @@ function mail(ctx: CommandContext, arg: string | null): void {
   if (tx.mailFrom) return ctx.send(R.R503_NESTED_MAIL);
   // RFC 3207 section 4 and RFC 4954 section 6: a server may insist on either.
   if (ctx.config.requireTls && ctx.session.tls === null) return ctx.send(R.R530_NEED_TLS);
-  if (ctx.config.auth?.required && ctx.session.authUser === null) return ctx.send(R.R530_NEED_AUTH);
+  const unauthenticated = authRefusal(ctx.config, ctx.session.authUser !== null);
+  if (unauthenticated) return ctx.send(unauthenticated);
   const maxMessages = ctx.config.maxMessagesPerConnection;
   if (maxMessages > 0 && ctx.messagesAccepted >= maxMessages) {
     ctx.send(R.R421_TOO_MANY_MESSAGES(ctx.config.hostname));
@@ -279,7 +281,8 @@ function mail(ctx: CommandContext, arg: string | null): void {
   if (size !== undefined) {
     // smtpd crashed on a bare SIZE keyword (True.isdigit()); it is a syntax error.
     if (size === true || !/^[0-9]+$/.test(size)) return ctx.send(syntaxError);
-    if (ctx.config.dataSizeLimit && Number(size) > ctx.config.dataSizeLimit) return ctx.send(R.R552_SIZE_EXCEEDED);
+    const tooLarge = sizeRefusal(ctx.config, Number(size));
+    if (tooLarge) return ctx.send(tooLarge);
   }
   if (ctx.config.dsn) {
     const bad = checkDsnMailParams(params);
@@ -309,10 +312,8 @@ function rcpt(ctx: CommandContext, arg: string | null): void {
   }
   // smtpd recognises no RCPT parameters (DSN's, with `dsn`, are taken out above).
   if (params.size > 0) return ctx.send(R.R555_RCPT_PARAMS);
-  const refusal = ctx.config.acceptRecipient?.(path.address);
+  const refusal = recipientRefusal(ctx.config, path.address, tx.rcptTos.length);
   if (refusal) return ctx.send(refusal);
-  const maxRecipients = ctx.config.maxRecipients;
-  if (maxRecipients > 0 && tx.rcptTos.length >= maxRecipients) return ctx.send(R.R452_TOO_MANY_RECIPIENTS);
   tx.rcptTos.push(path.address);
   tx.rcptOptions = path.options;
   ctx.send(R.R250_RCPT_OK);

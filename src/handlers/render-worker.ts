@@ -10,13 +10,12 @@ import { FORMATS } from '../printers/registry.js';
 import { loadColorStyle, PLAIN, type Style } from '../printers/style.js';
 import type { RenderJob, RenderReply } from './render-pool.js';
 import { prepare, renderOutput } from './render.js';
-import { serveJobs } from '../worker-pool.js';
+import { inPlace, serveJobs } from '../worker-pool.js';
 
 let color: Promise<Style> | undefined;
 
 async function run(job: RenderJob): Promise<{ reply: RenderReply; transfer: ArrayBuffer[] }> {
-  const data = Buffer.from(job.message.data.buffer, job.message.data.byteOffset, job.message.data.byteLength);
-  const message: Message = { ...job.message, data };
+  const message: Message = { ...job.message, data: inPlace(job.message.data) };
   const context = await prepare(message, job.extra, job.settings);
   const rendered: Uint8Array[] = [];
   for (const output of job.outputs) {

@@ -40,7 +40,9 @@ const VOID = new Set(
 const TAG_NAME = /^[a-z][a-z0-9:._-]*$/;
 const ATTRIBUTE_NAME = /^[a-z_:][a-z0-9:._-]*$/;
 
-const escapeText = (s: string) => s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+/** Text as HTML: `&`, `<` and `>` escaped. */
+export const escapeText = (s: string) =>
+  s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 const escapeAttribute = (s: string) => s.replace(/[&"]/g, (c) => (c === '&' ? '&amp;' : '&quot;'));
 
 /** Attributes whose value is a URL that is fetched (counted as remote when it is one). */

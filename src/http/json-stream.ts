@@ -28,8 +28,10 @@ function large(value: unknown): boolean {
     if (typeof v === 'string') {
       total += v.length;
       if (v.length > PIECE || total > YIELD_BYTES) return true;
-    } else if (Array.isArray(v)) stack.push(...v);
-    else if (v !== null && typeof v === 'object' && !(v instanceof Date)) stack.push(...Object.values(v));
+    } else if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
+      // One at a time: a spread of a huge array (a header block of a million fields) overflows the stack.
+      for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);
+    }
   }
   return false;
 }

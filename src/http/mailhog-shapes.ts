@@ -128,10 +128,11 @@ export function mailhogPart(entry: StoredMessage, n: number): { type: string; bo
 }
 
 /** The message as MailHog's API gives it (`data.Message`). */
-export function mailhogMessage(entry: StoredMessage, hostname: string): Record<string, unknown> {
+export function mailhogMessage(entry: StoredMessage, hostname: string, maxBytes = Infinity): Record<string, unknown> {
   const m = entry.message;
   const id = `${entry.id}@${hostname}`;
-  const data = m.data.toString('utf8');
+  // An event carries a large message's start only (`maxBytes`); the API reads it whole.
+  const data = m.data.toString('utf8', 0, Math.min(m.data.length, maxBytes));
   const content = contentFromString(data);
   const headers = { ...content.Headers };
   const has = (name: string) => Object.keys(headers).find((k) => k.toLowerCase() === name);
@@ -150,6 +151,16 @@ export function mailhogMessage(entry: StoredMessage, hostname: string): Record<s
     MIME: content.MIME,
     Raw: { From: m.mailFrom, To: m.rcptTos, Data: data, Helo: m.helo },
   };
+}
+
+/** MailHog's list and search answer: a page of messages and the counts. */
+export function mailhogMessages(
+  total: number,
+  start: number,
+  page: readonly StoredMessage[],
+  hostname: string,
+): Record<string, unknown> {
+  return { total, count: page.length, start, items: page.map((e) => mailhogMessage(e, hostname)) };
 }
 
 /** MailHog's search kinds (its in-memory storage): `from`, `to`, `containing`, case-insensitive. */

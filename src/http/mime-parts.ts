@@ -10,6 +10,7 @@
  * space allowed, RFC 2046 5.1.1); depth and part count are bounded.
  */
 import { createHash } from 'node:crypto';
+import libmime from 'libmime';
 import { firstFieldValues, headerBlockEnd, lineAt } from '../header-block.js';
 
 export interface MimePart {
@@ -122,33 +123,18 @@ function asUtf8(latin1: string): string {
   }
 }
 
-/** An RFC 2047 encoded word's text (`=?charset?B|Q?text?=`), or null when its charset is unknown. */
-function decodeWord(charset: string, encoding: string, text: string): string | null {
-  const bytes =
-    encoding.toUpperCase() === 'B'
-      ? Buffer.from(text, 'base64')
-      : decodeQuotedPrintable(Buffer.from(text.replaceAll('_', ' '), 'latin1'));
-  try {
-    return new TextDecoder(charset.split('*')[0]).decode(bytes);
-  } catch {
-    return null;
-  }
-}
+/** How much of a file name is read: far past any file system's, and the decoder's work stays small. */
+const MAX_NAME_CHARS = 4096;
 
 /**
  * A part's file name as Mailpit gives it: RFC 2231 (already decoded by
  * `params`), RFC 2047 encoded words (as mail clients write them, though the
- * RFC does not allow them in a quoted parameter), raw UTF-8; white space
- * between two encoded words goes.
+ * RFC does not allow them in a quoted parameter: libmime, mailparser's own
+ * decoder), raw UTF-8.
  */
 export function fileName(raw: string): string {
-  const name = asUtf8(raw);
-  if (!name.includes('=?')) return name;
-  return name
-    .replace(/(\?=)\s+(?==\?)/g, '$1')
-    .replace(/=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g, (word, charset: string, enc: string, text: string) => {
-      return decodeWord(charset, enc, text) ?? word;
-    });
+  const name = asUtf8(raw.slice(0, MAX_NAME_CHARS));
+  return name.includes('=?') ? libmime.decodeWords(name) : name;
 }
 
 /** Every leaf part of the message, in order, numbered as Mailpit (enmime) numbers them. */

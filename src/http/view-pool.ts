@@ -12,8 +12,8 @@ import type { Message } from '../message.js';
 import { WorkerJobError } from '../errors.js';
 import { PARSE_TIMEOUT_MS } from '../printers/parse-message.js';
 import { parseStored, type ParseResult } from '../store/message-store.js';
-import { WorkerPool } from '../worker-pool.js';
-import { previewHtml, type Preview } from './html-view.js';
+import { toShared, WorkerPool } from '../worker-pool.js';
+import { escapeText, previewHtml, type Preview } from './html-view.js';
 import { mimeParts } from './mime-parts.js';
 
 /** Messages at least this large are parsed in the worker. */
@@ -30,13 +30,6 @@ export type ViewJob =
   | { readonly kind: 'preview'; readonly html: string; readonly data: Buffer; readonly id: string };
 
 export type ViewReply = ParseResult | Preview;
-
-/** Copies `data` into shared memory: posted as is, it would be serialised and copied twice. */
-function shared(data: Buffer): Buffer {
-  const out = Buffer.from(new SharedArrayBuffer(data.length));
-  data.copy(out);
-  return out;
-}
 
 /** The preview's `cid:` resolver for a message: its parts' URLs, the parts read once when first asked. */
 export function partUrls(id: string, data: Buffer): (contentId: string) => string | null {
@@ -58,41 +51,44 @@ export class ViewPool {
   /** The parse of a stored message: in the worker when large; a failure or an overrun is a parse error. */
   async parse(message: Message): Promise<ParseResult> {
     if (message.data.length < PARSE_OFFLOAD_BYTES) return parseStored(message);
-    try {
-      const job = { kind: 'parse', message: { ...message, data: shared(message.data) } } as const;
-      return (await this.pool.run(job)) as ParseResult;
-    } catch (err) {
-      if (!(err instanceof WorkerJobError)) throw err;
-      return { parsed: null, parseError: err.message };
-    }
+    const job = { kind: 'parse', message: { ...message, data: toShared(message.data) } } as const;
+    const reply = await this.run(job, PARSE_TIMEOUT_MS);
+    return reply instanceof WorkerJobError ? { parsed: null, parseError: reply.message } : (reply as ParseResult);
   }
 
   /** The preview of a message's HTML; past its budget, a notice and the message's text instead. */
   async preview(id: string, data: Buffer, html: string, text: string | null): Promise<Preview> {
     if (html.length < PREVIEW_OFFLOAD_CHARS) return previewHtml(html, { cid: partUrls(id, data) });
-    try {
-      return (await this.pool.run(
-        { kind: 'preview', html, data: shared(data), id },
-        [],
-        PREVIEW_TIMEOUT_MS,
-      )) as Preview;
-    } catch (err) {
-      if (!(err instanceof WorkerJobError)) throw err;
-      return { html: notice(err.message, text), remote: 0 };
-    }
+    const reply = await this.run({ kind: 'preview', html, data: toShared(data), id }, PREVIEW_TIMEOUT_MS);
+    return reply instanceof WorkerJobError ? { html: notice(reply.message, text), remote: 0 } : (reply as Preview);
   }
 
   close(): Promise<void> {
     return this.pool.close();
   }
+
+  /**
+   * Runs a job; resolves with its reply, or with the WorkerJobError that
+   * ended it. A job that failed only because another one ran out of time
+   * (and took the worker with it) is run once more: its own mail did nothing.
+   */
+  private async run(job: ViewJob, timeoutMs: number): Promise<ViewReply | WorkerJobError> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.pool.run(job, [], timeoutMs);
+      } catch (err) {
+        if (!(err instanceof WorkerJobError)) throw err;
+        if (err.reason !== 'replaced' || attempt > 0) return err;
+      }
+    }
+  }
 }
 
 /** What the preview shows when the HTML could not be cleaned in time: why, and the text part. */
 function notice(why: string, text: string | null): string {
-  const escape = (s: string) => s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
   return (
     `<!DOCTYPE html><p><strong>smtpd-ts could not prepare this message's HTML for the preview</strong> ` +
-    `(${escape(why)}). Its text part follows; the HTML is in the Raw tab and the .eml download.</p>` +
-    `<pre style="white-space:pre-wrap">${escape(text ?? '')}</pre>`
+    `(${escapeText(why)}). Its text part follows; the HTML is in the Raw tab and the .eml download.</p>` +
+    `<pre style="white-space:pre-wrap">${escapeText(text ?? '')}</pre>`
   );
 }

@@ -10,6 +10,7 @@ import os from 'node:os';
 import tls from 'node:tls';
 import { R, formatReply, isAcceptance, parseReply, type Reply } from '../channel/reply.js';
 import { countBareLineEndings } from '../channel/data-decoder.js';
+import { transactionRefusal } from '../channel/transaction-rules.js';
 import {
   resolveChannelConfig,
   SMTP_DEFAULTS,
@@ -378,15 +379,11 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     peer: Endpoint,
     authenticated: boolean,
   ): Reply | undefined {
-    const config = this.channelConfig;
-    if (config.auth?.required && !authenticated) return R.R530_NEED_AUTH;
-    if (config.dataSizeLimit > 0 && size > config.dataSizeLimit) return R.R552_SIZE_EXCEEDED;
-    if (config.maxRecipients > 0 && envelope.to.length > config.maxRecipients) return R.R452_TOO_MANY_RECIPIENTS;
-    for (const address of envelope.to) {
-      const refusal = this.acceptRecipient?.(address, peer);
-      if (refusal) return refusal;
-    }
-    return undefined;
+    const policy = this.acceptRecipient;
+    return transactionRefusal(
+      { ...this.channelConfig, acceptRecipient: policy ? (address) => policy(address, peer) : undefined },
+      { authenticated, size, to: envelope.to },
+    );
   }
 
   /** @internal */

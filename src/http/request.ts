@@ -1,5 +1,6 @@
 /**
- * Request bodies: read within a bound, parsed as JSON, and the fields of
+ * What a request says: query parameters and the path, read as Mailpit and
+ * MailHog read them, and bodies: read within a bound, parsed as JSON, and the fields of
  * Mailpit's bulk requests read as Go's encoding/json reads them into its
  * structs: a key matches a field in any case, a value of the wrong type is
  * an error (400), `null` leaves the field empty. Mailpit's DELETE
@@ -66,4 +67,27 @@ export function goFields<S extends Record<string, FieldType>>(
     out[name] = value;
   }
   return out as { [K in keyof S]: FieldValue<S[K]> };
+}
+
+/** A non-negative integer query parameter, or `fallback` (Mailpit ignores what is not one). */
+export function intParam(url: URL, name: string, fallback: number): number {
+  const value = url.searchParams.get(name);
+  if (value === null || !/^\d+$/.test(value)) return fallback;
+  return Math.min(Number(value), Number.MAX_SAFE_INTEGER);
+}
+
+/** The path with %-escapes decoded; a malformed one is a bad request. */
+export function decodePath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    throw new HttpError(400, 'malformed %-escape in the path');
+  }
+}
+
+/** MailHog's start and limit: positive integers only, the limit 50 by default and 250 at most. */
+export function mailhogStartLimit(url: URL): { start: number; limit: number } {
+  const start = intParam(url, 'start', 0);
+  const limit = intParam(url, 'limit', 50);
+  return { start, limit: limit === 0 ? 50 : Math.min(limit, 250) };
 }

@@ -1,0 +1,148 @@
+/**
+ * The inbox's live events: Mailpit's WebSocket (`/api/events`: new,
+ * update, delete, truncate, prune, stats) and MailHog's server-sent events
+ * (`/api/v1/events`: each new message). Bounded: at most MAX_LISTENERS of
+ * each kind, and a listener that lets MAX_LISTENER_BACKLOG wait unread is
+ * dropped rather than buffered for without end.
+ */
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { MessageStore, StoredMessage } from '../store/message-store.js';
+import { VERSION } from '../version.js';
+import type { RequestGuard } from './guard.js';
+import { HttpError } from './http-error.js';
+import { mailhogMessage } from './mailhog-shapes.js';
+import { summary } from './mailpit-shapes.js';
+
+/** Event listeners of each kind (MailHog's streams, Mailpit's WebSockets) at once. */
+export const MAX_LISTENERS = 64;
+
+/** What may wait unread for one listener before it is dropped, in bytes. */
+export const MAX_LISTENER_BACKLOG = 1024 * 1024;
+
+/** The most of a message a MailHog event carries. */
+const EVENT_MAX_BYTES = 256 * 1024;
+
+/** How often an idle event stream gets a keep-alive, in ms (MailHog: 30 s). */
+const KEEPALIVE_MS = 30_000;
+
+export class EventStreams {
+  /** Open MailHog event streams (`/api/v1/events`). */
+  private readonly streams = new Set<http.ServerResponse>();
+  private keepalive: NodeJS.Timeout | undefined;
+  /** Mailpit's WebSocket event stream (`/api/events`). */
+  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private statsTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: MessageStore,
+    /** The host name in MailHog's message IDs. */
+    private readonly hostname: string,
+    private readonly guard: RequestGuard,
+  ) {
+    // The frames are built only when someone listens: the SMTP path pays nothing otherwise
+    // (a new message's summary needs its parse).
+    store.on('new', (e: StoredMessage) => {
+      if (this.sockets.clients.size === 0) return;
+      void store.load(e).then(() => this.broadcast('new', () => summary(e)));
+    });
+    store.on('update', (e: StoredMessage) => this.broadcast('update', () => ({ ID: e.id, Read: e.read })));
+    // Mailpit says `delete` for a message deleted, `prune` (no data) for one dropped past the bounds.
+    // (everything deleted at once is one `truncate`).
+    store.on('removed', (e: StoredMessage, reason: 'deleted' | 'pruned' | 'cleared') => {
+      if (reason === 'deleted') this.broadcast('delete', () => ({ ID: e.id }));
+      else if (reason === 'pruned') this.broadcast('prune', () => null);
+    });
+    store.on('truncate', () => this.broadcast('truncate', () => null));
+  }
+
+  /** `/api/events`: a WebSocket, for a request from this server's own pages or from outside a browser. */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    try {
+      if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/api/events')
+        throw new HttpError(404, '404 page not found');
+      this.guard.checkUpgrade(req);
+      if (this.sockets.clients.size >= MAX_LISTENERS) throw new HttpError(503, `too many listeners (${MAX_LISTENERS})`);
+    } catch (err) {
+      const e = err instanceof HttpError ? err : new HttpError(400, 'bad request');
+      socket.end(
+        `HTTP/1.1 ${e.status} ${http.STATUS_CODES[e.status]}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${e.message}\n`,
+      );
+      return;
+    }
+    this.sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      ws.on('error', () => {});
+      // Messages from the client are not read (Mailpit's are pings).
+      ws.on('message', () => {});
+    });
+  }
+
+  /** Mailpit's WebsocketNotification `{Type, Data}` to every client; `stats` follows changes, 250 ms later. */
+  private broadcast(type: string, data: () => unknown): void {
+    if (this.sockets.clients.size === 0) return;
+    const frame = JSON.stringify({ Type: type, Data: data() });
+    for (const ws of this.sockets.clients) {
+      if (ws.readyState !== ws.OPEN) continue;
+      // A listener that does not read is dropped rather than buffered for without end.
+      if (ws.bufferedAmount > MAX_LISTENER_BACKLOG) ws.terminate();
+      else ws.send(frame);
+    }
+    if (type === 'stats' || this.statsTimer !== undefined) return;
+    this.statsTimer = setTimeout(() => {
+      this.statsTimer = undefined;
+      const store = this.store;
+      this.broadcast('stats', () => ({ Total: store.size, Unread: store.unread, Version: `smtpd-ts ${VERSION}` }));
+    }, 250).unref();
+  }
+
+  /** MailHog's event stream: each new message as `event: data`, a keep-alive every 30 s. */
+  private readonly onNew = (entry: StoredMessage): void => {
+    if (this.streams.size === 0) return;
+    // A large message's event carries its first EVENT_MAX_BYTES (MailHog's UI only lists it; GET reads it whole).
+    const message = mailhogMessage(entry, this.hostname, EVENT_MAX_BYTES);
+    const frame = `event: data\ndata: ${JSON.stringify(message)}\n\n`;
+    for (const res of this.streams) this.toStream(res, frame);
+  };
+
+  /** Writes to one event stream; a listener that does not read is dropped, not buffered for without end. */
+  private toStream(res: http.ServerResponse, frame: string): void {
+    if (res.writableLength > MAX_LISTENER_BACKLOG) {
+      this.streams.delete(res);
+      res.destroy();
+    } else res.write(frame);
+  }
+
+  open(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.streams.size >= MAX_LISTENERS) throw new HttpError(503, `too many listeners (${MAX_LISTENERS})`);
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      Connection: 'keep-alive',
+    });
+    res.write(': smtpd-ts\n\n');
+    this.streams.add(res);
+    if (this.streams.size === 1) {
+      this.store.on('new', this.onNew);
+      this.keepalive = setInterval(() => {
+        for (const r of this.streams) this.toStream(r, 'event: keepalive\ndata: \n\n');
+      }, KEEPALIVE_MS).unref();
+    }
+    req.on('close', () => {
+      this.streams.delete(res);
+      if (this.streams.size > 0) return;
+      this.store.off('new', this.onNew);
+      clearInterval(this.keepalive);
+    });
+  }
+
+  /** Ends every stream and socket (at shutdown). */
+  close(): void {
+    clearInterval(this.keepalive);
+    clearTimeout(this.statsTimer);
+    for (const ws of this.sockets.clients) ws.terminate();
+    this.sockets.close();
+    this.store.off('new', this.onNew);
+    for (const res of this.streams) res.end();
+  }
+}

@@ -18,13 +18,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient, Client as PgClient, ClientConfig } from 'pg';
-import { firstFieldValues } from '../header-block.js';
 import type { Message } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
 import type { MailboxLimits } from './mailboxes.js';
 import type { MessageStore, StoredMessage } from './message-store.js';
 import { searchSql } from '../http/search.js';
-import { parseMessage, type ParsedAddress } from '../printers/parse-message.js';
+import { INSERTED, insertRow, toMessage, type InsertRow, type Row } from './postgres-row.js';
 
 const TABLE = 'smtpd_ts_messages';
 const CHANNEL = 'smtpd_ts';
@@ -36,108 +35,12 @@ const RETENTION_MS = 10_000;
 /** Ids per NOTIFY (a payload is at most 8000 bytes); also the most rows one insert commits. */
 const IDS_PER_NOTIFY = 250;
 const ROWS_PER_INSERT = 100;
-/** The columns an insert fills, with their placeholders' casts (words from the text given). */
-const INSERTED = [
-  'id',
-  'received_at',
-  'mailbox',
-  'size',
-  'mail_from',
-  'rcpt_to',
-  'subject',
-  'from_text',
-  'to_text',
-  'cc_text',
-  'bcc_text',
-  'reply_to_text',
-  'message_id',
-  'attachments',
-  'envelope',
-  'raw',
-  'words',
-];
-/** Messages up to this size are parsed for their summary (as Mailpit parses at ingest); larger give their headers. */
-const PARSED_MAX = 256 * 1024;
-/** Text indexed for full-text search, at most. */
-const WORDS_MAX = 256 * 1024;
-
-/** What the search reads of a message, as the embedded store's predicate reads it (src/http/search.ts). */
-interface Summary {
-  readonly subject: string;
-  readonly from: string;
-  readonly to: string;
-  readonly cc: string;
-  readonly bcc: string;
-  readonly replyTo: string;
-  readonly messageId: string;
-  readonly attachments: number;
-  readonly text: string;
-}
-
-async function summarize(message: Message): Promise<Summary> {
-  const list = (as: readonly ParsedAddress[]) =>
-    as
-      .map((a) => `${a.name} <${a.address}>`)
-      .join(', ')
-      .toLowerCase();
-  if (message.data.length <= PARSED_MAX) {
-    const p = await parseMessage(message).catch(() => null);
-    if (p)
-      return {
-        subject: p.subject ?? '',
-        from: list(p.from),
-        to: list(p.to),
-        cc: list(p.cc),
-        bcc: list(p.bcc),
-        replyTo: (p.headers.find((h) => h.name.toLowerCase() === 'reply-to')?.value ?? '').toLowerCase(),
-        messageId: (p.messageId ?? '').replace(/^<|>$/g, '').toLowerCase(),
-        attachments: p.attachments.length,
-        text: (p.text ?? p.html ?? '').slice(0, WORDS_MAX),
-      };
-  }
-  const fields = firstFieldValues(message.data, message.data.length, 'utf8');
-  const get = (name: string) => (fields.get(name) ?? '').toLowerCase();
-  return {
-    subject: (fields.get('subject') ?? '').slice(0, 1000),
-    from: get('from'),
-    to: get('to'),
-    cc: get('cc'),
-    bcc: get('bcc'),
-    replyTo: get('reply-to'),
-    messageId: get('message-id').replace(/^<|>$/g, ''),
-    attachments: /^multipart\/mixed/.test(get('content-type')) ? 1 : 0,
-    text: '',
-  };
-}
-
-/** One message's values for the insert, in INSERTED's order. */
-type InsertRow = readonly unknown[];
-
 interface Pending {
   readonly row: InsertRow;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
   /** Committed alone: its group's commit failed. */
   readonly alone?: boolean;
-}
-
-/**
- * The most characters of the full-text column's input: PostgreSQL's tsvector
- * is at most 1 MiB, and a To header of 40,000 addresses passed it (every
- * retry of that message, and every message committed with it, got 451).
- */
-const MAX_WORDS_CHARS = 256 * 1024;
-
-/** The most characters of a summary column (addresses, subject), which searches read with LIKE. */
-const MAX_COLUMN_CHARS = 64 * 1024;
-
-/**
- * A summary value as a text column takes it: PostgreSQL's text holds no
- * NUL (it becomes U+FFFD, as a lone surrogate does on the way), and the
- * value is cut at `max` characters.
- */
-function column(value: string, max = MAX_COLUMN_CHARS): string {
-  return value.replaceAll('\0', '\ufffd').slice(0, max);
 }
 
 const SCHEMA = `
@@ -190,55 +93,6 @@ export function redactUrl(url: string): string {
   } catch {
     return 'the --store URL';
   }
-}
-
-interface Row {
-  id: string;
-  received_at: Date;
-  mailbox: string | null;
-  read: boolean;
-  mail_from: string;
-  rcpt_to: string[];
-  envelope: Envelope;
-  raw: Buffer;
-}
-
-/** The envelope as stored: what a Message holds besides its bytes. */
-interface Envelope {
-  readonly helo: string;
-  readonly extended: boolean;
-  readonly peer: Message['peer'];
-  readonly local: Message['local'];
-  readonly mailOptions: readonly string[];
-  readonly rcptOptions: readonly string[];
-  readonly bareLineEndings: Message['bareLineEndings'];
-  readonly tls: Message['tls'] | null;
-  readonly authUser: string | null;
-  readonly dialogue: Message['dialogue'] | null;
-  readonly relay: RelayRecord | null;
-  readonly messageId: string;
-}
-
-function toMessage(row: Row): Message {
-  const e = row.envelope;
-  return {
-    id: e.messageId,
-    receivedAt: row.received_at,
-    peer: e.peer,
-    local: e.local,
-    helo: e.helo,
-    extended: e.extended,
-    mailFrom: row.mail_from,
-    rcptTos: row.rcpt_to,
-    mailOptions: e.mailOptions,
-    rcptOptions: e.rcptOptions,
-    data: row.raw,
-    bareLineEndings: e.bareLineEndings,
-    tls: e.tls ?? null,
-    authUser: e.authUser,
-    mailbox: row.mailbox,
-    ...(e.dialogue ? { dialogue: e.dialogue } : {}),
-  };
 }
 
 const COLUMNS = 'id, received_at, mailbox, read, mail_from, rcpt_to, envelope, raw';
@@ -308,45 +162,7 @@ export class PostgresInbox {
    * reached or refuses: the caller answers 451.
    */
   async insert(id: string, message: Message, relay: RelayRecord | null = null): Promise<void> {
-    const envelope: Envelope = {
-      helo: message.helo,
-      extended: message.extended,
-      peer: message.peer,
-      local: message.local,
-      mailOptions: message.mailOptions,
-      rcptOptions: message.rcptOptions,
-      bareLineEndings: message.bareLineEndings,
-      tls: message.tls ?? null,
-      authUser: message.authUser ?? null,
-      dialogue: message.dialogue ?? null,
-      relay,
-      messageId: message.id,
-    };
-    const s = await summarize(message);
-    const row: InsertRow = [
-      id,
-      message.receivedAt,
-      message.mailbox === undefined || message.mailbox === null ? null : column(message.mailbox),
-      message.data.length,
-      column(message.mailFrom),
-      message.rcptTos.map((r) => column(r)),
-      column(s.subject),
-      column(s.from),
-      column(s.to),
-      column(s.cc),
-      column(s.bcc),
-      column(s.replyTo),
-      column(s.messageId),
-      s.attachments,
-      // jsonb holds no \u0000 either.
-      JSON.stringify(envelope).replaceAll('\\u0000', '\\ufffd'),
-      message.data,
-      // The words PostgreSQL's full-text search finds a message by: subject, addresses, envelope, text.
-      column(
-        [s.subject, s.from, s.to, s.cc, s.bcc, message.mailFrom, ...message.rcptTos, s.text].join(' '),
-        MAX_WORDS_CHARS,
-      ),
-    ];
+    const row = await insertRow(id, message, relay);
     await new Promise<void>((resolve, reject) => {
       this.pending.push({ row, resolve, reject });
       if (!this.inserting) void this.flush();

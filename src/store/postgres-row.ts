@@ -1,0 +1,196 @@
+/**
+ * A message as a row of `--store`'s table (postgres-store.ts), both ways:
+ * the values an insert writes (the raw bytes, the envelope as jsonb, and a
+ * summary that searches read, made at arrival as Mailpit makes its own),
+ * and the Message read back from a row. Every text value is made fit for
+ * PostgreSQL first: no NUL, bounded, so what the embedded store accepts the
+ * database accepts too.
+ */
+import { firstFieldValues } from '../header-block.js';
+import type { Message } from '../message.js';
+import { parseMessage, type ParsedAddress } from '../printers/parse-message.js';
+import type { RelayRecord } from '../relay/outcome.js';
+
+/** The columns an insert fills, with their placeholders' casts (words from the text given). */
+export const INSERTED = [
+  'id',
+  'received_at',
+  'mailbox',
+  'size',
+  'mail_from',
+  'rcpt_to',
+  'subject',
+  'from_text',
+  'to_text',
+  'cc_text',
+  'bcc_text',
+  'reply_to_text',
+  'message_id',
+  'attachments',
+  'envelope',
+  'raw',
+  'words',
+];
+/** Messages up to this size are parsed for their summary (as Mailpit parses at ingest); larger give their headers. */
+const PARSED_MAX = 256 * 1024;
+/**
+ * Text indexed for full-text search, at most: PostgreSQL's tsvector is at
+ * most 1 MiB, and a To header of 40,000 addresses passed it (every retry of
+ * that message, and every message committed with it, got 451).
+ */
+const WORDS_MAX = 256 * 1024;
+
+/** What the search reads of a message, as the embedded store's predicate reads it (src/http/search.ts). */
+interface Summary {
+  readonly subject: string;
+  readonly from: string;
+  readonly to: string;
+  readonly cc: string;
+  readonly bcc: string;
+  readonly replyTo: string;
+  readonly messageId: string;
+  readonly attachments: number;
+  readonly text: string;
+}
+
+async function summarize(message: Message): Promise<Summary> {
+  const list = (as: readonly ParsedAddress[]) =>
+    as
+      .map((a) => `${a.name} <${a.address}>`)
+      .join(', ')
+      .toLowerCase();
+  if (message.data.length <= PARSED_MAX) {
+    const p = await parseMessage(message).catch(() => null);
+    if (p)
+      return {
+        subject: p.subject ?? '',
+        from: list(p.from),
+        to: list(p.to),
+        cc: list(p.cc),
+        bcc: list(p.bcc),
+        replyTo: (p.headers.find((h) => h.name.toLowerCase() === 'reply-to')?.value ?? '').toLowerCase(),
+        messageId: (p.messageId ?? '').replace(/^<|>$/g, '').toLowerCase(),
+        attachments: p.attachments.length,
+        text: (p.text ?? p.html ?? '').slice(0, WORDS_MAX),
+      };
+  }
+  const fields = firstFieldValues(message.data, message.data.length, 'utf8');
+  const get = (name: string) => (fields.get(name) ?? '').toLowerCase();
+  return {
+    subject: (fields.get('subject') ?? '').slice(0, 1000),
+    from: get('from'),
+    to: get('to'),
+    cc: get('cc'),
+    bcc: get('bcc'),
+    replyTo: get('reply-to'),
+    messageId: get('message-id').replace(/^<|>$/g, ''),
+    attachments: /^multipart\/mixed/.test(get('content-type')) ? 1 : 0,
+    text: '',
+  };
+}
+
+/** The most characters of a summary column (addresses, subject), which searches read with LIKE. */
+const MAX_COLUMN_CHARS = 64 * 1024;
+
+/**
+ * A summary value as a text column takes it: PostgreSQL's text holds no
+ * NUL (it becomes U+FFFD, as a lone surrogate does on the way), and the
+ * value is cut at `max` characters.
+ */
+function column(value: string, max = MAX_COLUMN_CHARS): string {
+  return value.replaceAll('\0', '\ufffd').slice(0, max);
+}
+
+export interface Row {
+  id: string;
+  received_at: Date;
+  mailbox: string | null;
+  read: boolean;
+  mail_from: string;
+  rcpt_to: string[];
+  envelope: Envelope;
+  raw: Buffer;
+}
+
+/** The envelope as stored: what a Message holds besides its bytes. */
+interface Envelope {
+  readonly helo: string;
+  readonly extended: boolean;
+  readonly peer: Message['peer'];
+  readonly local: Message['local'];
+  readonly mailOptions: readonly string[];
+  readonly rcptOptions: readonly string[];
+  readonly bareLineEndings: Message['bareLineEndings'];
+  readonly tls: Message['tls'] | null;
+  readonly authUser: string | null;
+  readonly dialogue: Message['dialogue'] | null;
+  readonly relay: RelayRecord | null;
+  readonly messageId: string;
+}
+
+export function toMessage(row: Row): Message {
+  const e = row.envelope;
+  return {
+    id: e.messageId,
+    receivedAt: row.received_at,
+    peer: e.peer,
+    local: e.local,
+    helo: e.helo,
+    extended: e.extended,
+    mailFrom: row.mail_from,
+    rcptTos: row.rcpt_to,
+    mailOptions: e.mailOptions,
+    rcptOptions: e.rcptOptions,
+    data: row.raw,
+    bareLineEndings: e.bareLineEndings,
+    tls: e.tls ?? null,
+    authUser: e.authUser,
+    mailbox: row.mailbox,
+    ...(e.dialogue ? { dialogue: e.dialogue } : {}),
+  };
+}
+
+/** One message's values for the insert, in INSERTED's order. */
+export type InsertRow = readonly unknown[];
+
+/** The values an insert writes for `message`, in INSERTED's order. */
+export async function insertRow(id: string, message: Message, relay: RelayRecord | null): Promise<InsertRow> {
+  const envelope: Envelope = {
+    helo: message.helo,
+    extended: message.extended,
+    peer: message.peer,
+    local: message.local,
+    mailOptions: message.mailOptions,
+    rcptOptions: message.rcptOptions,
+    bareLineEndings: message.bareLineEndings,
+    tls: message.tls ?? null,
+    authUser: message.authUser ?? null,
+    dialogue: message.dialogue ?? null,
+    relay,
+    messageId: message.id,
+  };
+  const s = await summarize(message);
+  return [
+    id,
+    message.receivedAt,
+    message.mailbox === undefined || message.mailbox === null ? null : column(message.mailbox),
+    message.data.length,
+    column(message.mailFrom),
+    message.rcptTos.map((r) => column(r)),
+    column(s.subject),
+    column(s.from),
+    column(s.to),
+    column(s.cc),
+    column(s.bcc),
+    column(s.replyTo),
+    column(s.messageId),
+    s.attachments,
+    // jsonb holds no \u0000 either: NUL in any string of the envelope (a HELO, the dialogue) is U+FFFD.
+    JSON.stringify(envelope, (_key, value: unknown) =>
+      typeof value === 'string' ? value.replaceAll('\0', '\ufffd') : value,
+    ),
+    message.data,
+    // The words PostgreSQL's full-text search finds a message by: subject, addresses, envelope, text.
+    column([s.subject, s.from, s.to, s.cc, s.bcc, message.mailFrom, ...message.rcptTos, s.text].join(' '), WORDS_MAX),
+  ];
+}

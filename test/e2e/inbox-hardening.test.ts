@@ -6,14 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SMTPServer as UpstreamServer } from 'smtp-server';
+import WebSocket from 'ws';
 import { inboxUrl, startCli, type RunningCli } from '../helpers/cli.js';
 import { sendMail } from '../helpers/smtp-client.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 async function withInbox(args: readonly string[], body: (cli: RunningCli, url: string) => Promise<void>) {
   const cli = await startCli(['-n', '--http', '127.0.0.1:0', ...args, '127.0.0.1:0']);
@@ -31,6 +32,15 @@ async function deliver(cli: RunningCli, data: string | Buffer, to = ['user@examp
 
 const html = (body: string) =>
   `From: a@example.test\r\nTo: user@example.test\r\nSubject: html\r\nContent-Type: text/html\r\n\r\n${body}\r\n`;
+
+/** POST /api/v1/send of a small message from a@allowed.test to `to`. */
+function apiSend(url: string, headers: Record<string, string>, to: string, extra: Record<string, unknown> = {}) {
+  return fetch(`${url}/api/v1/send`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ From: { Email: 'a@allowed.test' }, To: [{ Email: to }], Subject: 's', ...extra }),
+  });
+}
 
 async function ids(url: string, headers: Record<string, string> = {}): Promise<string[]> {
   const list = (await (await fetch(`${url}/api/v1/messages`, { headers })).json()) as { messages: { ID: string }[] };
@@ -119,6 +129,8 @@ describe('the inbox against hostile mail', () => {
 });
 
 describe('the inbox against hostile requests', () => {
+  const tmp = tempDir('inbox-requests');
+
   it('refuses searches past the bounds and NUL with 400, and still answers a normal one', async () => {
     await withInbox([], async (cli, url) => {
       assert.equal(await deliver(cli, 'Subject: findme\r\n\r\nbody words\r\n'), 250);
@@ -159,7 +171,7 @@ describe('the inbox against hostile requests', () => {
     });
   });
 
-  it('caps event listeners: the 65th MailHog stream gets 503', async () => {
+  it('caps event listeners: the 65th MailHog stream and the 65th WebSocket get 503', async () => {
     await withInbox([], async (_cli, url) => {
       const streams = await Promise.all(
         Array.from({ length: 64 }, async () => {
@@ -172,32 +184,62 @@ describe('the inbox against hostile requests', () => {
       const extra = await fetch(`${url}/api/v1/events`);
       assert.equal(extra.status, 503);
       for (const c of streams) c.abort();
+      const open = (): Promise<WebSocket | number> =>
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket(`${url.replace('http:', 'ws:')}/api/events`);
+          ws.once('open', () => resolve(ws));
+          ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          ws.once('error', reject);
+        });
+      const sockets = await Promise.all(Array.from({ length: 64 }, open));
+      assert.ok(sockets.every((ws) => ws instanceof WebSocket));
+      assert.equal(await open(), 503);
+      for (const ws of sockets) (ws as WebSocket).terminate();
+    });
+  });
+
+  it('drops a MailHog listener that never reads once 1 MiB waits for it, and serves the others on', async () => {
+    await withInbox([], async (cli, url) => {
+      const { port } = new URL(url);
+      const slow = net.connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => slow.once('connect', resolve));
+      slow.write(`GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      slow.pause(); // never reads: the kernel's buffers fill, then the server's
+      const ended = new Promise<void>((resolve) => slow.once('end', resolve).once('close', resolve));
+      // 80 events of 256 KiB: more than loopback's socket buffers hold, so the server's own backlog grows.
+      const body = `Subject: big\r\n\r\n${'x'.repeat(76)}\r\n`.repeat(3400);
+      for (let i = 0; i < 80; i++) assert.equal(await deliver(cli, body), 250);
+      let frames = 0;
+      slow.setEncoding('latin1').on('data', (chunk: string) => (frames += chunk.split('event: data').length - 1));
+      slow.resume();
+      // The server closed it: a stream kept open would never end (bounded: 15 s).
+      const timeout = new Promise<void>((_resolve, reject) => {
+        setTimeout(() => reject(new Error('the slow listener was never dropped')), 15_000).unref();
+      });
+      await Promise.race([ended, timeout]);
+      assert.ok(frames < 80, `${frames} of 80 events reached the dropped listener`);
+      const events = await fetch(`${url}/api/v1/events`);
+      assert.equal(events.status, 200, 'other listeners are served');
+      await events.body?.cancel();
     });
   });
 
   it('answers a CORS preflight without credentials when --http-auth-file is on', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-preflight-'));
-    await writeFile(path.join(dir, 'users'), 'qa:s3cret\n');
-    try {
-      await withInbox(
-        ['--http-auth-file', path.join(dir, 'users'), '--http-cors', 'http://app.test'],
-        async (_cli, url) => {
-          const pre = await fetch(`${url}/api/v1/messages`, {
-            method: 'OPTIONS',
-            headers: { Origin: 'http://app.test', 'Access-Control-Request-Method': 'DELETE' },
-          });
-          assert.equal(pre.status, 200);
-          assert.equal(pre.headers.get('access-control-allow-origin'), 'http://app.test');
-          assert.equal((await fetch(`${url}/api/v1/messages`)).status, 401, 'the request itself still needs them');
-        },
-      );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await writeFile(tmp.join('users'), 'qa:s3cret\n');
+    await withInbox(['--http-auth-file', tmp.join('users'), '--http-cors', 'http://app.test'], async (_cli, url) => {
+      const pre = await fetch(`${url}/api/v1/messages`, {
+        method: 'OPTIONS',
+        headers: { Origin: 'http://app.test', 'Access-Control-Request-Method': 'DELETE' },
+      });
+      assert.equal(pre.status, 200);
+      assert.equal(pre.headers.get('access-control-allow-origin'), 'http://app.test');
+      assert.equal((await fetch(`${url}/api/v1/messages`)).status, 401, 'the request itself still needs them');
+    });
   });
 });
 
 describe('relaying through the API follows the relay policy', () => {
+  const tmp = tempDir('api-relay');
   let upstream: UpstreamServer;
   let port = 0;
   const received: string[][] = [];
@@ -225,46 +267,30 @@ describe('relaying through the API follows the relay policy', () => {
   it('refuses a send and a release to a domain, a size or an identity SMTP would refuse', async () => {
     const args = ['--relay', `127.0.0.1:${port}`, '--relay-domains', 'allowed.test', '-s', '1k', '--require-auth'];
     await withInbox([...args, '--auth-insecure'], async (_cli, url) => {
-      const send = (to: string, extra: Record<string, unknown> = {}) =>
-        fetch(`${url}/api/v1/send`, {
-          method: 'POST',
-          body: JSON.stringify({ From: { Email: 'a@allowed.test' }, To: [{ Email: to }], Subject: 's', ...extra }),
-        });
-      const refused = await send('victim@elsewhere.test');
+      const refused = await apiSend(url, {}, 'victim@elsewhere.test');
       assert.equal(refused.status, 400);
       assert.match(await refused.text(), /Authentication required/, '--require-auth without --http-auth-file');
       assert.deepEqual(received, []);
     });
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-api-relay-'));
-    await writeFile(path.join(dir, 'users'), 'qa:pw\n');
+    await writeFile(tmp.join('users'), 'qa:pw\n');
     const auth = { Authorization: `Basic ${Buffer.from('qa:pw').toString('base64')}` };
-    try {
-      await withInbox([...args, '--auth-insecure', '--http-auth-file', path.join(dir, 'users')], async (cli, url) => {
-        const send = (to: string, extra: Record<string, unknown> = {}) =>
-          fetch(`${url}/api/v1/send`, {
-            method: 'POST',
-            headers: auth,
-            body: JSON.stringify({ From: { Email: 'a@allowed.test' }, To: [{ Email: to }], Subject: 's', ...extra }),
-          });
-        assert.match(await (await send('victim@elsewhere.test')).text(), /relaying to this domain is not allowed/);
-        const big = { Attachments: [{ Content: Buffer.alloc(200 * 1024).toString('base64'), Filename: 'a.bin' }] };
-        assert.match(await (await send('ok@allowed.test', big)).text(), /message size exceeds/);
-        assert.deepEqual(received, []);
-        assert.equal((await send('ok@allowed.test')).status, 200);
-        assert.deepEqual(received, [['ok@allowed.test']]);
-        const [id] = await ids(url, auth);
-        const release = await fetch(`${url}/api/v1/message/${id}/release`, {
-          method: 'POST',
-          headers: auth,
-          body: JSON.stringify({ To: ['victim@elsewhere.test'] }),
-        });
-        assert.equal(release.status, 400);
-        assert.equal(received.length, 1, 'the release reached nobody');
-        void cli;
+    await withInbox([...args, '--auth-insecure', '--http-auth-file', tmp.join('users')], async (_cli, url) => {
+      const send = (to: string, extra: Record<string, unknown> = {}) => apiSend(url, auth, to, extra);
+      assert.match(await (await send('victim@elsewhere.test')).text(), /relaying to this domain is not allowed/);
+      const big = { Attachments: [{ Content: Buffer.alloc(200 * 1024).toString('base64'), Filename: 'a.bin' }] };
+      assert.match(await (await send('ok@allowed.test', big)).text(), /message size exceeds/);
+      assert.deepEqual(received, []);
+      assert.equal((await send('ok@allowed.test')).status, 200);
+      assert.deepEqual(received, [['ok@allowed.test']]);
+      const [id] = await ids(url, auth);
+      const release = await fetch(`${url}/api/v1/message/${id}/release`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ To: ['victim@elsewhere.test'] }),
       });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+      assert.equal(release.status, 400);
+      assert.equal(received.length, 1, 'the release reached nobody');
+    });
   });
 
   it('keeps nothing the upstream refused: three tries, no copy', async () => {
@@ -276,27 +302,25 @@ describe('relaying through the API follows the relay policy', () => {
 });
 
 describe('files and peers', () => {
+  const tmp = tempDir('inbox-files');
+
   it('--save-dir reads back regular files only: no FIFO hang, no link followed, the count true', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-maildir-'));
-    try {
-      for (const sub of ['new', 'cur', 'tmp']) await mkdir(path.join(dir, 'Maildir', sub), { recursive: true });
-      const maildir = path.join(dir, 'Maildir');
-      await writeFile(path.join(maildir, 'new', '1700000000.M1P1.host'), 'Subject: real\r\n\r\nreal\r\n');
-      await writeFile(path.join(dir, 'secret'), 'Subject: secret\r\n\r\nsecret\r\n');
-      await symlink(path.join(dir, 'secret'), path.join(maildir, 'new', '1700000001.M1P1.host'));
-      execFileSync('mkfifo', [path.join(maildir, 'new', '1700000002.M1P1.host')]);
-      await withInbox(['--save-dir', maildir], async (cli, url) => {
-        assert.match(cli.stderr(), /inbox: 1 message\(s\) read from the Maildir/);
-        const list = (await (await fetch(`${url}/api/v1/messages`)).json()) as { messages: { Subject: string }[] };
-        assert.deepEqual(
-          list.messages.map((m) => m.Subject),
-          ['real'],
-        );
-      });
-      assert.deepEqual((await readdir(path.join(maildir, 'new'))).length, 3);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const dir = tmp.path;
+    for (const sub of ['new', 'cur', 'tmp']) await mkdir(path.join(dir, 'Maildir', sub), { recursive: true });
+    const maildir = path.join(dir, 'Maildir');
+    await writeFile(path.join(maildir, 'new', '1700000000.M1P1.host'), 'Subject: real\r\n\r\nreal\r\n');
+    await writeFile(path.join(dir, 'secret'), 'Subject: secret\r\n\r\nsecret\r\n');
+    await symlink(path.join(dir, 'secret'), path.join(maildir, 'new', '1700000001.M1P1.host'));
+    execFileSync('mkfifo', [path.join(maildir, 'new', '1700000002.M1P1.host')]);
+    await withInbox(['--save-dir', maildir], async (cli, url) => {
+      assert.match(cli.stderr(), /inbox: 1 message\(s\) read from the Maildir/);
+      const list = (await (await fetch(`${url}/api/v1/messages`)).json()) as { messages: { Subject: string }[] };
+      assert.deepEqual(
+        list.messages.map((m) => m.Subject),
+        ['real'],
+      );
+    });
+    assert.deepEqual((await readdir(path.join(maildir, 'new'))).length, 3);
   });
 
   it('believes a PROXY header only from --proxy-protocol-from: a direct client cannot claim a relaying address', async () => {
@@ -328,29 +352,25 @@ describe('files and peers', () => {
   });
 
   it('files the mail of an AUTH user whose folder name would pass 255 bytes', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-longuser-'));
-    try {
-      await withInbox(['--save-dir', dir, '--auth-insecure'], async (cli, url) => {
-        const user = 'é'.repeat(50);
-        const { SmtpClient } = await import('../helpers/smtp-client.js');
-        const c = await SmtpClient.connect(cli.port);
-        await c.read();
-        await c.command('EHLO x');
-        const login = await c.command(`AUTH PLAIN ${Buffer.from(`\0${user}\0pw`).toString('base64')}`);
-        assert.equal(login.code, 235);
-        await c.command('MAIL FROM:<a@b.test>');
-        await c.command('RCPT TO:<c@d.test>');
-        await c.command('DATA');
-        c.write('Subject: long\r\n\r\nx\r\n.\r\n');
-        assert.equal((await c.read()).code, 250);
-        await c.command('QUIT');
-        assert.equal((await ids(url)).length, 1);
-        const folders = (await readdir(dir)).filter((f) => f.startsWith('.'));
-        assert.equal(folders.length, 1);
-        assert.ok(Buffer.byteLength(folders[0]!) <= 255);
-      });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const dir = tmp.join('long-user');
+    await withInbox(['--save-dir', dir, '--auth-insecure'], async (cli, url) => {
+      const user = 'é'.repeat(50);
+      const { SmtpClient } = await import('../helpers/smtp-client.js');
+      const c = await SmtpClient.connect(cli.port);
+      await c.read();
+      await c.command('EHLO x');
+      const login = await c.command(`AUTH PLAIN ${Buffer.from(`\0${user}\0pw`).toString('base64')}`);
+      assert.equal(login.code, 235);
+      await c.command('MAIL FROM:<a@b.test>');
+      await c.command('RCPT TO:<c@d.test>');
+      await c.command('DATA');
+      c.write('Subject: long\r\n\r\nx\r\n.\r\n');
+      assert.equal((await c.read()).code, 250);
+      await c.command('QUIT');
+      assert.equal((await ids(url)).length, 1);
+      const folders = (await readdir(dir)).filter((f) => f.startsWith('.'));
+      assert.equal(folders.length, 1);
+      assert.ok(Buffer.byteLength(folders[0]!) <= 255);
+    });
   });
 });

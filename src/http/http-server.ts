@@ -250,9 +250,9 @@ export class InboxHttpServer {
       if (!entry) throw new HttpError(404, 'Message not found');
       await store.load(entry);
       if (view[2] === 'txt') return text(res, entry.parsed?.text ?? '');
-      const html = entry.parsed?.html;
-      if (!html) throw new HttpError(404, 'Message does not contain HTML');
-      const cleaned = await this.views.preview(entry.id, entry.message.data, html, entry.parsed?.text ?? null);
+      const preview = this.views.preview(entry);
+      if (!preview) throw new HttpError(404, 'Message does not contain HTML');
+      const cleaned = await preview;
       res.setHeader('X-DNS-Prefetch-Control', 'off');
       return sendBytes(res, Buffer.from(cleaned.html), {
         type: 'text/html; charset=utf-8',
@@ -305,11 +305,7 @@ export class InboxHttpServer {
       store.setRead(entry, true);
       return this.heavy([entry], async () => {
         await store.load(entry);
-        const html = entry.parsed?.html;
-        const remote = html
-          ? (await this.views.preview(entry.id, entry.message.data, html, entry.parsed?.text ?? null)).remote
-          : 0;
-        await json(res, fullMessage(entry, remote));
+        await json(res, fullMessage(entry, (await this.views.preview(entry))?.remote ?? 0));
       });
     }
     // MailHog's message routes: its ID is ours with `@hostname`.

@@ -19,12 +19,23 @@ const PIECE = 64 * 1024;
 /** Bytes written between two turns of the event loop. */
 const YIELD_BYTES = 1 << 20;
 
+/**
+ * A value made only when the writer reaches it: a list of large messages
+ * is built one message at a time, each just before it is written, instead
+ * of all of them on one turn of the event loop. An answer holding one is
+ * always streamed.
+ */
+export class Deferred {
+  constructor(readonly make: () => unknown) {}
+}
+
 /** Whether `value` holds a string over PIECE characters, or over 1 MiB of strings in all (walked to that point). */
 function large(value: unknown): boolean {
   let total = 0;
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const v = stack.pop();
+    if (v instanceof Deferred) return true;
     if (typeof v === 'string') {
       total += v.length;
       if (v.length > PIECE || total > YIELD_BYTES) return true;
@@ -55,6 +66,7 @@ function* stringPieces(s: string): Generator<string> {
 
 /** `value` as JSON.stringify writes it (toJSON, undefined left out of objects and null in arrays), in pieces. */
 function* pieces(value: unknown): Generator<string> {
+  if (value instanceof Deferred) return yield* pieces(value.make());
   if (typeof value === 'string') return yield* stringPieces(value);
   if (value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     return yield JSON.stringify(value) ?? 'null';

@@ -9,6 +9,7 @@
  * headers MailHog adds.
  */
 import type { StoredMessage } from '../store/message-store.js';
+import { Deferred } from './json-stream.js';
 import { rfc3339 } from './mailpit-shapes.js';
 
 export interface MailhogPath {
@@ -153,14 +154,24 @@ export function mailhogMessage(entry: StoredMessage, hostname: string, maxBytes 
   };
 }
 
-/** MailHog's list and search answer: a page of messages and the counts. */
+/** A page holding this much mail or more is made message by message as it is written. */
+const DEFER_BYTES = 1 << 20;
+
+/**
+ * MailHog's list and search answer: a page of messages and the counts, each
+ * message made as it is written (json-stream.ts): a page of large messages
+ * is never built whole on one turn.
+ */
 export function mailhogMessages(
   total: number,
   start: number,
   page: readonly StoredMessage[],
   hostname: string,
 ): Record<string, unknown> {
-  return { total, count: page.length, start, items: page.map((e) => mailhogMessage(e, hostname)) };
+  const bytes = page.reduce((n, e) => n + e.message.data.length, 0);
+  const make = (e: StoredMessage) => mailhogMessage(e, hostname);
+  const items = bytes < DEFER_BYTES ? page.map(make) : page.map((e) => new Deferred(() => make(e)));
+  return { total, count: page.length, start, items };
 }
 
 /** MailHog's search kinds (its in-memory storage): `from`, `to`, `containing`, case-insensitive. */

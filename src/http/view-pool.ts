@@ -11,7 +11,8 @@
 import type { Message } from '../message.js';
 import { WorkerJobError } from '../errors.js';
 import { PARSE_TIMEOUT_MS } from '../printers/parse-message.js';
-import { parseStored, type ParseResult } from '../store/message-store.js';
+import type { ParsedMessage } from '../printers/parse-message.js';
+import { parseStored, type ParseResult, type StoredMessage } from '../store/message-store.js';
 import { toShared, WorkerPool } from '../worker-pool.js';
 import { escapeText, previewHtml, type Preview } from './html-view.js';
 import { mimeParts } from './mime-parts.js';
@@ -47,6 +48,7 @@ export class ViewPool {
     'reading the message',
     PARSE_TIMEOUT_MS,
   );
+  private readonly previews = new WeakMap<ParsedMessage, Promise<Preview>>();
 
   /** The parse of a stored message: in the worker when large; a failure or an overrun is a parse error. */
   async parse(message: Message): Promise<ParseResult> {
@@ -56,8 +58,24 @@ export class ViewPool {
     return reply instanceof WorkerJobError ? { parsed: null, parseError: reply.message } : (reply as ParseResult);
   }
 
-  /** The preview of a message's HTML; past its budget, a notice and the message's text instead. */
-  async preview(id: string, data: Buffer, html: string, text: string | null): Promise<Preview> {
+  /**
+   * The preview of a loaded message's HTML (null when it has none); past its
+   * budget, a notice and the message's text instead. Kept while its parse
+   * is (opening a message counts its remote content, then its frame shows
+   * it: cleaned once).
+   */
+  preview(entry: StoredMessage): Promise<Preview> | null {
+    const parsed = entry.parsed;
+    if (!parsed?.html) return null;
+    let made = this.previews.get(parsed);
+    if (!made) {
+      made = this.makePreview(entry.id, entry.message.data, parsed.html, parsed.text);
+      this.previews.set(parsed, made);
+    }
+    return made;
+  }
+
+  private async makePreview(id: string, data: Buffer, html: string, text: string | null): Promise<Preview> {
     if (html.length < PREVIEW_OFFLOAD_CHARS) return previewHtml(html, { cid: partUrls(id, data) });
     const reply = await this.run({ kind: 'preview', html, data: toShared(data), id }, PREVIEW_TIMEOUT_MS);
     return reply instanceof WorkerJobError ? { html: notice(reply.message, text), remote: 0 } : (reply as Preview);

@@ -100,6 +100,14 @@ describe('smtpd-ts sendmail', () => {
       [64, 'smtpd-ts sendmail: no recipient: give them as arguments, or use -t\n'],
     );
     assert.equal((await sendmail(['-S', to, '-bs'], '')).code, 64);
+    // A line break in -F or -f would start a header line or a command of its own: a usage error, nothing sent.
+    for (const flags of [
+      ['-F', 'Name\nBcc: x@evil.test'],
+      ['-f', 'a@b.test\r\nRCPT TO:<x@evil.test>'],
+    ]) {
+      const injected = await sendmail(['-S', to, ...flags, 'x@example.test'], 'Subject: x\n\nbody\n');
+      assert.deepEqual([injected.code, injected.stderr.split('\n').length], [64, 2], injected.stderr);
+    }
     const big = await sendmail(['-S', to, 'x@example.test'], `Subject: big\n\n${'x'.repeat(5000)}\n`);
     assert.equal(big.code, 69);
     assert.match(big.stderr, /x@example\.test: 552 /);

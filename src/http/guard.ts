@@ -57,10 +57,10 @@ export class RequestGuard {
     const allowed = this.options.allowHosts ?? [];
     if (!isLoopbackName(name) && name !== bound && !allowed.includes(name))
       throw new HttpError(403, `forbidden: Host ${host || '(none)'} is not this server (see --http-allow-host)`);
-    const origin = req.headers.origin;
     const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
-    if (!safe && origin !== undefined && origin !== `http://${host}` && !this.corsAllows(origin))
-      throw new HttpError(403, `forbidden: a request from ${origin} may not change this inbox`);
+    const foreign = this.foreignOrigin(req);
+    if (!safe && foreign !== null)
+      throw new HttpError(403, `forbidden: a request from ${foreign} may not change this inbox`);
     const users = this.options.users;
     if (users && needsAuth && !authorized(req.headers.authorization, users))
       throw new HttpError(401, 'authentication required');
@@ -87,8 +87,14 @@ export class RequestGuard {
   checkUpgrade(req: http.IncomingMessage): void {
     this.check(req);
     // A page on another site may open a WebSocket to localhost.
+    const foreign = this.foreignOrigin(req);
+    if (foreign !== null) throw new HttpError(403, `forbidden: a page from ${foreign} may not follow this inbox`);
+  }
+
+  /** The request's Origin when it is another site's that `--http-cors` does not name; else null. */
+  private foreignOrigin(req: http.IncomingMessage): string | null {
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}` && !this.corsAllows(origin))
-      throw new HttpError(403, `forbidden: a page from ${origin} may not follow this inbox`);
+    if (origin === undefined || origin === `http://${req.headers.host ?? ''}` || this.corsAllows(origin)) return null;
+    return origin;
   }
 }

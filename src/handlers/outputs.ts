@@ -52,6 +52,22 @@ export interface OutputHandlerOptions {
   readonly onWritten?: (message: Message, context: PrintContext) => void;
 }
 
+/**
+ * What an output is given after a message that was written but not
+ * accepted: a line for human formats, a `withdrawn` record for JSON.
+ * `reply`: what the client got (`451`, or `no reply`).
+ */
+export function withdrawalNotice(
+  output: Pick<Output, 'format' | 'style'>,
+  id: string,
+  reply: string,
+  reason: string,
+): string {
+  return output.format.human
+    ? withdrawalLine(`${reply}: ${reason}`, output.style)
+    : jsonLine(withdrawalRecord(id, reason));
+}
+
 export class OutputHandler implements Handler {
   private readonly settings: RenderSettings;
   /** Formats large messages off this thread; null: everything is formatted here. */
@@ -102,7 +118,7 @@ export class OutputHandler implements Handler {
     const results = await Promise.allSettled(
       this.options.outputs.map(async ({ destination }, i) => {
         try {
-          await destination.write(rendered[i]!);
+          await destination.write(rendered[i]!, { id: message.id, savedAs: planned?.path });
         } catch (err) {
           throw new OutputError(`cannot write to ${destination.name}: ${describeIoError(err)}`, { cause: err });
         }
@@ -190,14 +206,13 @@ export class OutputHandler implements Handler {
     await Promise.all(
       this.options.outputs.map(async ({ format, style, destination }, i) => {
         if (results[i]!.status !== 'fulfilled') return;
-        const notice = format.human
-          ? withdrawalLine(failure.message, style)
-          : jsonLine(withdrawalRecord(message, failure.message));
-        await destination.write(notice).catch((err: unknown) => {
-          log.write(
-            `smtpd-ts: cannot withdraw message ${message.id} from ${destination.name}: ${describeIoError(err)}\n`,
-          );
-        });
+        await destination
+          .write(withdrawalNotice({ format, style }, message.id, '451', failure.message))
+          .catch((err: unknown) => {
+            log.write(
+              `smtpd-ts: cannot withdraw message ${message.id} from ${destination.name}: ${describeIoError(err)}\n`,
+            );
+          });
       }),
     );
   }

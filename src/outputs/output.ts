@@ -9,6 +9,12 @@ import type { Style } from '../printers/style.js';
 /** What a destination is given for one message: one text, or the parts of one in order. */
 export type Text = string | Uint8Array | readonly (string | Uint8Array)[];
 
+/** The message a text shows, and where `--save-dir` saved it (`--workers`' primary withdraws it if need be). */
+export interface TextOf {
+  readonly id: string;
+  readonly savedAs?: string | undefined;
+}
+
 /**
  * Somewhere text goes. `write` resolves once the text is written, or
  * rejects; the parts of one write are never interleaved with another's.
@@ -18,7 +24,8 @@ export interface Destination {
   readonly name: string;
   /** Whether it is a terminal (colour is on by default only there). */
   readonly isTTY: boolean;
-  write(text: Text): Promise<void>;
+  /** `of`: the message `text` shows, when it shows one (not for notices). */
+  write(text: Text, of?: TextOf): Promise<void>;
   /** Releases the destination (closes a file; leaves stdout open). */
   close(): Promise<void>;
 }

@@ -119,8 +119,8 @@ export interface WithdrawalRecord {
   readonly reason: string;
 }
 
-export function withdrawalRecord(message: Message, reason: string): WithdrawalRecord {
-  return { type: 'withdrawn', schemaVersion: JSON_SCHEMA_VERSION, id: message.id, reason };
+export function withdrawalRecord(id: string, reason: string): WithdrawalRecord {
+  return { type: 'withdrawn', schemaVersion: JSON_SCHEMA_VERSION, id, reason };
 }
 
 /**

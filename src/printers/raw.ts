@@ -118,9 +118,10 @@ export function printRaw(message: Message, context: PrintContext = {}): string {
 
 /**
  * The line human formats write after a message when another output failed:
- * the client got 451 and may send it again, so the message above was not
- * accepted.
+ * the client got 451 (or, when a `--workers` worker died, no reply) and may
+ * send it again, so the message above was not accepted. `reason` names the
+ * reply and why: `451: cannot write to …`.
  */
 export function withdrawalLine(reason: string, style: Style = PLAIN): string {
-  return `${style.frame(`---------- MESSAGE ABOVE NOT ACCEPTED (451: ${terminalSafe(reason)}) ----------`)}\n`;
+  return `${style.frame(`---------- MESSAGE ABOVE NOT ACCEPTED (${terminalSafe(reason)}) ----------`)}\n`;
 }

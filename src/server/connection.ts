@@ -14,7 +14,7 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { SMTPChannel } from '../channel/channel.js';
-import { R, formatReply, isAcceptance, type Reply } from '../channel/reply.js';
+import { R, formatReply, type Reply } from '../channel/reply.js';
 import type { ChannelConfig } from '../channel/config.js';
 import type { Action, ChannelMessage } from '../channel/actions.js';
 import type { Endpoint, Message, RefusalEvent } from '../message.js';
@@ -69,8 +69,8 @@ export interface ConnectionHost {
   /** Runs the handler; resolves with the verdict (undefined for 250), never rejects. */
   handle(message: Message): Promise<Reply | undefined>;
   nextId(): string;
-  /** A message was answered 2xx. */
-  accepted(message: Message): void;
+  /** A message handed to the handler was answered `verdict` (undefined: 250); the reply is written. */
+  settled(message: Message, verdict: Reply | undefined): void;
   /** A command was refused, or a TLS handshake failed. */
   refused(refusal: RefusalEvent): void;
   /** The connection has closed. */
@@ -519,7 +519,7 @@ export class Connection {
     const verdict = await this.host.handle(message);
     this.busy = false;
     this.apply(this.channel.settle(verdict));
-    if (isAcceptance(verdict)) this.host.accepted(message);
+    this.host.settled(message, verdict);
     if (this.closing && !this.peerEnded) return this.shutdown();
     this.pump();
   }

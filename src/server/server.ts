@@ -362,7 +362,7 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     const refusal = this.admit(envelope, data.length, peer, authenticated);
     if (refusal) return { message, verdict: refusal };
     const verdict = await this.handle(message);
-    if (verdict === undefined || isAcceptance(verdict)) this.accepted(message);
+    this.settled(message, verdict);
     return { message, verdict };
   }
 
@@ -399,9 +399,14 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
     return `${process.pid}.${this.count}`;
   }
 
-  /** @internal */
-  accepted(message: Message): void {
-    this.emit('message', message);
+  /**
+   * @internal A message handed to the handler has its reply: `message` when
+   * it was accepted, and `settled` for every one (with the verdict), once the
+   * reply is written (what `--workers`' primary waits for, protocol.ts).
+   */
+  settled(message: Message, verdict: Reply | undefined): void {
+    if (isAcceptance(verdict)) this.emit('message', message);
+    this.emit('settled', message, verdict);
   }
 
   /** @internal */

@@ -6,7 +6,8 @@
  * refuses.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -125,6 +126,66 @@ describe('--workers 2', () => {
         !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'),
         `worker ${pid} still runs`,
       );
+  });
+
+  it('withdraws a message its worker wrote but died before answering, and keeps serving', async () => {
+    // The second output is a FIFO nobody reads yet: the message's write to it waits while the
+    // first output already has it, and the worker is killed in that gap (issues 16 and 18).
+    const json = dir.join('died.jsonl');
+    const fifo = dir.join('died.fifo');
+    const maildir = dir.join('died-maildir');
+    execFileSync('mkfifo', [fifo]);
+    const reader = createReadStream(fifo);
+    const cli = await startCli([
+      '-n',
+      '--workers',
+      '2',
+      '--output',
+      `json:${json}`,
+      '--output',
+      `json:${fifo}`,
+      '--save-dir',
+      maildir,
+      '127.0.0.1:0',
+    ]);
+    const drained: Buffer[] = [];
+    const drain = () => {
+      if (reader.listenerCount('data') === 0) reader.on('data', (b: string | Buffer) => drained.push(Buffer.from(b)));
+    };
+    try {
+      const client = await SmtpClient.connect(cli.port);
+      await client.read();
+      await client.enterData();
+      // More than the pipe and the reader's buffer hold, so the FIFO write cannot complete.
+      client.write(`Subject: dies\r\n\r\n${`${'y'.repeat(70)}\r\n`.repeat(8000)}.\r\n`);
+      await until(() => existsSync(json) && readFileSync(json, 'utf8').includes('"dies"'), 10_000, 'the first output');
+      const id = (JSON.parse(readFileSync(json, 'utf8').split('\n')[0]!) as { id: string }).id;
+      assert.equal((await readdir(path.join(maildir, 'new'))).length, 1);
+      process.kill(Number(id.split('.')[0]), 'SIGKILL');
+      await assert.rejects(client.read(10_000), /connection closed/, 'no reply reached the client');
+      drain();
+      const withdrawn = (text: string) =>
+        text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { type: string; id: string; reason?: string })
+          .filter((r) => r.type === 'withdrawn');
+      await until(() => withdrawn(Buffer.concat(drained).toString()).length === 1, 10_000, 'the FIFO’s withdrawal');
+      await until(() => withdrawn(readFileSync(json, 'utf8')).length === 1, 10_000, 'the file’s withdrawal');
+      for (const record of [...withdrawn(readFileSync(json, 'utf8')), ...withdrawn(Buffer.concat(drained).toString())])
+        assert.deepEqual(
+          { id: record.id, reason: record.reason },
+          { id, reason: `worker ${id.split('.')[0]} exited (SIGKILL)` },
+        );
+      assert.deepEqual(await readdir(path.join(maildir, 'new')), [], 'its Maildir file is removed');
+      assert.match(cli.stderr(), /exited \(SIGKILL\); starting another/);
+      const codes = await sendMail(cli.port, { from: 'a@x.test', to: ['b@x.test'], data: 'Subject: next\r\n\r\nx' });
+      assert.equal(codes.at(-2), 250, 'the sink still serves');
+    } finally {
+      drain();
+      assert.deepEqual(await cli.stop('SIGTERM'), { code: 0, signal: null }, cli.stderr());
+      reader.destroy();
+    }
   });
 
   it('counts --max-connections across workers', async () => {

@@ -8,13 +8,15 @@
  * the listening line; the signals. A worker that dies is replaced.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { rm } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExpectationTracker } from '../../expect/tracker.js';
 import { openOutputs, type OpenedOutputs } from '../../outputs/open-outputs.js';
-import { describeIoError } from '../../outputs/output.js';
+import { describeIoError, type Output, type TextOf } from '../../outputs/output.js';
+import { withdrawalNotice } from '../../handlers/outputs.js';
 import { DEFAULT_MAX_CONNECTIONS, SHUTDOWN_GRACE_MS } from '../../server/server.js';
 import { ConnectionLimits } from '../../server/connection-limits.js';
 import type { Config } from '../config.js';
@@ -78,6 +80,70 @@ class ConnectionCount {
   }
 }
 
+/** A message a worker has had written and not yet answered: where it went, to withdraw it if the worker dies. */
+interface Unanswered {
+  readonly outs: Set<number>;
+  savedAs: string | undefined;
+}
+
+/**
+ * What each worker has had written for messages whose reply it has not yet
+ * sent. A worker that dies with any left leaves messages in the outputs
+ * that no client was told were accepted: they are withdrawn as the
+ * OutputHandler withdraws a message after a failed write.
+ */
+class Unsettled {
+  private readonly byWorker = new Map<Worker, Map<string, Unanswered>>();
+
+  /** Called when the write is asked for, so the withdrawal is queued after it on the same output. */
+  wrote(worker: Worker, of: TextOf, out: number): void {
+    let messages = this.byWorker.get(worker);
+    if (!messages) this.byWorker.set(worker, (messages = new Map()));
+    let entry = messages.get(of.id);
+    if (!entry) messages.set(of.id, (entry = { outs: new Set(), savedAs: undefined }));
+    entry.outs.add(out);
+    entry.savedAs ??= of.savedAs;
+  }
+
+  settled(worker: Worker, id: string): void {
+    this.byWorker.get(worker)?.delete(id);
+  }
+
+  /** What `worker` left unanswered; forgets the worker. */
+  take(worker: Worker): Map<string, Unanswered> {
+    const left = this.byWorker.get(worker) ?? new Map<string, Unanswered>();
+    this.byWorker.delete(worker);
+    return left;
+  }
+}
+
+/** Withdraws what a dead worker left unanswered: a notice in each output with the message, the Maildir file removed. */
+async function withdraw(
+  outputs: readonly Output[],
+  left: Map<string, Unanswered>,
+  reason: string,
+  log: NodeJS.WritableStream,
+): Promise<void> {
+  for (const [id, { outs, savedAs }] of left) {
+    if (savedAs !== undefined) await rm(savedAs, { force: true }).catch(() => {});
+    for (const out of outs) {
+      const output = outputs[out]!;
+      await output.destination.write(withdrawalNotice(output, id, 'no reply', reason)).catch((err: unknown) => {
+        log.write(`smtpd-ts: cannot withdraw message ${id} from ${output.destination.name}: ${describeIoError(err)}\n`);
+      });
+    }
+  }
+}
+
+/**
+ * Says `m` to `worker`. A worker may die between its question and the
+ * answer: the send then fails (EPIPE) in its callback, which is that
+ * worker's failure (its exit replaces it), never the primary's.
+ */
+function tell(worker: Worker, m: PrimarySays): void {
+  if (worker.isConnected()) worker.send(m, undefined, () => {});
+}
+
 /** Forks the workers and waits until every one listens; rejects with StartError or UsageError. */
 export async function startPrimary(config: Config, argv: readonly string[], io: CliIO): Promise<Primary> {
   if (config.workers > MAX_WORKERS) throw new UsageError(`--workers takes 1 to ${MAX_WORKERS}, not ${config.workers}`);
@@ -86,6 +152,11 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
   const expectations = expecting ? new ExpectationTracker(config.expectCount, config.expectations) : null;
   const events = new EventEmitter();
   const connections = new ConnectionCount(config);
+  const unsettled = new Unsettled();
+  /** The workers that have said they listen: only those have a listener for what the primary says. */
+  const listeners = new WeakSet<Worker>();
+  /** Withdrawals under way: stop() waits for them before the outputs close. */
+  const withdrawals = new Set<Promise<void>>();
   const told: WorkerStart = { isTTY: outputs.outputs.map((o) => o.destination.isTTY) };
   cluster.setupPrimary({ exec: RUN_ENTRY, args: [...argv], serialization: 'advanced', silent: false });
   let stopping = false;
@@ -98,17 +169,14 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
 
   const fork = (): Worker => {
     const worker = cluster.fork({ [WORKER_ENV]: JSON.stringify(told) });
-    let up = false;
-    // A worker may die between its question and our answer: the send then fails (EPIPE) in its callback,
-    // which is that worker's failure (its exit replaces it), never the primary's.
-    const answer = (m: PrimarySays) => {
-      if (worker.isConnected()) worker.send(m, undefined, () => {});
-    };
+    const answer = (m: PrimarySays) => tell(worker, m);
     worker.on('error', (err) => io.stderr.write(`smtpd-ts: worker ${worker.process.pid}: ${err.message}\n`));
     worker.on('message', (m: WorkerSays) => {
       switch (m.t) {
         case 'listening':
-          up = true;
+          listeners.add(worker);
+          // A shutdown sent while it was starting found no listener: it is told now.
+          if (stopping) return answer({ t: 'shutdown' });
           address ??= m;
           if (++listening === config.workers) onStarted();
           break;
@@ -118,6 +186,7 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
         case 'write': {
           const output = outputs.outputs[m.out];
           if (!output) return answer({ t: 'written', id: m.id, error: `no output #${m.out}` });
+          if (m.of) unsettled.wrote(worker, m.of, m.out);
           output.destination.write(m.text).then(
             () => answer({ t: 'written', id: m.id, error: null }),
             (err: unknown) => answer({ t: 'written', id: m.id, error: describeIoError(err) }),
@@ -130,8 +199,9 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
         case 'release':
           connections.release(worker);
           break;
-        case 'accepted':
-          events.emit('message');
+        case 'settled':
+          unsettled.settled(worker, m.message);
+          if (m.accepted) events.emit('message');
           break;
         case 'refusal':
           events.emit('refusal', m.refusal);
@@ -143,11 +213,16 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
     });
     worker.on('exit', (code, signal) => {
       connections.forget(worker);
+      const how = signal ?? `code ${code}`;
+      const left = unsettled.take(worker);
+      if (left.size > 0) {
+        const done = withdraw(outputs.outputs, left, `worker ${worker.process.pid} exited (${how})`, io.stderr);
+        withdrawals.add(done);
+        void done.then(() => withdrawals.delete(done));
+      }
       if (stopping) return;
-      if (!up) return onStarted(new StartError(`a worker exited (${signal ?? `code ${code}`}) before it listened`));
-      io.stderr.write(
-        `smtpd-ts: worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another\n`,
-      );
+      if (!listeners.has(worker)) return onStarted(new StartError(`a worker exited (${how}) before it listened`));
+      io.stderr.write(`smtpd-ts: worker ${worker.process.pid} exited (${how}); starting another\n`);
       fork();
     });
     return worker;
@@ -166,10 +241,12 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
               clearTimeout(timer);
               resolve();
             });
-            if (worker.isConnected()) worker.send({ t: 'shutdown' } satisfies PrimarySays, undefined, () => {});
+            // One still starting is told once it listens (above).
+            if (listeners.has(worker)) tell(worker, { t: 'shutdown' });
           }),
       ),
     );
+    await Promise.all(withdrawals);
   };
   const kill = () => {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');

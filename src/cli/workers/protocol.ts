@@ -7,7 +7,7 @@
  * behind `--exit-after`, `--expect*`, `--max-connections` and
  * `--connection-rate`, the run files, and the signals.
  */
-import type { Text } from '../../outputs/output.js';
+import type { Text, TextOf } from '../../outputs/output.js';
 import type { JsonRecord } from '../../printers/json.js';
 import type { RefusalEvent } from '../../message.js';
 
@@ -24,14 +24,18 @@ export interface WorkerStart {
 export type WorkerSays =
   | { readonly t: 'listening'; readonly address: string; readonly family: string; readonly port: number }
   | { readonly t: 'failed'; readonly message: string; readonly usage: boolean }
-  /** Write `text` to output `out`; answered with `written` and the same `id`. */
-  | { readonly t: 'write'; readonly id: number; readonly out: number; readonly text: Text }
+  /**
+   * Write `text` to output `out`; answered with `written` and the same `id`.
+   * `of`: the message it shows, which the primary withdraws (and removes
+   * from the Maildir) if this worker dies before it is `settled`.
+   */
+  | { readonly t: 'write'; readonly id: number; readonly out: number; readonly text: Text; readonly of: TextOf | null }
   /** May a new connection be served? Answered with `admitted` and the same `id`. */
   | { readonly t: 'admit'; readonly id: number }
   /** An admitted connection has closed. */
   | { readonly t: 'release' }
-  /** A message was answered 2xx (and written). */
-  | { readonly t: 'accepted' }
+  /** A message's reply is written (`accepted`: 2xx); sent in the same turn as the reply. */
+  | { readonly t: 'settled'; readonly message: string; readonly accepted: boolean }
   | { readonly t: 'refusal'; readonly refusal: RefusalEvent }
   /** A written message's record, for the expectations. */
   | { readonly t: 'observe'; readonly record: JsonRecord };

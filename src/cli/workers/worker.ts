@@ -7,9 +7,11 @@
  * Ctrl-C reaches every process of the group, and the workers wait to be
  * told. If the primary goes away, the worker exits at once.
  */
-import type { Destination, Text } from '../../outputs/output.js';
+import type { Destination, Text, TextOf } from '../../outputs/output.js';
 import type { Config } from '../config.js';
 import { start, type CliIO } from '../start.js';
+import { isAcceptance, type Reply } from '../../channel/reply.js';
+import type { Message } from '../../message.js';
 import { UsageError } from '../../errors.js';
 import { WORKER_ENV, type PrimarySays, type WorkerSays, type WorkerStart } from './protocol.js';
 
@@ -63,8 +65,8 @@ class RemoteDestination implements Destination {
     readonly isTTY: boolean,
   ) {}
 
-  async write(text: Text): Promise<void> {
-    const answer = await this.link.ask((id) => ({ t: 'write', id, out: this.index, text }));
+  async write(text: Text, of?: TextOf): Promise<void> {
+    const answer = await this.link.ask((id) => ({ t: 'write', id, out: this.index, text, of: of ?? null }));
     if (answer.t === 'written' && answer.error !== null) throw new Error(answer.error);
   }
 
@@ -96,7 +98,9 @@ export async function runWorker(config: Config, io: CliIO): Promise<number> {
     return 1;
   }
   const { server } = started;
-  server.on('message', () => link.send({ t: 'accepted' }));
+  server.on('settled', (message: Message, verdict: Reply | undefined) =>
+    link.send({ t: 'settled', message: message.id, accepted: isAcceptance(verdict) }),
+  );
   server.on('refusal', (refusal) => link.send({ t: 'refusal', refusal }));
   const { address, family, port } = started.address;
   link.send({ t: 'listening', address, family, port });

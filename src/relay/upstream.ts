@@ -91,6 +91,9 @@ export async function sendUpstream(
     connectionTimeout: options.timeoutMs,
     greetingTimeout: options.timeoutMs,
     socketTimeout: options.timeoutMs,
+    // Once the session is over (after QUIT's reply, or a failure) the socket is destroyed, not ended: an
+    // upstream that never closes its side would otherwise hold it, and the sink's exit, for 5 s.
+    socketCloseTimeout: 0,
     logger: false,
   });
   return new Promise((resolve) => {
@@ -103,7 +106,9 @@ export async function sendUpstream(
     const fail = (err: UpstreamError) => {
       if (done) return;
       finish(failed(envelope.rcptTos, err, upstream));
-      connection.close();
+      // A refusal leaves the session open: it ends with QUIT, as after a delivery (RFC 5321 4.1.1.10).
+      if (err.responseCode !== undefined) connection.quit();
+      else connection.close();
     };
     connection.on('error', fail);
     connection.once('end', () => fail(new Error('the connection closed')));

@@ -13,7 +13,12 @@ import { NODE_ARGS, ROOT, startCli, type RunningCli } from '../helpers/cli.js';
 import { validate } from '../helpers/json-schema.js';
 import { freePort } from '../helpers/free-port.js';
 import { smtpdUnavailable, startPythonSmtpd } from '../helpers/python-smtpd.js';
-import { startScriptedUpstream, startSilentUpstream, type ScriptedUpstream } from '../helpers/scripted-upstream.js';
+import {
+  startScriptedUpstream,
+  startSilentUpstream,
+  startStubbornUpstream,
+  type ScriptedUpstream,
+} from '../helpers/scripted-upstream.js';
 import { SmtpClient, type SmtpReply } from '../helpers/smtp-client.js';
 
 /** A message as sent on the wire (dot-stuffed), and as it is once unstuffed. */
@@ -215,6 +220,28 @@ describe('PureProxy with an upstream that is not there', () => {
       await silent.close();
     }
   });
+});
+
+describe('PureProxy with an upstream that never closes its side', () => {
+  for (const afterData of ['451 4.3.0 Try again later', '550 5.7.1 Refused', '250 ok']) {
+    it(`ends the session with QUIT after ${afterData.slice(0, 3)} and lets go of the socket`, async () => {
+      const upstream = await startStubbornUpstream(afterData);
+      // A --relay-timeout far past the test's own bound: nothing may wait on it.
+      const proxy = await startCli(['--relay', `127.0.0.1:${upstream.port}`, '--relay-timeout', '600', '127.0.0.1:0']);
+      try {
+        assert.equal(
+          (await send(proxy.port, 's@example.test', ['a@example.test'])).data?.code,
+          Number(afterData.slice(0, 3)),
+        );
+        await upstream.closed();
+        assert.equal(upstream.commands.at(-1), 'QUIT');
+      } finally {
+        // Before the fix the socket was only ended, and SIGTERM waited on it (5 s, nodemailer's close grace).
+        assert.deepEqual(await proxy.stop(), { code: 0, signal: null });
+        await upstream.close();
+      }
+    });
+  }
 });
 
 describe('never an open relay', () => {

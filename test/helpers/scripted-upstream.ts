@@ -102,3 +102,69 @@ export async function startSilentUpstream(): Promise<{ port: number; close(): Pr
       }),
   };
 }
+
+/**
+ * An upstream that answers each command in turn but never closes its side,
+ * not after our FIN, not after QUIT (some servers wait for the client to
+ * close): `afterData` is its reply to the message. `commands` is every
+ * command line it read; `closed` resolves when the client's side is gone.
+ */
+export async function startStubbornUpstream(afterData: string): Promise<{
+  port: number;
+  commands: string[];
+  closed(): Promise<void>;
+  close(): Promise<void>;
+}> {
+  const commands: string[] = [];
+  const sockets = new Set<net.Socket>();
+  let onClosed: () => void = () => {};
+  const gone = new Promise<void>((resolve) => (onClosed = resolve));
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('end', onClosed);
+    s.on('close', () => sockets.delete(s));
+    s.write('220 stubborn ESMTP\r\n');
+    let buf = '';
+    let inData = false;
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      for (let i = buf.indexOf('\r\n'); i >= 0; i = buf.indexOf('\r\n')) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (inData) {
+          if (line === '.') {
+            inData = false;
+            s.write(`${afterData}\r\n`);
+          }
+          continue;
+        }
+        commands.push(line);
+        const verb = line.slice(0, 4).toUpperCase();
+        s.write(
+          verb === 'EHLO'
+            ? '250 stubborn\r\n'
+            : verb === 'DATA'
+              ? '354 go on\r\n'
+              : verb === 'QUIT'
+                ? '221 bye\r\n'
+                : '250 ok\r\n',
+        );
+        inData = verb === 'DATA';
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    port,
+    commands,
+    closed: () => gone,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,8 +1,9 @@
 /**
- * `npm run attack -- --seconds 600`: the hostile classes of the hardening
- * work, run in rounds against the real CLI (every printer, lint, the
- * transcript, a Maildir, STARTTLS) until the time is up, with a bystander
- * client measuring how long a greeting takes meanwhile. Each class:
+ * `npm run attack -- --seconds 600 [--round smtp|inbox|all]`: the hostile
+ * classes of the hardening work, run in rounds against the real CLI (every
+ * printer, lint, the transcript, a Maildir, STARTTLS) until the time is up,
+ * with a bystander client measuring how long a greeting takes meanwhile
+ * (the inbox's round, with `--http`: inbox.ts). Each class:
  *
  *   redos       From headers built to make a backtracking pattern explode
  *   controls    a 30 MiB body of ESC, NUL, C1 or bidi characters
@@ -20,22 +21,17 @@
  * Only loopback is used, every loop is bounded, and only the CLI started
  * here is ended, by its PID.
  */
-import { fork } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { createReadStream, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, open, rm, truncate } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { memory } from '../bench/proc-stats.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { exitStatus } from '../helpers/process.js';
-
-const REPLY_TIMEOUT_MS = 30_000;
-/** The bystander's bound for one greeting: what the hardening promises. */
-const BYSTANDER_BOUND_MS = 100;
+import { attackInbox, INBOX_CLASSES, type InboxAttackReport } from './inbox.js';
+import { BYSTANDER_BOUND_MS, bystander, Raw, sendOne, tallyAndTruncate, TRANSACTION, type Tally } from './common.js';
 
 type ClassName = 'redos' | 'controls' | 'lf-flood' | 'noop-flood' | 'silent-tls' | 'half-close' | 'envelope' | 'mime';
 
@@ -51,146 +47,12 @@ export interface AttackReport {
   readonly failures: readonly string[];
 }
 
-/** A raw client: writes, and collects what comes back. */
-class Raw {
-  text = '';
-  closed = false;
-  private wake: () => void = () => {};
-  private constructor(readonly socket: net.Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (s: string) => {
-      this.text += s;
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {});
-  }
-  static async connect(port: number): Promise<Raw> {
-    const socket = net.connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    return new Raw(socket);
-  }
-  /** Waits until `test` holds on what arrived, or the connection closed, or the bound passed. */
-  async until(test: (text: string) => boolean, ms = REPLY_TIMEOUT_MS): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!test(this.text) && !this.closed && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-    return test(this.text);
-  }
-  /** Codes of the complete reply lines (the last line of each reply). */
-  codes(): number[] {
-    return this.text
-      .split('\r\n')
-      .filter((l) => /^\d{3} /.test(l))
-      .map((l) => Number(l.slice(0, 3)));
-  }
-}
-
-const TRANSACTION = (from: string) =>
-  `EHLO attacker.test\r\nMAIL FROM:<${from}>\r\nRCPT TO:<victim@sink.test>\r\nDATA\r\n`;
-
-/** Sends one message in a session of its own; true when it got its 250. */
-async function sendOne(port: number, data: Buffer | string, from = 'a@attacker.test'): Promise<boolean> {
-  const c = await Raw.connect(port);
-  try {
-    await c.until((t) => t.includes('220 '));
-    c.socket.write(TRANSACTION(from));
-    await c.until((t) => t.includes('354 '));
-    c.socket.write(data);
-    c.socket.write('\r\n.\r\nQUIT\r\n');
-    await c.until((t) => t.includes('221 '));
-    const codes = c.codes();
-    return codes.at(-2) === 250;
-  } finally {
-    c.socket.destroy();
-  }
-}
-
 function controlBody(kind: number): Buffer {
   const size = 30 << 20;
   const unit = [Buffer.from([0x1b]), Buffer.from([0x00]), Buffer.from('\u009b'), Buffer.from('\u202e')][kind % 4]!;
   const body = Buffer.alloc(size);
   for (let i = 0; i + unit.length <= size; i += unit.length) unit.copy(body, i);
   return Buffer.concat([Buffer.from('Subject: controls\r\n\r\n'), body]);
-}
-
-/** What the JSON output holds so far: message ids (with repeats) and withdrawn ids. */
-interface Tally {
-  readonly messages: string[];
-  readonly withdrawn: Set<string>;
-  /** Where the next read starts: past the last complete line, when the file could not be emptied. */
-  offset: number;
-}
-
-const RECORD_HEAD = /^\{"type":"(\w+)","schemaVersion":\d+,"id":"([^"]+)"/;
-
-/**
- * Reads the records added to `file` (only the start of each line: a line of
- * a 30 MiB message is over 100 MiB), then empties the file, so a long run
- * does not fill the disk. The sink appends (O_APPEND), so its next write
- * lands at the new end.
- */
-async function tallyAndTruncate(file: string, into: Tally): Promise<void> {
-  let head = Buffer.alloc(0);
-  /** Bytes of a line whose newline has not come yet. */
-  let open = 0;
-  const take = () => {
-    const m = RECORD_HEAD.exec(head.toString('latin1'));
-    if (m?.[1] === 'message') into.messages.push(m[2]!);
-    if (m?.[1] === 'withdrawn') into.withdrawn.add(m[2]!);
-    head = Buffer.alloc(0);
-  };
-  let read = into.offset;
-  let complete = into.offset;
-  for await (const chunk of createReadStream(file, { start: into.offset }) as AsyncIterable<Buffer>) {
-    let start = 0;
-    for (let nl = chunk.indexOf(0x0a); ; nl = chunk.indexOf(0x0a, start)) {
-      const end = nl < 0 ? chunk.length : nl;
-      if (head.length < 200)
-        head = Buffer.concat([head, chunk.subarray(start, Math.min(end, start + 200 - head.length))]);
-      if (nl < 0) {
-        open += chunk.length - start;
-        break;
-      }
-      take();
-      open = 0;
-      start = nl + 1;
-      complete = read + start;
-    }
-    read += chunk.length;
-  }
-  // A line still being written stays: it is read whole next time.
-  if (open === 0) await truncate(file, 0);
-  into.offset = open === 0 ? 0 : complete;
-}
-
-/** Measures greetings from another process while `work` runs; resolves with the slowest one. */
-async function bystander<T>(port: number, work: Promise<T>): Promise<{ result: T; worstMs: number }> {
-  const child = fork(fileURLToPath(new URL('./bystander.ts', import.meta.url)), [String(port)]);
-  const report = new Promise<{ worstMs: number }>((resolve) =>
-    child.once('message', (m) => resolve(m as { worstMs: number })),
-  );
-  try {
-    const result = await work;
-    child.send('stop');
-    const { worstMs } = await report;
-    return { result, worstMs };
-  } finally {
-    await exitStatus(child, 10_000);
-  }
 }
 
 export async function attack(seconds: number, log: (line: string) => void = () => {}): Promise<AttackReport> {
@@ -363,13 +225,27 @@ export async function attack(seconds: number, log: (line: string) => void = () =
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' } } });
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '60' },
+      round: { type: 'string', default: 'all' },
+      only: { type: 'string' },
+    },
+  });
   const seconds = Number(values.seconds);
   if (!Number.isFinite(seconds) || seconds <= 0) {
     process.stderr.write('attack: --seconds needs a positive number\n');
     process.exit(2);
   }
-  const report = await attack(seconds, (line) => process.stderr.write(`${line}\n`));
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  process.exitCode = report.failures.length === 0 ? 0 : 1;
+  if (!['smtp', 'inbox', 'all'].includes(values.round)) {
+    process.stderr.write('attack: --round is smtp, inbox or all\n');
+    process.exit(2);
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const reports: { smtp?: AttackReport; inbox?: InboxAttackReport } = {};
+  if (values.round !== 'inbox') reports.smtp = await attack(seconds, log);
+  const only = values.only?.split(',') ?? INBOX_CLASSES;
+  if (values.round !== 'smtp') reports.inbox = await attackInbox(seconds, log, only);
+  process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+  process.exitCode = Object.values(reports).every((r) => r.failures.length === 0) ? 0 : 1;
 }

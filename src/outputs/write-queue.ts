@@ -8,9 +8,9 @@
  * for it. Each promise resolves only once its own text has been written.
  */
 import type { Text } from './output.js';
-import { joinTexts } from './write-text.js';
+import { joinTexts, pieces } from './write-text.js';
 
-/** Messages in parts up to this long (characters or bytes) are joined and batched. */
+/** Messages up to this long (characters or bytes) are joined and batched; longer ones go in pieces (write-text.ts). */
 const SMALL_PARTS = 64 * 1024;
 
 export class WriteQueue {
@@ -28,13 +28,12 @@ export class WriteQueue {
   ) {}
 
   write(text: Text): Promise<void> {
-    if (typeof text === 'string' || text instanceof Uint8Array) return this.batched(text);
-    // A small message in parts is a single text: it joins the batch.
-    if (text.length === 1) return this.batched(text[0]!);
-    if (text.reduce((n, part) => n + part.length, 0) <= SMALL_PARTS) return this.batched(joinTexts(text));
+    const parts = typeof text === 'string' || text instanceof Uint8Array ? [text] : text;
+    // A small message is a single text: it joins the batch.
+    if (parts.reduce((n, part) => n + part.length, 0) <= SMALL_PARTS) return this.batched(joinTexts(parts));
     // What comes after this message goes after it: the open batch takes no more.
     this.batch = null;
-    return this.then(() => this.writeParts(text));
+    return this.then(() => this.writeParts(pieces(parts)));
   }
 
   /** Resolves once everything handed over so far has been written (or failed). */

@@ -43,9 +43,18 @@ export function rfc3339(date: Date): string {
   return date.toISOString().replace('.000Z', 'Z');
 }
 
-/** Mailpit's snippet: the text with runs of white space as one space, cut at 200 bytes with `...`. */
+/** The characters of a text a snippet is made from: a list must not walk every stored text whole. */
+const SNIPPET_WINDOW = 64 * 1024;
+
+/**
+ * Mailpit's snippet: the text with runs of white space as one space, cut at
+ * 200 bytes with `...`. Made from the text's first SNIPPET_WINDOW
+ * characters (a text that starts with more white space than that has an
+ * empty snippet).
+ */
 export function snippet(text: string | null): string {
-  const flat = (text ?? '').replaceAll('\uFEFF', ' ').trim().replace(/\s+/g, ' ').trim();
+  const window = (text ?? '').slice(0, SNIPPET_WINDOW);
+  const flat = window.replaceAll('\uFEFF', ' ').trim().replace(/\s+/g, ' ').trim();
   const bytes = Buffer.from(flat, 'utf8');
   if (bytes.length <= 200) return flat;
   let n = 200;

@@ -32,7 +32,7 @@ import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js
 import { reportRefusals } from './refusals.js';
 import { formatHostPort } from './flag-values.js';
 import { describeMode, probeUpstream } from './announce.js';
-import { MessageStore, type StoredMessage } from '../store/message-store.js';
+import { MessageStore, PARSE_OFFLOAD_BYTES, type StoredMessage } from '../store/message-store.js';
 import { MailboxRouter } from '../store/mailboxes.js';
 import { MailboxHandler } from '../handlers/mailbox.js';
 import type { InboxHttpServer } from '../http/http-server.js';
@@ -175,12 +175,20 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     parseAlways: expecting,
     lintAlways: expecting,
     offload: true,
+    ...(store ? { parseFrom: PARSE_OFFLOAD_BYTES } : {}),
     ...((expecting && observe) || store
       ? {
           onWritten: (message, context) => {
-            // The inbox parses when the API asks (message-store.ts), not here.
+            // The inbox keeps the printers' parse when there is one (always for large messages: parseFrom);
+            // others it parses when the API asks (message-store.ts).
+            const parse =
+              context.parsed !== undefined
+                ? { parsed: context.parsed, parseError: null }
+                : context.parseError !== undefined
+                  ? { parsed: null, parseError: context.parseError }
+                  : null;
             // A message printed but then refused (its relay failed) is not the inbox's: the client will send it again.
-            if (!context.refused) store?.add(message, context.savedAs ?? null, null, context.relay ?? null);
+            if (!context.refused) store?.add(message, context.savedAs ?? null, parse, context.relay ?? null);
             if (expecting && observe) observe(toJsonRecord(message, { ...context, includeRaw: false }));
           },
         }
@@ -265,7 +273,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
               const delivered = await sendUpstream(
                 upstream,
                 { mailFrom: entry.message.mailFrom, rcptTos: to, eightBit: data.some((b) => b >= 0x80) },
-                data,
+                [data],
               );
               if (delivered.refused.length > 0)
                 throw new SendError(

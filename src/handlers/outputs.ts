@@ -50,6 +50,12 @@ export interface OutputHandlerOptions {
   readonly offload?: boolean;
   /** Called once a message has been written to every output, with what the printers were given. */
   readonly onWritten?: (message: Message, context: PrintContext) => void;
+  /**
+   * Parse messages of this many bytes and more even when no output needs
+   * it, in the render worker, so that `onWritten` gets their parse: the
+   * inbox keeps it, and its lists never wait on a large parse.
+   */
+  readonly parseFrom?: number;
 }
 
 /**
@@ -103,12 +109,14 @@ export class OutputHandler implements Handler {
     const maildir = this.options.maildir;
     const planned = maildir?.plan(message.mailbox ?? null);
     const withPath = planned ? { ...extra, savedAs: planned.path } : extra;
+    const size = message.data.length;
+    const parseFor = !this.settings.parses && size >= (this.options.parseFrom ?? Infinity);
+    const settings = parseFor ? { ...this.settings, parses: true } : this.settings;
     // Parsing and linting are what cannot be cut into parts: large messages that need them go to the worker.
-    const offload =
-      this.pool && message.data.length >= OFFLOAD_MIN_BYTES && (this.settings.parses || this.settings.lints);
+    const offload = this.pool && (parseFor || (size >= OFFLOAD_MIN_BYTES && (settings.parses || settings.lints)));
     const { context, rendered } = offload
-      ? await this.renderInWorker(this.pool!, message, withPath)
-      : await this.renderHere(message, withPath);
+      ? await this.renderInWorker(this.pool!, message, withPath, settings)
+      : await this.renderHere(message, withPath, settings);
     if (context.parseError !== undefined) {
       (this.options.log ?? process.stderr).write(
         `smtpd-ts: warning: message ${message.id} could not be parsed (${context.parseError}); shown raw\n`,
@@ -157,12 +165,13 @@ export class OutputHandler implements Handler {
   private async renderHere(
     message: Message,
     extra: PrintContext,
+    settings: RenderSettings,
   ): Promise<{ context: PrintContext; rendered: Rendered[] }> {
-    const context = await prepare(message, extra, this.settings);
+    const context = await prepare(message, extra, settings);
     // Outside any try: a printer that throws is a bug (451 and a stack trace), not an I/O failure.
     const rendered: Rendered[] = [];
     for (const { format, style } of this.options.outputs)
-      rendered.push(await renderOutput(format, style, message, context, this.settings));
+      rendered.push(await renderOutput(format, style, message, context, settings));
     return { context, rendered };
   }
 
@@ -171,18 +180,19 @@ export class OutputHandler implements Handler {
     pool: RenderPool,
     message: Message,
     extra: PrintContext,
+    settings: RenderSettings,
   ): Promise<{ context: PrintContext; rendered: Rendered[] }> {
     const reply = await pool.render({
       // The dialogue and the envelope go along; `data` is copied once.
       message,
       extra,
-      settings: this.settings,
+      settings,
       outputs: this.options.outputs.map((o) => ({ format: o.format.name as FormatName, colored: o.style !== PLAIN })),
       wantParsed: this.options.onWritten !== undefined,
     });
     // As prepare() (render.ts) builds it in this thread, field for field.
     const context: PrintContext = {
-      includeRaw: this.settings.includeRaw,
+      includeRaw: settings.includeRaw,
       ...extra,
       ...(reply.lint ? { lint: reply.lint } : {}),
       ...(reply.parseError !== undefined ? { parseError: reply.parseError } : {}),

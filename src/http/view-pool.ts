@@ -12,13 +12,10 @@ import type { Message } from '../message.js';
 import { WorkerJobError } from '../errors.js';
 import { PARSE_TIMEOUT_MS } from '../printers/parse-message.js';
 import type { ParsedMessage } from '../printers/parse-message.js';
-import { parseStored, type ParseResult, type StoredMessage } from '../store/message-store.js';
+import { PARSE_OFFLOAD_BYTES, parseStored, type ParseResult, type StoredMessage } from '../store/message-store.js';
 import { toShared, WorkerPool } from '../worker-pool.js';
 import { escapeText, previewHtml, type Preview } from './html-view.js';
 import { mimeParts } from './mime-parts.js';
-
-/** Messages at least this large are parsed in the worker. */
-export const PARSE_OFFLOAD_BYTES = 256 * 1024;
 
 /** HTML at least this long (in characters) is cleaned in the worker: about 30 ms here at most. */
 export const PREVIEW_OFFLOAD_CHARS = 128 * 1024;

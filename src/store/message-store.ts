@@ -49,6 +49,8 @@ export class StoredMessage {
   read = false;
   /** @internal The parse, while cached by the store (MessageStore.load). */
   slot: ParseResult | null = null;
+  /** @internal The parse under way: every request that needs it waits for this one, none starts another. */
+  parsing: Promise<ParseResult> | null = null;
 
   constructor(
     /** Mailpit's form: 22 letters and digits. */
@@ -80,6 +82,21 @@ const SLICE_MS = 10;
 
 /** How many stored messages keep their parse at once. */
 export const PARSED_KEPT = 512;
+
+/**
+ * The most message bytes whose parse is kept at once (the newest parse is
+ * always kept): a parse holds about its message's size in strings, and
+ * 512 large ones held gigabytes.
+ */
+export const PARSED_KEPT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Messages at least this large are never parsed on the main thread: the
+ * CLI's render worker parses them before their 250 and hands the parse to
+ * the inbox (`OutputHandler`'s `parseFrom`), the HTTP server's view worker
+ * when a parse has to be made again.
+ */
+export const PARSE_OFFLOAD_BYTES = 256 * 1024;
 
 export async function parseStored(message: Message): Promise<ParseResult> {
   try {
@@ -134,6 +151,8 @@ export class MessageStore extends EventEmitter {
   private readonly byId = new Map<string, StoredMessage>();
   /** The messages whose parse is kept, least recently used first. */
   private readonly withParse = new Set<StoredMessage>();
+  /** The bytes of the messages in withParse. */
+  private parsedBytes = 0;
   /** Messages pruned or deleted since start. */
   deletedCount = 0;
   /** Bytes of message data held. */
@@ -255,11 +274,16 @@ export class MessageStore extends EventEmitter {
     await Promise.all(
       entries.map(async (entry) => {
         if (entry.slot) {
-          this.withParse.delete(entry);
-          this.withParse.add(entry);
+          // The most recently used goes last.
+          if (this.withParse.delete(entry)) this.withParse.add(entry);
           return;
         }
-        const result = await this.parser(entry.message);
+        if (!entry.parsing) {
+          entry.parsing = this.parser(entry.message);
+          void entry.parsing.finally(() => (entry.parsing = null)).catch(() => {});
+        }
+        const result = await entry.parsing;
+        if (entry.slot === result) return;
         if (this.byId.get(entry.id) === entry) this.keep(entry, result);
         else entry.slot = result; // removed meanwhile: its caller still reads it
       }),
@@ -292,12 +316,19 @@ export class MessageStore extends EventEmitter {
 
   private keep(entry: StoredMessage, result: ParseResult): void {
     entry.slot = result;
-    this.withParse.delete(entry);
+    this.unkeep(entry);
     this.withParse.add(entry);
-    if (this.withParse.size <= PARSED_KEPT) return;
-    const oldest = this.withParse.values().next().value!;
-    this.withParse.delete(oldest);
-    oldest.slot = null;
+    this.parsedBytes += entry.message.data.length;
+    while (this.withParse.size > PARSED_KEPT || (this.parsedBytes > PARSED_KEPT_BYTES && this.withParse.size > 1)) {
+      const oldest = this.withParse.values().next().value!;
+      this.unkeep(oldest);
+      oldest.slot = null;
+    }
+  }
+
+  /** Takes `entry` out of the parses kept (its slot is left to the caller). */
+  private unkeep(entry: StoredMessage): void {
+    if (this.withParse.delete(entry)) this.parsedBytes -= entry.message.data.length;
   }
 
   /** Removes a message: `deleted` through the API, or `pruned` past the bounds (its file is kept then). */
@@ -305,7 +336,7 @@ export class MessageStore extends EventEmitter {
     const entry = this.byId.get(id);
     if (!entry) return false;
     this.byId.delete(id);
-    this.withParse.delete(entry);
+    this.unkeep(entry);
     this.bytes -= entry.message.data.length;
     // The oldest goes first when pruning: shift() then, not a search.
     if (this.entries[0] === entry) this.entries.shift();
@@ -328,6 +359,7 @@ export class MessageStore extends EventEmitter {
     this.byId.clear();
     this.byMailbox.clear();
     this.withParse.clear();
+    this.parsedBytes = 0;
     this.bytes = 0;
     this.emit('truncate');
     for (const entry of all) this.emit('removed', entry, 'cleared');

@@ -120,12 +120,14 @@ export class WorkerPool<Job, Reply> {
 }
 
 /**
- * `data` copied into shared memory, to post to a worker: posted as is, a
- * buffer is serialised and copied twice (50 ms for 30 MiB, all of it on the
- * posting thread); one copy costs a fifth of that, and the worker reads it
- * in place (`inPlace`).
+ * `data` in shared memory, to post to a worker: posted as is, a buffer is
+ * serialised and copied twice (50 ms for 30 MiB, all of it on the posting
+ * thread); one copy costs a fifth of that, and the worker reads it in place
+ * (`inPlace`). A large message's body is in shared memory from the start
+ * (channel/message-body.ts): it goes as it is.
  */
 export function toShared(data: Buffer): Buffer {
+  if (data.buffer instanceof SharedArrayBuffer) return data;
   const shared = Buffer.from(new SharedArrayBuffer(data.length));
   data.copy(shared);
   return shared;

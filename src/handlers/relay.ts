@@ -17,7 +17,7 @@ import { recipientPolicy } from '../relay/policy.js';
 import { routeFor, type DeliverRoute } from '../relay/routes.js';
 import { DEFAULT_DELIVER_TIMEOUT_S, DEFAULT_RELAY_TIMEOUT_S } from '../cli/relay-settings.js';
 import { sendUpstream, type UpstreamOptions } from '../relay/upstream.js';
-import { insertXPeer } from '../relay/x-peer.js';
+import { xPeerParts } from '../relay/x-peer.js';
 import { SMTPServer, type Handler, type ServerOptions } from '../server/server.js';
 import { deliverToCommand } from './deliver.js';
 
@@ -63,7 +63,7 @@ export class RelayHandler implements Handler {
         rcptTos: relayed,
         eightBit: message.mailOptions.includes('BODY=8BITMIME') || !isAscii(message.data),
       };
-      const result = await sendUpstream(upstream, envelope, insertXPeer(message.data, message.peer.address));
+      const result = await sendUpstream(upstream, envelope, xPeerParts(message.data, message.peer.address));
       accepted.push(...result.accepted);
       refused.push(...result.refused);
       // smtpd printed these to its debug stream only ("we got some refusals").

@@ -89,7 +89,7 @@ export async function runSendmail(argv: readonly string[], io: SendmailIO): Prom
   const result = await sendUpstream(
     { ...args.sink, requireTLS: false, timeoutMs: SINK_TIMEOUT_MS, name: hostname },
     { mailFrom: submission.mailFrom, rcptTos: submission.rcptTos, eightBit: submission.data.some((b) => b > 0x7f) },
-    submission.data,
+    [submission.data],
   );
   if (result.refused.length === 0) return SENDMAIL_EXIT.OK;
   for (const r of result.refused) {

@@ -15,12 +15,15 @@
  *   store      (with PostgreSQL) a NUL subject and a 40,000-address To beside 5 bystanders into --store
  *
  * Every response must be 2xx, 400 or 503 (never another 5xx), every message
- * answered 250 (or sent by the API) must be in the JSON output once, the
+ * answered 250 (or sent by the API) must be in the Maildir once (each
+ * carries a token header; the outputs print headers only, so what is
+ * measured is the inbox, not a printer's expansion of 30 MiB of escapes), the
  * sink must exit 0 on SIGTERM, the bystander must wait under 100 ms for
  * each greeting and list, and the sink's peak RSS must stay under 500 MiB.
  */
+import { readdirSync } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import net from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { memory } from '../bench/proc-stats.js';
@@ -28,7 +31,7 @@ import { inboxUrl, startCli, type RunningCli } from '../helpers/cli.js';
 import { PG_SKIP, PgCluster } from '../helpers/postgres.js';
 import { exitStatus } from '../helpers/process.js';
 import { startScriptedUpstream } from '../helpers/scripted-upstream.js';
-import { BYSTANDER_BOUND_MS, bystander, sendOne, tallyAndTruncate, type Tally } from './common.js';
+import { BYSTANDER_BOUND_MS, bystander, sendOne } from './common.js';
 
 /** The peak RSS the hardening promises with the default bounds, in MiB. */
 const PEAK_BOUND_MIB = 500;
@@ -45,7 +48,7 @@ export interface InboxAttackReport {
   /** Bytes of responses read, in MiB. */
   readonly readMiB: number;
   readonly accepted: number;
-  readonly inOutput: number;
+  readonly inMaildir: number;
   readonly peakRssMiB: number;
   readonly worstGreetingMs: number;
   readonly worstListMs: number;
@@ -107,7 +110,7 @@ export async function attackInbox(
   only: readonly string[] = INBOX_CLASSES,
 ): Promise<InboxAttackReport> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpd-ts-attack-inbox-'));
-  const jsonFile = path.join(dir, 'out.jsonl');
+  const maildir = path.join(dir, 'Maildir');
   const names = INBOX_CLASSES.filter((name) => only.includes(name));
   const failures: string[] = [];
   const fail = (what: string) => {
@@ -126,7 +129,6 @@ export async function attackInbox(
   const statuses: Record<string, number> = {};
   let requests = 0;
   let readBytes = 0;
-  let accepted = 0;
   let worstGreetingMs = 0;
   let worstListMs = 0;
   let lists = 0;
@@ -137,7 +139,9 @@ export async function attackInbox(
     '--http',
     '127.0.0.1:0',
     '-o',
-    `json:${jsonFile}`,
+    'headers:/dev/null',
+    '--save-dir',
+    maildir,
     '--relay',
     `127.0.0.1:${upstream.port}`,
     '--relay-domains',
@@ -173,9 +177,30 @@ export async function attackInbox(
   };
   const total = async (): Promise<number> =>
     ((await (await fetch(`${url}/api/v1/messages?limit=1`)).json()) as { total: number }).total;
+  /** The token of each message accepted, and of each found in the Maildir. */
+  const acceptedTokens = new Set<string>();
+  const savedTokens = new Set<string>();
+  let nextToken = 0;
   const smtp = async (data: string | Buffer) => {
-    if (await sendOne(cli.port, data)) accepted++;
+    const token = `t${nextToken++}`;
+    const head = `X-Attack-Token: ${token}\r\n`;
+    if (await sendOne(cli.port, typeof data === 'string' ? head + data : Buffer.concat([Buffer.from(head), data])))
+      acceptedTokens.add(token);
     else fail(`a message (${data.slice(0, 40).toString()}…) was not answered 250`);
+  };
+  /** Reads the token of every file in the Maildir's new/, then removes the file (a long run would fill the disk). */
+  const collect = async () => {
+    for (const file of readdirSync(path.join(maildir, 'new'))) {
+      const where = path.join(maildir, 'new', file);
+      const fd = await open(where, 'r');
+      const { buffer } = await fd.read(Buffer.alloc(512), 0, 512, 0);
+      await fd.close();
+      const token = /^X-Attack-Token: (t\d+)/m.exec(buffer.toString('latin1'))?.[1];
+      if (token === undefined) fail(`${file} has no token`);
+      else if (savedTokens.has(token)) fail(`${token} is in the Maildir twice`);
+      else savedTokens.add(token);
+      await rm(where);
+    }
   };
 
   let db: PgCluster | null = null;
@@ -183,7 +208,7 @@ export async function attackInbox(
   let storeNote = 'skipped: ' + String(PG_SKIP);
   if (!PG_SKIP && names.includes('store')) {
     db = await PgCluster.create();
-    storeSink = await startCli(['-n', '--http', '127.0.0.1:0', '--store', db.url, '127.0.0.1:0']);
+    storeSink = await startCli(['-o', 'headers:/dev/null', '--http', '127.0.0.1:0', '--store', db.url, '127.0.0.1:0']);
     storeNote = 'a second sink with --store on a PostgreSQL cluster of its own';
   }
 
@@ -239,7 +264,7 @@ export async function attackInbox(
       if (after < before) fail(`bodies: a malformed body deleted ${before - after} messages`);
     },
     async relay() {
-      const send = (to: string) =>
+      const send = (to: string, token = 'refused') =>
         request(
           'relay',
           '/api/v1/send',
@@ -249,12 +274,14 @@ export async function attackInbox(
               From: { Email: 'a@sink.test' },
               To: [{ Email: to }],
               Subject: 'api relay',
+              Headers: { 'X-Attack-Token': token },
               Attachments: [{ Content: Buffer.alloc(200 << 10, 1).toString('base64'), Filename: 'a.bin' }],
             }),
           },
           to.endsWith('@sink.test') ? [200] : [400, 403, 550],
         );
-      if ((await send('user@sink.test')) === 200) accepted++;
+      const token = `t${nextToken++}`;
+      if ((await send('user@sink.test', token)) === 200) acceptedTokens.add(token);
       await send('victim@elsewhere.test');
       const [id] = await newest(1);
       if (id)
@@ -287,7 +314,6 @@ export async function attackInbox(
     },
   };
 
-  const tally: Tally = { messages: [], withdrawn: new Set(), offset: 0 };
   const started = Date.now();
   let rounds = 0;
   try {
@@ -320,10 +346,10 @@ export async function attackInbox(
       if (worstHttpMs >= BYSTANDER_BOUND_MS) fail(`round ${round}: an inbox list took ${worstHttpMs.toFixed(0)} ms`);
       for (const f of listFailures) fail(`round ${round}: the bystander's list: ${f}`);
       if (peak / 1024 >= PEAK_BOUND_MIB) fail(`round ${round}: peak RSS ${(peak / 1024).toFixed(0)} MiB`);
-      await tallyAndTruncate(jsonFile, tally);
+      await collect();
       db?.clearMessages();
       log(
-        `attack inbox: round ${round + 1}, ${accepted} accepted, ${requests} requests, peak ${(peak / 1024).toFixed(0)} MiB, ` +
+        `attack inbox: round ${round + 1}, ${acceptedTokens.size} accepted, ${requests} requests, peak ${(peak / 1024).toFixed(0)} MiB, ` +
           `worst greeting ${worstGreetingMs.toFixed(1)} ms, worst list ${worstListMs.toFixed(1)} ms`,
       );
     }
@@ -336,10 +362,11 @@ export async function attackInbox(
   if (storeSink && (await storeSink.stop('SIGTERM')).code !== 0) fail('the --store sink did not exit 0');
   db?.remove();
   await upstream.close();
-  await tallyAndTruncate(jsonFile, tally);
-  const inOutput = tally.messages.filter((id) => !tally.withdrawn.has(id)).length;
-  if (inOutput !== accepted) fail(`${accepted} messages were accepted, ${inOutput} are in the JSON output`);
-  if (new Set(tally.messages).size !== tally.messages.length) fail('a message is in the JSON output twice');
+  await collect();
+  const lost = [...acceptedTokens].filter((t) => !savedTokens.has(t));
+  const extra = [...savedTokens].filter((t) => !acceptedTokens.has(t));
+  if (lost.length > 0) fail(`accepted but not in the Maildir: ${lost.slice(0, 10).join(', ')}`);
+  if (extra.length > 0) fail(`in the Maildir but not accepted: ${extra.slice(0, 10).join(', ')}`);
   await rm(dir, { recursive: true, force: true });
   return {
     seconds: Math.round((Date.now() - started) / 1000),
@@ -348,8 +375,8 @@ export async function attackInbox(
     requests,
     statuses,
     readMiB: Math.round(readBytes / (1 << 20)),
-    accepted,
-    inOutput,
+    accepted: acceptedTokens.size,
+    inMaildir: savedTokens.size,
     peakRssMiB: Math.round(peak / 1024),
     worstGreetingMs: Math.round(worstGreetingMs * 10) / 10,
     worstListMs: Math.round(worstListMs * 10) / 10,

@@ -175,11 +175,11 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     parseAlways: expecting,
     lintAlways: expecting,
     offload: true,
-    ...(store ? { parseFrom: PARSE_OFFLOAD_BYTES } : {}),
+    ...(store ? { briefFrom: PARSE_OFFLOAD_BYTES } : {}),
     ...((expecting && observe) || store
       ? {
           onWritten: (message, context) => {
-            // The inbox keeps the printers' parse when there is one (always for large messages: parseFrom);
+            // The inbox keeps the printers' parse when there is one, a large message's in brief (briefFrom);
             // others it parses when the API asks (message-store.ts).
             const parse =
               context.parsed !== undefined
@@ -188,7 +188,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
                   ? { parsed: null, parseError: context.parseError }
                   : null;
             // A message printed but then refused (its relay failed) is not the inbox's: the client will send it again.
-            if (!context.refused) store?.add(message, context.savedAs ?? null, parse, context.relay ?? null);
+            if (!context.refused)
+              store?.add(message, context.savedAs ?? null, parse, context.relay ?? null, undefined, context.brief);
             if (expecting && observe) observe(toJsonRecord(message, { ...context, includeRaw: false }));
           },
         }

@@ -51,11 +51,13 @@ export interface OutputHandlerOptions {
   /** Called once a message has been written to every output, with what the printers were given. */
   readonly onWritten?: (message: Message, context: PrintContext) => void;
   /**
-   * Parse messages of this many bytes and more even when no output needs
-   * it, in the render worker, so that `onWritten` gets their parse: the
-   * inbox keeps it, and its lists never wait on a large parse.
+   * Parse messages of this many bytes and more in the render worker even
+   * when no output needs it, and give `onWritten` the parse in brief
+   * (`context.brief`; whole with `parseAlways`): the inbox keeps it, so its
+   * lists never wait on a large parse, and no large text crosses to the
+   * server's thread for them.
    */
-  readonly parseFrom?: number;
+  readonly briefFrom?: number;
 }
 
 /**
@@ -110,10 +112,10 @@ export class OutputHandler implements Handler {
     const planned = maildir?.plan(message.mailbox ?? null);
     const withPath = planned ? { ...extra, savedAs: planned.path } : extra;
     const size = message.data.length;
-    const parseFor = !this.settings.parses && size >= (this.options.parseFrom ?? Infinity);
-    const settings = parseFor ? { ...this.settings, parses: true } : this.settings;
+    const brief = size >= (this.options.briefFrom ?? Infinity);
+    const settings = brief && !this.settings.parses ? { ...this.settings, parses: true } : this.settings;
     // Parsing and linting are what cannot be cut into parts: large messages that need them go to the worker.
-    const offload = this.pool && (parseFor || (size >= OFFLOAD_MIN_BYTES && (settings.parses || settings.lints)));
+    const offload = this.pool && (brief || (size >= OFFLOAD_MIN_BYTES && (settings.parses || settings.lints)));
     const { context, rendered } = offload
       ? await this.renderInWorker(this.pool!, message, withPath, settings)
       : await this.renderHere(message, withPath, settings);
@@ -188,7 +190,8 @@ export class OutputHandler implements Handler {
       extra,
       settings,
       outputs: this.options.outputs.map((o) => ({ format: o.format.name as FormatName, colored: o.style !== PLAIN })),
-      wantParsed: this.options.onWritten !== undefined,
+      wantParsed: this.options.onWritten !== undefined && (this.options.parseAlways ?? false),
+      wantBrief: this.options.onWritten !== undefined,
     });
     // As prepare() (render.ts) builds it in this thread, field for field.
     const context: PrintContext = {
@@ -197,6 +200,7 @@ export class OutputHandler implements Handler {
       ...(reply.lint ? { lint: reply.lint } : {}),
       ...(reply.parseError !== undefined ? { parseError: reply.parseError } : {}),
       ...(reply.parsed ? { parsed: reply.parsed } : {}),
+      ...(reply.brief ? { brief: reply.brief } : {}),
     };
     return { context, rendered: reply.rendered.map((r) => [r]) };
   }

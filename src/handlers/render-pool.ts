@@ -28,6 +28,8 @@ export interface RenderJob {
   readonly outputs: readonly { readonly format: FormatName; readonly colored: boolean }[];
   /** Send the parsed message back (for expectations). */
   readonly wantParsed: boolean;
+  /** Send the parse back in brief (`briefParse`: for the inbox), when not whole. */
+  readonly wantBrief?: boolean;
 }
 
 /** What it answers: each output's text, and what the lint and the parse found. */
@@ -36,6 +38,7 @@ export interface RenderReply {
   readonly lint?: readonly Finding[];
   readonly parseError?: string;
   readonly parsed?: ParsedMessage;
+  readonly brief?: ParsedMessage;
 }
 
 /** Formats messages in the worker; rejects with WorkerJobError when it fails, dies or takes too long. */

@@ -6,6 +6,7 @@
  * text as one buffer, transferred, not copied.
  */
 import type { Message } from '../message.js';
+import { briefParse } from '../printers/parse-message.js';
 import { FORMATS } from '../printers/registry.js';
 import { loadColorStyle, PLAIN, type Style } from '../printers/style.js';
 import type { RenderJob, RenderReply } from './render-pool.js';
@@ -33,6 +34,7 @@ async function run(job: RenderJob): Promise<{ reply: RenderReply; transfer: Arra
     ...(context.lint ? { lint: context.lint } : {}),
     ...(context.parseError !== undefined ? { parseError: context.parseError } : {}),
     ...(job.wantParsed && context.parsed ? { parsed: context.parsed } : {}),
+    ...(job.wantBrief && !job.wantParsed && context.parsed ? { brief: briefParse(context.parsed) } : {}),
   };
   return { reply, transfer: rendered.map((r) => r.buffer as ArrayBuffer) };
 }

@@ -45,6 +45,7 @@ export class EventStreams {
     // (a new message's summary needs its parse).
     store.on('new', (e: StoredMessage) => {
       if (this.sockets.clients.size === 0) return;
+      if (e.brief !== null) return this.broadcast('new', () => summary(e));
       void store.load(e).then(() => this.broadcast('new', () => summary(e)));
     });
     store.on('update', (e: StoredMessage) => this.broadcast('update', () => ({ ID: e.id, Read: e.read })));

@@ -6,7 +6,7 @@
  * lint, the relay's outcome) is under `SmtpdTs`, a name no Mailpit client reads.
  */
 import { unfoldedFields } from '../header-block.js';
-import type { ParsedAddress } from '../printers/parse-message.js';
+import { BRIEF_TEXT_CHARS, type ParsedAddress } from '../printers/parse-message.js';
 import { addressList } from '../printers/quick-parse.js';
 import { lintMessage } from '../lint/lint.js';
 import { attachmentLists, attachmentSummary, mimeParts } from './mime-parts.js';
@@ -43,17 +43,14 @@ export function rfc3339(date: Date): string {
   return date.toISOString().replace('.000Z', 'Z');
 }
 
-/** The characters of a text a snippet is made from: a list must not walk every stored text whole. */
-const SNIPPET_WINDOW = 64 * 1024;
-
 /**
  * Mailpit's snippet: the text with runs of white space as one space, cut at
- * 200 bytes with `...`. Made from the text's first SNIPPET_WINDOW
+ * 200 bytes with `...`. Made from the text's first BRIEF_TEXT_CHARS
  * characters (a text that starts with more white space than that has an
  * empty snippet).
  */
 export function snippet(text: string | null): string {
-  const window = (text ?? '').slice(0, SNIPPET_WINDOW);
+  const window = (text ?? '').slice(0, BRIEF_TEXT_CHARS);
   const flat = window.replaceAll('\uFEFF', ' ').trim().replace(/\s+/g, ' ').trim();
   const bytes = Buffer.from(flat, 'utf8');
   if (bytes.length <= 200) return flat;
@@ -64,7 +61,7 @@ export function snippet(text: string | null): string {
 
 /** The values of the first header named `name` (any case), or ''. */
 function header(entry: StoredMessage, name: string): string {
-  return entry.parsed?.headers.find((h) => h.name.toLowerCase() === name)?.value ?? '';
+  return (entry.parsed ?? entry.brief)?.headers.find((h) => h.name.toLowerCase() === name)?.value ?? '';
 }
 
 function replyTo(entry: StoredMessage): MailpitAddress[] {
@@ -85,8 +82,9 @@ function bracketed(value: string): string[] {
   return out;
 }
 
+/** The list's view of a message: from its parse, or the parse in brief when the whole one is not kept. */
 export function summary(entry: StoredMessage): MailpitSummary {
-  const p = entry.parsed;
+  const p = entry.parsed ?? entry.brief;
   return {
     ID: entry.id,
     MessageID: (p?.messageId ?? '').replace(/^<|>$/g, ''),
@@ -136,7 +134,8 @@ export async function messagesSummary(
   all: readonly StoredMessage[] | null = null,
 ): Promise<Record<string, unknown>> {
   const page = all ? all.slice(start, start + limit) : store.list(start, limit);
-  await store.load(...page);
+  // A large message's brief is all a summary needs: its whole parse is not made for a list.
+  await store.load(...page.filter((e) => e.brief === null));
   return {
     total: store.size,
     unread: store.unread,

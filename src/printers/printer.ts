@@ -11,6 +11,11 @@ export interface PrintContext {
   readonly style?: Style;
   /** The parsed message, for formats that parse; absent when parsing failed. */
   readonly parsed?: ParsedMessage;
+  /**
+   * The parse in brief (`briefParse`), when the whole one stayed in the
+   * render worker: what the inbox keeps of a large message for its lists.
+   */
+  readonly brief?: ParsedMessage;
   /** Why the message could not be parsed, when it could not. */
   readonly parseError?: string;
   /** Where `--save-dir` stored the message. */

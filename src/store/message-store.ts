@@ -60,6 +60,11 @@ export class StoredMessage {
     readonly file: string | null,
     /** Relaying and `--deliver`: who accepted the message and who refused it; null otherwise. */
     readonly relay: RelayRecord | null = null,
+    /**
+     * The parse in brief (`briefParse`), kept for the message's life: a list
+     * shows it without the whole parse, which a large message is not kept in.
+     */
+    readonly brief: ParsedMessage | null = null,
   ) {}
 
   /** The parsed fields, once `MessageStore.load` has run for it; null otherwise or when it cannot be parsed. */
@@ -92,9 +97,9 @@ export const PARSED_KEPT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Messages at least this large are never parsed on the main thread: the
- * CLI's render worker parses them before their 250 and hands the parse to
- * the inbox (`OutputHandler`'s `parseFrom`), the HTTP server's view worker
- * when a parse has to be made again.
+ * CLI's render worker parses them before their 250 and hands the inbox the
+ * parse in brief for its lists (`OutputHandler`'s `briefFrom`), the HTTP
+ * server's view worker whole when a route needs it.
  */
 export const PARSE_OFFLOAD_BYTES = 256 * 1024;
 
@@ -221,7 +226,7 @@ export class MessageStore extends EventEmitter {
 
   /**
    * Adds a message, newest, under `id`, else one its Maildir `file` gives,
-   * else a new one; a parse made already may be given.
+   * else a new one; a parse made already may be given, whole or in brief.
    */
   add(
     message: Message,
@@ -229,8 +234,9 @@ export class MessageStore extends EventEmitter {
     parse: ParseResult | null = null,
     relay: RelayRecord | null = null,
     id: string = message.inboxId ?? (file === null ? newId() : idFromName(path.basename(file))),
+    brief: ParsedMessage | null = null,
   ): StoredMessage {
-    const entry = new StoredMessage(id, message, file, relay);
+    const entry = new StoredMessage(id, message, file, relay, brief);
     if (parse) this.keep(entry, parse);
     if (this.byId.has(id)) this.remove(id, 'pruned');
     this.entries.push(entry);

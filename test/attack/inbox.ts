@@ -1,6 +1,6 @@
 /**
- * `npm run attack -- --round inbox`: the inbox's hostile classes (issue 24,
- * docs/hardening.md "The inbox") in rounds against the real CLI with
+ * `npm run attack -- --round inbox`: the inbox's hostile classes
+ * (docs/hardening.md, "The inbox") in rounds against the real CLI with
  * `--http` and the default bounds, relaying to an upstream on loopback, with
  * a bystander in another process timing an SMTP greeting and an inbox list
  * (`GET /api/v1/messages`) throughout:

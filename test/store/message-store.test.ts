@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { messagesSummary, summary } from '../../src/http/mailpit-shapes.js';
+import { briefParse } from '../../src/printers/parse-message.js';
 import { MessageStore, PARSED_KEPT_BYTES, parseStored, type ParseResult } from '../../src/store/message-store.js';
 import type { Message } from '../../src/message.js';
 import { makeMessage } from '../helpers/message.js';
@@ -45,5 +47,26 @@ describe('the store’s parses', () => {
     const entry = store.add(message, null, await parseStored(message));
     await store.load(entry);
     assert.equal(entry.parsed?.subject, 'given');
+  });
+
+  it('lists a message from its brief without parsing it, and parses it whole for its own route', async () => {
+    const store = new MessageStore();
+    let parses = 0;
+    store.parser = (m: Message): Promise<ParseResult> => {
+      parses++;
+      return parseStored(m);
+    };
+    const text = `${'word '.repeat(30_000)}end`;
+    const message = makeMessage(Buffer.from(`Subject: brief\r\n\r\n${text}\r\n`));
+    const whole = (await parseStored(message)).parsed!;
+    const entry = store.add(message, null, null, null, undefined, briefParse(whole));
+    const page = (await messagesSummary(store, 0, 10)) as { messages: { Subject: string; Snippet: string }[] };
+    assert.equal(parses, 0, 'the list read the brief');
+    assert.equal(page.messages[0]!.Subject, 'brief');
+    assert.equal(page.messages[0]!.Snippet, summary({ ...entry, parsed: whole } as never).Snippet);
+    assert.ok(entry.brief!.text!.length < text.length);
+    await store.load(entry);
+    assert.equal(parses, 1);
+    assert.equal(entry.parsed?.text?.trim(), text);
   });
 });

@@ -19,16 +19,18 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
 } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { buildProblem } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { stopChild, track } from './processes.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export { buildProblem };
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 15_000;
 const START_ATTEMPTS = 3;
@@ -220,24 +222,6 @@ function smtpdCommand(ctx: ServerContext): [string, string[]] {
       ? [path.join(ROOT, 'bin', 'smtpd-ts.js')]
       : ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'run.ts')];
   return [process.execPath, [...ctx.smtpdNodeArgs, ...entry]];
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Why the build cannot be measured (missing or older than src/), or undefined. */
-export function buildProblem(): string | undefined {
-  const built = path.join(ROOT, 'dist', 'cli', 'run.js');
-  if (!existsSync(built)) return 'dist/ is missing: run `npm run build` first';
-  if (statSync(built).mtimeMs < newestMtime(path.join(ROOT, 'src')))
-    return 'dist/ is older than src/: run `npm run build` first';
-  return undefined;
 }
 
 const LISTENING = /listening on (?:\[[^\]]+\]|[^\s:]+):(\d+)/;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { BRIEF_TEXT_CHARS } from '../../src/printers/parse-message.js';
 import { OutputHandler } from '../../src/handlers/outputs.js';
 import { RenderPool } from '../../src/handlers/render-pool.js';
 import { FORMATS } from '../../src/printers/registry.js';
@@ -34,13 +35,25 @@ describe('the render worker', () => {
       outputs: there,
       showLint: true,
       offload: true,
-      onWritten: (_m, c) => seen.push(c.parsed?.subject),
+      // The whole parse comes back where the expectations need it, else only the brief the inbox keeps.
+      parseAlways: true,
+      onWritten: (_m, c) => seen.push(c.parsed?.subject, c.brief),
     });
     await offloaded.handleMessage(big);
     await offloaded.close();
     for (let i = 0; i < here.length; i++)
       assert.equal(there[i]!.destination.texts[0], here[i]!.destination.texts[0], here[i]!.destination.name);
-    assert.deepEqual(seen, ['big \x1b[2J\u202e']);
+    assert.deepEqual(seen, ['big \x1b[2J\u202e', undefined]);
+    const given: unknown[] = [];
+    const briefly = new OutputHandler({
+      outputs: outputs(),
+      offload: true,
+      briefFrom: 1024,
+      onWritten: (_m, c) => given.push(c.parsed, c.brief?.subject, c.brief?.html, c.brief?.text?.length),
+    });
+    await briefly.handleMessage(big);
+    await briefly.close();
+    assert.deepEqual(given, [undefined, 'big \x1b[2J\u202e', null, BRIEF_TEXT_CHARS]);
   });
 
   it(

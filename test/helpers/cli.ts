@@ -1,18 +1,43 @@
 /**
- * Starts the real CLI (`src/cli/run.ts` through tsx) as a child process and
- * waits for its listening line, which names the real port.
+ * Starts the real CLI as a child process and waits for its listening line,
+ * which names the real port. The CLI run is the build when it is fresh,
+ * else the source through tsx (NODE_ARGS).
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RUN = path.join(ROOT, 'src', 'cli', 'run.ts');
+const BUILT_RUN = path.join(ROOT, 'dist', 'cli', 'run.js');
 
-/** `node --import tsx src/cli/run.ts` argv prefix. */
-export const NODE_ARGS = ['--import', 'tsx', RUN];
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Why the build cannot be run (missing, or older than src/), or undefined (`npm test` builds first: its `pretest`). */
+export function buildProblem(): string | undefined {
+  if (!existsSync(BUILT_RUN)) return 'dist/ is missing: run `npm run build` first';
+  if (statSync(BUILT_RUN).mtimeMs < newestMtime(path.join(ROOT, 'src')))
+    return 'dist/ is older than src/: run `npm run build` first';
+  return undefined;
+}
+
+/**
+ * The node arguments that run the CLI: the build when it is fresh, which
+ * spares every sink a test starts tsx's start (about 0.4 s of CPU, hundreds
+ * of times a run); else `--import tsx src/cli/run.ts`, so a test run by hand
+ * after an edit never runs a stale build.
+ */
+export const NODE_ARGS = buildProblem() === undefined ? [BUILT_RUN] : ['--import', 'tsx', RUN];
 
 export interface RunningCli {
   readonly child: ChildProcess;

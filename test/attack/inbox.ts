@@ -116,16 +116,7 @@ export async function attackInbox(
   const fail = (what: string) => {
     if (failures.length < 100) failures.push(what);
   };
-  const cases: Record<InboxClass, number> = {
-    html: 0,
-    big: 0,
-    mime: 0,
-    search: 0,
-    listeners: 0,
-    bodies: 0,
-    relay: 0,
-    store: 0,
-  };
+  const cases = Object.fromEntries(INBOX_CLASSES.map((name) => [name, 0])) as Record<InboxClass, number>;
   const statuses: Record<string, number> = {};
   let requests = 0;
   let readBytes = 0;

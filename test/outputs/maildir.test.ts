@@ -47,6 +47,15 @@ describe('the Maildir', () => {
     assert.deepEqual(await readFile(await md.save(m)), content);
   });
 
+  it('writes a large message in pieces, each line ending converted, byte for byte the same as one piece', async () => {
+    // Lines of every length around the 1 MiB write size, and one line longer than it.
+    const lines = [...Array.from({ length: 3000 }, (_, i) => 'x'.repeat(i % 997)), 'y'.repeat(3 << 20), '', 'end'];
+    const m = makeMessage(Buffer.from(`Subject: big\r\n\r\n${lines.join('\r\n')}\r\n`));
+    const md = new Maildir(tmp.join('big'));
+    await md.open();
+    assert.ok((await readFile(await md.save(m))).equals(maildirContent(m)));
+  });
+
   it('writes / and : in the host name as \\057 and \\072', () => {
     assert.equal(maildirHostname('a/b:c'), 'a\\057b\\072c');
   });

@@ -11,6 +11,7 @@
  * Content-Length.
  */
 import type http from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** The characters of a string written as one piece; a longer string is cut. */
@@ -29,13 +30,22 @@ export class Deferred {
   constructor(readonly make: () => unknown) {}
 }
 
+/**
+ * A string given as its UTF-8 bytes, decoded a piece at a time as it is
+ * written (invalid bytes as U+FFFD, as `toString` does): a 30 MiB text is
+ * never one string on the server's thread (making one costs 100 ms here).
+ */
+export class Utf8Text {
+  constructor(readonly bytes: Buffer) {}
+}
+
 /** Whether `value` holds a string over PIECE characters, or over 1 MiB of strings in all (walked to that point). */
 function large(value: unknown): boolean {
   let total = 0;
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const v = stack.pop();
-    if (v instanceof Deferred) return true;
+    if (v instanceof Deferred || v instanceof Utf8Text) return true;
     if (typeof v === 'string') {
       total += v.length;
       if (v.length > PIECE || total > YIELD_BYTES) return true;
@@ -64,9 +74,19 @@ function* stringPieces(s: string): Generator<string> {
   yield '"';
 }
 
+/** Bytes as a JSON string, decoded PIECE bytes at a time (a character cut between two is kept whole). */
+function* utf8Pieces(bytes: Buffer): Generator<string> {
+  const decoder = new StringDecoder('utf8');
+  yield '"';
+  for (let at = 0; at < bytes.length; at += PIECE)
+    yield JSON.stringify(decoder.write(bytes.subarray(at, at + PIECE))).slice(1, -1);
+  yield `${JSON.stringify(decoder.end()).slice(1, -1)}"`;
+}
+
 /** `value` as JSON.stringify writes it (toJSON, undefined left out of objects and null in arrays), in pieces. */
 function* pieces(value: unknown): Generator<string> {
   if (value instanceof Deferred) return yield* pieces(value.make());
+  if (value instanceof Utf8Text) return yield* utf8Pieces(value.bytes);
   if (typeof value === 'string') return yield* stringPieces(value);
   if (value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     return yield JSON.stringify(value) ?? 'null';

@@ -9,7 +9,7 @@
  * headers MailHog adds.
  */
 import type { StoredMessage } from '../store/message-store.js';
-import { Deferred } from './json-stream.js';
+import { Deferred, Utf8Text } from './json-stream.js';
 import { rfc3339 } from './mailpit-shapes.js';
 
 export interface MailhogPath {
@@ -52,13 +52,11 @@ export function mailhogPath(path: string): MailhogPath {
 const MAX_DEPTH = 20;
 const MAX_PARTS = 1000;
 
-/** ContentFromString: headers (last value wins), body after the first empty line, size in bytes. */
-export function contentFromString(data: string, depth = 0, budget = { parts: MAX_PARTS }): MailhogContent {
-  const split = data.indexOf('\r\n\r\n');
+/** ContentFromString's headers: the last value of a repeated one, a folded line joined without its break. */
+function headerFields(block: string): Record<string, string[]> {
   const headers: Record<string, string[]> = {};
-  if (split < 0) return { Headers: headers, Body: data, Size: Buffer.byteLength(data), MIME: null };
   let last = '';
-  for (const line of data.slice(0, split).split('\r\n')) {
+  for (const line of block.split('\r\n')) {
     if (last !== '' && (line.startsWith(' ') || line.startsWith('\t'))) {
       const values = headers[last]!;
       values[values.length - 1] += line;
@@ -68,6 +66,14 @@ export function contentFromString(data: string, depth = 0, budget = { parts: MAX
       headers[last] = [line.slice(at + 2)];
     }
   }
+  return headers;
+}
+
+/** ContentFromString: headers (last value wins), body after the first empty line, size in bytes. */
+export function contentFromString(data: string, depth = 0, budget = { parts: MAX_PARTS }): MailhogContent {
+  const split = data.indexOf('\r\n\r\n');
+  if (split < 0) return { Headers: {}, Body: data, Size: Buffer.byteLength(data), MIME: null };
+  const headers = headerFields(data.slice(0, split));
   const content = { Headers: headers, Body: data.slice(split + 4), Size: Buffer.byteLength(data), MIME: null };
   return isMultipart(content) && depth < MAX_DEPTH && budget.parts > 0
     ? { ...content, MIME: { Parts: mimeParts(content, depth, budget) } }
@@ -128,13 +134,35 @@ export function mailhogPart(entry: StoredMessage, n: number): { type: string; bo
   return { type: headerOf(piece, 'content-type') ?? 'application/octet-stream', body };
 }
 
+/** Messages this large that are not multipart keep their body as bytes in MailHog's shape (`lazyContent`). */
+const LAZY_BYTES = 1 << 20;
+
+/** A MailHog content whose body (and raw data) are written from the bytes as they are decoded. */
+type LazyContent = Omit<MailhogContent, 'Body'> & { readonly Body: Utf8Text };
+
+/**
+ * ContentFromString for a large message that is not multipart, without
+ * making a string of it: the header block decoded, the body left as bytes
+ * (Size is then its length in bytes, as Go's len). Null for a multipart
+ * message, whose split needs the text.
+ */
+function lazyContent(data: Buffer): LazyContent | null {
+  const split = data.indexOf('\r\n\r\n');
+  if (split < 0) return null;
+  const headers = headerFields(data.toString('utf8', 0, split));
+  const content = { Headers: headers, Body: new Utf8Text(data.subarray(split + 4)), Size: data.length, MIME: null };
+  return isMultipart({ ...content, Body: '' }) ? null : content;
+}
+
 /** The message as MailHog's API gives it (`data.Message`). */
 export function mailhogMessage(entry: StoredMessage, hostname: string, maxBytes = Infinity): Record<string, unknown> {
   const m = entry.message;
   const id = `${entry.id}@${hostname}`;
   // An event carries a large message's start only (`maxBytes`); the API reads it whole.
-  const data = m.data.toString('utf8', 0, Math.min(m.data.length, maxBytes));
-  const content = contentFromString(data);
+  const bytes = m.data.subarray(0, Math.min(m.data.length, maxBytes));
+  const lazy = bytes.length >= LAZY_BYTES ? lazyContent(bytes) : null;
+  const text = lazy ? null : bytes.toString('utf8');
+  const content: MailhogContent | LazyContent = lazy ?? contentFromString(text!);
   const headers = { ...content.Headers };
   const has = (name: string) => Object.keys(headers).find((k) => k.toLowerCase() === name);
   if (!has('message-id')) headers['Message-ID'] = [id];
@@ -150,7 +178,7 @@ export function mailhogMessage(entry: StoredMessage, hostname: string, maxBytes 
     Content: { ...content, Headers: headers, MIME: null },
     Created: rfc3339(m.receivedAt),
     MIME: content.MIME,
-    Raw: { From: m.mailFrom, To: m.rcptTos, Data: data, Helo: m.helo },
+    Raw: { From: m.mailFrom, To: m.rcptTos, Data: text ?? new Utf8Text(bytes), Helo: m.helo },
   };
 }
 

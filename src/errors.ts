@@ -122,3 +122,13 @@ export class WorkerJobError extends SmtpdError {
     super('ERR_SMTPD_WORKER_JOB', message);
   }
 }
+
+/** A request the inbox answers with `status` and one line of text (400, 401, 403, 404, 413, 503). */
+export class HttpError extends SmtpdError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super('ERR_SMTPD_HTTP', message);
+  }
+}

@@ -64,6 +64,7 @@ export type { Endpoint, Message } from './message.js';
 export {
   ChannelUsageError,
   ExpectSyntaxError,
+  HttpError,
   MessageParseError,
   OutputError,
   ReplyError,

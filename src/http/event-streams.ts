@@ -11,7 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { MessageStore, StoredMessage } from '../store/message-store.js';
 import { VERSION } from '../version.js';
 import type { RequestGuard } from './guard.js';
-import { HttpError } from './http-error.js';
+import { HttpError } from '../errors.js';
 import { mailhogMessage } from './mailhog-shapes.js';
 import { summary } from './mailpit-shapes.js';
 

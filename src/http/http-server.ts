@@ -22,7 +22,7 @@ import { OPENAPI } from './openapi.js';
 import { mimeParts } from './mime-parts.js';
 import { buildSend, SendError, type Envelope } from './send.js';
 import { previewCsp } from './html-view.js';
-import { HttpError } from './http-error.js';
+import { HttpError } from '../errors.js';
 import { decodePath, goFields, intParam, mailhogStartLimit, readBody, readJson } from './request.js';
 import { ResponseBudget } from './json-stream.js';
 import {

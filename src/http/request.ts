@@ -9,7 +9,7 @@
  * cannot empty an inbox: only no body, `{}` or no IDs means all.
  */
 import type http from 'node:http';
-import { HttpError } from './http-error.js';
+import { HttpError } from '../errors.js';
 
 /** The largest request body read, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;

@@ -319,7 +319,7 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
         const verdict = await options.onMessage?.(received);
         // In the inbox before the 250, as in the CLI.
         if (inbox && (verdict === undefined || verdict === null || verdict === '' || /^2/.test(String(verdict))))
-          inbox.store.add(message, null, { parsed: received.parsed, parseError: received.parseError ?? null });
+          inbox.store.add(message, { parse: { parsed: received.parsed, parseError: received.parseError ?? null } });
         return verdict;
       },
     },

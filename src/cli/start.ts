@@ -32,7 +32,7 @@ import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js
 import { reportRefusals } from './refusals.js';
 import { formatHostPort } from './flag-values.js';
 import { describeMode, probeUpstream } from './announce.js';
-import { MessageStore, PARSE_OFFLOAD_BYTES, type StoredMessage } from '../store/message-store.js';
+import { MessageStore, PARSE_OFFLOAD_BYTES, parseResultOf, type StoredMessage } from '../store/message-store.js';
 import { MailboxRouter } from '../store/mailboxes.js';
 import { MailboxHandler } from '../handlers/mailbox.js';
 import type { InboxHttpServer } from '../http/http-server.js';
@@ -180,16 +180,15 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       ? {
           onWritten: (message, context) => {
             // The inbox keeps the printers' parse when there is one, a large message's in brief (briefFrom);
-            // others it parses when the API asks (message-store.ts).
-            const parse =
-              context.parsed !== undefined
-                ? { parsed: context.parsed, parseError: null }
-                : context.parseError !== undefined
-                  ? { parsed: null, parseError: context.parseError }
-                  : null;
-            // A message printed but then refused (its relay failed) is not the inbox's: the client will send it again.
+            // others it parses when the API asks (message-store.ts). A message printed but then refused
+            // (its relay failed) is not the inbox's: the client will send it again.
             if (!context.refused)
-              store?.add(message, context.savedAs ?? null, parse, context.relay ?? null, undefined, context.brief);
+              store?.add(message, {
+                file: context.savedAs ?? null,
+                parse: parseResultOf(context),
+                brief: context.brief ?? null,
+                relay: context.relay ?? null,
+              });
             if (expecting && observe) observe(toJsonRecord(message, { ...context, includeRaw: false }));
           },
         }
@@ -240,7 +239,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   if (store && config.http) {
     // Loaded only with --http: the sink without it never needs node:http.
     const { InboxHttpServer } = await import('../http/http-server.js');
-    const { SendError } = await import('../http/send.js');
+    const { releaseUpstream, SendError } = await import('../http/send.js');
     const access = config.httpAccess;
     const smtp = server;
     const http = new InboxHttpServer({
@@ -265,22 +264,14 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       // Mailpit's release: through the relay's upstream (--relay, -c PureProxy), when there is one.
       ...(upstream
         ? {
-            release: async (entry: StoredMessage, to: readonly string[], peer: string) => {
-              const { sendUpstream } = await import('../relay/upstream.js');
-              const data = entry.message.data;
-              // Released mail passes what relayed SMTP mail passes: AUTH, size, count, the relay policy.
-              const refusal = smtp.admit({ to }, data.length, { address: peer, port: 0 }, users !== null);
-              if (refusal) throw new SendError(refusal.lines.join(' '));
-              const delivered = await sendUpstream(
+            // Released mail passes what relayed SMTP mail passes: AUTH, size, count, the relay policy.
+            release: (entry: StoredMessage, to: readonly string[], peer: string) =>
+              releaseUpstream(
                 upstream,
-                { mailFrom: entry.message.mailFrom, rcptTos: to, eightBit: data.some((b) => b >= 0x80) },
-                [data],
-              );
-              if (delivered.refused.length > 0)
-                throw new SendError(
-                  `Failed: ${delivered.refused.map((r) => `${r.address}: ${r.code} ${r.message}`).join('; ')}`,
-                );
-            },
+                entry.message,
+                to,
+                smtp.admit({ to }, entry.message.data.length, { address: peer, port: 0 }, users !== null),
+              ),
           }
         : {}),
     });

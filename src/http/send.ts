@@ -7,6 +7,9 @@
  * SMTP: to every output and the inbox.
  */
 import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Reply } from '../channel/reply.js';
+import type { Message } from '../message.js';
+import type { UpstreamOptions } from '../relay/upstream.js';
 
 export interface Envelope {
   readonly from: string;
@@ -94,4 +97,28 @@ export async function buildSend(body: Record<string, unknown>): Promise<{ envelo
   });
   const data = await composer.compile().build();
   return { envelope: { from: from.Email, to: recipients }, data };
+}
+
+/**
+ * Mailpit's release: a stored message sent as it is to `to` through the
+ * relay's upstream, unless `refusal` (what relayed SMTP mail would have got:
+ * AUTH, size, count, the relay policy) says no; rejects with SendError naming
+ * every refusal.
+ */
+export async function releaseUpstream(
+  upstream: UpstreamOptions,
+  message: Message,
+  to: readonly string[],
+  refusal: Reply | undefined,
+): Promise<void> {
+  if (refusal) throw new SendError(refusal.lines.join(' '));
+  const { sendUpstream } = await import('../relay/upstream.js');
+  const data = message.data;
+  const delivered = await sendUpstream(
+    upstream,
+    { mailFrom: message.mailFrom, rcptTos: to, eightBit: data.some((b) => b >= 0x80) },
+    [data],
+  );
+  if (delivered.refused.length > 0)
+    throw new SendError(`Failed: ${delivered.refused.map((r) => `${r.address}: ${r.code} ${r.message}`).join('; ')}`);
 }

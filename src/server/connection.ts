@@ -61,7 +61,6 @@ export interface ConnectionHost {
   readonly budget: BodyBudget;
   /** TLS, when configured: for STARTTLS, or from the first byte with `implicit` (RFC 8314). */
   readonly tls: { readonly context: tls.SecureContext; readonly implicit: boolean } | undefined;
-  /** A PROXY protocol v1/v2 header precedes each connection's bytes. */
   /** Whether a connection from this address starts with a PROXY header (PROXY protocol on, from a trusted balancer). */
   readonly proxyProtocol: (peer: string) => boolean;
   /** The RCPT policy, asked with the client's address (src/relay/policy.ts). */

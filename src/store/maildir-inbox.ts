@@ -118,7 +118,7 @@ export async function loadMaildir(dir: string, store: MessageStore, maxBytes = M
       bareLineEndings: countBareLineEndings(data),
       mailbox,
     };
-    store.add(message, file);
+    store.add(message, { file });
   }
   return read;
 }

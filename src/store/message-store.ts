@@ -103,6 +103,28 @@ export const PARSED_KEPT_BYTES = 64 * 1024 * 1024;
  */
 export const PARSE_OFFLOAD_BYTES = 256 * 1024;
 
+/** What comes with a message into the store; all of it optional. */
+export interface Arrival {
+  /** The Maildir file that holds it (`--save-dir`). */
+  readonly file?: string | null;
+  /** A parse made already (the printers'). */
+  readonly parse?: ParseResult | null;
+  /** The parse in brief (`briefParse`), when the whole one stayed in a worker. */
+  readonly brief?: ParsedMessage | null;
+  readonly relay?: RelayRecord | null;
+  /** Its ID when it has one (the database's); else the message's `inboxId`, its file's, or a new one. */
+  readonly id?: string;
+}
+
+/** A parse the printers made (`parsed`, or why it failed), as the store keeps it; null when they made none. */
+export function parseResultOf(made: {
+  readonly parsed?: ParsedMessage;
+  readonly parseError?: string;
+}): ParseResult | null {
+  if (made.parsed !== undefined) return { parsed: made.parsed, parseError: null };
+  return made.parseError === undefined ? null : { parsed: null, parseError: made.parseError };
+}
+
 export async function parseStored(message: Message): Promise<ParseResult> {
   try {
     return { parsed: await parseMessage(message), parseError: null };
@@ -224,20 +246,12 @@ export class MessageStore extends EventEmitter {
     for (const name of [...this.byMailbox.keys()]) this.pruneMailbox(name, now);
   }
 
-  /**
-   * Adds a message, newest, under `id`, else one its Maildir `file` gives,
-   * else a new one; a parse made already may be given, whole or in brief.
-   */
-  add(
-    message: Message,
-    file: string | null = null,
-    parse: ParseResult | null = null,
-    relay: RelayRecord | null = null,
-    id: string = message.inboxId ?? (file === null ? newId() : idFromName(path.basename(file))),
-    brief: ParsedMessage | null = null,
-  ): StoredMessage {
-    const entry = new StoredMessage(id, message, file, relay, brief);
-    if (parse) this.keep(entry, parse);
+  /** Adds a message, newest, with what came with it. */
+  add(message: Message, arrival: Arrival = {}): StoredMessage {
+    const file = arrival.file ?? null;
+    const id = arrival.id ?? message.inboxId ?? (file === null ? newId() : idFromName(path.basename(file)));
+    const entry = new StoredMessage(id, message, file, arrival.relay ?? null, arrival.brief ?? null);
+    if (arrival.parse) this.keep(entry, arrival.parse);
     if (this.byId.has(id)) this.remove(id, 'pruned');
     this.entries.push(entry);
     this.byId.set(entry.id, entry);

@@ -327,7 +327,7 @@ export class PostgresInbox {
       this.fromDatabase(() => {
         for (const row of rows) {
           if (store.get(row.id)) continue;
-          const entry = store.add(toMessage(row), null, null, row.envelope.relay ?? null, row.id);
+          const entry = store.add(toMessage(row), { relay: row.envelope.relay ?? null, id: row.id });
           if (row.read) store.setRead(entry, true);
         }
       });

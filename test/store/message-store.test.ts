@@ -44,7 +44,7 @@ describe('the store’s parses', () => {
     const store = new MessageStore();
     store.parser = () => Promise.reject(new Error('parsed again'));
     const message = makeMessage(Buffer.from('Subject: given\r\n\r\nbody\r\n'));
-    const entry = store.add(message, null, await parseStored(message));
+    const entry = store.add(message, { parse: await parseStored(message) });
     await store.load(entry);
     assert.equal(entry.parsed?.subject, 'given');
   });
@@ -59,7 +59,7 @@ describe('the store’s parses', () => {
     const text = `${'word '.repeat(30_000)}end`;
     const message = makeMessage(Buffer.from(`Subject: brief\r\n\r\n${text}\r\n`));
     const whole = (await parseStored(message)).parsed!;
-    const entry = store.add(message, null, null, null, undefined, briefParse(whole));
+    const entry = store.add(message, { brief: briefParse(whole) });
     const page = (await messagesSummary(store, 0, 10)) as { messages: { Subject: string; Snippet: string }[] };
     assert.equal(parses, 0, 'the list read the brief');
     assert.equal(page.messages[0]!.Subject, 'brief');

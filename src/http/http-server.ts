@@ -248,15 +248,18 @@ export class InboxHttpServer {
     if (view && req.method === 'GET') {
       const entry = store.get(view[1]!);
       if (!entry) throw new HttpError(404, 'Message not found');
-      await store.load(entry);
-      if (view[2] === 'txt') return text(res, entry.parsed?.text ?? '');
-      const preview = this.views.preview(entry);
-      if (!preview) throw new HttpError(404, 'Message does not contain HTML');
-      const cleaned = await preview;
-      res.setHeader('X-DNS-Prefetch-Control', 'off');
-      return sendBytes(res, Buffer.from(cleaned.html), {
-        type: 'text/html; charset=utf-8',
-        csp: previewCsp(url.searchParams.get('remote') === '1'),
+      // The parse and the cleaned HTML are the message's size again: within the budget, as the JSON routes.
+      return this.heavy([entry], async () => {
+        await store.load(entry);
+        if (view[2] === 'txt') return text(res, entry.parsed?.text ?? '');
+        const preview = this.views.preview(entry);
+        if (!preview) throw new HttpError(404, 'Message does not contain HTML');
+        const cleaned = await preview;
+        res.setHeader('X-DNS-Prefetch-Control', 'off');
+        sendBytes(res, Buffer.from(cleaned.html), {
+          type: 'text/html; charset=utf-8',
+          csp: previewCsp(url.searchParams.get('remote') === '1'),
+        });
       });
     }
     const release = /^\/api\/v1\/message\/([A-Za-z0-9]+)\/release$/.exec(url.pathname);

@@ -10,7 +10,7 @@
  */
 import type { Message } from '../message.js';
 import { WorkerJobError } from '../errors.js';
-import { PARSE_TIMEOUT_MS } from '../printers/parse-message.js';
+import { BRIEF_TEXT_CHARS, PARSE_TIMEOUT_MS } from '../printers/parse-message.js';
 import type { ParsedMessage } from '../printers/parse-message.js';
 import { PARSE_OFFLOAD_BYTES, parseStored, type ParseResult, type StoredMessage } from '../store/message-store.js';
 import { toShared, WorkerPool } from '../worker-pool.js';
@@ -47,6 +47,9 @@ export class ViewPool {
   );
   private readonly previews = new WeakMap<ParsedMessage, Promise<Preview>>();
 
+  /** @param previewTimeoutMs the budget for cleaning one message's HTML in the worker */
+  constructor(private readonly previewTimeoutMs = PREVIEW_TIMEOUT_MS) {}
+
   /** The parse of a stored message: in the worker when large; a failure or an overrun is a parse error. */
   async parse(message: Message): Promise<ParseResult> {
     if (message.data.length < PARSE_OFFLOAD_BYTES) return parseStored(message);
@@ -74,7 +77,7 @@ export class ViewPool {
 
   private async makePreview(id: string, data: Buffer, html: string, text: string | null): Promise<Preview> {
     if (html.length < PREVIEW_OFFLOAD_CHARS) return previewHtml(html, { cid: partUrls(id, data) });
-    const reply = await this.run({ kind: 'preview', html, data: toShared(data), id }, PREVIEW_TIMEOUT_MS);
+    const reply = await this.run({ kind: 'preview', html, data: toShared(data), id }, this.previewTimeoutMs);
     return reply instanceof WorkerJobError ? { html: notice(reply.message, text), remote: 0 } : (reply as Preview);
   }
 
@@ -99,11 +102,17 @@ export class ViewPool {
   }
 }
 
-/** What the preview shows when the HTML could not be cleaned in time: why, and the text part. */
+/**
+ * What the preview shows when the HTML could not be cleaned in time: why,
+ * and the start of the text part (as much as a list's brief holds: the text
+ * may be as large as the HTML that could not be cleaned).
+ */
 function notice(why: string, text: string | null): string {
+  const shown = (text ?? '').slice(0, BRIEF_TEXT_CHARS);
+  const cut = shown.length < (text ?? '').length ? '\n…' : '';
   return (
     `<!DOCTYPE html><p><strong>smtpd-ts could not prepare this message's HTML for the preview</strong> ` +
     `(${escapeText(why)}). Its text part follows; the HTML is in the Raw tab and the .eml download.</p>` +
-    `<pre style="white-space:pre-wrap">${escapeText(text ?? '')}</pre>`
+    `<pre style="white-space:pre-wrap">${escapeText(shown)}${cut}</pre>`
   );
 }

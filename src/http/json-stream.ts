@@ -13,6 +13,7 @@
 import type http from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { slices } from '../slices.js';
 
 /** The characters of a string written as one piece; a longer string is cut. */
 const PIECE = 64 * 1024;
@@ -57,20 +58,14 @@ function large(value: unknown): boolean {
   return false;
 }
 
-/** A string as JSON, in pieces: each piece a run of at most PIECE characters, never cut inside a surrogate pair. */
+/** A string as JSON, in pieces: each piece a run of at most PIECE characters (slices.ts). */
 function* stringPieces(s: string): Generator<string> {
   if (s.length <= PIECE) {
     yield JSON.stringify(s);
     return;
   }
   yield '"';
-  for (let at = 0; at < s.length;) {
-    let end = Math.min(at + PIECE, s.length);
-    const last = s.charCodeAt(end - 1);
-    if (end < s.length && last >= 0xd800 && last <= 0xdbff) end--;
-    yield JSON.stringify(s.slice(at, end)).slice(1, -1);
-    at = end;
-  }
+  for (const slice of slices([s], PIECE)) yield JSON.stringify(slice).slice(1, -1);
   yield '"';
 }
 
@@ -78,8 +73,7 @@ function* stringPieces(s: string): Generator<string> {
 function* utf8Pieces(bytes: Buffer): Generator<string> {
   const decoder = new StringDecoder('utf8');
   yield '"';
-  for (let at = 0; at < bytes.length; at += PIECE)
-    yield JSON.stringify(decoder.write(bytes.subarray(at, at + PIECE))).slice(1, -1);
+  for (const slice of slices([bytes], PIECE)) yield JSON.stringify(decoder.write(slice)).slice(1, -1);
   yield `${JSON.stringify(decoder.end()).slice(1, -1)}"`;
 }
 

@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { Message } from '../message.js';
 import { terminalSafe } from '../printers/terminal-safe.js';
 import { mailboxFolder } from '../store/mailboxes.js';
+import { slices } from '../slices.js';
 
 const CRLF = Buffer.from('\r\n');
 const LF = Buffer.from('\n');
@@ -94,13 +95,11 @@ async function writePieces(handle: fs.FileHandle, pieces: readonly Buffer[]): Pr
     batch = [];
     size = 0;
   };
-  for (const piece of pieces)
-    for (let at = 0; at < piece.length; at += WRITE_BYTES) {
-      const part = piece.subarray(at, at + WRITE_BYTES);
-      if (size + part.length > WRITE_BYTES) await flush();
-      batch.push(part);
-      size += part.length;
-    }
+  for (const part of slices(pieces, WRITE_BYTES)) {
+    if (size + part.length > WRITE_BYTES) await flush();
+    batch.push(part);
+    size += part.length;
+  }
   if (size > 0) await flush();
 }
 

@@ -8,6 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { slices } from '../slices.js';
 import type { Delivered, Refusal } from './outcome.js';
 
 export interface UpstreamOptions {
@@ -85,11 +86,10 @@ const PIECE_BYTES = 64 * 1024;
 function inPieces(data: readonly Buffer[]): Readable {
   return Readable.from(
     (async function* () {
-      for (const part of data)
-        for (let at = 0; at < part.length; at += PIECE_BYTES) {
-          await nextTurn();
-          yield part.subarray(at, at + PIECE_BYTES);
-        }
+      for (const piece of slices(data, PIECE_BYTES)) {
+        await nextTurn();
+        yield piece;
+      }
     })(),
   );
 }

@@ -84,6 +84,35 @@ describe('the inbox against hostile mail', () => {
     });
   });
 
+  it('lists a large message from its brief and reads it whole through its own routes', async () => {
+    await withInbox([], async (cli, url) => {
+      const text = `Hello large world ${'lorem ipsum '.repeat(200_000)}THE END`;
+      const data =
+        'Subject: large\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n' +
+        `--b\r\nContent-Type: text/plain\r\n\r\n${text}\r\n` +
+        '--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\nPDF\r\n--b--\r\n';
+      assert.equal(await deliver(cli, data), 250);
+      const list = (await (await fetch(`${url}/api/v1/messages`)).json()) as {
+        messages: { ID: string; Subject: string; Snippet: string; Attachments: number }[];
+      };
+      const [summary] = list.messages;
+      assert.deepEqual(
+        { Subject: summary!.Subject, Attachments: summary!.Attachments },
+        { Subject: 'large', Attachments: 1 },
+      );
+      assert.match(summary!.Snippet, /^Hello large world lorem ipsum .*\.\.\.$/);
+      const whole = (await (await fetch(`${url}/api/v1/message/${summary!.ID}`)).json()) as { Text: string };
+      assert.equal(whole.Text.trim(), text);
+      const plain = 'Subject: plain\r\n\r\n' + `ünïcødé ${'x'.repeat(80)}\r\n`.repeat(20_000);
+      assert.equal(await deliver(cli, plain), 250);
+      const [newest] = await ids(url);
+      const mailhog = (await (await fetch(`${url}/api/v1/messages/${newest}`)).json()) as {
+        Content: { Body: string };
+      };
+      assert.equal(mailhog.Content.Body, plain.slice(plain.indexOf('\r\n\r\n') + 4) + '\r\n');
+    });
+  });
+
   it('splits MailHog’s MIME to a bounded depth: 4,000 nested multiparts do not break the list', async () => {
     await withInbox([], async (cli, url) => {
       let mime = 'leaf';

@@ -22,8 +22,7 @@
  * here is ended, by its PID.
  */
 import { randomInt } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import { mkdtemp, open, rm, truncate } from 'node:fs/promises';
+import { mkdtemp, rm, truncate } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,7 +30,16 @@ import { memory } from '../bench/proc-stats.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { exitStatus } from '../helpers/process.js';
 import { attackInbox, INBOX_CLASSES, type InboxAttackReport } from './inbox.js';
-import { BYSTANDER_BOUND_MS, bystander, Raw, sendOne, tallyAndTruncate, TRANSACTION, type Tally } from './common.js';
+import {
+  BYSTANDER_BOUND_MS,
+  bystander,
+  drainMaildir,
+  Raw,
+  sendOne,
+  tallyAndTruncate,
+  TRANSACTION,
+  type Tally,
+} from './common.js';
 
 type ClassName = 'redos' | 'controls' | 'lf-flood' | 'noop-flood' | 'silent-tls' | 'half-close' | 'envelope' | 'mime';
 
@@ -167,18 +175,12 @@ export async function attack(seconds: number, log: (line: string) => void = () =
   };
   const tally: Tally = { messages: [], withdrawn: new Set(), offset: 0 };
   /** Looks for forged headers in what the Maildir got, then removes it (a long run would fill the disk). */
-  const checkMaildir = async () => {
-    for (const file of readdirSync(path.join(maildir, 'new'))) {
-      const where = path.join(maildir, 'new', file);
-      const fd = await open(where, 'r');
-      const { buffer } = await fd.read(Buffer.alloc(4096), 0, 4096, 0);
-      await fd.close();
-      const head = buffer.toString('latin1').split('\n\n')[0]!;
+  const checkMaildir = () =>
+    drainMaildir(maildir, (start, file) => {
+      const head = start.split('\n\n')[0]!;
       if (/^Subject: FAKE/m.test(head) || /^From: ceo@bank\.test/m.test(head))
         failures.push(`a forged header in ${file}`);
-      await rm(where);
-    }
-  };
+    });
   const started = Date.now();
   const names = Object.keys(classes) as ClassName[];
   try {

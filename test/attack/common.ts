@@ -5,7 +5,9 @@
  */
 import { fork } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { truncate } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { open, rm, truncate } from 'node:fs/promises';
+import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { exitStatus } from '../helpers/process.js';
@@ -154,5 +156,21 @@ export async function bystander<T>(
     return { result, ...(await report) };
   } finally {
     await exitStatus(child, 10_000);
+  }
+}
+
+/**
+ * Reads the head (first 4 KiB, as text) of every file in the Maildir's
+ * `new/`, hands it to `check` with the file's name, then removes the file: a
+ * long run would fill the disk.
+ */
+export async function drainMaildir(maildir: string, check: (head: string, file: string) => void): Promise<void> {
+  for (const file of readdirSync(path.join(maildir, 'new'))) {
+    const where = path.join(maildir, 'new', file);
+    const fd = await open(where, 'r');
+    const { buffer, bytesRead } = await fd.read(Buffer.alloc(4096), 0, 4096, 0);
+    await fd.close();
+    check(buffer.toString('latin1', 0, bytesRead), file);
+    await rm(where);
   }
 }

@@ -21,8 +21,7 @@
  * sink must exit 0 on SIGTERM, the bystander must wait under 100 ms for
  * each greeting and list, and the sink's peak RSS must stay under 500 MiB.
  */
-import { readdirSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +30,7 @@ import { inboxUrl, startCli, type RunningCli } from '../helpers/cli.js';
 import { PG_SKIP, PgCluster } from '../helpers/postgres.js';
 import { exitStatus } from '../helpers/process.js';
 import { startScriptedUpstream } from '../helpers/scripted-upstream.js';
-import { BYSTANDER_BOUND_MS, bystander, sendOne } from './common.js';
+import { BYSTANDER_BOUND_MS, bystander, drainMaildir, sendOne } from './common.js';
 
 /** The peak RSS the hardening promises with the default bounds, in MiB. */
 const PEAK_BOUND_MIB = 500;
@@ -180,19 +179,13 @@ export async function attackInbox(
     else fail(`a message (${data.slice(0, 40).toString()}…) was not answered 250`);
   };
   /** Reads the token of every file in the Maildir's new/, then removes the file (a long run would fill the disk). */
-  const collect = async () => {
-    for (const file of readdirSync(path.join(maildir, 'new'))) {
-      const where = path.join(maildir, 'new', file);
-      const fd = await open(where, 'r');
-      const { buffer } = await fd.read(Buffer.alloc(512), 0, 512, 0);
-      await fd.close();
-      const token = /^X-Attack-Token: (t\d+)/m.exec(buffer.toString('latin1'))?.[1];
+  const collect = () =>
+    drainMaildir(maildir, (head, file) => {
+      const token = /^X-Attack-Token: (t\d+)/m.exec(head)?.[1];
       if (token === undefined) fail(`${file} has no token`);
       else if (savedTokens.has(token)) fail(`${token} is in the Maildir twice`);
       else savedTokens.add(token);
-      await rm(where);
-    }
-  };
+    });
 
   let db: PgCluster | null = null;
   let storeSink: RunningCli | null = null;

@@ -15,7 +15,8 @@ import type { Message } from './message.js';
 import type { Finding } from './lint/findings.js';
 import { lintMessage } from './lint/lint.js';
 import type { ParsedMessage } from './printers/parse-message.js';
-import { SMTPServer, type Verdict } from './server/server.js';
+import { SMTPServer, type Handler, type Verdict } from './server/server.js';
+import { InboxHandler } from './handlers/inbox.js';
 import { SinkTimeoutError } from './errors.js';
 import type { TlsInfo } from './channel/actions.js';
 import type { SmtpSettings } from './channel/config.js';
@@ -297,6 +298,16 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
   } = options;
   // Loaded only with `http`: importing the library stays cheap.
   const inbox = http ? await startInbox(http === true ? {} : http, hostname ?? os.hostname()) : null;
+  // The test's verdict on each message; with `http`, the inbox handler keeps what it accepts, as the CLI's does.
+  const judge: Handler = {
+    async handleMessage(message) {
+      const received = await toSinkMessage(message, inbox !== null || parse);
+      built.set(message, received);
+      intake?.note(message, { parse: { parsed: received.parsed, parseError: received.parseError ?? null } });
+      return options.onMessage?.(received);
+    },
+  };
+  const intake = inbox ? new InboxHandler(judge, inbox.store) : null;
   const credentials = tls ? await sinkCredentials(tls, hostname ?? os.hostname()) : null;
   const users = auth?.users;
   const server = new SMTPServer({ host, port: port ?? 0 }, null, {
@@ -312,17 +323,7 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
             ...(users ? { users: isMap(users) ? users : new Map(Object.entries(users)) } : {}),
           },
     ...(rules && rules.length > 0 ? { replyRule: new RuleEngine(rules.map(parseRule), seed ?? 0).hook } : {}),
-    handler: {
-      async handleMessage(message) {
-        const received = await toSinkMessage(message, inbox !== null || parse);
-        built.set(message, received);
-        const verdict = await options.onMessage?.(received);
-        // In the inbox before the 250, as in the CLI.
-        if (inbox && (verdict === undefined || verdict === null || verdict === '' || /^2/.test(String(verdict))))
-          inbox.store.add(message, { parse: { parsed: received.parsed, parseError: received.parseError ?? null } });
-        return verdict;
-      },
-    },
+    handler: intake ?? judge,
   });
   const address = await server.listen().catch(async (err: unknown) => {
     await inbox?.server.close();

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import nodemailer from 'nodemailer';
 import { MailpitClient } from 'mailpit-api';
 import { startSink } from '../src/sink.js';
+import { reply, type Verdict } from '../src/index.js';
 import { SmtpClient } from './helpers/smtp-client.js';
 import { SinkTimeoutError } from '../src/errors.js';
 
@@ -147,5 +148,50 @@ describe('startSink({ http })', () => {
       await sink.close();
     }
     await assert.rejects(fetch(`${sink.httpUrl}/livez`), 'the HTTP server is closed with the sink');
+  });
+
+  it('keeps in the inbox exactly what the client was told 2xx, whatever form the verdict takes', async () => {
+    // Each subject names the verdict; the server's reply and the inbox must agree on every one.
+    const verdicts: Record<string, Verdict> = {
+      'a Reply 250': reply(250, 'taken'),
+      'a string 250': '250 fine',
+      nothing: undefined,
+      'a Reply 550': reply(550, 'no'),
+      'a string 451': '451 later',
+      'a string without a code': '2xx nonsense',
+      'an empty reply code': '25',
+    };
+    const sink = await startSink({ http: true, onMessage: (m) => verdicts[m.parsed?.subject ?? ''] });
+    const client = await SmtpClient.connect(sink.port);
+    try {
+      await client.read();
+      await client.command('EHLO test');
+      const answered: Record<string, number> = {};
+      for (const subject of Object.keys(verdicts)) {
+        await client.command('MAIL FROM:<app@example.test>');
+        await client.command('RCPT TO:<user@example.test>');
+        await client.command('DATA');
+        answered[subject] = (await client.command(`Subject: ${subject}\r\n\r\nbody\r\n.`)).code;
+      }
+      const listed = (await (await fetch(`${sink.httpUrl}/api/v1/messages`)).json()) as {
+        messages: { Subject: string }[];
+      };
+      const stored = listed.messages.map((m) => m.Subject).sort();
+      const accepted = Object.keys(answered).filter((s) => answered[s]! < 400);
+      assert.deepEqual(answered, {
+        'a Reply 250': 250,
+        'a string 250': 250,
+        nothing: 250,
+        'a Reply 550': 550,
+        'a string 451': 451,
+        'a string without a code': 451,
+        'an empty reply code': 451,
+      });
+      assert.deepEqual(stored, accepted.sort());
+      assert.deepEqual(sink.messages.map((m) => m.parsed?.subject).sort(), accepted);
+    } finally {
+      await client.close();
+      await sink.close();
+    }
   });
 });

@@ -73,6 +73,25 @@ export function isAcceptance(verdict: Reply | undefined): boolean {
   return verdict === undefined || verdict.code < 400;
 }
 
+/**
+ * What a handler may return after DATA: nothing (`250 OK`), a Reply, or a
+ * reply string as smtpd's `process_message` returns it (`'550 No such user'`).
+ */
+export type Verdict = Reply | string | null | undefined | void;
+
+/**
+ * The reply a verdict gives the client: undefined for 250, the Reply, or
+ * the string parsed; a string without a valid code is a 451 (the handler's
+ * bug, never an acceptance). The server answers with it, and everything
+ * that keeps a message only when it was accepted (the inbox, the database)
+ * judges it with `isAcceptance(replyOf(verdict))`.
+ */
+export function replyOf(verdict: Verdict): Reply | undefined {
+  if (verdict === undefined || verdict === null || verdict === '') return undefined;
+  if (typeof verdict !== 'string') return verdict;
+  return parseReply(verdict) ?? R.R451_HANDLER_FAILED;
+}
+
 /** Every reply the channel gives, named `R<code>_<reason>`. */
 /** smtpd's syntax replies for MAIL and RCPT, after HELO (0) and after EHLO (1). */
 const SYNTAX = {

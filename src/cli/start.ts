@@ -32,9 +32,10 @@ import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js
 import { reportRefusals } from './refusals.js';
 import { formatHostPort } from './flag-values.js';
 import { describeMode, probeUpstream } from './announce.js';
-import { MessageStore, PARSE_OFFLOAD_BYTES, parseResultOf, type StoredMessage } from '../store/message-store.js';
+import { MessageStore, PARSE_OFFLOAD_BYTES, type StoredMessage } from '../store/message-store.js';
 import { MailboxRouter } from '../store/mailboxes.js';
 import { MailboxHandler } from '../handlers/mailbox.js';
+import { InboxHandler } from '../handlers/inbox.js';
 import type { InboxHttpServer } from '../http/http-server.js';
 import type { PostgresInbox } from '../store/postgres-store.js';
 import { DatabaseHandler } from '../handlers/database.js';
@@ -149,7 +150,6 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   const expectations =
     expecting && role === undefined ? new ExpectationTracker(config.expectCount, config.expectations) : null;
   const observe = role ? role.observe : expectations ? (r: JsonRecord) => expectations.observe(r) : null;
-  // Every message answered 250 is in the store before its 250 (onWritten runs before the handler returns).
   // Mailboxes: by the rules, else by the AUTH user (so only where a rule is given or AUTH is on).
   const mailboxRules = config.mailboxes.rules;
   const router =
@@ -180,15 +180,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       ? {
           onWritten: (message, context) => {
             // The inbox keeps the printers' parse when there is one, a large message's in brief (briefFrom);
-            // others it parses when the API asks (message-store.ts). A message printed but then refused
-            // (its relay failed) is not the inbox's: the client will send it again.
-            if (!context.refused)
-              store?.add(message, {
-                file: context.savedAs ?? null,
-                parse: parseResultOf(context),
-                brief: context.brief ?? null,
-                relay: context.relay ?? null,
-              });
+            // others it parses when the API asks (message-store.ts).
+            intake?.noteWritten(message, context);
             if (expecting && observe) observe(toJsonRecord(message, { ...context, includeRaw: false }));
           },
         }
@@ -201,7 +194,9 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   const database = store && config.store ? await openDatabase(config, store, router, io.stderr, abandon) : null;
   const stored = database ? new DatabaseHandler(relay.handler, database) : relay.handler;
   const checked = config.strict ? new StrictHandler(stored, (m) => printer.lint(m)) : stored;
-  const handler = router ? new MailboxHandler(checked, router) : checked;
+  // Every message answered 250 is in the inbox before its 250; nothing answered otherwise is.
+  const intake = store ? new InboxHandler(checked, store) : null;
+  const handler = router ? new MailboxHandler(intake ?? checked, router) : (intake ?? checked);
   const server = new SMTPServer(config.local, config.remote, {
     hostname,
     ...config.smtp,

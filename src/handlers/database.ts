@@ -5,7 +5,7 @@
  * retries (nothing accepted is lost). A message the inner handler then
  * refuses, or fails to write, is taken out of the database again.
  */
-import { isAcceptance, parseReply, reply } from '../channel/reply.js';
+import { isAcceptance, reply, replyOf } from '../channel/reply.js';
 import { ReplyError } from '../errors.js';
 import type { Message } from '../message.js';
 import type { PrintContext } from '../printers/printer.js';
@@ -39,9 +39,8 @@ export class DatabaseHandler implements ContextHandler {
       await this.db.withdraw(inboxId);
       throw err;
     }
-    // A refusal, as a Reply or as smtpd's reply string, is not stored.
-    const answer = typeof verdict === 'string' ? parseReply(verdict) : (verdict ?? undefined);
-    if (!isAcceptance(answer)) await this.db.withdraw(inboxId);
+    // What the client is not told 2xx or 3xx is not stored.
+    if (!isAcceptance(replyOf(verdict))) await this.db.withdraw(inboxId);
     return verdict;
   }
 }

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
-import { R, formatReply, isAcceptance, parseReply, type Reply } from '../channel/reply.js';
+import { R, formatReply, isAcceptance, parseReply, replyOf, type Reply, type Verdict } from '../channel/reply.js';
 import { countBareLineEndings } from '../channel/data-decoder.js';
 import { transactionRefusal } from '../channel/transaction-rules.js';
 import {
@@ -29,11 +29,8 @@ import { ConnectionLimits } from './connection-limits.js';
 import { VERSION } from '../version.js';
 import { ReplyError } from '../errors.js';
 
-/**
- * What a message handler may answer: nothing for `250 OK`, a reply, or a
- * reply string as smtpd's process_message returned.
- */
-export type Verdict = Reply | string | undefined | void;
+/** What a message handler may answer (reply.ts). */
+export type { Verdict };
 
 /** Receives each completed message; see `src/handlers/`. */
 export interface Handler {
@@ -314,12 +311,9 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
               rcptOptions: message.rcptOptions,
             },
           );
-      if (verdict === undefined || verdict === null || verdict === '') return undefined;
-      if (typeof verdict !== 'string') return verdict;
-      const parsed = parseReply(verdict);
-      if (parsed) return parsed;
-      this.log.write(`smtpd-ts: handler returned a reply without a valid code: ${JSON.stringify(verdict)}\n`);
-      return R.R451_HANDLER_FAILED;
+      if (typeof verdict === 'string' && verdict !== '' && parseReply(verdict) === undefined)
+        this.log.write(`smtpd-ts: handler returned a reply without a valid code: ${JSON.stringify(verdict)}\n`);
+      return replyOf(verdict);
     } catch (err) {
       if (err instanceof ReplyError) {
         this.log.write(`smtpd-ts: message ${message.id} answered ${err.reply.code}: ${err.message}\n`);

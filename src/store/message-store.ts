@@ -116,15 +116,6 @@ export interface Arrival {
   readonly id?: string;
 }
 
-/** A parse the printers made (`parsed`, or why it failed), as the store keeps it; null when they made none. */
-export function parseResultOf(made: {
-  readonly parsed?: ParsedMessage;
-  readonly parseError?: string;
-}): ParseResult | null {
-  if (made.parsed !== undefined) return { parsed: made.parsed, parseError: null };
-  return made.parseError === undefined ? null : { parsed: null, parseError: made.parseError };
-}
-
 export async function parseStored(message: Message): Promise<ParseResult> {
   try {
     return { parsed: await parseMessage(message), parseError: null };

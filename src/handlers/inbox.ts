@@ -1,0 +1,71 @@
+/**
+ * The one way into the inbox: wraps the handler that decides a message's
+ * reply and, when that reply is an acceptance (`replyOf`, the rule the
+ * server answers by), adds the message to the inbox before the 250 goes
+ * out. Used by the CLI and by `startSink` alike, so what a client is told
+ * and what the inbox shows can never disagree: a verdict of 250 in any form
+ * is stored, anything the client is not told 2xx or 3xx is not.
+ *
+ * The handlers inside may say what they learnt on the way (the printers'
+ * parse, the Maildir file, the relay's outcome) with `noteWritten`; the
+ * inbox takes it along with the message.
+ */
+import { isAcceptance, replyOf, type Verdict } from '../channel/reply.js';
+import type { Message } from '../message.js';
+import type { PrintContext } from '../printers/printer.js';
+import type { Handler } from '../server/server.js';
+import type { ParsedMessage } from '../printers/parse-message.js';
+import type { Arrival, ParseResult } from '../store/message-store.js';
+
+/** A parse the printers made (`parsed`, or why it failed), as the store keeps it; null when they made none. */
+function parseResultOf(made: { readonly parsed?: ParsedMessage; readonly parseError?: string }): ParseResult | null {
+  if (made.parsed !== undefined) return { parsed: made.parsed, parseError: null };
+  return made.parseError === undefined ? null : { parsed: null, parseError: made.parseError };
+}
+
+/** What the inbox handler puts messages into. */
+export interface InboxIntake {
+  add(message: Message, arrival: Arrival): unknown;
+}
+
+export class InboxHandler implements Handler {
+  /** What the handlers inside noted for a message in flight, by its ID. */
+  private readonly notes = new Map<string, { message: Message; arrival: Arrival }>();
+
+  constructor(
+    private readonly inner: Handler,
+    private readonly inbox: InboxIntake,
+  ) {}
+
+  async handleMessage(message: Message): Promise<Verdict> {
+    try {
+      // A handler that throws is answered 451 by the server: not stored.
+      const verdict = await this.inner.handleMessage(message);
+      if (isAcceptance(replyOf(verdict))) {
+        const noted = this.notes.get(message.id);
+        this.inbox.add(noted?.message ?? message, noted?.arrival ?? {});
+      }
+      return verdict;
+    } finally {
+      this.notes.delete(message.id);
+    }
+  }
+
+  /**
+   * Says what came with `message` (as the handlers inside changed it: its
+   * mailbox, its database ID) for the inbox to keep if it is accepted.
+   */
+  note(message: Message, arrival: Arrival): void {
+    this.notes.set(message.id, { message, arrival });
+  }
+
+  /** `note` for what the printers were given (the OutputHandler's `onWritten`). */
+  noteWritten(message: Message, context: PrintContext): void {
+    this.note(message, {
+      file: context.savedAs ?? null,
+      parse: parseResultOf(context),
+      brief: context.brief ?? null,
+      relay: context.relay ?? null,
+    });
+  }
+}

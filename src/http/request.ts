@@ -32,9 +32,8 @@ export async function readBody(req: http.IncomingMessage, max = MAX_BODY_BYTES):
   }
 }
 
-/** Reads a JSON object body (empty: `{}`); anything else is ignored as `{}`, as the send route always did. */
-export async function readJson(req: http.IncomingMessage, max = MAX_BODY_BYTES): Promise<Record<string, unknown>> {
-  const value = await readBody(req, max);
+/** A body read as a JSON object (empty: `{}`); anything else is taken as `{}`, as the send route always did. */
+export function jsonObject(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 

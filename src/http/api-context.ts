@@ -1,0 +1,60 @@
+/**
+ * What every route's handler shares (router.ts's `Call.context`): the
+ * inbox, the options the server was started with, and the work the server
+ * bounds for all routes together (response budget, searches, the view
+ * worker). http-server.ts implements it.
+ */
+import type { MessageStore, StoredMessage } from '../store/message-store.js';
+import type { EventStreams } from './event-streams.js';
+import type { GuardOptions } from './guard.js';
+import type { Envelope } from './send.js';
+import type { Call, Route } from './router.js';
+import type { ViewPool } from './view-pool.js';
+import type { WebUi } from './web-ui.js';
+
+/** The inbox's address and store, who may call it (GuardOptions), and what it can do besides reading. */
+export interface HttpOptions extends GuardOptions {
+  readonly port: number;
+  readonly store: MessageStore;
+  /** The host name in MailHog's message IDs (`ID@hostname`). */
+  readonly hostname: string;
+  readonly log?: NodeJS.WritableStream;
+  /**
+   * Delivers a message as if received over SMTP (to every output and the
+   * inbox); resolves with its inbox entry, rejects with the refusal. Absent:
+   * `POST /api/v1/send` is not offered.
+   */
+  readonly submit?: (envelope: Envelope, data: Buffer, peer: string) => Promise<StoredMessage>;
+  /**
+   * `--store`: the ids a Mailpit search matches, newest first, answered by the
+   * database; absent: the search runs over the store in memory.
+   */
+  readonly search?: (query: string) => Promise<readonly string[]>;
+  /** Sends a stored message on to `to` through the relay's upstream; rejects with SendError. Absent: no release. */
+  readonly release?: (entry: StoredMessage, to: readonly string[], peer: string) => Promise<void>;
+}
+
+export interface ApiContext {
+  readonly options: HttpOptions;
+  readonly store: MessageStore;
+  /** Parses of large messages and previews of HTML, off the server's thread. */
+  readonly views: ViewPool;
+  readonly events: EventStreams;
+  /** The web UI's files; null when the bundle was not built. */
+  readonly ui: WebUi | null;
+  readonly startedAt: number;
+  /**
+   * Runs `work`, which turns `entries` into strings, within the budget of
+   * mail that responses in flight may hold: a request waits its turn, or is
+   * told to come back (503) when too many wait.
+   */
+  heavy(entries: readonly StoredMessage[], work: () => Promise<void>): Promise<void>;
+  /** The messages a Mailpit search matches, newest first (400 for a bad search, 503 past its deadline). */
+  matching(query: string): Promise<StoredMessage[]>;
+  /** The stored messages `matches` accepts, newest first (503 past the deadline). */
+  filtered(query: string, matches: (e: StoredMessage) => boolean): Promise<StoredMessage[]>;
+}
+
+/** A route of the inbox's table, and the call its handler gets. */
+export type ApiRoute = Route<ApiContext>;
+export type ApiCall = Call<ApiContext>;

@@ -1,0 +1,89 @@
+/**
+ * MailHog's API (mailhog/MailHog-Server's `api/v1.go` and `api/v2.go`), in
+ * its shapes (mailhog-shapes.ts): its lists and search, and one message by
+ * its ID, which is ours with `@hostname` after it.
+ */
+import { HttpError } from '../../errors.js';
+import type { StoredMessage } from '../../store/message-store.js';
+import type { ApiCall, ApiRoute } from '../api-context.js';
+import { mailhogMatches, mailhogMessage, mailhogMessages, mailhogPart } from '../mailhog-shapes.js';
+import { mailhogStartLimit } from '../request.js';
+import { json, MAILHOG_JSON, SANDBOX_CSP, send, sendBytes } from '../responses.js';
+
+/** MailHog's message ID: ours, then `@` and a host name, which is not checked. */
+const MAILHOG_ID = { ID: '[A-Za-z0-9]+(?:@[^/]*)?' };
+
+/** The stored message a MailHog route names; 404 when there is none (MailHog has no `latest`). */
+function entryOf({ context, params }: ApiCall): StoredMessage {
+  const id = params.ID!.split('@')[0]!;
+  const entry = id === 'latest' ? undefined : context.store.get(id);
+  if (!entry) throw new HttpError(404, '404 page not found');
+  return entry;
+}
+
+function list({ res, url, context }: ApiCall): Promise<void> {
+  const { start, limit } = mailhogStartLimit(url);
+  const { store, options } = context;
+  const page = store.list(start, limit);
+  return context.heavy(page, () => json(res, mailhogMessages(store.size, start, page, options.hostname), MAILHOG_JSON));
+}
+
+async function search({ res, url, context }: ApiCall): Promise<void> {
+  const { start, limit } = mailhogStartLimit(url);
+  const query = url.searchParams.get('query') ?? '';
+  const matches = mailhogMatches(url.searchParams.get('kind') ?? '', query);
+  if (matches === null || query === '') return send(res, 400, 'text/plain; charset=utf-8', '');
+  const all = await context.filtered(query, matches);
+  const page = all.slice(start, start + limit);
+  return context.heavy(page, () => json(res, mailhogMessages(all.length, start, page, context.options.hostname)));
+}
+
+function part(call: ApiCall): void {
+  const entry = entryOf(call);
+  const piece = mailhogPart(entry, Number(call.params.N));
+  if (!piece) throw new HttpError(404, '404 page not found');
+  sendBytes(call.res, piece.body, {
+    type: piece.type,
+    disposition: `attachment; filename="${entry.id}-part-${call.params.N}"`,
+    csp: SANDBOX_CSP,
+  });
+}
+
+const byId = { decoded: true, params: MAILHOG_ID } as const;
+
+export const MAILHOG_ROUTES: readonly ApiRoute[] = [
+  { method: 'GET', path: '/api/v2/messages', handle: list },
+  { method: 'GET', path: '/api/v2/search', handle: search },
+  {
+    method: 'GET',
+    path: '/api/v1/messages/{ID}',
+    ...byId,
+    handle: (call) => {
+      const entry = entryOf(call);
+      const hostname = call.context.options.hostname;
+      return call.context.heavy([entry], () => json(call.res, mailhogMessage(entry, hostname), MAILHOG_JSON));
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/messages/{ID}',
+    ...byId,
+    handle: (call) => {
+      call.context.store.remove(entryOf(call).id);
+      send(call.res, 200, MAILHOG_JSON, '');
+    },
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/messages/{ID}/download',
+    ...byId,
+    handle: (call) => {
+      const entry = entryOf(call);
+      sendBytes(call.res, entry.message.data, {
+        type: 'message/rfc822',
+        disposition: `attachment; filename="${entry.id}.eml"`,
+      });
+    },
+  },
+  { method: 'GET', path: '/api/v1/messages/{ID}/mime/part/{N}/download', ...byId, handle: part },
+];

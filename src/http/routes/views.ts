@@ -1,0 +1,45 @@
+/**
+ * Mailpit's `/view/` routes: a message's text, and its HTML cleaned in the
+ * view worker (html-view.ts) and served under a CSP that blocks scripts and,
+ * unless `?remote=1`, remote content.
+ */
+import { HttpError } from '../../errors.js';
+import type { StoredMessage } from '../../store/message-store.js';
+import type { ApiCall, ApiRoute } from '../api-context.js';
+import { previewCsp } from '../html-view.js';
+import { sendBytes, text } from '../responses.js';
+
+/** Runs `show` for the message `{ID}` names, with its parse, within the response budget. */
+function withParse(call: ApiCall, show: (entry: StoredMessage) => Promise<void> | void) {
+  const { store } = call.context;
+  const entry = store.get(call.params.ID!);
+  if (!entry) throw new HttpError(404, 'Message not found');
+  // The parse and the cleaned HTML are the message's size again: within the budget, as the JSON routes.
+  return call.context.heavy([entry], async () => {
+    await store.load(entry);
+    await show(entry);
+  });
+}
+
+export const VIEW_ROUTES: readonly ApiRoute[] = [
+  {
+    method: 'GET',
+    path: '/view/{ID}.txt',
+    handle: (call) => withParse(call, (entry) => text(call.res, entry.parsed?.text ?? '')),
+  },
+  {
+    method: 'GET',
+    path: '/view/{ID}.html',
+    handle: (call) =>
+      withParse(call, async (entry) => {
+        const preview = call.context.views.preview(entry);
+        if (!preview) throw new HttpError(404, 'Message does not contain HTML');
+        const cleaned = await preview;
+        call.res.setHeader('X-DNS-Prefetch-Control', 'off');
+        sendBytes(call.res, Buffer.from(cleaned.html), {
+          type: 'text/html; charset=utf-8',
+          csp: previewCsp(call.url.searchParams.get('remote') === '1'),
+        });
+      }),
+  },
+];

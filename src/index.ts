@@ -47,12 +47,7 @@ export {
 export { lintMessage } from './lint/lint.js';
 export { LINT_CODES, type Finding, type LintCode, type Severity } from './lint/findings.js';
 export { FORMATS, FORMAT_NAMES, type FormatName } from './printers/registry.js';
-export {
-  parseMessage,
-  type AttachmentSummary,
-  type HeaderField,
-  type ParsedAddress,
-} from './printers/parse-message.js';
+export { parseMessage, type AttachmentSummary, type HeaderField, type ParsedAddress } from './mime/parse-message.js';
 export { PLAIN, loadColorStyle, wantsColor, type Style } from './printers/style.js';
 export { terminalSafe } from './printers/terminal-safe.js';
 export type { Format, PrintContext, Printer } from './printers/printer.js';
@@ -86,4 +81,4 @@ export {
   type StartSinkOptions,
   type WaitOptions,
 } from './sink.js';
-export type { ParsedMessage } from './printers/parse-message.js';
+export type { ParsedMessage } from './mime/parse-message.js';

@@ -19,7 +19,7 @@ export interface Message extends ChannelMessage {
   readonly local: Endpoint;
   /** `--transcript`: the session's dialogue since the last message, which human formats print before it. */
   readonly dialogue?: readonly TranscriptLine[];
-  /** `--mailbox`: the mailbox it is filed in (src/store/mailboxes.ts); null or absent for none. */
+  /** `--mailbox`: the mailbox it is filed in (src/mailboxes.ts); null or absent for none. */
   readonly mailbox?: string | null;
   /** `--store`: the id it is stored under in the database, which every instance's inbox uses. */
   readonly inboxId?: string;

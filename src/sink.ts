@@ -14,7 +14,7 @@ import os from 'node:os';
 import type { Message } from './message.js';
 import type { Finding } from './lint/findings.js';
 import { lintMessage } from './lint/lint.js';
-import type { ParsedMessage } from './printers/parse-message.js';
+import type { ParsedMessage } from './mime/parse-message.js';
 import { SMTPServer, type Handler, type Verdict } from './server/server.js';
 import { InboxHandler } from './handlers/inbox.js';
 import { SinkTimeoutError } from './errors.js';
@@ -235,7 +235,7 @@ export class Sink {
 async function toSinkMessage(message: Message, parse: boolean): Promise<SinkMessage> {
   const base = {
     attachment: async (index: number) => {
-      const { attachmentContent } = await import('./printers/parse-message.js');
+      const { attachmentContent } = await import('./mime/parse-message.js');
       return attachmentContent(message.data, index);
     },
     tls: message.tls ?? null,
@@ -254,7 +254,7 @@ async function toSinkMessage(message: Message, parse: boolean): Promise<SinkMess
   };
   if (!parse) return { ...base, parsed: null };
   // Loaded on first use so that importing the library stays cheap.
-  const { parseMessage } = await import('./printers/parse-message.js');
+  const { parseMessage } = await import('./mime/parse-message.js');
   try {
     return { ...base, parsed: await parseMessage(message) };
   } catch (err) {

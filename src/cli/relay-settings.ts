@@ -6,15 +6,11 @@
  */
 import { parseHostPort, positiveSeconds, type HostPort } from './flag-values.js';
 import net from 'node:net';
-import { isLoopbackAddress, isLoopbackHost } from '../server/loopback.js';
+import { isLoopbackAddress, isLoopbackHost } from '../loopback.js';
 import { parseCidr } from '../relay/policy.js';
-import { parseDeliverRoute, type DeliverRoute } from '../relay/routes.js';
+import { DEFAULT_DELIVER_TIMEOUT_S, parseDeliverRoute, type DeliverRoute } from '../relay/routes.js';
+import { DEFAULT_RELAY_TIMEOUT_S } from '../relay/upstream.js';
 import { UsageError } from '../errors.js';
-
-/** Default `--relay-timeout`: each wait for the upstream, in seconds. */
-export const DEFAULT_RELAY_TIMEOUT_S = 60;
-/** Default `--deliver-timeout`: how long a `--deliver` command may run, in seconds. */
-export const DEFAULT_DELIVER_TIMEOUT_S = 60;
 
 /** The relay flags as commander gives them. */
 export interface RelayCliOptions {

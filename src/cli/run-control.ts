@@ -6,20 +6,11 @@
  */
 import type { RefusalEvent } from '../message.js';
 import { describeRefusal } from './refusals.js';
+import { EXIT, type RunEnd } from '../exit-codes.js';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import type { EventEmitter } from 'node:events';
-
-/** Exit codes, documented in the README. */
-export const EXIT = {
-  OK: 0,
-  START_FAILED: 1,
-  USAGE: 2,
-  TIMEOUT: 3,
-  /** An `--expect` or `--expect-count` did not hold at exit (src/expect/). */
-  EXPECTATION_FAILED: 4,
-} as const;
 
 /** The CI-mode part of the configuration. */
 export interface RunControl {
@@ -46,12 +37,6 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
     await rm(tmp, { force: true });
     throw err;
   }
-}
-
-/** What ends a run: the exit code and the line to say on stderr, if any. */
-export interface RunEnd {
-  readonly code: number;
-  readonly reason: string | null;
 }
 
 /**

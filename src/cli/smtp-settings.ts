@@ -10,7 +10,7 @@
 import type { ServerOptions } from '../server/server.js';
 import { optionalPath, parseSize, seconds, wholeNumber } from './flag-values.js';
 import { UsageError } from '../errors.js';
-import { parseCidr } from '../server/loopback.js';
+import { parseCidr } from '../loopback.js';
 
 /** The flags as commander gives them. */
 export interface SmtpCliOptions {

@@ -6,7 +6,7 @@
  * precise diagnosis; the report is printed all the same. A --timeout
  * without --exit-after is then the normal end of the run, not a failure.
  */
-import { EXIT, type RunEnd } from '../cli/run-control.js';
+import { EXIT, type RunEnd } from '../exit-codes.js';
 import { formatReport, type ExpectationTracker } from './tracker.js';
 
 /** Judges the run: writes the report to `log` and returns the exit code. */

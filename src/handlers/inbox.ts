@@ -14,7 +14,7 @@ import { isAcceptance, replyOf, type Verdict } from '../channel/reply.js';
 import type { Message } from '../message.js';
 import type { PrintContext } from '../printers/printer.js';
 import type { Handler } from '../server/server.js';
-import type { ParsedMessage } from '../printers/parse-message.js';
+import type { ParsedMessage } from '../mime/parse-message.js';
 import type { Arrival, ParseResult } from '../store/message-store.js';
 
 /** A parse the printers made (`parsed`, or why it failed), as the store keeps it; null when they made none. */

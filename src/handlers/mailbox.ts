@@ -1,11 +1,11 @@
 /**
- * `--mailbox`: files each message in its mailbox (src/store/mailboxes.ts)
+ * `--mailbox`: files each message in its mailbox (src/mailboxes.ts)
  * before the handler it wraps sees it, so every output (JSON, the Maildir,
  * the inbox) records the same mailbox.
  */
 import type { Message } from '../message.js';
 import type { Handler, Verdict } from '../server/server.js';
-import type { MailboxRouter } from '../store/mailboxes.js';
+import type { MailboxRouter } from '../mailboxes.js';
 
 export class MailboxHandler implements Handler {
   constructor(

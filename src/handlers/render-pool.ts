@@ -8,7 +8,7 @@
  */
 import type { Finding } from '../lint/findings.js';
 import type { Message } from '../message.js';
-import type { ParsedMessage } from '../printers/parse-message.js';
+import type { ParsedMessage } from '../mime/parse-message.js';
 import type { PrintContext } from '../printers/printer.js';
 import type { FormatName } from '../printers/registry.js';
 import type { RenderSettings } from './render.js';

@@ -6,7 +6,7 @@
  * text as one buffer, transferred, not copied.
  */
 import type { Message } from '../message.js';
-import { briefParse } from '../printers/parse-message.js';
+import { briefParse } from '../mime/parse-message.js';
 import { FORMATS } from '../printers/registry.js';
 import { loadColorStyle, PLAIN, type Style } from '../printers/style.js';
 import type { RenderJob, RenderReply } from './render-pool.js';

@@ -7,7 +7,7 @@
 import type { Finding } from '../lint/findings.js';
 import { lintMessage } from '../lint/lint.js';
 import type { Message } from '../message.js';
-import { parseMessage } from '../printers/parse-message.js';
+import { parseMessage } from '../mime/parse-message.js';
 import type { Format, PrintContext } from '../printers/printer.js';
 import type { Style } from '../printers/style.js';
 import { terminalSafe } from '../printers/terminal-safe.js';

@@ -10,7 +10,7 @@ import type { ApiContext, HttpOptions } from './api-context.js';
 import { EventStreams } from './event-streams.js';
 import type { RequestGuard } from './guard.js';
 import { ResponseBudget } from './json-stream.js';
-import { searchPredicate } from './search.js';
+import { searchPredicate } from '../store/search.js';
 import { ViewPool } from './view-pool.js';
 import { WebUi } from './web-ui.js';
 

@@ -6,8 +6,8 @@
  * lint, the relay's outcome) is under `SmtpdTs`, a name no Mailpit client reads.
  */
 import { unfoldedFields } from '../header-block.js';
-import { BRIEF_TEXT_CHARS, type ParsedAddress } from '../printers/parse-message.js';
-import { addressList } from '../printers/quick-parse.js';
+import { BRIEF_TEXT_CHARS, type ParsedAddress } from '../mime/parse-message.js';
+import { addressList } from '../mime/quick-parse.js';
 import { lintMessage } from '../lint/lint.js';
 import { attachmentLists, attachmentSummary, mimeParts } from './mime-parts.js';
 import type { MessageStore, StoredMessage } from '../store/message-store.js';

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Message } from '../message.js';
 import { terminalSafe } from '../printers/terminal-safe.js';
-import { mailboxFolder } from '../store/mailboxes.js';
+import { mailboxFolder } from '../mailboxes.js';
 import { slices } from '../slices.js';
 
 const CRLF = Buffer.from('\r\n');

@@ -8,7 +8,7 @@ import type { Finding } from '../lint/findings.js';
 import type { TlsInfo } from '../channel/actions.js';
 import type { Endpoint, Message, RefusalEvent } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
-import type { ParsedMessage } from './parse-message.js';
+import type { ParsedMessage } from '../mime/parse-message.js';
 import type { PrintContext } from './printer.js';
 import { jsonSafe } from './terminal-safe.js';
 

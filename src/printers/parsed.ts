@@ -5,7 +5,7 @@
  * that could not be parsed is shown as `raw` shows it.
  */
 import type { Message } from '../message.js';
-import type { AttachmentSummary, ParsedAddress, ParsedMessage } from './parse-message.js';
+import type { AttachmentSummary, ParsedAddress, ParsedMessage } from '../mime/parse-message.js';
 import { lintBlock } from './lint-block.js';
 import type { PrintContext } from './printer.js';
 import { END_MESSAGE, MESSAGE_FOLLOWS, optionLines, printRaw, styleHeaderLine } from './raw.js';

@@ -2,7 +2,7 @@ import type { Finding } from '../lint/findings.js';
 import type { Message } from '../message.js';
 import type { Reply } from '../channel/reply.js';
 import type { RelayRecord } from '../relay/outcome.js';
-import type { ParsedMessage } from './parse-message.js';
+import type { ParsedMessage } from '../mime/parse-message.js';
 import type { Style } from './style.js';
 
 /** What a printer may use besides the message. Every field is optional. */

@@ -16,14 +16,14 @@
 import { R, type Reply } from '../channel/reply.js';
 import type { Endpoint } from '../message.js';
 import type { DeliverRoute } from './routes.js';
-import { blockListOf, LOOPBACK_CIDRS } from '../server/loopback.js';
+import { blockListOf, LOOPBACK_CIDRS } from '../loopback.js';
 
 /** The peer may not relay (not in `--relay-allow`); the reply lives in the R table. */
 export const R550_RELAY_DENIED = R.R550_RELAY_DENIED;
 /** The recipient's domain is not in `--relay-domains`; the reply lives in the R table. */
 export const R550_RELAY_DOMAIN = R.R550_RELAY_DOMAIN;
 
-export { LOOPBACK_CIDRS, parseCidr } from '../server/loopback.js';
+export { LOOPBACK_CIDRS, parseCidr } from '../loopback.js';
 
 export interface PolicySettings {
   /** True when recipients that match no route are relayed upstream. */

@@ -6,6 +6,9 @@
  * (unanchored unless it says `^...$`).
  */
 
+/** Default `--deliver-timeout`: how long a `--deliver` command may run, in seconds. */
+export const DEFAULT_DELIVER_TIMEOUT_S = 60;
+
 /** One `--deliver` route. */
 export interface DeliverRoute {
   /** The pattern as written. */

@@ -11,6 +11,9 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { slices } from '../slices.js';
 import type { Delivered, Refusal } from './outcome.js';
 
+/** Default `--relay-timeout`: each wait for the upstream, in seconds. */
+export const DEFAULT_RELAY_TIMEOUT_S = 60;
+
 export interface UpstreamOptions {
   readonly host: string;
   readonly port: number;

@@ -23,7 +23,7 @@ import {
 import { CLOSE_LINGER_MS, Connection, type ConnectionHost, type RecipientPolicy, type Timeouts } from './connection.js';
 import type { Endpoint, Message, RefusalEvent } from '../message.js';
 import type { FinishedSession } from '../transcript/transcript.js';
-import { blockListOf, isLoopbackHost, LOOPBACK_CIDRS } from './loopback.js';
+import { blockListOf, isLoopbackHost, LOOPBACK_CIDRS } from '../loopback.js';
 import { BODY_BUDGET_DEFAULT, BodyBudget } from './body-budget.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { VERSION } from '../version.js';

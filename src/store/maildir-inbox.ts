@@ -13,7 +13,7 @@ import path from 'node:path';
 import { countBareLineEndings } from '../channel/data-decoder.js';
 import type { Message } from '../message.js';
 import type { MessageStore, StoredMessage } from './message-store.js';
-import { folderMailbox } from './mailboxes.js';
+import { folderMailbox } from '../mailboxes.js';
 
 const CRLF = Buffer.from('\r\n');
 

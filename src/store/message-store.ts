@@ -11,8 +11,8 @@ import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Message } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
-import { parseMessage, type ParsedMessage } from '../printers/parse-message.js';
-import type { MailboxLimits } from './mailboxes.js';
+import { parseMessage, type ParsedMessage } from '../mime/parse-message.js';
+import type { MailboxLimits } from '../mailboxes.js';
 
 /** Mailpit's default number of messages kept. */
 export const MAX_MESSAGES_DEFAULT = 500;

@@ -8,7 +8,7 @@
  */
 import { firstFieldValues } from '../header-block.js';
 import type { Message } from '../message.js';
-import { parseMessage, type ParsedAddress } from '../printers/parse-message.js';
+import { parseMessage, type ParsedAddress } from '../mime/parse-message.js';
 import type { RelayRecord } from '../relay/outcome.js';
 
 /** The columns an insert fills, with their placeholders' casts (words from the text given). */
@@ -40,7 +40,7 @@ const PARSED_MAX = 256 * 1024;
  */
 const WORDS_MAX = 256 * 1024;
 
-/** What the search reads of a message, as the embedded store's predicate reads it (src/http/search.ts). */
+/** What the search reads of a message, as the embedded store's predicate reads it (src/store/search.ts). */
 interface Summary {
   readonly subject: string;
   readonly from: string;

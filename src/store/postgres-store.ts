@@ -20,9 +20,9 @@ import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient, Client as PgClient, ClientConfig } from 'pg';
 import type { Message } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
-import type { MailboxLimits } from './mailboxes.js';
+import type { MailboxLimits } from '../mailboxes.js';
 import type { MessageStore, StoredMessage } from './message-store.js';
-import { searchSql } from '../http/search.js';
+import { searchSql } from './search.js';
 import { INSERTED, insertRow, toMessage, type InsertRow, type Row } from './postgres-row.js';
 
 const TABLE = 'smtpd_ts_messages';
@@ -212,7 +212,7 @@ export class PostgresInbox {
   }
 
   /**
-   * The ids a Mailpit search matches, newest first, by SQL (src/http/search.ts's
+   * The ids a Mailpit search matches, newest first, by SQL (src/store/search.ts's
    * searchSql), within the messages the mirror holds.
    */
   async search(query: string): Promise<string[]> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toConfig } from '../../src/cli/config.js';
 import { relayRefusal } from '../../src/cli/relay-settings.js';
-import { isLoopbackAddress, isLoopbackHost } from '../../src/server/loopback.js';
+import { isLoopbackAddress, isLoopbackHost } from '../../src/loopback.js';
 import { UsageError } from '../../src/errors.js';
 
 const config = (args: string[], options: Record<string, unknown> = {}) =>

@@ -11,8 +11,8 @@ import { judgeRun } from '../../src/expect/outcome.js';
 import { parseCountRange, parseExpectation } from '../../src/expect/parse.js';
 import { ExpectationTracker, formatReport, NEAREST } from '../../src/expect/tracker.js';
 import { toJsonRecord, type JsonRecord } from '../../src/printers/json.js';
-import type { ParsedMessage } from '../../src/printers/parse-message.js';
-import { EXIT } from '../../src/cli/run-control.js';
+import type { ParsedMessage } from '../../src/mime/parse-message.js';
+import { EXIT } from '../../src/exit-codes.js';
 import { makeMessage } from '../helpers/message.js';
 
 function record(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BRIEF_TEXT_CHARS } from '../../src/printers/parse-message.js';
+import { BRIEF_TEXT_CHARS } from '../../src/mime/parse-message.js';
 import { OutputHandler } from '../../src/handlers/outputs.js';
 import { RenderPool } from '../../src/handlers/render-pool.js';
 import { FORMATS } from '../../src/printers/registry.js';

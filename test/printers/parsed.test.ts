@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JSON_SCHEMA } from '../../src/printers/json-schema.js';
 import { printJson } from '../../src/printers/json.js';
-import { parseMessage, type ParsedMessage } from '../../src/printers/parse-message.js';
+import { parseMessage, type ParsedMessage } from '../../src/mime/parse-message.js';
 import { formatAddress, humanSize, printParsed } from '../../src/printers/parsed.js';
 import { END_MESSAGE, MESSAGE_FOLLOWS, printRaw } from '../../src/printers/raw.js';
 import { MARKED } from '../helpers/marked-style.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JSON_SCHEMA } from '../../src/printers/json-schema.js';
 import { printJson, toJsonRecord } from '../../src/printers/json.js';
-import { parseMessage } from '../../src/printers/parse-message.js';
+import { parseMessage } from '../../src/mime/parse-message.js';
 import { printParsed } from '../../src/printers/parsed.js';
 import { validate } from '../helpers/json-schema.js';
 import { makeMessage } from '../helpers/message.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { messagesSummary, summary } from '../../src/http/mailpit-shapes.js';
-import { briefParse } from '../../src/printers/parse-message.js';
+import { briefParse } from '../../src/mime/parse-message.js';
 import { MessageStore, PARSED_KEPT_BYTES, parseStored, type ParseResult } from '../../src/store/message-store.js';
 import type { Message } from '../../src/message.js';
 import { makeMessage } from '../helpers/message.js';

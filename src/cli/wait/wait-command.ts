@@ -12,7 +12,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { positiveSeconds, wholeNumber } from '../flag-values.js';
-import { EXIT } from '../run-control.js';
+import { EXIT } from '../../exit-codes.js';
 import { JsonlCounter } from './jsonl-counter.js';
 import { UsageError } from '../../errors.js';
 

@@ -6,7 +6,7 @@
  * four times the rest of the work for such a message (docs/performance.md).
  *
  * It gives what mailparser gives, field for field, or null, and then
- * mailparser parses the message (test/printers/quick-parse.test.ts compares
+ * mailparser parses the message (test/mime/quick-parse.test.ts compares
  * the two on the fixtures and on generated messages). Anything it is not
  * sure of is null: a second header of a kind mailparser keeps one of,
  * folding in an address list, a quoted name.

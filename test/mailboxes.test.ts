@@ -1,21 +1,16 @@
 /**
- * Mailboxes (src/store/mailboxes.ts): the rules as written, the glob
+ * Mailboxes (src/mailboxes.ts): the rules as written, the glob
  * matcher, which mailbox a message is filed in, the Maildir++ folder names,
  * and each mailbox's own bounds in the store.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import {
-  folderMailbox,
-  globMatch,
-  MailboxRouter,
-  mailboxFolder,
-  parseMailboxFile,
-  parseMailboxRule,
-} from '../../src/store/mailboxes.js';
-import { MessageStore } from '../../src/store/message-store.js';
-import { makeMessage } from '../helpers/message.js';
+import { folderMailbox, globMatch, MailboxRouter, mailboxFolder } from '../src/mailboxes.js';
+import { parseMailboxFile, parseMailboxRule } from '../src/cli/mailbox-settings.js';
+import { UsageError } from '../src/errors.js';
+import { MessageStore } from '../src/store/message-store.js';
+import { makeMessage } from './helpers/message.js';
 
 describe('mailbox rules', () => {
   it('reads NAME=MATCH with its kinds and bounds, and refuses what is not a rule', () => {
@@ -43,10 +38,10 @@ describe('mailbox rules', () => {
       'x=*@a;max-messages=many',
       'x=*@a;colour=red',
     ])
-      assert.throws(() => parseMailboxRule(bad), /./, bad);
+      assert.throws(() => parseMailboxRule(bad), UsageError, bad);
     assert.throws(
       () => parseMailboxFile('# teams\n\nteam-a=*@a.example\nbroken\n', 'boxes.txt'),
-      /^Error: boxes.txt:4: /,
+      (err: Error) => err instanceof UsageError && err.message.startsWith('--mailbox-file: boxes.txt:4: '),
     );
     assert.equal(parseMailboxFile('# teams\n\nteam-a=*@a.example\r\nteam-b=*@b.example\n', 'f').length, 2);
   });
@@ -70,8 +65,8 @@ describe('mailbox rules', () => {
 
   it('files a message by the first rule that matches, else by its AUTH user, else nowhere', () => {
     const router = new MailboxRouter(
-      ['team-a=*@a.example', 'billing=header:X-Service=billing', 'ci=from:*@ci.example', 'ops=user:ops-*'].map(
-        parseMailboxRule,
+      ['team-a=*@a.example', 'billing=header:X-Service=billing', 'ci=from:*@ci.example', 'ops=user:ops-*'].map((r) =>
+        parseMailboxRule(r),
       ),
     );
     const choose = (fields: Parameters<typeof makeMessage>[1], data = 'Subject: x\r\n\r\nbody\r\n') =>
@@ -120,7 +115,7 @@ describe('mailbox rules', () => {
 
   it('keeps each mailbox within its own bounds, the oldest of that mailbox dropped first', () => {
     const router = new MailboxRouter(
-      ['small=*@s.example;max-messages=2', 'young=*@y.example;max-age=60s'].map(parseMailboxRule),
+      ['small=*@s.example;max-messages=2', 'young=*@y.example;max-age=60s'].map((r) => parseMailboxRule(r)),
     );
     const store = new MessageStore({ maxMessages: 100, mailbox: (name) => router.limits(name) });
     const add = (to: string, at = Date.now()) => {

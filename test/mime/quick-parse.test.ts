@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseMessage, parseWithMailparser } from '../../src/printers/parse-message.js';
-import { quickParse } from '../../src/printers/quick-parse.js';
+import { parseMessage, parseWithMailparser } from '../../src/mime/parse-message.js';
+import { quickParse } from '../../src/mime/quick-parse.js';
 import { makeMessage } from '../helpers/message.js';
 import { FIXTURES, loadFixture } from '../helpers/fixtures.js';
 import { prng } from '../helpers/byte-script.js';

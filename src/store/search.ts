@@ -8,8 +8,8 @@
  * it; `-` or `!` before a term negates it. Every term must hold. Case does
  * not matter.
  */
-import type { ParsedMessage } from '../printers/parse-message.js';
-import type { StoredMessage } from '../store/message-store.js';
+import type { ParsedMessage } from '../mime/parse-message.js';
+import type { StoredMessage } from './message-store.js';
 
 /** The most terms a query may have; a query of thousands of negated words held the sink for a minute. */
 export const MAX_SEARCH_TERMS = 32;

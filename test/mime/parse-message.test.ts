@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseMessage } from '../../src/printers/parse-message.js';
+import { parseMessage } from '../../src/mime/parse-message.js';
 import { CASES } from '../fixtures/cases.js';
 import { loadFixture } from '../helpers/fixtures.js';
 import { makeMessage } from '../helpers/message.js';

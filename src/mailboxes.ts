@@ -13,12 +13,8 @@
  * matching ignores case.
  */
 import { createHash } from 'node:crypto';
-import { firstFieldValues } from '../header-block.js';
-import { parseDuration } from '../duration.js';
-import type { ChannelMessage } from '../channel/actions.js';
-
-/** What a mailbox name may be: also a Maildir++ folder name and a Mailpit tag. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+import { firstFieldValues } from './header-block.js';
+import type { ChannelMessage } from './channel/actions.js';
 
 export interface MailboxLimits {
   /** Messages the mailbox keeps at most, oldest dropped first; undefined: the inbox's bound only. */
@@ -37,8 +33,6 @@ export interface MailboxRule {
   /** As written, for messages. */
   readonly text: string;
 }
-
-export class MailboxRuleError extends Error {}
 
 /**
  * Whether `text` matches the glob `pattern` (`*`, `?`), ignoring case. The
@@ -73,55 +67,6 @@ export function globMatch(pattern: string, text: string): boolean {
   }
   while (pi < p.length && p[pi] === '*') pi++;
   return pi === p.length;
-}
-
-/** One rule as written; throws MailboxRuleError saying what is wrong. */
-export function parseMailboxRule(text: string): MailboxRule {
-  const [head = '', ...options] = text.trim().split(';');
-  const eq = head.indexOf('=');
-  if (eq < 0) throw new MailboxRuleError(`'${text}' is not NAME=MATCH (e.g. team-a=*@a.example)`);
-  const name = head.slice(0, eq).trim();
-  const match = head.slice(eq + 1).trim();
-  if (!NAME.test(name))
-    throw new MailboxRuleError(`mailbox name '${name}': letters, digits, - and _, at most 64, not first - or _`);
-  let kind: MailboxRule['kind'] = 'to';
-  let field: string | undefined;
-  let pattern = match;
-  const prefix = /^(to|from|user|header):(.*)$/i.exec(match);
-  if (prefix) {
-    kind = prefix[1]!.toLowerCase() as MailboxRule['kind'];
-    pattern = prefix[2]!;
-    if (kind === 'header') {
-      const at = pattern.indexOf('=');
-      field = at > 0 ? pattern.slice(0, at).trim().toLowerCase() : '';
-      if (!/^[!-9;-~]+$/.test(field)) throw new MailboxRuleError(`'${text}': header:Field-Name=GLOB`);
-      pattern = pattern.slice(at + 1);
-    }
-  }
-  if (pattern === '') throw new MailboxRuleError(`'${text}': nothing to match`);
-  const limits: { maxMessages?: number; maxAgeMs?: number } = {};
-  for (const option of options) {
-    const [key = '', value = ''] = option.split('=').map((s) => s.trim());
-    if (key === 'max-messages' && /^\d{1,9}$/.test(value)) limits.maxMessages = Number(value);
-    else if (key === 'max-age' && parseDuration(value) > 0) limits.maxAgeMs = parseDuration(value);
-    else throw new MailboxRuleError(`'${text}': '${option}' is not max-messages=N or max-age=DURATION`);
-  }
-  return { name, kind, ...(field ? { field } : {}), pattern, limits, text };
-}
-
-/** The rules in a file: one a line, `#` comments and blank lines skipped; errors name the line. */
-export function parseMailboxFile(content: string, file: string): MailboxRule[] {
-  const rules: MailboxRule[] = [];
-  content.split(/\r?\n/).forEach((line, i) => {
-    const text = line.trim();
-    if (text === '' || text.startsWith('#')) return;
-    try {
-      rules.push(parseMailboxRule(text));
-    } catch (err) {
-      throw new MailboxRuleError(`${file}:${i + 1}: ${(err as Error).message}`);
-    }
-  });
-  return rules;
 }
 
 /** The bare address of an envelope path (`<a@b>` -> `a@b`). */

@@ -132,3 +132,10 @@ export class HttpError extends SmtpdError {
     super('ERR_SMTPD_HTTP', message);
   }
 }
+
+/** A search of the inbox ran past its deadline (the HTTP API answers 503: narrow it). */
+export class SearchTimeoutError extends SmtpdError {
+  constructor(message: string) {
+    super('ERR_SMTPD_SEARCH_TIMEOUT', message);
+  }
+}

@@ -63,6 +63,7 @@ export {
   MessageParseError,
   OutputError,
   ReplyError,
+  SearchTimeoutError,
   RuleSyntaxError,
   SinkTimeoutError,
   SmtpdError,

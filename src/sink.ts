@@ -262,16 +262,22 @@ async function toSinkMessage(message: Message, parse: boolean): Promise<SinkMess
   }
 }
 
-/** The inbox and its HTTP server, listening. */
+/** The inbox (opened as the CLI opens it, in memory) and its HTTP server, listening. */
 async function startInbox(where: { readonly host?: string; readonly port?: number }, hostname: string) {
-  const [{ MessageStore }, { InboxHttpServer }] = await Promise.all([
-    import('./store/message-store.js'),
+  const [{ openInbox }, { InboxHttpServer }, { MAX_INBOX_BYTES_DEFAULT, MAX_MESSAGES_DEFAULT }] = await Promise.all([
+    import('./store/open-inbox.js'),
     import('./http/http-server.js'),
+    import('./store/message-store.js'),
   ]);
-  const store = new MessageStore();
-  const server = new InboxHttpServer({ host: where.host ?? '127.0.0.1', port: where.port ?? 0, store, hostname });
+  const inbox = await openInbox({
+    maxMessages: MAX_MESSAGES_DEFAULT,
+    maxBytes: MAX_INBOX_BYTES_DEFAULT,
+    maxAgeMs: 0,
+    log: process.stderr,
+  });
+  const server = new InboxHttpServer({ host: where.host ?? '127.0.0.1', port: where.port ?? 0, inbox, hostname });
   await server.listen();
-  return { store, server, url: server.url };
+  return { inbox, server, url: server.url };
 }
 
 /** Starts a sink on 127.0.0.1 and a free port; resolves once it accepts connections. */
@@ -307,7 +313,7 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
       return options.onMessage?.(received);
     },
   };
-  const intake = inbox ? new InboxHandler(judge, inbox.store) : null;
+  const intake = inbox ? new InboxHandler(judge, inbox.inbox) : null;
   const credentials = tls ? await sinkCredentials(tls, hostname ?? os.hostname()) : null;
   const users = auth?.users;
   const server = new SMTPServer({ host, port: port ?? 0 }, null, {
@@ -337,7 +343,10 @@ export async function startSink(options: StartSinkOptions = {}): Promise<Sink> {
       ? { cert: credentials.cert, fingerprint256: credentials.fingerprint256, implicit: credentials.implicit }
       : null,
     inbox?.url ?? null,
-    async () => inbox?.server.close(),
+    async () => {
+      await inbox?.server.close();
+      await inbox?.inbox.close();
+    },
   );
   server.on('message', (message: Message) => {
     const received = built.get(message);

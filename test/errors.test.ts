@@ -21,6 +21,7 @@ describe('errors', () => {
       new errors.SinkTimeoutError('t', []),
       new errors.WorkerJobError('w', 'failed'),
       new errors.HttpError(404, 'h'),
+      new errors.SearchTimeoutError('s'),
     ];
     const exported = Object.entries(errors).filter(([, v]) => typeof v === 'function' && v !== errors.SmtpdError);
     assert.equal(made.length, exported.length, 'a new error class needs a line here');

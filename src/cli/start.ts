@@ -32,12 +32,13 @@ import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js
 import { reportRefusals } from './refusals.js';
 import { formatHostPort } from './flag-values.js';
 import { describeMode, probeUpstream } from './announce.js';
-import { MessageStore, PARSE_OFFLOAD_BYTES, type StoredMessage } from '../store/message-store.js';
+import { PARSE_OFFLOAD_BYTES, type StoredMessage } from '../store/message-store.js';
+import type { Inbox } from '../store/inbox.js';
+import { openInbox } from '../store/open-inbox.js';
 import { MailboxRouter } from '../mailboxes.js';
 import { MailboxHandler } from '../handlers/mailbox.js';
 import { InboxHandler } from '../handlers/inbox.js';
 import type { InboxHttpServer } from '../http/http-server.js';
-import type { PostgresInbox } from '../store/postgres-store.js';
 import { DatabaseHandler } from '../handlers/database.js';
 import { isAcceptance } from '../channel/reply.js';
 
@@ -80,11 +81,10 @@ export interface Started {
   readonly printer: OutputHandler;
   /** `--http`: the inbox and its HTTP server; null without it. */
   readonly inbox: {
-    readonly store: MessageStore;
+    /** Where the messages are kept: closed after the servers. */
+    readonly backend: Inbox;
     readonly server: InboxHttpServer;
     readonly url: string;
-    /** `--store`: the database connection, closed after the servers. */
-    readonly database: PostgresInbox | null;
   } | null;
 }
 
@@ -131,8 +131,10 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   // upstream, a generated certificate and Maildir file names all use it.
   const hostname = os.hostname();
   const outputs = await openOutputs(config, io.stdout, process.env, hostname, role?.open);
-  // A start that fails leaves nothing behind: outputs closed, the Maildir folders it created removed.
+  // A start that fails leaves nothing behind: the inbox and outputs closed, the Maildir folders it created removed.
+  let opened: Inbox | null = null;
   const abandon = async () => {
+    await opened?.close();
     await outputs.close();
     await outputs.maildir?.removeCreated();
   };
@@ -154,11 +156,18 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   const mailboxRules = config.mailboxes.rules;
   const router =
     mailboxRules.length > 0 || (credentials.auth ?? null) !== null ? new MailboxRouter(mailboxRules) : null;
+  // With --http, the inbox: opened before the server listens (with --store, the database; with --save-dir, what
+  // the Maildir holds read back), so that every message answered 250 is in it before its 250.
   const store = config.http
-    ? new MessageStore({ ...config.inboxLimits, ...(router ? { mailbox: (name) => router.limits(name) } : {}) })
+    ? await openInbox({
+        ...config.inboxLimits,
+        mailboxLimits: router?.bounded() ?? new Map(),
+        maildir: outputs.maildir?.dir ?? null,
+        database: config.store,
+        log: io.stderr,
+      }).catch(orClose)
     : null;
-  const mailboxAges = mailboxRules.map((r) => r.limits.maxAgeMs ?? 0).filter((a) => a > 0);
-  store?.watchAge(mailboxAges.length > 0 ? Math.min(...mailboxAges) : 0);
+  opened = store;
   const rules = config.rules;
   const seed = rules.seed ?? randomInt(0, 2 ** 32);
   if (usesRandom(rules) && rules.seed === null)
@@ -190,9 +199,9 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
   // (src/handlers/relay.ts); --strict refuses before either runs.
   const { upstream, ...relay } = await relayServerOptions(config.relay, io.stderr, printer, hostname).catch(orClose);
-  // --store: the database is opened before the server listens; the message is committed before its outputs.
-  const database = store && config.store ? await openDatabase(config, store, router, io.stderr, abandon) : null;
-  const stored = database ? new DatabaseHandler(relay.handler, database) : relay.handler;
+  // --store: the message's row is committed before its outputs are written.
+  const reserving = store?.reserve && store.withdraw ? (store as Required<Pick<Inbox, 'reserve' | 'withdraw'>>) : null;
+  const stored = reserving ? new DatabaseHandler(relay.handler, reserving) : relay.handler;
   const checked = config.strict ? new StrictHandler(stored, (m) => printer.lint(m)) : stored;
   // Every message answered 250 is in the inbox before its 250; nothing answered otherwise is.
   const intake = store ? new InboxHandler(checked, store) : null;
@@ -219,18 +228,10 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   try {
     address = await server.listen();
   } catch (err) {
-    await database?.close();
     await abandon();
     throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${listenFailure(err)}`);
   }
   let inbox: Started['inbox'] = null;
-  if (store && config.http && outputs.maildir && !database) {
-    // The Maildir is the inbox's persistent store: what is in it is read back.
-    const { loadMaildir, removeDeletedFiles } = await import('../store/maildir-inbox.js');
-    removeDeletedFiles(store, io.stderr);
-    const read = await loadMaildir(outputs.maildir.dir, store);
-    if (read > 0) io.stderr.write(`smtpd-ts: inbox: ${read} message(s) read from the Maildir ${outputs.maildir.dir}\n`);
-  }
   if (store && config.http) {
     // Loaded only with --http: the sink without it never needs node:http.
     const { InboxHttpServer } = await import('../http/http-server.js');
@@ -239,20 +240,18 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     const smtp = server;
     const http = new InboxHttpServer({
       ...config.http,
-      store,
+      inbox: store,
       hostname,
       log: io.stderr,
       allowHosts: access.allowHosts,
       corsOrigin: access.corsOrigin,
       users,
-      // --store: searches answered by the database's SQL and full-text search.
-      ...(database ? { search: (query: string) => database.search(query) } : {}),
       // POST /api/v1/send: the message goes where an SMTP one goes (the handler, the outputs, the inbox).
       submit: async (envelope, data, peer) => {
         // The API's login (--http-auth-file) is what AUTH is to SMTP: without it, --require-auth refuses.
         const { message, verdict } = await smtp.submit(envelope, data, { address: peer, port: 0 }, users !== null);
         if (verdict !== undefined && !isAcceptance(verdict)) throw new SendError(verdict.lines.join(' '));
-        const entry = store.list(0, 64).find((e) => e.message.id === message.id);
+        const entry = intake?.added(message.id);
         if (!entry) throw new SendError('the message was accepted but is not in the inbox');
         return entry;
       },
@@ -272,7 +271,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     });
     try {
       const bound = await http.listen();
-      inbox = { store, server: http, url: http.url, database };
+      inbox = { backend: store, server: http, url: http.url };
       if (!isLoopbackAddress(bound.address))
         io.stderr.write(
           `smtpd-ts: warning: the inbox listens on ${config.http.host}: anyone who can reach it can read the mail${users ? '' : ' (see --http-auth-file)'}\n`,
@@ -280,7 +279,6 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     } catch (err) {
       await http.close();
       await smtp.close(0);
-      await database?.close();
       await abandon();
       const where = formatHostPort(config.http.host, config.http.port);
       throw new StartError(`cannot listen for HTTP on ${where}: ${listenFailure(err)}`);
@@ -288,7 +286,6 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   }
   const stopInbox = async () => {
     await inbox?.server.close();
-    await database?.close();
   };
   const refusal = relayRefusal(config.relay, config.local.host, address.address);
   if (refusal !== null) {
@@ -364,32 +361,5 @@ export function announce(config: Config, address: net.AddressInfo, stderr: NodeJ
           'messages will get 451 until it does\n',
       );
     });
-  }
-}
-
-/** Connects to the --store database (pg, loaded only here); a database that cannot be reached fails the start. */
-async function openDatabase(
-  config: Config,
-  store: MessageStore,
-  router: MailboxRouter | null,
-  log: NodeJS.WritableStream,
-  abandon: () => Promise<void>,
-): Promise<PostgresInbox> {
-  const { PostgresInbox, redactUrl } = await import('../store/postgres-store.js').catch(async (err: Error) => {
-    await abandon();
-    throw new StartError(`--store needs the pg package (npm i pg): ${err.message}`);
-  });
-  try {
-    return await PostgresInbox.open({
-      url: config.store!,
-      store,
-      log,
-      maxMessages: config.inboxLimits.maxMessages,
-      maxAgeMs: config.inboxLimits.maxAgeMs,
-      mailboxLimits: router?.bounded() ?? new Map(),
-    });
-  } catch (err) {
-    await abandon();
-    throw new StartError(`cannot use the --store database ${redactUrl(config.store!)}: ${(err as Error).message}`);
   }
 }

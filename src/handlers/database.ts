@@ -1,17 +1,17 @@
 /**
- * `--store postgres://...`: the message is committed to the database before
- * the handler it wraps writes it anywhere, so a 250 means it is in the
- * database; while the database cannot be reached the client gets 451 and
- * retries (nothing accepted is lost). A message the inner handler then
- * refuses, or fails to write, is taken out of the database again.
+ * `--store postgres://...`: the message's row is reserved in the database
+ * (Inbox.reserve) before the handler it wraps writes it anywhere, so a 250
+ * means it is in the database; while the database cannot be reached the
+ * client gets 451 and retries (nothing accepted is lost). A message the
+ * inner handler then refuses, or fails to write, is withdrawn again; one
+ * accepted is confirmed by the inbox handler (inbox.ts) under its ID.
  */
 import { isAcceptance, reply, replyOf } from '../channel/reply.js';
 import { ReplyError } from '../errors.js';
 import type { Message } from '../message.js';
 import type { PrintContext } from '../printers/printer.js';
 import type { Verdict } from '../server/server.js';
-import { newId } from '../store/message-store.js';
-import type { PostgresInbox } from '../store/postgres-store.js';
+import type { Inbox } from '../store/inbox.js';
 import type { ContextHandler } from './strict.js';
 
 export const R451_STORE_DOWN = reply(
@@ -22,13 +22,13 @@ export const R451_STORE_DOWN = reply(
 export class DatabaseHandler implements ContextHandler {
   constructor(
     private readonly inner: ContextHandler,
-    private readonly db: PostgresInbox,
+    private readonly db: Required<Pick<Inbox, 'reserve' | 'withdraw'>>,
   ) {}
 
   async handleMessage(message: Message, extra?: PrintContext): Promise<Verdict> {
-    const inboxId = newId();
+    let inboxId: string;
     try {
-      await this.db.insert(inboxId, message);
+      inboxId = await this.db.reserve(message);
     } catch (err) {
       throw new ReplyError(R451_STORE_DOWN, `--store: ${(err as Error).message}`);
     }

@@ -15,7 +15,8 @@ import type { Message } from '../message.js';
 import type { PrintContext } from '../printers/printer.js';
 import type { Handler } from '../server/server.js';
 import type { ParsedMessage } from '../mime/parse-message.js';
-import type { Arrival, ParseResult } from '../store/message-store.js';
+import type { Inbox } from '../store/inbox.js';
+import type { Arrival, ParseResult, StoredMessage } from '../store/message-store.js';
 
 /** A parse the printers made (`parsed`, or why it failed), as the store keeps it; null when they made none. */
 function parseResultOf(made: { readonly parsed?: ParsedMessage; readonly parseError?: string }): ParseResult | null {
@@ -23,18 +24,18 @@ function parseResultOf(made: { readonly parsed?: ParsedMessage; readonly parseEr
   return made.parseError === undefined ? null : { parsed: null, parseError: made.parseError };
 }
 
-/** What the inbox handler puts messages into. */
-export interface InboxIntake {
-  add(message: Message, arrival: Arrival): unknown;
-}
+/** How many of the entries added last `added` can find (the send API reads its message's right after). */
+const ADDED_KEPT = 64;
 
 export class InboxHandler implements Handler {
   /** What the handlers inside noted for a message in flight, by its ID. */
   private readonly notes = new Map<string, { message: Message; arrival: Arrival }>();
+  /** The entries added last, by their message's ID. */
+  private readonly recent = new Map<string, StoredMessage>();
 
   constructor(
     private readonly inner: Handler,
-    private readonly inbox: InboxIntake,
+    private readonly inbox: Pick<Inbox, 'add'>,
   ) {}
 
   async handleMessage(message: Message): Promise<Verdict> {
@@ -43,12 +44,20 @@ export class InboxHandler implements Handler {
       const verdict = await this.inner.handleMessage(message);
       if (isAcceptance(replyOf(verdict))) {
         const noted = this.notes.get(message.id);
-        this.inbox.add(noted?.message ?? message, noted?.arrival ?? {});
+        // Rejects when the inbox cannot keep it (a database gone since): the server answers 451.
+        const entry = await this.inbox.add(noted?.message ?? message, noted?.arrival ?? {});
+        this.recent.set(message.id, entry);
+        if (this.recent.size > ADDED_KEPT) this.recent.delete(this.recent.keys().next().value!);
       }
       return verdict;
     } finally {
       this.notes.delete(message.id);
     }
+  }
+
+  /** The inbox's entry for a message this handler added lately (by the message's ID). */
+  added(messageId: string): StoredMessage | undefined {
+    return this.recent.get(messageId);
   }
 
   /**

@@ -4,7 +4,8 @@
  * bounds for all routes together (response budget, searches, the view
  * worker). http-server.ts implements it.
  */
-import type { MessageStore, StoredMessage } from '../store/message-store.js';
+import type { Inbox, InboxPage, InboxSearch } from '../store/inbox.js';
+import type { StoredMessage } from '../store/message-store.js';
 import type { EventStreams } from './event-streams.js';
 import type { GuardOptions } from './guard.js';
 import type { Envelope } from './send.js';
@@ -12,10 +13,10 @@ import type { Call, Route } from './router.js';
 import type { ViewPool } from './view-pool.js';
 import type { WebUi } from './web-ui.js';
 
-/** The inbox's address and store, who may call it (GuardOptions), and what it can do besides reading. */
+/** The inbox's address and backend, who may call it (GuardOptions), and what it can do besides reading. */
 export interface HttpOptions extends GuardOptions {
   readonly port: number;
-  readonly store: MessageStore;
+  readonly inbox: Inbox;
   /** The host name in MailHog's message IDs (`ID@hostname`). */
   readonly hostname: string;
   readonly log?: NodeJS.WritableStream;
@@ -25,18 +26,13 @@ export interface HttpOptions extends GuardOptions {
    * `POST /api/v1/send` is not offered.
    */
   readonly submit?: (envelope: Envelope, data: Buffer, peer: string) => Promise<StoredMessage>;
-  /**
-   * `--store`: the ids a Mailpit search matches, newest first, answered by the
-   * database; absent: the search runs over the store in memory.
-   */
-  readonly search?: (query: string) => Promise<readonly string[]>;
   /** Sends a stored message on to `to` through the relay's upstream; rejects with SendError. Absent: no release. */
   readonly release?: (entry: StoredMessage, to: readonly string[], peer: string) => Promise<void>;
 }
 
 export interface ApiContext {
   readonly options: HttpOptions;
-  readonly store: MessageStore;
+  readonly inbox: Inbox;
   /** Parses of large messages and previews of HTML, off the server's thread. */
   readonly views: ViewPool;
   readonly events: EventStreams;
@@ -49,10 +45,12 @@ export interface ApiContext {
    * told to come back (503) when too many wait.
    */
   heavy(entries: readonly StoredMessage[], work: () => Promise<void>): Promise<void>;
-  /** The messages a Mailpit search matches, newest first (400 for a bad search, 503 past its deadline). */
-  matching(query: string): Promise<StoredMessage[]>;
-  /** The stored messages `matches` accepts, newest first (503 past the deadline). */
-  filtered(query: string, matches: (e: StoredMessage) => boolean): Promise<StoredMessage[]>;
+  /** A Mailpit search query as the inbox takes it; a bad one is a 400. */
+  search(query: string): InboxSearch;
+  /** A page of the inbox, or of what `search` matches, within the search deadline (503 past it). */
+  page(start: number, limit: number, search?: InboxSearch): Promise<InboxPage>;
+  /** The IDs of every message `search` matches (for a bulk change), within the same deadline. */
+  everyMatch(search: InboxSearch): Promise<readonly string[]>;
 }
 
 /** A route of the inbox's table, and the call its handler gets. */

@@ -8,7 +8,8 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { MessageStore, StoredMessage } from '../store/message-store.js';
+import type { Inbox } from '../store/inbox.js';
+import type { StoredMessage } from '../store/message-store.js';
 import { VERSION } from '../version.js';
 import type { RequestGuard } from './guard.js';
 import { HttpError } from '../errors.js';
@@ -36,26 +37,28 @@ export class EventStreams {
   private statsTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly store: MessageStore,
+    private readonly inbox: Inbox,
     /** The host name in MailHog's message IDs. */
     private readonly hostname: string,
     private readonly guard: RequestGuard,
   ) {
     // The frames are built only when someone listens: the SMTP path pays nothing otherwise
     // (a new message's summary needs its parse).
-    store.on('new', (e: StoredMessage) => {
+    inbox.on('new', (e: StoredMessage) => {
       if (this.sockets.clients.size === 0) return;
       if (e.brief !== null) return this.broadcast('new', () => summary(e));
-      void store.load(e).then(() => this.broadcast('new', () => summary(e)));
+      void inbox.load(e).then(() => this.broadcast('new', () => summary(e)));
     });
-    store.on('update', (e: StoredMessage) => this.broadcast('update', () => ({ ID: e.id, Read: e.read })));
+    inbox.on('update', (e: { id: string; read: boolean }) =>
+      this.broadcast('update', () => ({ ID: e.id, Read: e.read })),
+    );
     // Mailpit says `delete` for a message deleted, `prune` (no data) for one dropped past the bounds.
     // (everything deleted at once is one `truncate`).
-    store.on('removed', (e: StoredMessage, reason: 'deleted' | 'pruned' | 'cleared') => {
-      if (reason === 'deleted') this.broadcast('delete', () => ({ ID: e.id }));
-      else if (reason === 'pruned') this.broadcast('prune', () => null);
+    inbox.on('delete', (id: string, reason: 'deleted' | 'pruned') => {
+      if (reason === 'deleted') this.broadcast('delete', () => ({ ID: id }));
+      else this.broadcast('prune', () => null);
     });
-    store.on('truncate', () => this.broadcast('truncate', () => null));
+    inbox.on('truncate', () => this.broadcast('truncate', () => null));
   }
 
   /** `/api/events`: a WebSocket, for a request from this server's own pages or from outside a browser. */
@@ -92,9 +95,14 @@ export class EventStreams {
     }
     if (type === 'stats' || this.statsTimer !== undefined) return;
     this.statsTimer = setTimeout(() => {
-      this.statsTimer = undefined;
-      const store = this.store;
-      this.broadcast('stats', () => ({ Total: store.size, Unread: store.unread, Version: `smtpd-ts ${VERSION}` }));
+      // Counted when sent: a change made while the count runs arms the next one.
+      void this.inbox.stats().then(
+        ({ total, unread }) => {
+          this.statsTimer = undefined;
+          this.broadcast('stats', () => ({ Total: total, Unread: unread, Version: `smtpd-ts ${VERSION}` }));
+        },
+        () => (this.statsTimer = undefined),
+      );
     }, 250).unref();
   }
 
@@ -124,7 +132,7 @@ export class EventStreams {
     res.write(': smtpd-ts\n\n');
     this.streams.add(res);
     if (this.streams.size === 1) {
-      this.store.on('new', this.onNew);
+      this.inbox.on('new', this.onNew);
       this.keepalive = setInterval(() => {
         for (const r of this.streams) this.toStream(r, 'event: keepalive\ndata: \n\n');
       }, KEEPALIVE_MS).unref();
@@ -132,7 +140,7 @@ export class EventStreams {
     req.on('close', () => {
       this.streams.delete(res);
       if (this.streams.size > 0) return;
-      this.store.off('new', this.onNew);
+      this.inbox.off('new', this.onNew);
       clearInterval(this.keepalive);
     });
   }
@@ -143,7 +151,7 @@ export class EventStreams {
     clearTimeout(this.statsTimer);
     for (const ws of this.sockets.clients) ws.terminate();
     this.sockets.close();
-    this.store.off('new', this.onNew);
+    this.inbox.off('new', this.onNew);
     for (const res of this.streams) res.end();
   }
 }

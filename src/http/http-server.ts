@@ -14,7 +14,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { ApiContext, HttpOptions } from './api-context.js';
 import { RequestGuard } from './guard.js';
-import { HttpError } from '../errors.js';
+import { HttpError, SearchTimeoutError } from '../errors.js';
 import { send } from './responses.js';
 import { Router, type Route } from './router.js';
 import { EVENT_ROUTES } from './routes/events.js';
@@ -47,7 +47,7 @@ export class InboxHttpServer {
     this.context = new InboxApi(options, guard);
     this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
       this.router.serve(req, res, this.context).catch((err: unknown) => {
-        const status = err instanceof HttpError ? err.status : 500;
+        const status = err instanceof HttpError ? err.status : err instanceof SearchTimeoutError ? 503 : 500;
         // A bug is said in full on the sink's stderr; the client gets one line that tells nothing of the internals.
         if (status === 500)
           options.log?.write(

@@ -5,12 +5,13 @@
  * budget, the search deadline).
  */
 import { HttpError } from '../errors.js';
+import type { InboxPage, InboxSearch } from '../store/inbox.js';
 import type { StoredMessage } from '../store/message-store.js';
 import type { ApiContext, HttpOptions } from './api-context.js';
 import { EventStreams } from './event-streams.js';
 import type { RequestGuard } from './guard.js';
 import { ResponseBudget } from './json-stream.js';
-import { searchPredicate } from '../store/search.js';
+import { mailpitSearch } from '../store/search.js';
 import { ViewPool } from './view-pool.js';
 import { WebUi } from './web-ui.js';
 
@@ -19,11 +20,6 @@ export const RESPONSE_BUDGET_BYTES = 64 * 1024 * 1024;
 
 /** How long one search may walk the inbox before it answers 503. */
 const SEARCH_DEADLINE_MS = 30_000;
-
-/** A search holding NUL is a bad request, whatever the store (PostgreSQL's text cannot hold it). */
-function refuseNul(query: string): void {
-  if (query.includes('\0')) throw new HttpError(400, 'a search cannot hold NUL');
-}
 
 export class InboxApi implements ApiContext {
   readonly startedAt = Date.now();
@@ -37,12 +33,12 @@ export class InboxApi implements ApiContext {
     readonly options: HttpOptions,
     guard: RequestGuard,
   ) {
-    this.events = new EventStreams(options.store, options.hostname, guard);
-    options.store.parser = (message) => this.views.parse(message);
+    this.events = new EventStreams(options.inbox, options.hostname, guard);
+    options.inbox.parser = (message) => this.views.parse(message);
   }
 
-  get store() {
-    return this.options.store;
+  get inbox() {
+    return this.options.inbox;
   }
 
   close(): void {
@@ -50,24 +46,18 @@ export class InboxApi implements ApiContext {
     this.events.close();
   }
 
-  /** The messages a Mailpit search matches, newest first: by the database with --store, else in memory. */
-  async matching(query: string): Promise<StoredMessage[]> {
-    const store = this.options.store;
-    if (query.trim() === '') throw new HttpError(400, 'no search query');
-    const predicate = searchPredicate(query);
-    if (typeof predicate === 'string') throw new HttpError(400, predicate);
-    if (!this.options.search) return this.filtered(query, predicate);
-    refuseNul(query);
-    const ids = await this.options.search(query);
-    return ids.map((id) => store.get(id)).filter((e): e is StoredMessage => e !== undefined);
+  search(query: string): InboxSearch {
+    const search = mailpitSearch(query);
+    if (typeof search === 'string') throw new HttpError(400, search);
+    return search;
   }
 
-  /** The stored messages `matches` accepts, newest first, walked in slices: 503 past the deadline. */
-  async filtered(query: string, matches: (e: StoredMessage) => boolean): Promise<StoredMessage[]> {
-    refuseNul(query);
-    const found = await this.options.store.filter(matches, SEARCH_DEADLINE_MS);
-    if (found === null) throw new HttpError(503, 'the search took too long; narrow it');
-    return found;
+  page(start: number, limit: number, search?: InboxSearch): Promise<InboxPage> {
+    return this.inbox.list(start, limit, search, SEARCH_DEADLINE_MS);
+  }
+
+  everyMatch(search: InboxSearch): Promise<readonly string[]> {
+    return this.inbox.matching(search, SEARCH_DEADLINE_MS);
   }
 
   /**

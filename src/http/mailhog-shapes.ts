@@ -8,7 +8,9 @@
  * bodies at the boundary, and the Message-ID, Received and Return-Path
  * headers MailHog adds.
  */
+import type { InboxSearch } from '../store/inbox.js';
 import type { StoredMessage } from '../store/message-store.js';
+import { likeContaining } from '../store/search.js';
 import { Deferred, Utf8Text } from './json-stream.js';
 import { rfc3339 } from './mailpit-shapes.js';
 
@@ -202,8 +204,29 @@ export function mailhogMessages(
   return { total, count: page.length, start, items };
 }
 
-/** MailHog's search kinds (its in-memory storage): `from`, `to`, `containing`, case-insensitive. */
-export function mailhogMatches(kind: string, query: string): ((e: StoredMessage) => boolean) | null {
+/**
+ * MailHog's search kinds (its in-memory storage): `from`, `to`,
+ * `containing`, case-insensitive, as the inbox takes a search (a test, and
+ * the same as SQL over the table's columns); null for another kind.
+ */
+export function mailhogSearch(kind: string, query: string): InboxSearch | null {
+  const test = mailhogMatches(kind, query);
+  if (test === null) return null;
+  const sql = (first: number) => {
+    const like = `$${first}`;
+    const where =
+      kind === 'from'
+        ? `(lower(mail_from) LIKE ${like} OR from_text LIKE ${like})`
+        : kind === 'to'
+          ? `(lower(array_to_string(rcpt_to, ' ')) LIKE ${like} OR to_text LIKE ${like})`
+          : // The bytes as text (non-ASCII bytes as \ooo escapes), as MailHog searches the whole message.
+            `lower(encode(raw, 'escape')) LIKE ${like}`;
+    return { where, params: [likeContaining(query.toLowerCase())] };
+  };
+  return { test, sql };
+}
+
+function mailhogMatches(kind: string, query: string): ((e: StoredMessage) => boolean) | null {
   const q = query.toLowerCase();
   const text = (e: StoredMessage) => e.message.data.toString('utf8').toLowerCase();
   const headerOf = (e: StoredMessage, name: string) =>

@@ -10,7 +10,8 @@ import { BRIEF_TEXT_CHARS, type ParsedAddress } from '../mime/parse-message.js';
 import { addressList } from '../mime/quick-parse.js';
 import { lintMessage } from '../lint/lint.js';
 import { attachmentLists, attachmentSummary, mimeParts } from './mime-parts.js';
-import type { MessageStore, StoredMessage } from '../store/message-store.js';
+import type { InboxPage, InboxStats } from '../store/inbox.js';
+import type { StoredMessage } from '../store/message-store.js';
 import { VERSION } from '../version.js';
 
 export interface MailpitAddress {
@@ -105,20 +106,20 @@ export function summary(entry: StoredMessage): MailpitSummary {
 }
 
 /** GET /api/v1/info: Mailpit's AppInformation, `startedAt` the server's start (ms). */
-export function appInformation(store: MessageStore, startedAt: number): Record<string, unknown> {
+export function appInformation(stats: InboxStats, startedAt: number): Record<string, unknown> {
   return {
     Version: `smtpd-ts ${VERSION}`,
     LatestVersion: '',
     Database: '',
     DatabaseSize: 0,
-    Messages: store.size,
-    Unread: store.unread,
-    Tags: Object.fromEntries(store.mailboxes().map((m) => [m.name, m.total])),
+    Messages: stats.total,
+    Unread: stats.unread,
+    Tags: Object.fromEntries(stats.mailboxes.map((m) => [m.name, m.total])),
     RuntimeStats: {
       Uptime: Math.floor((Date.now() - startedAt) / 1000),
       Memory: process.memoryUsage().rss,
-      MessagesDeleted: store.deletedCount,
-      SMTPAccepted: store.size + store.deletedCount,
+      MessagesDeleted: stats.deleted,
+      SMTPAccepted: stats.total + stats.deleted,
       SMTPAcceptedSize: 0,
       SMTPRejected: 0,
       SMTPIgnored: 0,
@@ -126,25 +127,20 @@ export function appInformation(store: MessageStore, startedAt: number): Record<s
   };
 }
 
-/** GET /api/v1/messages and /api/v1/search: one page, and the counts. */
-export async function messagesSummary(
-  store: MessageStore,
-  start: number,
-  limit: number,
-  all: readonly StoredMessage[] | null = null,
-): Promise<Record<string, unknown>> {
-  const page = all ? all.slice(start, start + limit) : store.list(start, limit);
-  // A large message's brief is all a summary needs: its whole parse is not made for a list.
-  await store.load(...page.filter((e) => e.brief === null));
+/**
+ * GET /api/v1/messages and /api/v1/search: one page (whose entries have
+ * their parse, or their brief), the inbox's counts and the matches'.
+ */
+export function messagesSummary(page: InboxPage, stats: InboxStats, start: number): Record<string, unknown> {
   return {
-    total: store.size,
-    unread: store.unread,
-    count: page.length,
-    messages_count: all ? all.length : store.size,
-    messages_unread: all ? all.filter((e) => !e.read).length : store.unread,
+    total: stats.total,
+    unread: stats.unread,
+    count: page.messages.length,
+    messages_count: page.matched.total,
+    messages_unread: page.matched.unread,
     start,
-    tags: store.mailboxes().map((m) => m.name),
-    messages: page.map(summary),
+    tags: stats.mailboxes.map((m) => m.name),
+    messages: page.messages.map(summary),
   };
 }
 

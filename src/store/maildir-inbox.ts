@@ -12,8 +12,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { countBareLineEndings } from '../channel/data-decoder.js';
 import type { Message } from '../message.js';
-import type { MessageStore, StoredMessage } from './message-store.js';
+import type { MessageStore, StoredMessage, StoreLimits } from './message-store.js';
 import { folderMailbox } from '../mailboxes.js';
+import { MemoryInbox } from './memory-inbox.js';
 
 const CRLF = Buffer.from('\r\n');
 
@@ -145,11 +146,32 @@ async function readRegularFile(file: string, max: number): Promise<Buffer | null
 }
 
 /** Removes the file of a message deleted through the API (not of one pruned). */
-export function removeDeletedFiles(store: MessageStore, log: NodeJS.WritableStream): void {
+function removeDeletedFiles(store: MessageStore, log: NodeJS.WritableStream): void {
   store.on('removed', (entry: StoredMessage, reason: 'deleted' | 'pruned' | 'cleared') => {
     if (reason === 'pruned' || entry.file === null) return;
     fs.rm(entry.file, { force: true }).catch((err: Error) =>
       log.write(`smtpd-ts: cannot remove ${entry.file}: ${err.message}\n`),
     );
   });
+}
+
+/**
+ * The inbox in memory with the Maildir behind it (`--http --save-dir`):
+ * what the Maildir holds is read back at open, and a message deleted here
+ * has its file removed.
+ */
+export class MaildirInbox extends MemoryInbox {
+  private loaded = 0;
+
+  /** How many messages were read back from the Maildir at open. */
+  get read(): number {
+    return this.loaded;
+  }
+
+  static async open(dir: string, limits: StoreLimits, log: NodeJS.WritableStream): Promise<MaildirInbox> {
+    const inbox = new MaildirInbox(limits);
+    inbox.loaded = await loadMaildir(dir, inbox.store);
+    removeDeletedFiles(inbox.store, log);
+    return inbox;
+  }
 }

@@ -158,8 +158,8 @@ export function idFromName(name: string): string {
 }
 
 /**
- * Events: `new` (a StoredMessage), `delete` (its id), `truncate` (all
- * deleted), `update` (read status changed: the StoredMessage), and
+ * Events: `new` (a StoredMessage), `delete` (its id, and `deleted` or
+ * `pruned`), `truncate` (all deleted), `update` (read status changed: the StoredMessage), and
  * `removed` (the StoredMessage and `deleted`, `pruned` or `cleared`) for
  * whoever keeps its file.
  */
@@ -359,7 +359,7 @@ export class MessageStore extends EventEmitter {
       if (list.length === 0) this.byMailbox.delete(entry.mailbox!);
     }
     this.deletedCount++;
-    this.emit('delete', id);
+    this.emit('delete', id, reason);
     this.emit('removed', entry, reason);
     return true;
   }

@@ -8,7 +8,7 @@
  */
 import { firstFieldValues } from '../header-block.js';
 import type { Message } from '../message.js';
-import { parseMessage, type ParsedAddress } from '../mime/parse-message.js';
+import { parseMessage, type ParsedAddress, type ParsedMessage } from '../mime/parse-message.js';
 import type { RelayRecord } from '../relay/outcome.js';
 
 /** The columns an insert fills, with their placeholders' casts (words from the text given). */
@@ -30,6 +30,7 @@ export const INSERTED = [
   'envelope',
   'raw',
   'words',
+  'brief',
 ];
 /** Messages up to this size are parsed for their summary (as Mailpit parses at ingest); larger give their headers. */
 const PARSED_MAX = 256 * 1024;
@@ -110,6 +111,13 @@ export interface Row {
   rcpt_to: string[];
   envelope: Envelope;
   raw: Buffer;
+  /** A large message's parse in brief (`briefParse`), for lists; null for others. */
+  brief: ParsedMessage | null;
+}
+
+/** A value as jsonb takes it: no `\u0000` in any string (U+FFFD instead). */
+export function jsonb(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.replaceAll('\0', '\ufffd') : v));
 }
 
 /** The envelope as stored: what a Message holds besides its bytes. */
@@ -154,7 +162,12 @@ export function toMessage(row: Row): Message {
 export type InsertRow = readonly unknown[];
 
 /** The values an insert writes for `message`, in INSERTED's order. */
-export async function insertRow(id: string, message: Message, relay: RelayRecord | null): Promise<InsertRow> {
+export async function insertRow(
+  id: string,
+  message: Message,
+  relay: RelayRecord | null,
+  brief: ParsedMessage | null = null,
+): Promise<InsertRow> {
   const envelope: Envelope = {
     helo: message.helo,
     extended: message.extended,
@@ -186,11 +199,10 @@ export async function insertRow(id: string, message: Message, relay: RelayRecord
     column(s.messageId),
     s.attachments,
     // jsonb holds no \u0000 either: NUL in any string of the envelope (a HELO, the dialogue) is U+FFFD.
-    JSON.stringify(envelope, (_key, value: unknown) =>
-      typeof value === 'string' ? value.replaceAll('\0', '\ufffd') : value,
-    ),
+    jsonb(envelope),
     message.data,
     // The words PostgreSQL's full-text search finds a message by: subject, addresses, envelope, text.
     column([s.subject, s.from, s.to, s.cc, s.bcc, message.mailFrom, ...message.rcptTos, s.text].join(' '), WORDS_MAX),
+    brief === null ? null : jsonb(brief),
   ];
 }

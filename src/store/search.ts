@@ -10,6 +10,7 @@
  */
 import type { ParsedMessage } from '../mime/parse-message.js';
 import type { StoredMessage } from './message-store.js';
+import type { InboxSearch } from './inbox.js';
 
 /** The most terms a query may have; a query of thousands of negated words held the sink for a minute. */
 export const MAX_SEARCH_TERMS = 32;
@@ -160,7 +161,7 @@ export function searchPredicate(query: string): Test | string {
 }
 
 /** A LIKE pattern for a substring, its wildcards escaped (with the default escape, backslash). */
-function contains(value: string): string {
+export function likeContaining(value: string): string {
   return `%${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
@@ -180,19 +181,19 @@ export function searchSql(query: string, first = 1): { where: string; params: un
   const clause = ({ key, value, text }: Term): string => {
     switch (key) {
       case 'from':
-        return `(from_text LIKE ${p(contains(value))} OR lower(mail_from) LIKE ${p(contains(value))})`;
+        return `(from_text LIKE ${p(likeContaining(value))} OR lower(mail_from) LIKE ${p(likeContaining(value))})`;
       case 'to':
       case 'cc':
       case 'bcc':
-        return `${key}_text LIKE ${p(contains(value))}`;
+        return `${key}_text LIKE ${p(likeContaining(value))}`;
       case 'addressed': {
-        const v = p(contains(value));
+        const v = p(likeContaining(value));
         return `(to_text LIKE ${v} OR cc_text LIKE ${v} OR bcc_text LIKE ${v})`;
       }
       case 'reply-to':
-        return `reply_to_text LIKE ${p(contains(value))}`;
+        return `reply_to_text LIKE ${p(likeContaining(value))}`;
       case 'subject':
-        return `lower(subject) LIKE ${p(contains(value))}`;
+        return `lower(subject) LIKE ${p(likeContaining(value))}`;
       case 'message-id':
         return `message_id = ${p(value.replace(/^<|>$/g, ''))}`;
       case 'tag':
@@ -221,4 +222,17 @@ export function searchSql(query: string, first = 1): { where: string; params: un
   };
   const clauses = terms(query).map((t) => (t.negated ? `NOT (${clause(t)})` : clause(t)));
   return { where: clauses.length > 0 ? clauses.join(' AND ') : 'true', params };
+}
+
+/**
+ * A Mailpit search as the inbox takes it (inbox.ts): its test and the same
+ * as SQL; or why it is refused (empty, NUL, too long, too many terms).
+ */
+export function mailpitSearch(query: string): InboxSearch | string {
+  if (query.trim() === '') return 'no search query';
+  // PostgreSQL's text cannot hold NUL: refused whatever the backend, so that all answer alike.
+  if (query.includes('\0')) return 'a search cannot hold NUL';
+  const test = searchPredicate(query);
+  if (typeof test === 'string') return test;
+  return { test, sql: (first) => searchSql(query, first) };
 }

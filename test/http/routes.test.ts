@@ -11,7 +11,7 @@ import { OPENAPI } from '../../src/http/openapi.js';
 import { Router } from '../../src/http/router.js';
 import { RequestGuard } from '../../src/http/guard.js';
 import { WEB_UI_ROUTES } from '../../src/http/routes/web-ui.js';
-import { MessageStore } from '../../src/store/message-store.js';
+import { MemoryInbox } from '../../src/store/memory-inbox.js';
 import { makeMessage } from '../helpers/message.js';
 
 /** A concrete path for a route's pattern, naming the stored message `id`. */
@@ -47,11 +47,12 @@ describe('the route table', () => {
 });
 
 describe('the guards, for every route in the table', () => {
-  const store = new MessageStore();
+  const inbox = new MemoryInbox();
+  const store = inbox.store;
   const server = new InboxHttpServer({
     host: '127.0.0.1',
     port: 0,
-    store,
+    inbox,
     hostname: 'sink.test',
     users: new Map([['user', 'secret']]),
   });

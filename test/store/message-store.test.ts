@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { messagesSummary, summary } from '../../src/http/mailpit-shapes.js';
+import { InboxHttpServer } from '../../src/http/http-server.js';
+import { summary } from '../../src/http/mailpit-shapes.js';
+import { MemoryInbox } from '../../src/store/memory-inbox.js';
 import { briefParse } from '../../src/mime/parse-message.js';
 import { MessageStore, PARSED_KEPT_BYTES, parseStored, type ParseResult } from '../../src/store/message-store.js';
 import type { Message } from '../../src/message.js';
@@ -50,7 +52,11 @@ describe('the store’s parses', () => {
   });
 
   it('lists a message from its brief without parsing it, and parses it whole for its own route', async () => {
-    const store = new MessageStore();
+    const inbox = new MemoryInbox();
+    const store = inbox.store;
+    const server = new InboxHttpServer({ host: '127.0.0.1', port: 0, inbox, hostname: 'sink.test' });
+    await server.listen();
+    // Set after the server, which hands large parses to its worker: here every parse is counted.
     let parses = 0;
     store.parser = (m: Message): Promise<ParseResult> => {
       parses++;
@@ -60,7 +66,9 @@ describe('the store’s parses', () => {
     const message = makeMessage(Buffer.from(`Subject: brief\r\n\r\n${text}\r\n`));
     const whole = (await parseStored(message)).parsed!;
     const entry = store.add(message, { brief: briefParse(whole) });
-    const page = (await messagesSummary(store, 0, 10)) as { messages: { Subject: string; Snippet: string }[] };
+    const response = await fetch(`${server.url}/api/v1/messages`);
+    const page = (await response.json()) as { messages: { Subject: string; Snippet: string }[] };
+    await server.close();
     assert.equal(parses, 0, 'the list read the brief');
     assert.equal(page.messages[0]!.Subject, 'brief');
     assert.equal(page.messages[0]!.Snippet, summary({ ...entry, parsed: whole } as never).Snippet);

@@ -6,7 +6,7 @@
 import { HttpError } from '../../errors.js';
 import type { StoredMessage } from '../../store/message-store.js';
 import type { ApiCall, ApiRoute } from '../api-context.js';
-import { mailhogMatches, mailhogMessage, mailhogMessages, mailhogPart } from '../mailhog-shapes.js';
+import { mailhogMessage, mailhogMessages, mailhogPart, mailhogSearch } from '../mailhog-shapes.js';
 import { mailhogStartLimit } from '../request.js';
 import { json, MAILHOG_JSON, SANDBOX_CSP, send, sendBytes } from '../responses.js';
 
@@ -14,32 +14,36 @@ import { json, MAILHOG_JSON, SANDBOX_CSP, send, sendBytes } from '../responses.j
 const MAILHOG_ID = { ID: '[A-Za-z0-9]+(?:@[^/]*)?' };
 
 /** The stored message a MailHog route names; 404 when there is none (MailHog has no `latest`). */
-function entryOf({ context, params }: ApiCall): StoredMessage {
+async function entryOf({ context, params }: ApiCall): Promise<StoredMessage> {
   const id = params.ID!.split('@')[0]!;
-  const entry = id === 'latest' ? undefined : context.store.get(id);
+  const entry = id === 'latest' ? undefined : await context.inbox.get(id);
   if (!entry) throw new HttpError(404, '404 page not found');
   return entry;
 }
 
-function list({ res, url, context }: ApiCall): Promise<void> {
+async function list({ res, url, context }: ApiCall): Promise<void> {
   const { start, limit } = mailhogStartLimit(url);
-  const { store, options } = context;
-  const page = store.list(start, limit);
-  return context.heavy(page, () => json(res, mailhogMessages(store.size, start, page, options.hostname), MAILHOG_JSON));
+  const { messages, matched } = await context.page(start, limit);
+  const hostname = context.options.hostname;
+  return context.heavy(messages, () =>
+    json(res, mailhogMessages(matched.total, start, messages, hostname), MAILHOG_JSON),
+  );
 }
 
 async function search({ res, url, context }: ApiCall): Promise<void> {
   const { start, limit } = mailhogStartLimit(url);
   const query = url.searchParams.get('query') ?? '';
-  const matches = mailhogMatches(url.searchParams.get('kind') ?? '', query);
-  if (matches === null || query === '') return send(res, 400, 'text/plain; charset=utf-8', '');
-  const all = await context.filtered(query, matches);
-  const page = all.slice(start, start + limit);
-  return context.heavy(page, () => json(res, mailhogMessages(all.length, start, page, context.options.hostname)));
+  const search = mailhogSearch(url.searchParams.get('kind') ?? '', query);
+  if (search === null || query === '') return send(res, 400, 'text/plain; charset=utf-8', '');
+  // As a Mailpit search, NUL is a bad request: PostgreSQL's text cannot hold it.
+  if (query.includes('\0')) throw new HttpError(400, 'a search cannot hold NUL');
+  const { messages, matched } = await context.page(start, limit, search);
+  const hostname = context.options.hostname;
+  return context.heavy(messages, () => json(res, mailhogMessages(matched.total, start, messages, hostname)));
 }
 
-function part(call: ApiCall): void {
-  const entry = entryOf(call);
+async function part(call: ApiCall): Promise<void> {
+  const entry = await entryOf(call);
   const piece = mailhogPart(entry, Number(call.params.N));
   if (!piece) throw new HttpError(404, '404 page not found');
   sendBytes(call.res, piece.body, {
@@ -58,8 +62,8 @@ export const MAILHOG_ROUTES: readonly ApiRoute[] = [
     method: 'GET',
     path: '/api/v1/messages/{ID}',
     ...byId,
-    handle: (call) => {
-      const entry = entryOf(call);
+    handle: async (call) => {
+      const entry = await entryOf(call);
       const hostname = call.context.options.hostname;
       return call.context.heavy([entry], () => json(call.res, mailhogMessage(entry, hostname), MAILHOG_JSON));
     },
@@ -68,8 +72,8 @@ export const MAILHOG_ROUTES: readonly ApiRoute[] = [
     method: 'DELETE',
     path: '/api/v1/messages/{ID}',
     ...byId,
-    handle: (call) => {
-      call.context.store.remove(entryOf(call).id);
+    handle: async (call) => {
+      await call.context.inbox.remove([(await entryOf(call)).id]);
       send(call.res, 200, MAILHOG_JSON, '');
     },
   },
@@ -77,8 +81,8 @@ export const MAILHOG_ROUTES: readonly ApiRoute[] = [
     method: 'GET',
     path: '/api/v1/messages/{ID}/download',
     ...byId,
-    handle: (call) => {
-      const entry = entryOf(call);
+    handle: async (call) => {
+      const entry = await entryOf(call);
       sendBytes(call.res, entry.message.data, {
         type: 'message/rfc822',
         disposition: `attachment; filename="${entry.id}.eml"`,

@@ -4,6 +4,7 @@
  * one message and its parts, send and release, and the service routes.
  */
 import { HttpError } from '../../errors.js';
+import type { InboxSearch } from '../../store/inbox.js';
 import type { StoredMessage } from '../../store/message-store.js';
 import type { ApiCall, ApiRoute } from '../api-context.js';
 import { mimeParts } from '../mime-parts.js';
@@ -18,38 +19,40 @@ import { buildSend, SendError } from '../send.js';
 const MAX_SEND_BYTES = 32 * 1024 * 1024;
 
 /** The stored message a route's `{ID}` names (`latest`: the newest); 404 with `missing` when there is none. */
-function entryOf({ context, params }: ApiCall, missing = '404 page not found'): StoredMessage {
-  const entry = context.store.get(params.ID!);
+async function entryOf({ context, params }: ApiCall, missing = '404 page not found'): Promise<StoredMessage> {
+  const entry = await context.inbox.get(params.ID!);
   if (!entry) throw new HttpError(404, params.ID === 'latest' ? 'no messages' : missing);
   return entry;
 }
 
-/** A list page: `start` and `limit` as Mailpit reads them, over `found` (a search) or the whole inbox. */
-async function page({ res, url, context }: ApiCall, found?: readonly StoredMessage[]): Promise<void> {
-  const summary = await messagesSummary(context.store, intParam(url, 'start', 0), intParam(url, 'limit', 50), found);
-  json(res, summary);
+/** A list page: `start` and `limit` as Mailpit reads them, of the whole inbox or of what `search` matches. */
+async function page({ res, url, context }: ApiCall, search?: InboxSearch): Promise<void> {
+  const start = intParam(url, 'start', 0);
+  const found = await context.page(start, intParam(url, 'limit', 50), search);
+  // A large message's brief is all a summary needs: its whole parse is not made for a list.
+  await context.inbox.load(...found.messages.filter((e) => e.brief === null));
+  json(res, messagesSummary(found, await context.inbox.stats(), start));
 }
 
 async function markRead({ res, body, context }: ApiCall): Promise<void> {
   const fields = goFields(body, { Read: 'boolean', IDs: 'string[]', Search: 'string' });
-  const { store } = context;
   if (fields.IDs.length > 0 && fields.Search !== '')
     throw new HttpError(400, 'You may specify either IDs or a search query, not both');
-  const targets =
+  const ids =
     fields.Search !== ''
-      ? await context.matching(fields.Search)
+      ? await context.everyMatch(context.search(fields.Search))
       : fields.IDs.length > 0
-        ? fields.IDs.map((id) => store.get(id)).filter((e): e is StoredMessage => e !== undefined)
-        : store.list(0, store.size);
-  for (const e of targets) store.setRead(e, fields.Read);
+        ? fields.IDs
+        : null;
+  await context.inbox.setRead(ids, fields.Read);
   text(res, 'ok');
 }
 
-function deleteMessages({ res, body, context }: ApiCall): void {
+async function deleteMessages({ res, body, context }: ApiCall): Promise<void> {
   // Mailpit: no IDs (or no body) deletes everything. The empty body satisfies MailHog's clients too.
   const chosen = body === undefined ? [] : goFields(body, { IDs: 'string[]' }).IDs;
-  if (chosen.length === 0) context.store.clear();
-  else for (const id of chosen) context.store.remove(id);
+  if (chosen.length === 0) await context.inbox.clear();
+  else await context.inbox.remove(chosen);
   text(res, '');
 }
 
@@ -69,7 +72,7 @@ async function sendMessage({ req, res, body, context }: ApiCall): Promise<void> 
 }
 
 async function release(call: ApiCall): Promise<void> {
-  const entry = entryOf(call);
+  const entry = await entryOf(call);
   const relay = call.context.options.release;
   if (!relay) throw new HttpError(400, 'message relay is not enabled: start smtpd-ts with --relay HOST:PORT');
   const body = jsonObject(call.body);
@@ -88,17 +91,17 @@ async function release(call: ApiCall): Promise<void> {
 }
 
 async function message(call: ApiCall): Promise<void> {
-  const entry = entryOf(call);
-  const { store, views } = call.context;
-  store.setRead(entry, true);
+  const entry = await entryOf(call);
+  const { inbox, views } = call.context;
+  await inbox.setRead([entry.id], true);
   await call.context.heavy([entry], async () => {
-    await store.load(entry);
+    await inbox.load(entry);
     await json(call.res, fullMessage(entry, (await views.preview(entry))?.remote ?? 0));
   });
 }
 
-function raw(call: ApiCall): void {
-  const entry = entryOf(call);
+async function raw(call: ApiCall): Promise<void> {
+  const entry = await entryOf(call);
   if (call.url.searchParams.get('dl') !== '1')
     return send(call.res, 200, 'text/plain; charset=utf-8', entry.message.data);
   sendBytes(call.res, entry.message.data, {
@@ -108,8 +111,8 @@ function raw(call: ApiCall): void {
   });
 }
 
-function part(call: ApiCall): void {
-  const entry = call.context.store.get(call.params.ID!);
+async function part(call: ApiCall): Promise<void> {
+  const entry = await call.context.inbox.get(call.params.ID!);
   const found = entry ? mimeParts(entry.message.data).find((p) => p.partId === call.params.PartID) : undefined;
   if (!found) throw new HttpError(404, '404 page not found');
   sendBytes(call.res, found.content, {
@@ -125,7 +128,7 @@ export const MAILPIT_ROUTES: readonly ApiRoute[] = [
   {
     method: 'GET',
     path: '/api/v1/info',
-    handle: ({ res, context }) => json(res, appInformation(context.store, context.startedAt)),
+    handle: async ({ res, context }) => json(res, appInformation(await context.inbox.stats(), context.startedAt)),
   },
   { method: 'GET', path: '/api/v1/swagger.json', handle: ({ res }) => json(res, OPENAPI) },
   // Mailpit's web UI configuration: release only with an upstream; no SpamAssassin, no chaos here.
@@ -146,10 +149,10 @@ export const MAILPIT_ROUTES: readonly ApiRoute[] = [
   {
     method: 'GET',
     path: '/api/v1/tags',
-    handle: ({ res, context }) =>
+    handle: async ({ res, context }) =>
       json(
         res,
-        context.store.mailboxes().map((m) => m.name),
+        (await context.inbox.stats()).mailboxes.map((m) => m.name),
       ),
   },
   { method: 'GET', path: '/api/v1/messages', handle: (call) => page(call) },
@@ -158,13 +161,13 @@ export const MAILPIT_ROUTES: readonly ApiRoute[] = [
   {
     method: 'GET',
     path: '/api/v1/search',
-    handle: async (call) => page(call, await call.context.matching(call.url.searchParams.get('query') ?? '')),
+    handle: (call) => page(call, call.context.search(call.url.searchParams.get('query') ?? '')),
   },
   {
     method: 'DELETE',
     path: '/api/v1/search',
     handle: async ({ res, url, context }) => {
-      for (const e of await context.matching(url.searchParams.get('query') ?? '')) context.store.remove(e.id);
+      await context.inbox.remove(await context.everyMatch(context.search(url.searchParams.get('query') ?? '')));
       text(res, 'ok');
     },
   },
@@ -173,7 +176,7 @@ export const MAILPIT_ROUTES: readonly ApiRoute[] = [
   {
     method: 'GET',
     path: '/api/v1/message/{ID}/headers',
-    handle: (call) => json(call.res, headersObject(entryOf(call).message.data)),
+    handle: async (call) => json(call.res, headersObject((await entryOf(call)).message.data)),
   },
   { method: 'GET', path: '/api/v1/message/{ID}/raw', handle: raw },
   { method: 'GET', path: '/api/v1/message/{ID}/part/{PartID}', handle: part },

@@ -10,13 +10,13 @@ import { previewCsp } from '../html-view.js';
 import { sendBytes, text } from '../responses.js';
 
 /** Runs `show` for the message `{ID}` names, with its parse, within the response budget. */
-function withParse(call: ApiCall, show: (entry: StoredMessage) => Promise<void> | void) {
-  const { store } = call.context;
-  const entry = store.get(call.params.ID!);
+async function withParse(call: ApiCall, show: (entry: StoredMessage) => Promise<void> | void): Promise<void> {
+  const { inbox } = call.context;
+  const entry = await inbox.get(call.params.ID!);
   if (!entry) throw new HttpError(404, 'Message not found');
   // The parse and the cleaned HTML are the message's size again: within the budget, as the JSON routes.
   return call.context.heavy([entry], async () => {
-    await store.load(entry);
+    await inbox.load(entry);
     await show(entry);
   });
 }

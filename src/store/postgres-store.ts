@@ -19,7 +19,7 @@ import type { Message } from '../message.js';
 import type { Inbox, InboxPage, InboxSearch, InboxStats } from './inbox.js';
 import { newId, parseStored, StoredMessage, type Arrival, type ParseResult } from './message-store.js';
 import { insertRow, jsonb, toMessage, type Row } from './postgres-row.js';
-import { PostgresTable, TABLE, type Change, type TableOptions } from './postgres-table.js';
+import { COUNTS, PostgresTable, TABLE, type Change, type TableOptions } from './postgres-table.js';
 
 export { redactUrl } from './postgres-table.js';
 
@@ -110,16 +110,17 @@ export class PostgresInbox extends EventEmitter implements Inbox {
   async list(start: number, limit: number, search?: InboxSearch): Promise<InboxPage> {
     const { where, params } = search ? search.sql(1) : { where: 'true', params: [] };
     const n = params.length;
+    // The whole inbox's counts are kept by the table's triggers; a search's are counted.
+    const counting = search
+      ? `SELECT count(*)::int AS total, (count(*) FILTER (WHERE NOT read))::int AS unread FROM ${TABLE} WHERE ${where}`
+      : `SELECT coalesce(sum(total), 0)::int AS total, coalesce(sum(unread), 0)::int AS unread FROM ${COUNTS}`;
     const [page, counts] = await this.searching(search !== undefined, () =>
       Promise.all([
         this.query<{ id: string; read: boolean }>(
           `SELECT id, read FROM ${TABLE} WHERE ${where} ${NEWEST} OFFSET $${n + 1} LIMIT $${n + 2}`,
           [...params, start, limit],
         ),
-        this.query<{ total: number; unread: number }>(
-          `SELECT count(*)::int AS total, (count(*) FILTER (WHERE NOT read))::int AS unread FROM ${TABLE} WHERE ${where}`,
-          params,
-        ),
+        this.query<{ total: number; unread: number }>(counting, search ? params : []),
       ]),
     );
     const messages = await this.entries(page.rows.map((r) => r.id));
@@ -137,17 +138,14 @@ export class PostgresInbox extends EventEmitter implements Inbox {
   }
 
   async stats(): Promise<InboxStats> {
-    const { rows } = await this.query<{ mailbox: string | null; total: number; unread: number }>(
-      `SELECT mailbox, count(*)::int AS total, (count(*) FILTER (WHERE NOT read))::int AS unread
-       FROM ${TABLE} GROUP BY mailbox ORDER BY mailbox`,
+    const { rows } = await this.query<{ mailbox: string; total: number; unread: number }>(
+      `SELECT mailbox, total::int, unread::int FROM ${COUNTS} WHERE total > 0 ORDER BY mailbox`,
     );
     return {
       total: rows.reduce((n, r) => n + r.total, 0),
       unread: rows.reduce((n, r) => n + r.unread, 0),
       deleted: this.deleted,
-      mailboxes: rows.flatMap((r) =>
-        r.mailbox === null ? [] : [{ name: r.mailbox, total: r.total, unread: r.unread }],
-      ),
+      mailboxes: rows.flatMap((r) => (r.mailbox === '' ? [] : [{ name: r.mailbox, total: r.total, unread: r.unread }])),
     };
   }
 

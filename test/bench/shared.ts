@@ -9,7 +9,13 @@
  * medians of the rounds and as ratios to the embedded store in the same
  * round. Loopback only; every process is started here and stopped by its PID.
  *
- * Usage: node --import tsx test/bench/shared.ts [--rounds N] [--messages N]
+ * Then the table's size (`--table-sizes`, 10,000 and 100,000 rows by
+ * default): one `--store` instance over a table filled by SQL, its RSS once
+ * it has served the first page 200 times, and that page's latency
+ * (`GET /api/v1/messages?limit=50`, median and 95th percentile): an
+ * instance holds no copy of the table, so both should stay flat as it grows.
+ *
+ * Usage: node --import tsx test/bench/shared.ts [--rounds N] [--messages N] [--table-sizes 10000,100000]
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,10 +24,15 @@ import { Balancer, HAPROXY_SKIP } from '../helpers/haproxy.js';
 import { PG_SKIP, PgCluster } from '../helpers/postgres.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { LoadRun } from './load-generator.js';
-import { cpuTimes } from './proc-stats.js';
+import { cpuTimes, memory } from './proc-stats.js';
+import { inboxUrl } from '../helpers/cli.js';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '3' }, messages: { type: 'string', default: '10000' } },
+  options: {
+    rounds: { type: 'string', default: '3' },
+    messages: { type: 'string', default: '10000' },
+    'table-sizes': { type: 'string', default: '10000,100000' },
+  },
 });
 const rounds = Number(values.rounds);
 const messages = Number(values.messages);
@@ -125,6 +136,82 @@ async function measure(config: Config, db: PgCluster): Promise<Sample> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)]!;
+
+/** `rows` messages of about 1 KiB, each its own, written straight into the table (the schema is the sink's). */
+function fill(db: PgCluster, rows: number): void {
+  const envelope = JSON.stringify({
+    helo: 'bench.test',
+    extended: true,
+    peer: { address: '127.0.0.1', port: 40000 },
+    local: { address: '127.0.0.1', port: 1025 },
+    mailOptions: [],
+    rcptOptions: [],
+    bareLineEndings: { cr: 0, lf: 0 },
+    tls: null,
+    authUser: null,
+    dialogue: null,
+    relay: null,
+    messageId: 'bench',
+  });
+  const body = 'x'.repeat(900);
+  db.sql(
+    `INSERT INTO smtpd_ts_messages (id, received_at, size, mail_from, rcpt_to, subject, from_text, to_text, envelope, raw, words)
+     SELECT 'bench' || lpad(g::text, 17, '0'), now() - g * interval '1 second', 1024, 'app@example.test',
+       ARRAY['user@example.test'], 'Message ' || g, 'app <app@example.test>', 'user <user@example.test>',
+       '${envelope}'::jsonb,
+       convert_to('From: App <app@example.test>' || chr(13) || chr(10) || 'To: user@example.test' || chr(13) || chr(10)
+         || 'Subject: Message ' || g || chr(13) || chr(10) || chr(13) || chr(10) || '${body}' || chr(13) || chr(10), 'UTF8'),
+       to_tsvector('simple', 'message ' || g)
+     FROM generate_series(1, ${rows}) g; ANALYZE smtpd_ts_messages`,
+  );
+}
+
+interface TableFigures {
+  readonly rows: number;
+  readonly rssMiB: number;
+  readonly medianMs: number;
+  readonly p95Ms: number;
+}
+
+/** One instance over a table of `rows` messages: its RSS after 200 first pages, and their latency. */
+async function tableSize(db: PgCluster, rows: number): Promise<TableFigures> {
+  db.clearMessages();
+  const sink = await startCli([
+    '-n',
+    '--output',
+    '/dev/null',
+    '--http',
+    '127.0.0.1:0',
+    // No retention: the table keeps what it is filled with.
+    '--max-messages',
+    '0',
+    '--store',
+    db.url,
+    '127.0.0.1:0',
+  ]);
+  try {
+    fill(db, rows);
+    const url = `${inboxUrl(sink)}/api/v1/messages?limit=50`;
+    const times: number[] = [];
+    for (let i = 0; i < 220; i++) {
+      const started = performance.now();
+      const res = await fetch(url);
+      const page = (await res.json()) as { total: number; messages: unknown[] };
+      if (page.total !== rows || page.messages.length !== 50)
+        throw new Error(`the first page of ${rows}: ${page.total}`);
+      if (i >= 20) times.push(performance.now() - started);
+    }
+    return {
+      rows,
+      rssMiB: memory(sink.child.pid!).rssKiB / 1024,
+      medianMs: median(times),
+      p95Ms: percentile(times, 0.95),
+    };
+  } finally {
+    await sink.stop('SIGTERM');
+  }
+}
 
 if (PG_SKIP || HAPROXY_SKIP) {
   process.stdout.write(`shared sink bench not run: ${PG_SKIP || HAPROXY_SKIP}\n`);
@@ -169,6 +256,23 @@ if (PG_SKIP || HAPROXY_SKIP) {
         '| configuration | msg/s | CPU µs/msg | sinks | PostgreSQL | HAProxy | msg/s vs embedded | CPU/msg vs embedded |',
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
         ...rows,
+        '',
+      ].join('\n'),
+    );
+    const sizes = values['table-sizes'].split(',').map(Number);
+    const figures: TableFigures[] = [];
+    for (const rows of sizes) figures.push(await tableSize(db, rows));
+    process.stdout.write(
+      [
+        `One --store instance over a table of N messages (about 1 KiB each): its RSS after serving the first page ` +
+          `200 times, and that page's latency (GET /api/v1/messages?limit=50). Ratios to the smallest table.`,
+        '',
+        '| messages in the table | RSS MiB | vs smallest | first page median ms | 95th percentile ms |',
+        '| ---: | ---: | ---: | ---: | ---: |',
+        ...figures.map(
+          (f) =>
+            `| ${f.rows} | ${f.rssMiB.toFixed(0)} | ${(f.rssMiB / figures[0]!.rssMiB).toFixed(2)}x | ${f.medianMs.toFixed(1)} | ${f.p95Ms.toFixed(1)} |`,
+        ),
         '',
       ].join('\n'),
     );

@@ -67,7 +67,17 @@ const LAYERS: readonly (readonly [string, readonly string[]])[] = [
   // the inbox show, with no relaying in it.
   [
     'reading',
-    ['message.ts', 'mime/', 'lint/', 'printers/', 'transcript/', 'rules/', 'mailboxes.ts', 'relay/outcome.ts'],
+    [
+      'message.ts',
+      'envelope.ts',
+      'mime/',
+      'lint/',
+      'printers/',
+      'transcript/',
+      'rules/',
+      'mailboxes.ts',
+      'relay/outcome.ts',
+    ],
   ],
   ['keeping', ['store/', 'outputs/', 'relay/']],
   ['serving', ['server/', 'handlers/', 'http/', 'expect/']],

@@ -13,6 +13,7 @@ import { attachmentLists, attachmentSummary, mimeParts } from './mime-parts.js';
 import type { InboxPage, InboxStats } from '../store/inbox.js';
 import type { StoredMessage } from '../store/message-store.js';
 import { VERSION } from '../version.js';
+import { envelopeOf } from '../envelope.js';
 
 export interface MailpitAddress {
   readonly Name: string;
@@ -181,18 +182,11 @@ export function fullMessage(entry: StoredMessage, remote = 0): Record<string, un
   };
 }
 
-/** What only smtpd-ts knows: the envelope, the session, the lint. */
+/** What only smtpd-ts knows: the envelope (as the JSON line spells it: src/envelope.ts), the session, the lint. */
 function envelope(entry: StoredMessage, remote: number): Record<string, unknown> {
   const m = entry.message;
   return {
-    mailFrom: m.mailFrom,
-    rcptTo: m.rcptTos,
-    mailOptions: m.mailOptions,
-    rcptOptions: m.rcptOptions,
-    helo: m.helo,
-    peer: m.peer,
-    tls: m.tls ?? null,
-    authUser: m.authUser ?? null,
+    ...envelopeOf(m),
     // The protocol lint's findings (src/lint/), made here: the SMTP path does not lint for the inbox.
     lint: lintMessage(m),
     // With --transcript: the session's dialogue up to this message (AUTH secrets hidden).

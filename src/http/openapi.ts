@@ -310,8 +310,15 @@ export const OPENAPI = {
           Attachments: { type: 'array', items: { $ref: '#/components/schemas/Attachment' } },
           SmtpdTs: {
             type: 'object',
-            description: 'What only smtpd-ts knows: the envelope, the session, the lint, the relay',
+            description:
+              'What only smtpd-ts knows: the envelope (as the JSON line spells it), the session, the lint, the relay',
             properties: {
+              id: { type: 'string', description: "the SMTP side's ID: the JSON line's `id`" },
+              inboxId: { type: 'string', description: 'with --store: the inbox ID, assigned before the outputs' },
+              receivedAt: { type: 'string', format: 'date-time' },
+              local: { type: 'object', properties: { address: { type: 'string' }, port: { type: 'integer' } } },
+              esmtp: { type: 'boolean' },
+              mailbox: { oneOf: [{ type: 'string' }, { type: 'null' }] },
               mailFrom: { type: 'string' },
               rcptTo: { type: 'array', items: { type: 'string' } },
               mailOptions: { type: 'array', items: { type: 'string' } },

@@ -12,7 +12,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Message } from '../message.js';
-import { terminalSafe } from '../printers/terminal-safe.js';
+import { envelopeLines } from '../envelope.js';
 import { mailboxFolder } from '../mailboxes.js';
 import { slices } from '../slices.js';
 
@@ -55,11 +55,9 @@ async function makeDir(dir: string, created: string[]): Promise<void> {
 }
 
 /**
- * The lines aiosmtpd's Message handler adds (X-Peer, X-MailFrom, X-RcptTo),
- * so the envelope can be read in a mail reader; then the message with
- * Maildir's LF line endings. An envelope address may hold a CR or LF in a
- * quoted local part (`"x\rSubject: FAKE"@evil.test`): written as it is, it
- * would forge header lines, so every control character is escaped (`\x0d`).
+ * The lines aiosmtpd's Message handler adds (X-Peer, X-MailFrom, X-RcptTo:
+ * `envelopeLines`, control characters escaped), so the envelope can be read
+ * in a mail reader; then the message with Maildir's LF line endings.
  */
 export function maildirContent(message: Message): Buffer {
   return Buffer.concat(maildirPieces(message));
@@ -67,8 +65,7 @@ export function maildirContent(message: Message): Buffer {
 
 /** The same in pieces, views of the message's bytes: a large message is written without a copy of it. */
 function maildirPieces(message: Message): Buffer[] {
-  const safe = (text: string) => terminalSafe(text);
-  const envelope = `X-Peer: ${safe(message.peer.address)}\nX-MailFrom: ${safe(message.mailFrom)}\nX-RcptTo: ${message.rcptTos.map(safe).join(', ')}\n`;
+  const envelope = envelopeLines(message);
   // CRLF pairs become LF; nothing else changes. Cut at each pair on the
   // bytes (memchr-fast), no string of the message is made.
   const data = message.data;

@@ -31,6 +31,8 @@ const properties = {
   type: { const: 'message' },
   schemaVersion: { const: JSON_SCHEMA_VERSION },
   id: string,
+  /** The inbox's ID, with `--store` (assigned before the outputs are written): src/envelope.ts. */
+  inboxId: string,
   receivedAt: { type: 'string', format: 'date-time' },
   peer: endpoint,
   local: endpoint,
@@ -126,7 +128,7 @@ export const JSON_SCHEMA = {
   $id: `https://github.com/smtpd-ts/smtpd-ts/schema/message-v${JSON_SCHEMA_VERSION}.json`,
   title: 'smtpd-ts message',
   type: 'object',
-  required: Object.keys(properties).filter((k) => k !== 'raw' && k !== 'relay' && k !== 'rules'),
+  required: Object.keys(properties).filter((k) => !['inboxId', 'raw', 'relay', 'rules'].includes(k)),
   additionalProperties: false,
   properties,
 } as const;

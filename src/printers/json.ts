@@ -5,9 +5,9 @@
  * change to the schema version.
  */
 import type { Finding } from '../lint/findings.js';
-import type { TlsInfo } from '../channel/actions.js';
-import type { Endpoint, Message, RefusalEvent } from '../message.js';
+import type { Message, RefusalEvent } from '../message.js';
 import type { RelayRecord } from '../relay/outcome.js';
+import { envelopeOf, type EnvelopeRecord } from '../envelope.js';
 import type { ParsedMessage } from '../mime/parse-message.js';
 import type { PrintContext } from './printer.js';
 import { jsonSafe } from './terminal-safe.js';
@@ -16,26 +16,10 @@ import { jsonSafe } from './terminal-safe.js';
 export const JSON_SCHEMA_VERSION = 1;
 
 /** The object printed for each message: the envelope, then the parsed fields. */
-export interface JsonRecord extends ParsedMessage {
+export interface JsonRecord extends ParsedMessage, EnvelopeRecord {
   /** Tells message lines from `--transcript`'s `session` lines (src/transcript/). */
   readonly type: 'message';
   readonly schemaVersion: typeof JSON_SCHEMA_VERSION;
-  readonly id: string;
-  readonly receivedAt: string;
-  readonly peer: Endpoint;
-  readonly local: Endpoint;
-  readonly helo: string;
-  readonly esmtp: boolean;
-  /** The TLS session the message came over (STARTTLS or implicit TLS), or null in the clear. */
-  readonly tls: TlsInfo | null;
-  /** The user name AUTH succeeded with (never the password), or null. */
-  readonly authUser: string | null;
-  /** The mailbox it is filed in (`--mailbox`, or the AUTH user), or null. */
-  readonly mailbox: string | null;
-  readonly mailFrom: string;
-  readonly rcptTo: readonly string[];
-  readonly mailOptions: readonly string[];
-  readonly rcptOptions: readonly string[];
   readonly size: number;
   readonly savedAs: string | null;
   readonly parseError: string | null;
@@ -71,19 +55,8 @@ export function toJsonRecord(message: Message, context: PrintContext = {}): Json
   return {
     type: 'message',
     schemaVersion: JSON_SCHEMA_VERSION,
-    id: message.id,
-    receivedAt: message.receivedAt.toISOString(),
-    peer: { address: message.peer.address, port: message.peer.port },
-    local: { address: message.local.address, port: message.local.port },
-    helo: message.helo,
-    esmtp: message.extended,
-    tls: message.tls ? { protocol: message.tls.protocol, cipher: message.tls.cipher } : null,
-    authUser: message.authUser ?? null,
-    mailbox: message.mailbox ?? null,
-    mailFrom: message.mailFrom,
-    rcptTo: message.rcptTos,
-    mailOptions: message.mailOptions,
-    rcptOptions: message.rcptOptions,
+    // The envelope as every record spells it (src/envelope.ts).
+    ...envelopeOf(message),
     size: message.data.length,
     savedAs: context.savedAs ?? null,
     parseError,

@@ -14,6 +14,7 @@ import { countBareLineEndings } from '../channel/data-decoder.js';
 import type { Message } from '../message.js';
 import type { MessageStore, StoredMessage, StoreLimits } from './message-store.js';
 import { folderMailbox } from '../mailboxes.js';
+import { readEnvelopeLines } from '../envelope.js';
 import { MemoryInbox } from './memory-inbox.js';
 
 const CRLF = Buffer.from('\r\n');
@@ -25,23 +26,6 @@ export const MAX_FILE_BYTES = 256 * 1024 * 1024;
 function nameTime(name: string): number | null {
   const m = /^(\d{1,12})\.M(\d{1,6})P/.exec(name);
   return m ? Number(m[1]) * 1000 + Math.floor(Number(m[2]) / 1000) : null;
-}
-
-/** The envelope lines at the top of a file the sink wrote, and where the message starts. */
-function envelope(file: Buffer): { peer: string; from: string; to: string[]; start: number } {
-  const fields = new Map<string, string>();
-  let pos = 0;
-  for (let i = 0; i < 3; i++) {
-    const lf = file.indexOf(0x0a, pos);
-    if (lf < 0) break;
-    const line = file.toString('utf8', pos, lf);
-    const m = /^(X-Peer|X-MailFrom|X-RcptTo): (.*)$/.exec(line);
-    if (!m) break;
-    fields.set(m[1]!, m[2]!);
-    pos = lf + 1;
-  }
-  const to = (fields.get('X-RcptTo') ?? '').split(', ').filter((r) => r !== '');
-  return { peer: fields.get('X-Peer') ?? '', from: fields.get('X-MailFrom') ?? '', to, start: pos };
 }
 
 /** Maildir's LF line endings back to CRLF, as the message was received. */
@@ -102,7 +86,7 @@ export async function loadMaildir(dir: string, store: MessageStore, maxBytes = M
     const bytes = await readRegularFile(file, maxBytes);
     if (bytes === null) continue;
     read++;
-    const env = envelope(bytes);
+    const env = readEnvelopeLines(bytes);
     const data = toCrlf(bytes.subarray(env.start));
     const message: Message = {
       id: path.basename(file),

@@ -7,6 +7,7 @@
  * database accepts too.
  */
 import { firstFieldValues } from '../header-block.js';
+import { messageOf, storedEnvelopeOf, type StoredEnvelope } from '../envelope.js';
 import type { Message } from '../message.js';
 import { parseMessage, type ParsedAddress, type ParsedMessage } from '../mime/parse-message.js';
 import type { RelayRecord } from '../relay/outcome.js';
@@ -120,42 +121,17 @@ export function jsonb(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.replaceAll('\0', '\ufffd') : v));
 }
 
-/** The envelope as stored: what a Message holds besides its bytes. */
-interface Envelope {
-  readonly helo: string;
-  readonly extended: boolean;
-  readonly peer: Message['peer'];
-  readonly local: Message['local'];
-  readonly mailOptions: readonly string[];
-  readonly rcptOptions: readonly string[];
-  readonly bareLineEndings: Message['bareLineEndings'];
-  readonly tls: Message['tls'] | null;
-  readonly authUser: string | null;
-  readonly dialogue: Message['dialogue'] | null;
-  readonly relay: RelayRecord | null;
-  readonly messageId: string;
-}
+/** The envelope as stored (src/envelope.ts's StoredEnvelope), with the relay's outcome. */
+type Envelope = StoredEnvelope & { readonly relay?: RelayRecord | null };
 
+/** The message a row holds: its envelope and bytes, filed in the row's mailbox. */
 export function toMessage(row: Row): Message {
-  const e = row.envelope;
-  return {
-    id: e.messageId,
+  const message = messageOf(row.envelope, row.raw, {
     receivedAt: row.received_at,
-    peer: e.peer,
-    local: e.local,
-    helo: e.helo,
-    extended: e.extended,
     mailFrom: row.mail_from,
-    rcptTos: row.rcpt_to,
-    mailOptions: e.mailOptions,
-    rcptOptions: e.rcptOptions,
-    data: row.raw,
-    bareLineEndings: e.bareLineEndings,
-    tls: e.tls ?? null,
-    authUser: e.authUser,
-    mailbox: row.mailbox,
-    ...(e.dialogue ? { dialogue: e.dialogue } : {}),
-  };
+    rcptTo: row.rcpt_to,
+  });
+  return { ...message, mailbox: row.mailbox };
 }
 
 /** One message's values for the insert, in INSERTED's order. */
@@ -168,20 +144,7 @@ export async function insertRow(
   relay: RelayRecord | null,
   brief: ParsedMessage | null = null,
 ): Promise<InsertRow> {
-  const envelope: Envelope = {
-    helo: message.helo,
-    extended: message.extended,
-    peer: message.peer,
-    local: message.local,
-    mailOptions: message.mailOptions,
-    rcptOptions: message.rcptOptions,
-    bareLineEndings: message.bareLineEndings,
-    tls: message.tls ?? null,
-    authUser: message.authUser ?? null,
-    dialogue: message.dialogue ?? null,
-    relay,
-    messageId: message.id,
-  };
+  const envelope: Envelope = { ...storedEnvelopeOf(message), relay };
   const s = await summarize(message);
   return [
     id,

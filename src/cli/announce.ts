@@ -55,3 +55,14 @@ export function probeUpstream(upstream: HostPort, timeoutMs = 3000): Promise<str
     socket.on('close', () => done('it closed the connection without a greeting'));
   });
 }
+
+/** Why binding failed, in words. */
+export function listenFailure(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+}
+
+/** The line that says where the inbox is served (before the listening line, which says the sink is ready). */
+export function announceInbox(url: string, stderr: NodeJS.WritableStream): void {
+  stderr.write(`smtpd-ts: inbox over HTTP on ${url}/ (Mailpit's API: ${url}/api/v1/)\n`);
+}

@@ -89,7 +89,7 @@ async function startRunning(config: Config, argv: readonly string[], io: CliIO):
     async stop() {
       await started.server.close();
       await started.inbox?.server.close();
-      await started.inbox?.backend.close();
+      await started.backend?.close();
       await Promise.all(started.recordWrites);
       await started.printer.close();
     },

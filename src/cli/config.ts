@@ -203,13 +203,12 @@ function httpAccess(options: CliOptions, http: boolean): Config['httpAccess'] {
   };
 }
 
-/** `--store`: a PostgreSQL URL, only with --http (the inbox it holds) and without --workers. */
-function storeUrl(value: string | undefined, http: boolean, workers: number): string | null {
+/** `--store`: a PostgreSQL URL, only with --http (the inbox it holds). */
+function storeUrl(value: string | undefined, http: boolean): string | null {
   if (value === undefined) return null;
   if (!/^postgres(?:ql)?:\/\/\S+$/.test(value))
     throw new UsageError(`--store takes a postgres://user@host:port/database URL, not '${value}'`);
   if (!http) throw new UsageError('--store needs --http (it holds the inbox)');
-  if (workers > 1) throw new UsageError('--store cannot be used with --workers yet');
   return value;
 }
 
@@ -239,8 +238,6 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     );
   }
   const http = options.http === undefined ? null : httpAddress(options.http);
-  if (http !== null && workers > 1)
-    throw new UsageError('--http keeps one inbox in this process: leave out --workers (or run without --http)');
   return {
     local,
     remote,
@@ -274,7 +271,7 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
       maxAgeMs: options.maxAge === undefined ? 0 : duration(options.maxAge, '--max-age'),
     },
     httpAccess: httpAccess(options, http !== null),
-    store: storeUrl(options.store, http !== null, workers),
+    store: storeUrl(options.store, http !== null),
     mailboxes: toMailboxSettings(options.mailbox, optionalPath(options.mailboxFile, '--mailbox-file') ?? undefined),
   };
 }

@@ -31,13 +31,14 @@ import { OutputError, StartError, UsageError } from '../errors.js';
 import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js';
 import { reportRefusals } from './refusals.js';
 import { formatHostPort } from './flag-values.js';
-import { describeMode, probeUpstream } from './announce.js';
+import { announceInbox, describeMode, listenFailure, probeUpstream } from './announce.js';
 import { PARSE_OFFLOAD_BYTES, type StoredMessage } from '../store/message-store.js';
 import type { Inbox } from '../store/inbox.js';
+import type { Envelope } from '../http/send.js';
 import { openInbox } from '../store/open-inbox.js';
 import { MailboxRouter } from '../mailboxes.js';
 import { MailboxHandler } from '../handlers/mailbox.js';
-import { InboxHandler } from '../handlers/inbox.js';
+import { InboxHandler, type InboxIntake } from '../handlers/inbox.js';
 import type { InboxHttpServer } from '../http/http-server.js';
 import { DatabaseHandler } from '../handlers/database.js';
 import { isAcceptance } from '../channel/reply.js';
@@ -46,12 +47,6 @@ import { isAcceptance } from '../channel/reply.js';
 export interface CliIO {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
-}
-
-/** Why binding failed, in words. */
-function listenFailure(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
 }
 
 /** Writes a run file, or says which flag's file could not be written, as whom, and why. */
@@ -79,13 +74,19 @@ export interface Started {
   readonly recordWrites: Set<Promise<void>>;
   /** The handler that formats and writes every message (its render worker is stopped at exit). */
   readonly printer: OutputHandler;
-  /** `--http`: the inbox and its HTTP server; null without it. */
-  readonly inbox: {
-    /** Where the messages are kept: closed after the servers. */
-    readonly backend: Inbox;
-    readonly server: InboxHttpServer;
-    readonly url: string;
-  } | null;
+  /**
+   * `--http`: where the messages are kept (closed after the servers); null
+   * without it, and in a worker without `--store` (the primary keeps them).
+   */
+  readonly backend: Inbox | null;
+  /** `--http`: the inbox's HTTP server (none in a worker: the primary serves it); null without it. */
+  readonly inbox: { readonly server: InboxHttpServer; readonly url: string } | null;
+  /**
+   * `--http`: takes a message as the HTTP API's send does (the handler, the
+   * outputs, the inbox) and resolves with its inbox ID; rejects with
+   * SendError. Null without `--http`.
+   */
+  readonly submit: ((envelope: Envelope, data: Buffer, peer: string, authenticated: boolean) => Promise<string>) | null;
 }
 
 /**
@@ -100,6 +101,8 @@ export interface WorkerRole {
   readonly observe: (record: JsonRecord) => void;
   /** Connections are counted across workers, in the primary. */
   readonly admission: Admission;
+  /** `--http` without `--store`: the inbox is the primary's; each accepted message goes there before its 250. */
+  readonly inbox: InboxIntake;
 }
 
 /** Writes a finished session to every output: its JSON line, or the rest of its dialogue for people. */
@@ -158,15 +161,18 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     mailboxRules.length > 0 || (credentials.auth ?? null) !== null ? new MailboxRouter(mailboxRules) : null;
   // With --http, the inbox: opened before the server listens (with --store, the database; with --save-dir, what
   // the Maildir holds read back), so that every message answered 250 is in it before its 250.
-  const store = config.http
-    ? await openInbox({
-        ...config.inboxLimits,
-        mailboxLimits: router?.bounded() ?? new Map(),
-        maildir: outputs.maildir?.dir ?? null,
-        database: config.store,
-        log: io.stderr,
-      }).catch(orClose)
-    : null;
+  // A worker's inbox is the primary's (with --store, the database each opens for itself); it serves no HTTP.
+  const remote = config.http && role && !config.store ? role.inbox : null;
+  const store =
+    config.http && !remote
+      ? await openInbox({
+          ...config.inboxLimits,
+          mailboxLimits: router?.bounded() ?? new Map(),
+          maildir: outputs.maildir?.dir ?? null,
+          database: config.store,
+          log: io.stderr,
+        }).catch(orClose)
+      : null;
   opened = store;
   const rules = config.rules;
   const seed = rules.seed ?? randomInt(0, 2 ** 32);
@@ -184,8 +190,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     parseAlways: expecting,
     lintAlways: expecting,
     offload: true,
-    ...(store ? { briefFrom: PARSE_OFFLOAD_BYTES } : {}),
-    ...((expecting && observe) || store
+    ...(config.http ? { briefFrom: PARSE_OFFLOAD_BYTES } : {}),
+    ...((expecting && observe) || config.http
       ? {
           onWritten: (message, context) => {
             // The inbox keeps the printers' parse when there is one, a large message's in brief (briefFrom);
@@ -204,7 +210,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   const stored = reserving ? new DatabaseHandler(relay.handler, reserving) : relay.handler;
   const checked = config.strict ? new StrictHandler(stored, (m) => printer.lint(m)) : stored;
   // Every message answered 250 is in the inbox before its 250; nothing answered otherwise is.
-  const intake = store ? new InboxHandler(checked, store) : null;
+  const intake = store || remote ? new InboxHandler(checked, (store ?? remote)!) : null;
   const handler = router ? new MailboxHandler(intake ?? checked, router) : (intake ?? checked);
   const server = new SMTPServer(config.local, config.remote, {
     hostname,
@@ -218,7 +224,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     connectionRate: rules.connectionRate,
     ...(role ? { admission: role.admission, exclusive: false } : {}),
     // The inbox shows the dialogue that carried each message.
-    ...(store ? { dialogue: true } : {}),
+    ...(config.http ? { dialogue: true } : {}),
     ...(rules.transcript
       ? { transcript: (session: FinishedSession) => writeSession(outputs, session, io.stderr, recordWrites) }
       : {}),
@@ -231,58 +237,50 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     await abandon();
     throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${listenFailure(err)}`);
   }
+  const smtp = server;
+  // POST /api/v1/send: the message goes where an SMTP one goes (the handler, the outputs, the inbox).
+  const submit = intake
+    ? async (envelope: Envelope, data: Buffer, peer: string, authenticated: boolean) => {
+        const { SendError } = await import('../http/send.js');
+        const { message, verdict } = await smtp.submit(envelope, data, { address: peer, port: 0 }, authenticated);
+        if (verdict !== undefined && !isAcceptance(verdict)) throw new SendError(verdict.lines.join(' '));
+        const id = intake.added(message.id);
+        if (id === undefined) throw new SendError('the message was accepted but is not in the inbox');
+        return id;
+      }
+    : null;
   let inbox: Started['inbox'] = null;
-  if (store && config.http) {
-    // Loaded only with --http: the sink without it never needs node:http.
-    const { InboxHttpServer } = await import('../http/http-server.js');
-    const { releaseUpstream, SendError } = await import('../http/send.js');
-    const access = config.httpAccess;
-    const smtp = server;
-    const http = new InboxHttpServer({
-      ...config.http,
+  if (store && config.http && role === undefined) {
+    const [{ serveInbox }, { releaseUpstream }] = await Promise.all([
+      import('./serve-inbox.js'),
+      import('../http/send.js'),
+    ]);
+    const http = await serveInbox({
+      config,
       inbox: store,
       hostname,
-      log: io.stderr,
-      allowHosts: access.allowHosts,
-      corsOrigin: access.corsOrigin,
       users,
-      // POST /api/v1/send: the message goes where an SMTP one goes (the handler, the outputs, the inbox).
-      submit: async (envelope, data, peer) => {
-        // The API's login (--http-auth-file) is what AUTH is to SMTP: without it, --require-auth refuses.
-        const { message, verdict } = await smtp.submit(envelope, data, { address: peer, port: 0 }, users !== null);
-        if (verdict !== undefined && !isAcceptance(verdict)) throw new SendError(verdict.lines.join(' '));
-        const entry = intake?.added(message.id);
-        if (!entry) throw new SendError('the message was accepted but is not in the inbox');
-        return entry;
-      },
-      // Mailpit's release: through the relay's upstream (--relay, -c PureProxy), when there is one.
+      log: io.stderr,
+      ...(submit ? { submit } : {}),
+      // Mailpit's release: through the relay's upstream (--relay, -c PureProxy), when there is one. Released
+      // mail passes what relayed SMTP mail passes: AUTH, size, count, the relay policy.
       ...(upstream
         ? {
-            // Released mail passes what relayed SMTP mail passes: AUTH, size, count, the relay policy.
-            release: (entry: StoredMessage, to: readonly string[], peer: string) =>
+            release: (entry: StoredMessage, to: readonly string[], peer: string, authenticated: boolean) =>
               releaseUpstream(
                 upstream,
                 entry.message,
                 to,
-                smtp.admit({ to }, entry.message.data.length, { address: peer, port: 0 }, users !== null),
+                smtp.admit({ to }, entry.message.data.length, { address: peer, port: 0 }, authenticated),
               ),
           }
         : {}),
-    });
-    try {
-      const bound = await http.listen();
-      inbox = { backend: store, server: http, url: http.url };
-      if (!isLoopbackAddress(bound.address))
-        io.stderr.write(
-          `smtpd-ts: warning: the inbox listens on ${config.http.host}: anyone who can reach it can read the mail${users ? '' : ' (see --http-auth-file)'}\n`,
-        );
-    } catch (err) {
-      await http.close();
+    }).catch(async (err: Error) => {
       await smtp.close(0);
       await abandon();
-      const where = formatHostPort(config.http.host, config.http.port);
-      throw new StartError(`cannot listen for HTTP on ${where}: ${listenFailure(err)}`);
-    }
+      throw err;
+    });
+    inbox = { server: http, url: http.url };
   }
   const stopInbox = async () => {
     await inbox?.server.close();
@@ -321,9 +319,9 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
   }
   // Before the listening line, which says the sink is ready (the HTTP API already is).
-  if (inbox) io.stderr.write(`smtpd-ts: inbox over HTTP on ${inbox.url}/ (Mailpit's API: ${inbox.url}/api/v1/)\n`);
+  if (inbox) announceInbox(inbox.url, io.stderr);
   if (role === undefined) announce(config, address, io.stderr);
-  return { server, outputs, address, expectations, recordWrites, printer, inbox };
+  return { server, outputs, address, expectations, recordWrites, printer, backend: store, inbox, submit };
 }
 
 /**

@@ -15,13 +15,18 @@ import type { Message } from '../message.js';
 import type { PrintContext } from '../printers/printer.js';
 import type { Handler } from '../server/server.js';
 import type { ParsedMessage } from '../mime/parse-message.js';
-import type { Inbox } from '../store/inbox.js';
-import type { Arrival, ParseResult, StoredMessage } from '../store/message-store.js';
+import type { Arrival, ParseResult } from '../store/message-store.js';
 
 /** A parse the printers made (`parsed`, or why it failed), as the store keeps it; null when they made none. */
 function parseResultOf(made: { readonly parsed?: ParsedMessage; readonly parseError?: string }): ParseResult | null {
   if (made.parsed !== undefined) return { parsed: made.parsed, parseError: null };
   return made.parseError === undefined ? null : { parsed: null, parseError: made.parseError };
+}
+
+/** Where the inbox handler puts messages: an Inbox, or (`--workers`) the primary's over IPC. */
+export interface InboxIntake {
+  /** Resolves once the message is kept, with its ID in the inbox. */
+  add(message: Message, arrival: Arrival): Promise<{ readonly id: string }>;
 }
 
 /** How many of the entries added last `added` can find (the send API reads its message's right after). */
@@ -30,12 +35,12 @@ const ADDED_KEPT = 64;
 export class InboxHandler implements Handler {
   /** What the handlers inside noted for a message in flight, by its ID. */
   private readonly notes = new Map<string, { message: Message; arrival: Arrival }>();
-  /** The entries added last, by their message's ID. */
-  private readonly recent = new Map<string, StoredMessage>();
+  /** The inbox IDs of the messages added last, by their message's ID. */
+  private readonly recent = new Map<string, string>();
 
   constructor(
     private readonly inner: Handler,
-    private readonly inbox: Pick<Inbox, 'add'>,
+    private readonly inbox: InboxIntake,
   ) {}
 
   async handleMessage(message: Message): Promise<Verdict> {
@@ -45,8 +50,8 @@ export class InboxHandler implements Handler {
       if (isAcceptance(replyOf(verdict))) {
         const noted = this.notes.get(message.id);
         // Rejects when the inbox cannot keep it (a database gone since): the server answers 451.
-        const entry = await this.inbox.add(noted?.message ?? message, noted?.arrival ?? {});
-        this.recent.set(message.id, entry);
+        const { id } = await this.inbox.add(noted?.message ?? message, noted?.arrival ?? {});
+        this.recent.set(message.id, id);
         if (this.recent.size > ADDED_KEPT) this.recent.delete(this.recent.keys().next().value!);
       }
       return verdict;
@@ -55,8 +60,8 @@ export class InboxHandler implements Handler {
     }
   }
 
-  /** The inbox's entry for a message this handler added lately (by the message's ID). */
-  added(messageId: string): StoredMessage | undefined {
+  /** The inbox ID of a message this handler added lately (by the message's ID). */
+  added(messageId: string): string | undefined {
     return this.recent.get(messageId);
   }
 

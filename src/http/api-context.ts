@@ -22,10 +22,10 @@ export interface HttpOptions extends GuardOptions {
   readonly log?: NodeJS.WritableStream;
   /**
    * Delivers a message as if received over SMTP (to every output and the
-   * inbox); resolves with its inbox entry, rejects with the refusal. Absent:
+   * inbox); resolves with its inbox ID, rejects with the refusal. Absent:
    * `POST /api/v1/send` is not offered.
    */
-  readonly submit?: (envelope: Envelope, data: Buffer, peer: string) => Promise<StoredMessage>;
+  readonly submit?: (envelope: Envelope, data: Buffer, peer: string) => Promise<string>;
   /** Sends a stored message on to `to` through the relay's upstream; rejects with SendError. Absent: no release. */
   readonly release?: (entry: StoredMessage, to: readonly string[], peer: string) => Promise<void>;
 }

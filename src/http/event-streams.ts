@@ -42,13 +42,6 @@ export class EventStreams {
     private readonly hostname: string,
     private readonly guard: RequestGuard,
   ) {
-    // The frames are built only when someone listens: the SMTP path pays nothing otherwise
-    // (a new message's summary needs its parse).
-    inbox.on('new', (e: StoredMessage) => {
-      if (this.sockets.clients.size === 0) return;
-      if (e.brief !== null) return this.broadcast('new', () => summary(e));
-      void inbox.load(e).then(() => this.broadcast('new', () => summary(e)));
-    });
     inbox.on('update', (e: { id: string; read: boolean }) =>
       this.broadcast('update', () => ({ ID: e.id, Read: e.read })),
     );
@@ -80,8 +73,20 @@ export class EventStreams {
       ws.on('error', () => {});
       // Messages from the client are not read (Mailpit's are pings).
       ws.on('message', () => {});
+      // New messages are followed only while someone listens: the SMTP path pays nothing otherwise (a new
+      // message's summary needs its parse), nor does a database inbox read another instance's rows.
+      if (this.sockets.clients.size === 1) this.inbox.on('new', this.onNewFrame);
+      ws.on('close', () => {
+        if (this.sockets.clients.size === 0) this.inbox.off('new', this.onNewFrame);
+      });
     });
   }
+
+  /** Mailpit's `new` frame: the message's summary, from its brief or its parse. */
+  private readonly onNewFrame = (e: StoredMessage): void => {
+    if (e.brief !== null) return this.broadcast('new', () => summary(e));
+    void this.inbox.load(e).then(() => this.broadcast('new', () => summary(e)));
+  };
 
   /** Mailpit's WebsocketNotification `{Type, Data}` to every client; `stats` follows changes, 250 ms later. */
   private broadcast(type: string, data: () => unknown): void {
@@ -137,7 +142,8 @@ export class EventStreams {
         for (const r of this.streams) this.toStream(r, 'event: keepalive\ndata: \n\n');
       }, KEEPALIVE_MS).unref();
     }
-    req.on('close', () => {
+    // The response's close is the listener's going: the request's may come as soon as its (empty) body is read.
+    res.on('close', () => {
       this.streams.delete(res);
       if (this.streams.size > 0) return;
       this.inbox.off('new', this.onNew);
@@ -152,6 +158,7 @@ export class EventStreams {
     for (const ws of this.sockets.clients) ws.terminate();
     this.sockets.close();
     this.inbox.off('new', this.onNew);
+    this.inbox.off('new', this.onNewFrame);
     for (const res of this.streams) res.end();
   }
 }

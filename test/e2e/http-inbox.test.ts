@@ -377,14 +377,13 @@ describe('--http: the inbox in Mailpit’s API', () => {
     });
   });
 
-  it('refuses the inbox flags without --http, bad values and --http with --workers, with exit 2', () => {
+  it('refuses the inbox flags without --http and bad values, with exit 2', () => {
     for (const args of [
       ['--http-cors', 'http://a.test'],
       ['--max-messages', '5'],
       ['--http', '--http-cors', 'not an origin'],
       ['--http', '--http-auth-file', '/nonexistent/users'],
       ['--http', '--max-age', 'soon'],
-      ['--http', '--workers', '2'],
     ])
       assertUsageError(['-n', ...args]);
   });

@@ -202,17 +202,21 @@ describe('the inbox against hostile requests', () => {
 
   it('caps event listeners: the 65th MailHog stream and the 65th WebSocket get 503', async () => {
     await withInbox([], async (_cli, url) => {
+      // The responses are held: undici closes the connection of a response collected unread.
       const streams = await Promise.all(
         Array.from({ length: 64 }, async () => {
           const controller = new AbortController();
           const res = await fetch(`${url}/api/v1/events`, { signal: controller.signal });
           assert.equal(res.status, 200);
-          return controller;
+          return { controller, res };
         }),
       );
       const extra = await fetch(`${url}/api/v1/events`);
       assert.equal(extra.status, 503);
-      for (const c of streams) c.abort();
+      for (const { controller, res } of streams) {
+        controller.abort();
+        await res.body?.cancel().catch(() => {});
+      }
       const open = (): Promise<WebSocket | number> =>
         new Promise((resolve, reject) => {
           const ws = new WebSocket(`${url.replace('http:', 'ws:')}/api/events`);

@@ -4,8 +4,9 @@
  * for all of them (protocol.ts): the outputs, written one text at a time in
  * the order the texts arrive, so no message is ever interleaved with
  * another; the counts of messages (`--exit-after`, `--expect*`) and of
- * connections (`--max-connections`, `--connection-rate`); the run files and
- * the listening line; the signals. A worker that dies is replaced.
+ * connections (`--max-connections`, `--connection-rate`); with `--http`,
+ * the inbox and its HTTP server (primary-inbox.ts); the run files and the
+ * listening line; the signals. A worker that dies is replaced.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { rm } from 'node:fs/promises';
@@ -23,6 +24,7 @@ import type { Config } from '../config.js';
 import { dropPrivileges } from '../privileges.js';
 import { removeRunFiles } from '../run-control.js';
 import { announce, writeRunFiles, type CliIO } from '../start.js';
+import { announceInbox } from '../announce.js';
 import { StartError, UsageError } from '../../errors.js';
 import { WORKER_ENV, type PrimarySays, type WorkerSays, type WorkerStart } from './protocol.js';
 
@@ -158,6 +160,22 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
   /** Withdrawals under way: stop() waits for them before the outputs close. */
   const withdrawals = new Set<Promise<void>>();
   const told: WorkerStart = { isTTY: outputs.outputs.map((o) => o.destination.isTTY) };
+  /** The workers in the order they listened: the API's sends go to each in turn. */
+  const serving: Worker[] = [];
+  let turn = 0;
+  const pick = (): Worker | null => {
+    const live = serving.filter((w) => !w.isDead() && w.isConnected());
+    return live.length === 0 ? null : live[turn++ % live.length]!;
+  };
+  // Open before any worker is forked: a worker's first message may come as soon as it listens.
+  const inbox = config.http
+    ? await import('./primary-inbox.js')
+        .then(({ PrimaryInbox }) => PrimaryInbox.open(config, outputs, io.stderr, os.hostname(), pick, tell))
+        .catch(async (err: unknown) => {
+          await outputs.close();
+          throw err;
+        })
+    : null;
   cluster.setupPrimary({ exec: RUN_ENTRY, args: [...argv], serialization: 'advanced', silent: false });
   let stopping = false;
   let listening = 0;
@@ -175,6 +193,7 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
       switch (m.t) {
         case 'listening':
           listeners.add(worker);
+          serving.push(worker);
           // A shutdown sent while it was starting found no listener: it is told now.
           if (stopping) return answer({ t: 'shutdown' });
           address ??= m;
@@ -209,10 +228,18 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
         case 'observe':
           expectations?.observe(m.record);
           break;
+        case 'store':
+          if (inbox) void inbox.store(m).then(answer);
+          else answer({ t: 'stored', id: m.id, inboxId: null, error: 'the primary keeps no inbox' });
+          break;
+        case 'submitted':
+          inbox?.submitted(m);
+          break;
       }
     });
     worker.on('exit', (code, signal) => {
       connections.forget(worker);
+      inbox?.forget(worker);
       const how = signal ?? `code ${code}`;
       const left = unsettled.take(worker);
       if (left.size > 0) {
@@ -247,6 +274,7 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
       ),
     );
     await Promise.all(withdrawals);
+    await inbox?.close();
   };
   const kill = () => {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
@@ -258,7 +286,8 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
     if (address === null) throw new StartError('no worker listened');
     const bound = address as { address: string; family: string; port: number };
     dropPrivileges(config, bound.port);
-    await writeRunFiles(config, bound);
+    await writeRunFiles(config, bound, inbox?.url);
+    if (inbox) announceInbox(inbox.url, io.stderr);
     announce(config, bound, io.stderr, config.workers);
   } catch (err) {
     await stop();

@@ -12,6 +12,8 @@ import type { Config } from '../config.js';
 import { start, type CliIO } from '../start.js';
 import { isAcceptance, type Reply } from '../../channel/reply.js';
 import type { Message } from '../../message.js';
+import type { InboxIntake } from '../../handlers/inbox.js';
+import type { Arrival } from '../../store/message-store.js';
 import { UsageError } from '../../errors.js';
 import { WORKER_ENV, type PrimarySays, type WorkerSays, type WorkerStart } from './protocol.js';
 
@@ -21,12 +23,15 @@ class PrimaryLink {
   private readonly pending = new Map<number, (answer: PrimarySays) => void>();
   private leaving = false;
   readonly shutdown: Promise<void>;
+  /** Takes what the primary's HTTP API was sent (set once the sink is started). */
+  onSubmit: (request: Extract<PrimarySays, { t: 'submit' }>) => void = () => {};
 
   constructor() {
     let onShutdown: () => void = () => {};
     this.shutdown = new Promise((resolve) => (onShutdown = resolve));
     process.on('message', (m: PrimarySays) => {
       if (m.t === 'shutdown') return onShutdown();
+      if (m.t === 'submit') return this.onSubmit(m);
       const answer = this.pending.get(m.id);
       this.pending.delete(m.id);
       answer?.(m);
@@ -73,6 +78,24 @@ class RemoteDestination implements Destination {
   async close(): Promise<void> {}
 }
 
+/** A message as it crosses to the primary: a large one's bytes live in shared memory, which cannot cross. */
+function crossing(message: Message): Message {
+  const data = message.data;
+  return data.buffer instanceof ArrayBuffer ? message : { ...message, data: Buffer.from(data) };
+}
+
+/** The primary's inbox: `add` resolves once the primary has put the message in it. */
+function remoteInbox(link: PrimaryLink): InboxIntake {
+  return {
+    async add(message: Message, arrival: Arrival) {
+      const answer = await link.ask((id) => ({ t: 'store', id, message: crossing(message), arrival }));
+      if (answer.t !== 'stored' || answer.inboxId === null)
+        throw new Error(`the inbox did not keep the message: ${answer.t === 'stored' ? answer.error : answer.t}`);
+      return { id: answer.inboxId };
+    },
+  };
+}
+
 /** Runs this process as a worker until the primary says to stop; resolves with its exit code. */
 export async function runWorker(config: Config, io: CliIO): Promise<number> {
   const told = JSON.parse(process.env[WORKER_ENV] ?? '{}') as Partial<WorkerStart>;
@@ -91,13 +114,23 @@ export async function runWorker(config: Config, io: CliIO): Promise<number> {
         },
         release: () => link.send({ t: 'release' }),
       },
+      inbox: remoteInbox(link),
     });
   } catch (err) {
     link.send({ t: 'failed', message: (err as Error).message, usage: err instanceof UsageError });
     link.leave();
     return 1;
   }
-  const { server } = started;
+  const { server, submit } = started;
+  link.onSubmit = (m) => {
+    const said = (inboxId: string | null, refusal: string | null) =>
+      link.send({ t: 'submitted', id: m.id, inboxId, refusal });
+    if (!submit) return said(null, 'the inbox is not on');
+    submit(m.envelope, Buffer.from(m.data), m.peer, m.authenticated).then(
+      (inboxId) => said(inboxId, null),
+      (err: Error) => said(null, err.message),
+    );
+  };
   server.on('settled', (message: Message, verdict: Reply | undefined) =>
     link.send({ t: 'settled', message: message.id, accepted: isAcceptance(verdict) }),
   );
@@ -109,6 +142,7 @@ export async function runWorker(config: Config, io: CliIO): Promise<number> {
   await Promise.all(started.recordWrites);
   await started.printer.close();
   await started.outputs.close();
+  await started.backend?.close();
   link.leave();
   return 0;
 }

@@ -61,8 +61,7 @@ async function sendMessage({ req, res, body, context }: ApiCall): Promise<void> 
   if (!submit) throw new HttpError(404, '404 page not found');
   try {
     const built = await buildSend(jsonObject(body));
-    const entry = await submit(built.envelope, built.data, req.socket.remoteAddress ?? '');
-    json(res, { ID: entry.id });
+    json(res, { ID: await submit(built.envelope, built.data, req.socket.remoteAddress ?? '') });
   } catch (err) {
     // Mailpit answers a message it will not send with a JSON error.
     if (err instanceof SendError)

@@ -1,0 +1,64 @@
+/**
+ * The inbox's HTTP server as the CLI starts it: for a sink of its own
+ * (start.ts), or for the primary of `--workers`, whose workers put their
+ * messages in its inbox. Loaded only with `--http`: a sink without it never
+ * needs node:http.
+ */
+import { StartError } from '../errors.js';
+import type { Envelope } from '../http/send.js';
+import { InboxHttpServer } from '../http/http-server.js';
+import { isLoopbackAddress } from '../loopback.js';
+import type { Inbox } from '../store/inbox.js';
+import type { StoredMessage } from '../store/message-store.js';
+import type { Config } from './config.js';
+import { listenFailure } from './announce.js';
+import { formatHostPort } from './flag-values.js';
+
+export interface InboxService {
+  readonly config: Config;
+  readonly inbox: Inbox;
+  readonly hostname: string;
+  /** `--http-auth-file`'s users; null without it. */
+  readonly users: ReadonlyMap<string, string> | null;
+  readonly log: NodeJS.WritableStream;
+  /** `POST /api/v1/send`: resolves with the inbox ID (`authenticated`: by the API's login); absent: not offered. */
+  readonly submit?: (envelope: Envelope, data: Buffer, peer: string, authenticated: boolean) => Promise<string>;
+  /** Mailpit's release, through the relay's upstream; absent: not offered. */
+  readonly release?: (
+    entry: StoredMessage,
+    to: readonly string[],
+    peer: string,
+    authenticated: boolean,
+  ) => Promise<void>;
+}
+
+/** Starts the inbox's HTTP server where `--http` says; a port that cannot be bound is a StartError. */
+export async function serveInbox(service: InboxService): Promise<InboxHttpServer> {
+  const { config, users, log, submit, release } = service;
+  const where = config.http!;
+  const access = config.httpAccess;
+  // The API's login (--http-auth-file) is what AUTH is to SMTP: without it, --require-auth refuses.
+  const authenticated = users !== null;
+  const http = new InboxHttpServer({
+    ...where,
+    inbox: service.inbox,
+    hostname: service.hostname,
+    log,
+    allowHosts: access.allowHosts,
+    corsOrigin: access.corsOrigin,
+    users,
+    ...(submit ? { submit: (envelope, data, peer) => submit(envelope, data, peer, authenticated) } : {}),
+    ...(release ? { release: (entry, to, peer) => release(entry, to, peer, authenticated) } : {}),
+  });
+  try {
+    const bound = await http.listen();
+    if (!isLoopbackAddress(bound.address))
+      log.write(
+        `smtpd-ts: warning: the inbox listens on ${where.host}: anyone who can reach it can read the mail${users ? '' : ' (see --http-auth-file)'}\n`,
+      );
+    return http;
+  } catch (err) {
+    await http.close();
+    throw new StartError(`cannot listen for HTTP on ${formatHostPort(where.host, where.port)}: ${listenFailure(err)}`);
+  }
+}

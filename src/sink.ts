@@ -265,9 +265,9 @@ async function toSinkMessage(message: Message, parse: boolean): Promise<SinkMess
 /** The inbox (opened as the CLI opens it, in memory) and its HTTP server, listening. */
 async function startInbox(where: { readonly host?: string; readonly port?: number }, hostname: string) {
   const [{ openInbox }, { InboxHttpServer }, { MAX_INBOX_BYTES_DEFAULT, MAX_MESSAGES_DEFAULT }] = await Promise.all([
-    import('./store/open-inbox.js'),
+    import('./inbox/open-inbox.js'),
     import('./http/http-server.js'),
-    import('./store/message-store.js'),
+    import('./inbox/message-store.js'),
   ]);
   const inbox = await openInbox({
     maxMessages: MAX_MESSAGES_DEFAULT,

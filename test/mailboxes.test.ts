@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { folderMailbox, globMatch, MailboxRouter, mailboxFolder } from '../src/mailboxes.js';
 import { parseMailboxFile, parseMailboxRule } from '../src/cli/mailbox-settings.js';
 import { UsageError } from '../src/errors.js';
-import { MessageStore } from '../src/store/message-store.js';
+import { MessageStore } from '../src/inbox/message-store.js';
 import { makeMessage } from './helpers/message.js';
 
 describe('mailbox rules', () => {

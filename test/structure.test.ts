@@ -79,7 +79,7 @@ const LAYERS: readonly (readonly [string, readonly string[]])[] = [
       'relay/outcome.ts',
     ],
   ],
-  ['keeping', ['store/', 'outputs/', 'relay/']],
+  ['keeping', ['inbox/', 'outputs/', 'relay/']],
   ['serving', ['server/', 'handlers/', 'http/', 'expect/']],
   ['top', ['cli/', 'sink.ts', 'index.ts']],
 ];
@@ -150,12 +150,12 @@ it('finds an import pointing up, and a file in no layer (the layer check is not 
   assert.deepEqual(
     upward(
       new Map([
-        ['store/message-store.ts', ['http/search.ts', 'channel/reply.ts']],
-        ['cli/start.ts', ['store/message-store.ts']],
+        ['inbox/message-store.ts', ['http/search.ts', 'channel/reply.ts']],
+        ['cli/start.ts', ['inbox/message-store.ts']],
         ['elsewhere.ts', []],
       ]),
     ),
-    ['store/message-store.ts -> http/search.ts', 'elsewhere.ts: no layer'],
+    ['inbox/message-store.ts -> http/search.ts', 'elsewhere.ts: no layer'],
   );
 });
 

@@ -22,7 +22,7 @@ import {
   wholeNumber,
   type HostPort,
 } from './flag-values.js';
-import { MAX_INBOX_BYTES_DEFAULT, MAX_MESSAGES_DEFAULT } from '../store/message-store.js';
+import { MAX_INBOX_BYTES_DEFAULT, MAX_MESSAGES_DEFAULT } from '../inbox/message-store.js';
 
 /** The `-c` classes smtpd-ts provides. */
 export const SERVER_CLASSES = ['DebuggingServer', 'PureProxy'] as const;
@@ -75,7 +75,7 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
   readonly rules: RuleSettings;
   /** `--mailbox`, `--mailbox-file` (mailbox-settings.ts). */
   readonly mailboxes: MailboxSettings;
-  /** `--store postgres://...`: the inbox in PostgreSQL (src/store/postgres-store.ts); null: in memory. */
+  /** `--store postgres://...`: the inbox in PostgreSQL (src/inbox/postgres-inbox.ts); null: in memory. */
   readonly store: string | null;
 }
 

@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { SMTP_DEFAULTS } from '../channel/config.js';
 import { DEFAULT_HTTP, DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES } from './config.js';
-import { MAX_MESSAGES_DEFAULT } from '../store/message-store.js';
+import { MAX_MESSAGES_DEFAULT } from '../inbox/message-store.js';
 import { FORMAT_NAMES } from '../printers/registry.js';
 import { DEFAULT_DELIVER_TIMEOUT_S } from '../relay/routes.js';
 import { DEFAULT_RELAY_TIMEOUT_S } from '../relay/upstream.js';

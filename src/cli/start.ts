@@ -32,10 +32,10 @@ import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js
 import { reportRefusals } from './refusals.js';
 import { formatHostPort } from './flag-values.js';
 import { announceInbox, describeMode, listenFailure, probeUpstream } from './announce.js';
-import { PARSE_OFFLOAD_BYTES, type StoredMessage } from '../store/message-store.js';
-import type { Inbox } from '../store/inbox.js';
+import { PARSE_OFFLOAD_BYTES, type StoredMessage } from '../inbox/message-store.js';
+import type { Inbox } from '../inbox/inbox.js';
 import type { Envelope } from '../http/send.js';
-import { openInbox } from '../store/open-inbox.js';
+import { openInbox } from '../inbox/open-inbox.js';
 import { MailboxRouter } from '../mailboxes.js';
 import { MailboxHandler } from '../handlers/mailbox.js';
 import { InboxHandler, type InboxIntake } from '../handlers/inbox.js';
@@ -163,7 +163,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   // the Maildir holds read back), so that every message answered 250 is in it before its 250.
   // A worker's inbox is the primary's (with --store, the database each opens for itself); it serves no HTTP.
   const remote = config.http && role && !config.store ? role.inbox : null;
-  const store =
+  const inbox =
     config.http && !remote
       ? await openInbox({
           ...config.inboxLimits,
@@ -173,7 +173,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
           log: io.stderr,
         }).catch(orClose)
       : null;
-  opened = store;
+  opened = inbox;
   const rules = config.rules;
   const seed = rules.seed ?? randomInt(0, 2 ** 32);
   if (usesRandom(rules) && rules.seed === null)
@@ -206,11 +206,11 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   // (src/handlers/relay.ts); --strict refuses before either runs.
   const { upstream, ...relay } = await relayServerOptions(config.relay, io.stderr, printer, hostname).catch(orClose);
   // --store: the message's row is committed before its outputs are written.
-  const reserving = store?.reserve && store.withdraw ? (store as Required<Pick<Inbox, 'reserve' | 'withdraw'>>) : null;
+  const reserving = inbox?.reserve && inbox.withdraw ? (inbox as Required<Pick<Inbox, 'reserve' | 'withdraw'>>) : null;
   const stored = reserving ? new DatabaseHandler(relay.handler, reserving) : relay.handler;
   const checked = config.strict ? new StrictHandler(stored, (m) => printer.lint(m)) : stored;
   // Every message answered 250 is in the inbox before its 250; nothing answered otherwise is.
-  const intake = store || remote ? new InboxHandler(checked, (store ?? remote)!) : null;
+  const intake = inbox || remote ? new InboxHandler(checked, (inbox ?? remote)!) : null;
   const handler = router ? new MailboxHandler(intake ?? checked, router) : (intake ?? checked);
   const server = new SMTPServer(config.local, config.remote, {
     hostname,
@@ -249,15 +249,15 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
         return id;
       }
     : null;
-  let inbox: Started['inbox'] = null;
-  if (store && config.http && role === undefined) {
+  let served: Started['inbox'] = null;
+  if (inbox && config.http && role === undefined) {
     const [{ serveInbox }, { releaseUpstream }] = await Promise.all([
       import('./serve-inbox.js'),
       import('../http/send.js'),
     ]);
     const http = await serveInbox({
       config,
-      inbox: store,
+      inbox,
       hostname,
       users,
       log: io.stderr,
@@ -280,10 +280,10 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       await abandon();
       throw err;
     });
-    inbox = { server: http, url: http.url };
+    served = { server: http, url: http.url };
   }
   const stopInbox = async () => {
-    await inbox?.server.close();
+    await served?.server.close();
   };
   const refusal = relayRefusal(config.relay, config.local.host, address.address);
   if (refusal !== null) {
@@ -310,7 +310,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     await outputs.checkWritable().catch((err: Error) => {
       throw new OutputError(`${err.message}${hint}`);
     });
-    if (role === undefined) await writeRunFiles(config, address, inbox?.url);
+    if (role === undefined) await writeRunFiles(config, address, served?.url);
   } catch (err) {
     await server.close(0);
     await stopInbox();
@@ -319,9 +319,9 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
   }
   // Before the listening line, which says the sink is ready (the HTTP API already is).
-  if (inbox) announceInbox(inbox.url, io.stderr);
+  if (served) announceInbox(served.url, io.stderr);
   if (role === undefined) announce(config, address, io.stderr);
-  return { server, outputs, address, expectations, recordWrites, printer, backend: store, inbox, submit };
+  return { server, outputs, address, expectations, recordWrites, printer, backend: inbox, inbox: served, submit };
 }
 
 /**

@@ -11,7 +11,7 @@ import { ReplyError } from '../errors.js';
 import type { Message } from '../message.js';
 import type { PrintContext } from '../printers/printer.js';
 import type { Verdict } from '../server/server.js';
-import type { Inbox } from '../store/inbox.js';
+import type { Inbox } from '../inbox/inbox.js';
 import type { ContextHandler } from './strict.js';
 
 export const R451_STORE_DOWN = reply(

@@ -15,7 +15,7 @@ import type { Message } from '../message.js';
 import type { PrintContext } from '../printers/printer.js';
 import type { Handler } from '../server/server.js';
 import type { ParsedMessage } from '../mime/parse-message.js';
-import type { Arrival, ParseResult } from '../store/message-store.js';
+import type { Arrival, ParseResult } from '../inbox/message-store.js';
 
 /** A parse the printers made (`parsed`, or why it failed), as the store keeps it; null when they made none. */
 function parseResultOf(made: { readonly parsed?: ParsedMessage; readonly parseError?: string }): ParseResult | null {

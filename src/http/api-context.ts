@@ -4,8 +4,8 @@
  * bounds for all routes together (response budget, searches, the view
  * worker). http-server.ts implements it.
  */
-import type { Inbox, InboxPage, InboxSearch } from '../store/inbox.js';
-import type { StoredMessage } from '../store/message-store.js';
+import type { Inbox, InboxPage, InboxSearch } from '../inbox/inbox.js';
+import type { StoredMessage } from '../inbox/message-store.js';
 import type { EventStreams } from './event-streams.js';
 import type { GuardOptions } from './guard.js';
 import type { Envelope } from './send.js';

@@ -8,8 +8,8 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Inbox } from '../store/inbox.js';
-import type { StoredMessage } from '../store/message-store.js';
+import type { Inbox } from '../inbox/inbox.js';
+import type { StoredMessage } from '../inbox/message-store.js';
 import { VERSION } from '../version.js';
 import type { RequestGuard } from './guard.js';
 import { HttpError } from '../errors.js';

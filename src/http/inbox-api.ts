@@ -5,13 +5,13 @@
  * budget, the search deadline).
  */
 import { HttpError } from '../errors.js';
-import type { InboxPage, InboxSearch } from '../store/inbox.js';
-import type { StoredMessage } from '../store/message-store.js';
+import type { InboxPage, InboxSearch } from '../inbox/inbox.js';
+import type { StoredMessage } from '../inbox/message-store.js';
 import type { ApiContext, HttpOptions } from './api-context.js';
 import { EventStreams } from './event-streams.js';
 import type { RequestGuard } from './guard.js';
 import { ResponseBudget } from './json-stream.js';
-import { mailpitSearch } from '../store/search.js';
+import { mailpitSearch } from '../inbox/search.js';
 import { ViewPool } from './view-pool.js';
 import { WebUi } from './web-ui.js';
 

@@ -8,9 +8,9 @@
  * bodies at the boundary, and the Message-ID, Received and Return-Path
  * headers MailHog adds.
  */
-import type { InboxSearch } from '../store/inbox.js';
-import type { StoredMessage } from '../store/message-store.js';
-import { likeContaining } from '../store/search.js';
+import type { InboxSearch } from '../inbox/inbox.js';
+import type { StoredMessage } from '../inbox/message-store.js';
+import { likeContaining } from '../inbox/search.js';
 import { Deferred, Utf8Text } from './json-stream.js';
 import { rfc3339 } from './mailpit-shapes.js';
 

@@ -10,8 +10,8 @@ import { BRIEF_TEXT_CHARS, type ParsedAddress } from '../mime/parse-message.js';
 import { addressList } from '../mime/quick-parse.js';
 import { lintMessage } from '../lint/lint.js';
 import { attachmentLists, attachmentSummary, mimeParts } from './mime-parts.js';
-import type { InboxPage, InboxStats } from '../store/inbox.js';
-import type { StoredMessage } from '../store/message-store.js';
+import type { InboxPage, InboxStats } from '../inbox/inbox.js';
+import type { StoredMessage } from '../inbox/message-store.js';
 import { VERSION } from '../version.js';
 import { envelopeOf } from '../envelope.js';
 

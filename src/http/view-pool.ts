@@ -12,7 +12,7 @@ import type { Message } from '../message.js';
 import { WorkerJobError } from '../errors.js';
 import { BRIEF_TEXT_CHARS, PARSE_TIMEOUT_MS } from '../mime/parse-message.js';
 import type { ParsedMessage } from '../mime/parse-message.js';
-import { PARSE_OFFLOAD_BYTES, parseStored, type ParseResult, type StoredMessage } from '../store/message-store.js';
+import { PARSE_OFFLOAD_BYTES, parseStored, type ParseResult, type StoredMessage } from '../inbox/message-store.js';
 import { toShared, WorkerPool } from '../worker-pool.js';
 import { escapeText, previewHtml, type Preview } from './html-view.js';
 import { mimeParts } from './mime-parts.js';

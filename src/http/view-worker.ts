@@ -2,7 +2,7 @@
  * The view worker (view-pool.ts): parses large stored messages and cleans
  * large HTML for the preview, off the server's thread.
  */
-import { parseStored } from '../store/message-store.js';
+import { parseStored } from '../inbox/message-store.js';
 import { inPlace, serveJobs } from '../worker-pool.js';
 import { previewHtml } from './html-view.js';
 import type { ViewJob, ViewReply } from './view-pool.js';

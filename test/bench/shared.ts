@@ -1,7 +1,9 @@
 /**
  * The shared sink's figures (`npm run bench:shared`; a full `npm run bench`
  * includes them): S2's load (1 KiB messages, 50 lock-step connections)
- * against smtpd-ts with `--http` and its embedded store, with `--store` on
+ * against smtpd-ts with `--http` and its embedded store (in one process,
+ * and with `--workers 2`: the workers put their messages in the primary's
+ * inbox), with `--store` on
  * a PostgreSQL cluster made for the run (Debian's binaries, fsync on),
  * and with 1 and 2 such instances behind HAProxy (`send-proxy-v2`). Each
  * configuration's rate, and its CPU per message summed over every process
@@ -42,10 +44,13 @@ interface Config {
   readonly instances: number;
   readonly store: boolean;
   readonly balancer: boolean;
+  /** `--workers N`; 1: one process. */
+  readonly workers?: number;
 }
 
 const CONFIGS: readonly Config[] = [
   { name: 'embedded store', instances: 1, store: false, balancer: false },
+  { name: 'embedded store, --workers 2', instances: 1, store: false, balancer: false, workers: 2 },
   { name: '--store postgres', instances: 1, store: true, balancer: false },
   { name: 'HAProxy + 1 instance', instances: 1, store: true, balancer: true },
   { name: 'HAProxy + 2 instances', instances: 2, store: true, balancer: true },
@@ -91,6 +96,7 @@ async function measure(config: Config, db: PgCluster): Promise<Sample> {
           '0',
           ...(config.store ? ['--store', db.url] : []),
           ...(config.balancer ? ['--proxy-protocol'] : []),
+          ...(config.workers ? ['--workers', String(config.workers)] : []),
           '127.0.0.1:0',
         ]),
       );

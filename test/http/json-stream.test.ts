@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Utf8Text, writeJson } from '../../src/http/json-stream.js';
 import { contentFromString, mailhogMessage } from '../../src/http/mailhog-shapes.js';
-import { MessageStore } from '../../src/store/message-store.js';
+import { MessageStore } from '../../src/inbox/message-store.js';
 import { makeMessage } from '../helpers/message.js';
 
 /** What writeJson sends for `value`, parsed. */

@@ -11,7 +11,7 @@ import { OPENAPI } from '../../src/http/openapi.js';
 import { Router } from '../../src/http/router.js';
 import { RequestGuard } from '../../src/http/guard.js';
 import { WEB_UI_ROUTES } from '../../src/http/routes/web-ui.js';
-import { MemoryInbox } from '../../src/store/memory-inbox.js';
+import { MemoryInbox } from '../../src/inbox/memory-inbox.js';
 import { makeMessage } from '../helpers/message.js';
 
 /** A concrete path for a route's pattern, naming the stored message `id`. */

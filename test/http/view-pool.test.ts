@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ViewPool, PREVIEW_OFFLOAD_CHARS } from '../../src/http/view-pool.js';
 import { BRIEF_TEXT_CHARS } from '../../src/mime/parse-message.js';
-import { MessageStore } from '../../src/store/message-store.js';
+import { MessageStore } from '../../src/inbox/message-store.js';
 import { makeMessage } from '../helpers/message.js';
 
 describe('the view pool', () => {

@@ -12,7 +12,7 @@
 import type { Text, TextOf } from '../../outputs/output.js';
 import type { JsonRecord } from '../../printers/json.js';
 import type { Message, RefusalEvent } from '../../message.js';
-import type { Arrival } from '../../store/message-store.js';
+import type { Arrival } from '../../inbox/message-store.js';
 import type { Envelope } from '../../http/send.js';
 
 /** The environment variable that makes a process a worker; its value is what the primary tells it at start. */

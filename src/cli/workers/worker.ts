@@ -13,7 +13,7 @@ import { start, type CliIO } from '../start.js';
 import { isAcceptance, type Reply } from '../../channel/reply.js';
 import type { Message } from '../../message.js';
 import type { InboxIntake } from '../../handlers/inbox.js';
-import type { Arrival } from '../../store/message-store.js';
+import type { Arrival } from '../../inbox/message-store.js';
 import { UsageError } from '../../errors.js';
 import { WORKER_ENV, type PrimarySays, type WorkerSays, type WorkerStart } from './protocol.js';
 

@@ -4,7 +4,7 @@
  * its ID, which is ours with `@hostname` after it.
  */
 import { HttpError } from '../../errors.js';
-import type { StoredMessage } from '../../store/message-store.js';
+import type { StoredMessage } from '../../inbox/message-store.js';
 import type { ApiCall, ApiRoute } from '../api-context.js';
 import { mailhogMessage, mailhogMessages, mailhogPart, mailhogSearch } from '../mailhog-shapes.js';
 import { mailhogStartLimit } from '../request.js';

@@ -4,8 +4,8 @@
  * one message and its parts, send and release, and the service routes.
  */
 import { HttpError } from '../../errors.js';
-import type { InboxSearch } from '../../store/inbox.js';
-import type { StoredMessage } from '../../store/message-store.js';
+import type { InboxSearch } from '../../inbox/inbox.js';
+import type { StoredMessage } from '../../inbox/message-store.js';
 import type { ApiCall, ApiRoute } from '../api-context.js';
 import { mimeParts } from '../mime-parts.js';
 import { appInformation, fullMessage, headersObject, messagesSummary } from '../mailpit-shapes.js';

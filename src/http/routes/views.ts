@@ -4,7 +4,7 @@
  * unless `?remote=1`, remote content.
  */
 import { HttpError } from '../../errors.js';
-import type { StoredMessage } from '../../store/message-store.js';
+import type { StoredMessage } from '../../inbox/message-store.js';
 import type { ApiCall, ApiRoute } from '../api-context.js';
 import { previewCsp } from '../html-view.js';
 import { sendBytes, text } from '../responses.js';

@@ -2,7 +2,7 @@
  * The inbox's seam: what the HTTP APIs, the event streams and the intake
  * (handlers/inbox.ts) ask of wherever messages are kept, and nothing else.
  * Three backends implement it and pass one contract suite
- * (test/store/inbox-contract.test.ts): in memory (memory-inbox.ts), the
+ * (test/inbox/inbox-contract.test.ts): in memory (memory-inbox.ts), the
  * same with its Maildir read back and kept in step (`--save-dir`,
  * maildir-inbox.ts), and PostgreSQL (`--store`, postgres-store.ts), which
  * serves every list, search, count and read from the database.

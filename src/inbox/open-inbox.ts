@@ -30,7 +30,7 @@ export async function openInbox(settings: InboxSettings): Promise<Inbox> {
   const mailboxLimits = settings.mailboxLimits ?? new Map<string, MailboxLimits>();
   const { database, log } = settings;
   if (database) {
-    const { PostgresInbox, redactUrl } = await import('./postgres-store.js');
+    const { PostgresInbox, redactUrl } = await import('./postgres-inbox.js');
     try {
       return await PostgresInbox.open({ ...settings, url: database, mailboxLimits });
     } catch (err) {

@@ -166,7 +166,7 @@ export function likeContaining(value: string): string {
 }
 
 /**
- * The same language as SQL for `--store`'s table (src/store/postgres-store.ts):
+ * The same language as SQL for `--store`'s table (src/inbox/postgres-inbox.ts):
  * a WHERE clause over its summary columns with its parameters, numbered
  * from `$first`. Free words and phrases go to PostgreSQL's full-text search
  * (the `words` column: subject, addresses, text), whole words rather than

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InboxHttpServer } from '../../src/http/http-server.js';
 import { summary } from '../../src/http/mailpit-shapes.js';
-import { MemoryInbox } from '../../src/store/memory-inbox.js';
+import { MemoryInbox } from '../../src/inbox/memory-inbox.js';
 import { briefParse } from '../../src/mime/parse-message.js';
-import { MessageStore, PARSED_KEPT_BYTES, parseStored, type ParseResult } from '../../src/store/message-store.js';
+import { MessageStore, PARSED_KEPT_BYTES, parseStored, type ParseResult } from '../../src/inbox/message-store.js';
 import type { Message } from '../../src/message.js';
 import { makeMessage } from '../helpers/message.js';
 

@@ -1,5 +1,5 @@
 /**
- * The Inbox contract (src/store/inbox.ts): the same cases against every
+ * The Inbox contract (src/inbox/inbox.ts): the same cases against every
  * backend, in memory, with a Maildir, and on a real PostgreSQL cluster,
  * so that the HTTP APIs cannot tell them apart. What only a persistent
  * backend promises (its messages outlive it) is checked for the two that are.
@@ -12,9 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import { mailhogSearch } from '../../src/http/mailhog-shapes.js';
 import type { Message } from '../../src/message.js';
 import { Maildir } from '../../src/outputs/maildir.js';
-import type { Inbox, InboxSearch } from '../../src/store/inbox.js';
-import { openInbox, type InboxSettings } from '../../src/store/open-inbox.js';
-import { mailpitSearch } from '../../src/store/search.js';
+import type { Inbox, InboxSearch } from '../../src/inbox/inbox.js';
+import { openInbox, type InboxSettings } from '../../src/inbox/open-inbox.js';
+import { mailpitSearch } from '../../src/inbox/search.js';
 import { makeMessage } from '../helpers/message.js';
 import { PG_SKIP, PgCluster } from '../helpers/postgres.js';
 import { until } from '../helpers/until.js';

@@ -42,7 +42,7 @@ const PARSED_MAX = 256 * 1024;
  */
 const WORDS_MAX = 256 * 1024;
 
-/** What the search reads of a message, as the embedded store's predicate reads it (src/store/search.ts). */
+/** What the search reads of a message, as the embedded store's predicate reads it (src/inbox/search.ts). */
 interface Summary {
   readonly subject: string;
   readonly from: string;

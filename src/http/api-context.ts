@@ -45,6 +45,12 @@ export interface ApiContext {
    * told to come back (503) when too many wait.
    */
   heavy(entries: readonly StoredMessage[], work: () => Promise<void>): Promise<void>;
+  /**
+   * The message a route's `{ID}` names; for `latest`, the newest, or (as
+   * Mailpit's LatestID) the newest that `?query=` matches. Undefined when
+   * there is none.
+   */
+  message(id: string, url: URL): Promise<StoredMessage | undefined>;
   /** A Mailpit search query as the inbox takes it; a bad one is a 400. */
   search(query: string): InboxSearch;
   /** A page of the inbox, or of what `search` matches, within the search deadline (503 past it). */

@@ -16,7 +16,7 @@ import type { ApiContext, HttpOptions } from './api-context.js';
 import { RequestGuard } from './guard.js';
 import { HttpError, SearchTimeoutError } from '../errors.js';
 import { send } from './responses.js';
-import { Router, type Route } from './router.js';
+import { Router, RouteTable, type Route } from './router.js';
 import { EVENT_ROUTES } from './routes/events.js';
 import { MAILHOG_ROUTES } from './routes/mailhog.js';
 import { MAILPIT_ROUTES } from './routes/mailpit.js';
@@ -35,6 +35,9 @@ export const ROUTES: readonly Route<ApiContext>[] = [
   ...EVENT_ROUTES,
 ];
 
+/** The table compiled at import (so the ReDoS test sees every pattern it makes). */
+const TABLE = new RouteTable(ROUTES);
+
 export class InboxHttpServer {
   private readonly server: http.Server;
   private readonly router: Router<ApiContext>;
@@ -43,7 +46,7 @@ export class InboxHttpServer {
 
   constructor(private readonly options: HttpOptions) {
     const guard = new RequestGuard(options);
-    this.router = new Router(ROUTES, guard);
+    this.router = new Router(TABLE, guard);
     this.context = new InboxApi(options, guard);
     this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
       this.router.serve(req, res, this.context).catch((err: unknown) => {

@@ -46,6 +46,13 @@ export class InboxApi implements ApiContext {
     this.events.close();
   }
 
+  async message(id: string, url: URL): Promise<StoredMessage | undefined> {
+    const query = id === 'latest' ? (url.searchParams.get('query') ?? '').trim() : '';
+    if (query === '') return this.inbox.get(id);
+    const search = mailpitSearch(query);
+    return typeof search === 'string' ? undefined : (await this.page(0, 1, search)).messages[0];
+  }
+
   search(query: string): InboxSearch {
     const search = mailpitSearch(query);
     if (typeof search === 'string') throw new HttpError(400, search);

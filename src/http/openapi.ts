@@ -18,6 +18,13 @@ const idParam = {
   description: 'a message ID, or `latest`',
   schema: { type: 'string' },
 };
+/** With `{ID}` = `latest`: the newest message a search matches, as Mailpit's LatestID. */
+const latestQuery = {
+  name: 'query',
+  in: 'query',
+  schema: { type: 'string' },
+  description: 'with latest: the newest message this Mailpit search matches (404 when none does)',
+};
 const paging = [
   { name: 'start', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 0, default: 50 } },
@@ -129,14 +136,14 @@ export const OPENAPI = {
     '/api/v1/message/{ID}': {
       get: {
         summary: 'A message, marked read (Mailpit)',
-        parameters: [idParam],
+        parameters: [idParam, latestQuery],
         responses: { 200: { description: 'the message', content: jsonOf('Message') }, 404: notFound },
       },
     },
     '/api/v1/message/{ID}/headers': {
       get: {
         summary: "Its headers, as Go's mail.Header (Mailpit)",
-        parameters: [idParam],
+        parameters: [idParam, latestQuery],
         responses: {
           200: {
             description: 'header name -> values',
@@ -153,7 +160,7 @@ export const OPENAPI = {
     '/api/v1/message/{ID}/raw': {
       get: {
         summary: 'The message as received; dl=1: as an attachment, {ID}.eml (Mailpit)',
-        parameters: [idParam, { name: 'dl', in: 'query', schema: { type: 'string', enum: ['1'] } }],
+        parameters: [idParam, latestQuery, { name: 'dl', in: 'query', schema: { type: 'string', enum: ['1'] } }],
         responses: { 200: { description: 'the bytes', content: text }, 404: notFound },
       },
     },
@@ -177,10 +184,12 @@ export const OPENAPI = {
     '/api/v1/message/{ID}/part/{PartID}': bytesOf(
       'An attachment or inline part, decoded, with its content type (Mailpit)',
       { name: 'PartID', in: 'path', required: true, schema: { type: 'string' } },
+      latestQuery,
     ),
     '/view/{ID}.html': bytesOf(
       'The HTML body as the web UI previews it, under a sandboxing CSP; remote=1 allows remote images, CSS, fonts',
       { name: 'remote', in: 'query', schema: { type: 'string', enum: ['1'] } },
+      latestQuery,
     ),
     '/api/v1/tags': {
       get: {
@@ -194,7 +203,11 @@ export const OPENAPI = {
       },
     },
     '/view/{ID}.txt': {
-      get: { summary: 'The text body (Mailpit)', parameters: [idParam], responses: { 200: ok, 404: notFound } },
+      get: {
+        summary: 'The text body (Mailpit)',
+        parameters: [idParam, latestQuery],
+        responses: { 200: ok, 404: notFound },
+      },
     },
     '/api/v1/send': {
       post: {

@@ -76,14 +76,24 @@ function compile<Context>(route: Route<Context>): Compiled<Context> {
   return { route, pattern: new RegExp(`^${source}$`), names };
 }
 
+/** A route table with its paths compiled to patterns: made once, when the module that holds the routes loads. */
+export class RouteTable<Context> {
+  /** @internal */
+  readonly compiled: readonly Compiled<Context>[];
+
+  constructor(readonly routes: readonly Route<Context>[]) {
+    this.compiled = routes.map(compile);
+  }
+}
+
 export class Router<Context> {
   private readonly compiled: readonly Compiled<Context>[];
 
   constructor(
-    readonly routes: readonly Route<Context>[],
+    table: RouteTable<Context>,
     private readonly guard: RequestGuard,
   ) {
-    this.compiled = routes.map(compile);
+    this.compiled = table.compiled;
   }
 
   /**
@@ -96,7 +106,16 @@ export class Router<Context> {
     // A CORS preflight carries no credentials (the browser never sends them on one): answered before auth.
     this.guard.check(req, req.method !== 'OPTIONS');
     if (req.method === 'OPTIONS') return text(res, '');
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // A path is prefixed, not resolved against a base: `//view/x.html` is a path here, not a host.
+    const target = req.url ?? '/';
+    const url = target.startsWith('/') ? new URL(`http://localhost${target}`) : new URL(target, 'http://localhost');
+    // As Go's ServeMux (Mailpit's router): a path not in its clean form is sent to it with 301.
+    const clean = url.pathname.replace(/\/{2,}/g, '/');
+    if (clean !== url.pathname) {
+      res.writeHead(301, { Location: `${clean}${url.search}`, 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Moved Permanently\n');
+      return;
+    }
     const found = this.match(req.method ?? '', url.pathname);
     if (!found) throw new HttpError(404, '404 page not found');
     const { route, params } = found;

@@ -29,10 +29,11 @@ const ADDRESS = /^[^\s@<>"(),;:\\]+@[^\s@<>"(),;:\\]+$/;
 const RESTRICTED = ['to', 'from', 'cc', 'bcc', 'reply-to', 'date', 'subject', 'content-type', 'mime-version'];
 
 function address(value: unknown, what: string): SendAddress {
-  const a = value as Partial<SendAddress> | null;
-  if (typeof a !== 'object' || a === null || typeof a.Email !== 'string' || !ADDRESS.test(a.Email))
-    throw new SendError(`invalid ${what} address: ${typeof a?.Email === 'string' ? a.Email : JSON.stringify(value)}`);
-  return { Email: a.Email, Name: typeof a.Name === 'string' ? a.Name : '' };
+  const email = field(value, 'Email');
+  const name = field(value, 'Name');
+  if (typeof email !== 'string' || !ADDRESS.test(email))
+    throw new SendError(`invalid ${what} address: ${typeof email === 'string' ? email : JSON.stringify(value)}`);
+  return { Email: email, Name: typeof name === 'string' ? name : '' };
 }
 
 function list(value: unknown, what: string): SendAddress[] {
@@ -41,22 +42,37 @@ function list(value: unknown, what: string): SendAddress[] {
   return value.map((v) => address(v, what));
 }
 
+/**
+ * The value of `name` in a JSON object as Go's encoding/json reads a struct
+ * field: the key matched in any case, the last matching key winning
+ * (`FileName` is Mailpit's `Filename`).
+ */
+function field(object: unknown, name: string): unknown {
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) return undefined;
+  const wanted = name.toLowerCase();
+  let value: unknown;
+  for (const [key, v] of Object.entries(object)) if (key.toLowerCase() === wanted) value = v;
+  return value;
+}
+
 const formatted = (a: SendAddress) => ({ name: a.Name ?? '', address: a.Email });
 const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** The envelope and the MIME bytes of a send request; throws SendError for a bad one. */
 export async function buildSend(body: Record<string, unknown>): Promise<{ envelope: Envelope; data: Buffer }> {
-  const from = address(body['From'], 'From');
-  const to = list(body['To'], 'To');
-  const cc = list(body['Cc'], 'Cc');
-  const bcc = (Array.isArray(body['Bcc']) ? body['Bcc'] : []).map((v: unknown) =>
+  const get = (name: string) => field(body, name);
+  const from = address(get('From'), 'From');
+  const to = list(get('To'), 'To');
+  const cc = list(get('Cc'), 'Cc');
+  const bccs = get('Bcc');
+  const bcc = (Array.isArray(bccs) ? bccs : []).map((v: unknown) =>
     typeof v === 'string' ? address({ Email: v }, 'Bcc') : address(v, 'Bcc'),
   );
-  const replyTo = list(body['ReplyTo'], 'Reply-To');
+  const replyTo = list(get('ReplyTo'), 'Reply-To');
   const recipients = [...to, ...cc, ...bcc].map((a) => a.Email);
   if (recipients.length === 0) throw new SendError('no recipients: give To, Cc or Bcc');
   const headers: Record<string, string> = {};
-  const given = body['Headers'];
+  const given = get('Headers');
   if (given !== undefined && given !== null) {
     if (typeof given !== 'object' || Array.isArray(given)) throw new SendError('Headers must be an object');
     for (const [k, v] of Object.entries(given)) {
@@ -66,20 +82,26 @@ export async function buildSend(body: Record<string, unknown>): Promise<{ envelo
       headers[k] = v;
     }
   }
-  const tags = Array.isArray(body['Tags']) ? body['Tags'].filter((t): t is string => typeof t === 'string') : [];
+  const tagList = get('Tags');
+  const tags = Array.isArray(tagList) ? tagList.filter((t): t is string => typeof t === 'string') : [];
   if (tags.length > 0) headers['X-Tags'] = tags.join(', ');
-  const attachments = (Array.isArray(body['Attachments']) ? body['Attachments'] : []).map((a: unknown) => {
-    const att = a as { Content?: unknown; Filename?: unknown; ContentType?: unknown; ContentID?: unknown };
-    if (typeof att?.Content !== 'string') throw new SendError('an attachment needs its Content, base64');
+  const attachmentList = get('Attachments');
+  const attachments = (Array.isArray(attachmentList) ? attachmentList : []).map((a: unknown) => {
+    const raw = field(a, 'Content');
+    const filename = text(field(a, 'Filename'));
+    if (typeof raw !== 'string') throw new SendError('an attachment needs its Content, base64');
     // A data: URL's prefix goes, as Mailpit drops it; white space is not part of base64.
-    const content = att.Content.split(',').at(-1)!.replace(/\s+/g, '');
+    const content = raw.split(',').at(-1)!.replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(content))
-      throw new SendError(`error decoding base64 attachment "${text(att.Filename) ?? ''}"`);
+      throw new SendError(`error decoding base64 attachment "${filename ?? ''}"`);
+    const type = text(field(a, 'ContentType'));
+    const cid = text(field(a, 'ContentID'));
     return {
-      filename: text(att.Filename) ?? 'attachment',
+      // Without a content type, nodemailer tells it from the file name's extension, as Mailpit does.
+      filename: filename ?? 'attachment',
       content: Buffer.from(content, 'base64'),
-      ...(text(att.ContentType) ? { contentType: text(att.ContentType) } : {}),
-      ...(text(att.ContentID) ? { cid: text(att.ContentID), contentDisposition: 'inline' as const } : {}),
+      ...(type ? { contentType: type } : {}),
+      ...(cid ? { cid, contentDisposition: 'inline' as const } : {}),
     };
   });
   const composer = new MailComposer({
@@ -87,9 +109,9 @@ export async function buildSend(body: Record<string, unknown>): Promise<{ envelo
     to: to.map(formatted),
     cc: cc.map(formatted),
     replyTo: replyTo.map(formatted),
-    subject: text(body['Subject']) ?? '',
-    text: text(body['Text']),
-    html: text(body['HTML']),
+    subject: text(get('Subject')) ?? '',
+    text: text(get('Text')),
+    html: text(get('HTML')),
     headers,
     attachments,
     disableFileAccess: true,

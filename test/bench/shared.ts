@@ -79,6 +79,21 @@ function postmaster(db: PgCluster): number {
   return Number(readFileSync(path.join(db.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
+/** A sink with the inbox and no retention (the table keeps what it is given), output to /dev/null, and `args`. */
+function startSink(args: readonly string[]): Promise<RunningCli> {
+  return startCli([
+    '-n',
+    '--output',
+    '/dev/null',
+    '--http',
+    '127.0.0.1:0',
+    '--max-messages',
+    '0',
+    ...args,
+    '127.0.0.1:0',
+  ]);
+}
+
 async function measure(config: Config, db: PgCluster): Promise<Sample> {
   db.clearMessages();
   const sinks: RunningCli[] = [];
@@ -86,18 +101,10 @@ async function measure(config: Config, db: PgCluster): Promise<Sample> {
   try {
     for (let i = 0; i < config.instances; i++)
       sinks.push(
-        await startCli([
-          '-n',
-          '--output',
-          '/dev/null',
-          '--http',
-          '127.0.0.1:0',
-          '--max-messages',
-          '0',
+        await startSink([
           ...(config.store ? ['--store', db.url] : []),
           ...(config.balancer ? ['--proxy-protocol'] : []),
           ...(config.workers ? ['--workers', String(config.workers)] : []),
-          '127.0.0.1:0',
         ]),
       );
     if (config.balancer) balancer = await Balancer.start(sinks.map((s) => s.port));
@@ -183,19 +190,7 @@ interface TableFigures {
 /** One instance over a table of `rows` messages: its RSS after 200 first pages, and their latency. */
 async function tableSize(db: PgCluster, rows: number): Promise<TableFigures> {
   db.clearMessages();
-  const sink = await startCli([
-    '-n',
-    '--output',
-    '/dev/null',
-    '--http',
-    '127.0.0.1:0',
-    // No retention: the table keeps what it is filled with.
-    '--max-messages',
-    '0',
-    '--store',
-    db.url,
-    '127.0.0.1:0',
-  ]);
+  const sink = await startSink(['--store', db.url]);
   try {
     fill(db, rows);
     const url = `${inboxUrl(sink)}/api/v1/messages?limit=50`;

@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { InboxHttpServer, ROUTES } from '../../src/http/http-server.js';
 import { OPENAPI } from '../../src/http/openapi.js';
-import { Router } from '../../src/http/router.js';
+import { Router, RouteTable } from '../../src/http/router.js';
 import { RequestGuard } from '../../src/http/guard.js';
 import { WEB_UI_ROUTES } from '../../src/http/routes/web-ui.js';
 import { MemoryInbox } from '../../src/inbox/memory-inbox.js';
@@ -31,7 +31,7 @@ describe('the route table', () => {
   });
 
   it('matches parameters by their patterns, and MailHog IDs with their host on the decoded path', () => {
-    const router = new Router(ROUTES, new RequestGuard({ host: '127.0.0.1' }));
+    const router = new Router(new RouteTable(ROUTES), new RequestGuard({ host: '127.0.0.1' }));
     assert.deepEqual(router.match('GET', '/api/v1/message/abc123/part/1.2.3')?.params, {
       ID: 'abc123',
       PartID: '1.2.3',

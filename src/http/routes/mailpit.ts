@@ -19,9 +19,9 @@ import { buildSend, SendError } from '../send.js';
 const MAX_SEND_BYTES = 32 * 1024 * 1024;
 
 /** The stored message a route's `{ID}` names (`latest`: the newest); 404 with `missing` when there is none. */
-async function entryOf({ context, params }: ApiCall, missing = '404 page not found'): Promise<StoredMessage> {
-  const entry = await context.inbox.get(params.ID!);
-  if (!entry) throw new HttpError(404, params.ID === 'latest' ? 'no messages' : missing);
+async function entryOf({ context, params, url }: ApiCall): Promise<StoredMessage> {
+  const entry = await context.message(params.ID!, url);
+  if (!entry) throw new HttpError(404, params.ID === 'latest' ? 'Message not found' : '404 page not found');
   return entry;
 }
 
@@ -111,7 +111,7 @@ async function raw(call: ApiCall): Promise<void> {
 }
 
 async function part(call: ApiCall): Promise<void> {
-  const entry = await call.context.inbox.get(call.params.ID!);
+  const entry = await call.context.message(call.params.ID!, call.url);
   const found = entry ? mimeParts(entry.message.data).find((p) => p.partId === call.params.PartID) : undefined;
   if (!found) throw new HttpError(404, '404 page not found');
   sendBytes(call.res, found.content, {

@@ -12,7 +12,7 @@ import { sendBytes, text } from '../responses.js';
 /** Runs `show` for the message `{ID}` names, with its parse, within the response budget. */
 async function withParse(call: ApiCall, show: (entry: StoredMessage) => Promise<void> | void): Promise<void> {
   const { inbox } = call.context;
-  const entry = await inbox.get(call.params.ID!);
+  const entry = await call.context.message(call.params.ID!, call.url);
   if (!entry) throw new HttpError(404, 'Message not found');
   // The parse and the cleaned HTML are the message's size again: within the budget, as the JSON routes.
   return call.context.heavy([entry], async () => {

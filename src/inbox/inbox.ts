@@ -54,7 +54,7 @@ export interface Inbox extends EventEmitter {
   /**
    * Newest first, from `start`, at most `limit`: of every message, or of
    * those `search` matches. Rejects with SearchTimeoutError when a search
-   * runs past `deadlineMs`.
+   * runs past `deadlineMs` (a database: past its query timeout, 10 s).
    */
   list(start: number, limit: number, search?: InboxSearch, deadlineMs?: number): Promise<InboxPage>;
   /** The IDs of every message `search` matches, newest first (for a change to all of them); as `list` rejects. */

@@ -264,17 +264,11 @@ async function toSinkMessage(message: Message, parse: boolean): Promise<SinkMess
 
 /** The inbox (opened as the CLI opens it, in memory) and its HTTP server, listening. */
 async function startInbox(where: { readonly host?: string; readonly port?: number }, hostname: string) {
-  const [{ openInbox }, { InboxHttpServer }, { MAX_INBOX_BYTES_DEFAULT, MAX_MESSAGES_DEFAULT }] = await Promise.all([
+  const [{ openInbox }, { InboxHttpServer }] = await Promise.all([
     import('./inbox/open-inbox.js'),
     import('./http/http-server.js'),
-    import('./inbox/message-store.js'),
   ]);
-  const inbox = await openInbox({
-    maxMessages: MAX_MESSAGES_DEFAULT,
-    maxBytes: MAX_INBOX_BYTES_DEFAULT,
-    maxAgeMs: 0,
-    log: process.stderr,
-  });
+  const inbox = await openInbox({ log: process.stderr });
   const server = new InboxHttpServer({ host: where.host ?? '127.0.0.1', port: where.port ?? 0, inbox, hostname });
   await server.listen();
   return { inbox, server, url: server.url };

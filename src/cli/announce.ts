@@ -7,6 +7,8 @@
 import net from 'node:net';
 import type { Config } from './config.js';
 import { formatHostPort, type HostPort } from './flag-values.js';
+import { isLoopbackAddress } from '../loopback.js';
+import { VERSION } from '../version.js';
 
 /** `SMTP, STARTTLS; relaying to localhost:25`: the mode, in the words of the flags. */
 export function describeMode(config: Config, extra: readonly string[] = []): string {
@@ -65,4 +67,27 @@ export function listenFailure(err: unknown): string {
 /** The line that says where the inbox is served (before the listening line, which says the sink is ready). */
 export function announceInbox(url: string, stderr: NodeJS.WritableStream): void {
   stderr.write(`smtpd-ts: inbox over HTTP on ${url}/ (Mailpit's API: ${url}/api/v1/)\n`);
+}
+
+/** The listening line, and the warnings that go with it. `workers`: how many share the port (`--workers`). */
+export function announce(config: Config, address: net.AddressInfo, stderr: NodeJS.WritableStream, workers = 1): void {
+  if (!isLoopbackAddress(address.address)) {
+    stderr.write(
+      `smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`,
+    );
+  }
+  stderr.write(
+    `smtpd-ts ${VERSION}: ${config.className} listening on ${formatHostPort(address.address, address.port)} (${describeMode(config, workers > 1 ? [`${workers} workers`] : [])})\n`,
+  );
+  const upstream = config.relay.upstream;
+  if (upstream) {
+    // Not awaited: the sink is up either way; the warning is for the person reading stderr.
+    void probeUpstream(upstream).then((problem) => {
+      if (problem === null) return;
+      stderr.write(
+        `smtpd-ts: warning: the upstream ${formatHostPort(upstream.host, upstream.port)} does not answer (${problem}): ` +
+          'messages will get 451 until it does\n',
+      );
+    });
+  }
 }

@@ -8,21 +8,12 @@ import { parseCountRange, parseExpectation, type CountRange, type Expectation } 
 import type { OutputSettings, OutputSpec } from '../outputs/open-outputs.js';
 import { FORMAT_NAMES, isFormatName, type FormatName } from '../printers/registry.js';
 import { toRelaySettings, type RelayCliOptions, type RelaySettings } from './relay-settings.js';
+import { toInboxSettings, type InboxCliOptions, type InboxCliSettings } from './inbox-settings.js';
 import { toRuleSettings, type RuleCliOptions, type RuleSettings } from './rule-settings.js';
 import { toMailboxSettings, type MailboxSettings } from './mailbox-settings.js';
 import type { RunControl } from './run-control.js';
 import { ExpectSyntaxError, UsageError } from '../errors.js';
-import { parseDuration } from '../duration.js';
-import {
-  didYouMean,
-  optionalPath,
-  parseHostPort,
-  parseSize,
-  seconds,
-  wholeNumber,
-  type HostPort,
-} from './flag-values.js';
-import { MAX_INBOX_BYTES_DEFAULT, MAX_MESSAGES_DEFAULT } from '../inbox/message-store.js';
+import { didYouMean, optionalPath, parseHostPort, seconds, wholeNumber, type HostPort } from './flag-values.js';
 
 /** The `-c` classes smtpd-ts provides. */
 export const SERVER_CLASSES = ['DebuggingServer', 'PureProxy'] as const;
@@ -61,26 +52,16 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
   readonly relay: RelaySettings;
   /** `--workers`: processes sharing the listening socket (src/cli/workers/); 1: this process alone. */
   readonly workers: number;
-  /** `--http`: where the inbox's HTTP API listens (src/http/); null: no store, no API. */
-  readonly http: HostPort | null;
-  /** `--http-allow-host`, `--http-cors`, `--http-auth-file` (read at start). */
-  readonly httpAccess: {
-    readonly allowHosts: readonly string[];
-    readonly corsOrigin: string | null;
-    readonly authFile: string | null;
-  };
-  /** `--max-messages`, `--max-inbox-size`, `--max-age`: the inbox's bounds. */
-  readonly inboxLimits: { readonly maxMessages: number; readonly maxBytes: number; readonly maxAgeMs: number };
+  /** `--http` and its inbox's flags (inbox-settings.ts); null: no inbox, no API. */
+  readonly inbox: InboxCliSettings | null;
   /** `--reply`, `--rules`, `--seed`, `--connection-rate`, `--transcript` (rule-settings.ts). */
   readonly rules: RuleSettings;
   /** `--mailbox`, `--mailbox-file` (mailbox-settings.ts). */
   readonly mailboxes: MailboxSettings;
-  /** `--store postgres://...`: the inbox in PostgreSQL (src/inbox/postgres-inbox.ts); null: in memory. */
-  readonly store: string | null;
 }
 
 /** Options as commander gives them (strings; validated here). */
-export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOptions {
+export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOptions, InboxCliOptions {
   nosetuid?: boolean;
   class: string;
   debug?: boolean;
@@ -100,16 +81,8 @@ export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOpti
   expect?: string[];
   expectCount?: string;
   workers?: string;
-  http?: string | boolean;
-  maxMessages?: string;
-  maxInboxSize?: string;
-  maxAge?: string;
-  httpAllowHost?: string[];
-  httpCors?: string;
-  httpAuthFile?: string;
   mailbox?: string[];
   mailboxFile?: string;
-  store?: string;
 }
 
 /**
@@ -162,56 +135,6 @@ function unknownClass(name: string): string {
   return `unknown class '${name}'${didYouMean(name, SERVER_CLASSES)} (available: ${SERVER_CLASSES.join(', ')})`;
 }
 
-/** Where `--http` listens when given without a value: Mailpit's port, on loopback. */
-export const DEFAULT_HTTP = '127.0.0.1:8025';
-
-/** `--http`, `--http PORT` or `--http HOST:PORT`. */
-function httpAddress(value: string | boolean): HostPort {
-  if (value === true) return parseHostPort(DEFAULT_HTTP, 'HTTP');
-  const spec = String(value);
-  return parseHostPort(/^[0-9]+$/.test(spec) ? `127.0.0.1:${spec}` : spec, 'HTTP');
-}
-
-/** `90s`, `30m`, `12h`, `7d`, or seconds, as milliseconds (above 0). */
-function duration(value: string, flag: string): number {
-  const ms = parseDuration(value);
-  if (!(ms > 0)) throw new UsageError(`${flag} takes a duration such as 90s, 30m, 12h or 7d, not '${value}'`);
-  return ms;
-}
-
-/** `--http-allow-host`, `--http-cors`, `--http-auth-file`, and the inbox's bounds: only with `--http`. */
-function httpAccess(options: CliOptions, http: boolean): Config['httpAccess'] {
-  const given = [
-    options.httpAllowHost,
-    options.httpCors,
-    options.httpAuthFile,
-    options.maxMessages,
-    options.maxInboxSize,
-    options.maxAge,
-  ].some((o) => o !== undefined);
-  if (given && !http)
-    throw new UsageError(
-      '--http-allow-host, --http-cors, --http-auth-file, --max-messages, --max-inbox-size and --max-age need --http',
-    );
-  const cors = options.httpCors ?? null;
-  if (cors !== null && cors !== '*' && !/^https?:\/\/[^/\s]+$/.test(cors))
-    throw new UsageError(`--http-cors takes an origin (http://host:port) or *, not '${cors}'`);
-  return {
-    allowHosts: (options.httpAllowHost ?? []).map((h) => h.toLowerCase()),
-    corsOrigin: cors,
-    authFile: optionalPath(options.httpAuthFile, '--http-auth-file'),
-  };
-}
-
-/** `--store`: a PostgreSQL URL, only with --http (the inbox it holds). */
-function storeUrl(value: string | undefined, http: boolean): string | null {
-  if (value === undefined) return null;
-  if (!/^postgres(?:ql)?:\/\/\S+$/.test(value))
-    throw new UsageError(`--store takes a postgres://user@host:port/database URL, not '${value}'`);
-  if (!http) throw new UsageError('--store needs --http (it holds the inbox)');
-  return value;
-}
-
 /** The commands besides the sink itself (dispatched in cli.ts before the flags are parsed). */
 export const COMMANDS = ['wait', 'sendmail'] as const;
 
@@ -237,7 +160,6 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
       '--reply and --rules count messages across the whole run, which workers cannot share: leave out --workers',
     );
   }
-  const http = options.http === undefined ? null : httpAddress(options.http);
   return {
     local,
     remote,
@@ -261,17 +183,7 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     ...expectations(options),
     rules,
     workers,
-    http,
-    inboxLimits: {
-      maxMessages: wholeNumber(options.maxMessages, '--max-messages', MAX_MESSAGES_DEFAULT),
-      maxBytes:
-        options.maxInboxSize === undefined
-          ? MAX_INBOX_BYTES_DEFAULT
-          : parseSize(options.maxInboxSize, '--max-inbox-size'),
-      maxAgeMs: options.maxAge === undefined ? 0 : duration(options.maxAge, '--max-age'),
-    },
-    httpAccess: httpAccess(options, http !== null),
-    store: storeUrl(options.store, http !== null),
+    inbox: toInboxSettings(options),
     mailboxes: toMailboxSettings(options.mailbox, optionalPath(options.mailboxFile, '--mailbox-file') ?? undefined),
   };
 }

@@ -5,7 +5,8 @@
  */
 import { Command } from 'commander';
 import { SMTP_DEFAULTS } from '../channel/config.js';
-import { DEFAULT_HTTP, DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES } from './config.js';
+import { DEFAULT_LOCAL, DEFAULT_REMOTE, SERVER_CLASSES } from './config.js';
+import { DEFAULT_HTTP } from './inbox-settings.js';
 import { MAX_MESSAGES_DEFAULT } from '../inbox/message-store.js';
 import { FORMAT_NAMES } from '../printers/registry.js';
 import { DEFAULT_DELIVER_TIMEOUT_S } from '../relay/routes.js';

@@ -10,6 +10,10 @@ import { EXIT, type RunEnd } from '../exit-codes.js';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { StartError } from '../errors.js';
+import { describeIoError } from '../outputs/output.js';
+import { formatHostPort } from './flag-values.js';
 import type { EventEmitter } from 'node:events';
 
 /** The CI-mode part of the configuration. */
@@ -127,4 +131,37 @@ export function removeRunFilesNow(control: RunControl): void {
       // Exiting anyway: nothing better to do.
     }
   }
+}
+
+/** Writes a run file, or says which flag's file could not be written, as whom, and why. */
+async function writeRunFile(path: string, flag: string, text: string): Promise<void> {
+  try {
+    await writeFileAtomic(path, text);
+  } catch (err) {
+    const user = process.getuid?.() === 0 ? '' : ` as uid ${process.getuid?.()}`;
+    const why =
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `the folder ${dirname(path)} does not exist`
+        : describeIoError(err);
+    throw new StartError(`cannot write ${flag} ${path}${user}: ${why}`);
+  }
+}
+
+/**
+ * The run files come last, written by the user the sink runs as (who must
+ * remove them at exit): a ready file always means a running sink.
+ */
+export async function writeRunFiles(
+  control: RunControl,
+  address: { readonly address: string; readonly port: number },
+  httpUrl?: string,
+): Promise<void> {
+  if (control.pidFile) await writeRunFile(control.pidFile, '--pid-file', `${process.pid}\n`);
+  // host:port of SMTP, then (with --http) the inbox's URL on a line of its own.
+  if (control.readyFile)
+    await writeRunFile(
+      control.readyFile,
+      '--ready-file',
+      `${formatHostPort(address.address, address.port)}\n${httpUrl ? `${httpUrl}\n` : ''}`,
+    );
 }

@@ -35,8 +35,8 @@ export interface InboxService {
 /** Starts the inbox's HTTP server where `--http` says; a port that cannot be bound is a StartError. */
 export async function serveInbox(service: InboxService): Promise<InboxHttpServer> {
   const { config, users, log, submit, release } = service;
-  const where = config.http!;
-  const access = config.httpAccess;
+  const access = config.inbox!;
+  const where = access.listen;
   // The API's login (--http-auth-file) is what AUTH is to SMTP: without it, --require-auth refuses.
   const authenticated = users !== null;
   const http = new InboxHttpServer({

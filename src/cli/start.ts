@@ -8,14 +8,13 @@
 import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import net from 'node:net';
-import path, { dirname } from 'node:path';
+import path from 'node:path';
 import type { Config } from './config.js';
 import { ExpectationTracker } from '../expect/tracker.js';
 import { credentialOptions, readUsersFile } from './smtp-options.js';
 import { OutputHandler } from '../handlers/outputs.js';
 import { StrictHandler } from '../handlers/strict.js';
 import { openOutputs, type OpenDestination, type OpenedOutputs } from '../outputs/open-outputs.js';
-import { describeIoError } from '../outputs/output.js';
 import { toJsonRecord, type JsonRecord } from '../printers/json.js';
 import { relayServerOptions } from './relay-options.js';
 import { RuleEngine } from '../rules/engine.js';
@@ -23,15 +22,12 @@ import { usesRandom } from './rule-settings.js';
 import { formatSessionEnd, printSessionJson } from '../transcript/print.js';
 import type { FinishedSession } from '../transcript/transcript.js';
 import { relayRefusal } from './relay-settings.js';
-import { removeRunFiles, writeFileAtomic } from './run-control.js';
-import { isLoopbackAddress } from '../loopback.js';
+import { removeRunFiles, writeRunFiles } from './run-control.js';
 import { SMTPServer, type Admission } from '../server/server.js';
-import { VERSION } from '../version.js';
 import { OutputError, StartError, UsageError } from '../errors.js';
 import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js';
 import { reportRefusals } from './refusals.js';
-import { formatHostPort } from './flag-values.js';
-import { announceInbox, describeMode, listenFailure, probeUpstream } from './announce.js';
+import { announce, announceInbox, listenFailure } from './announce.js';
 import { PARSE_OFFLOAD_BYTES, type StoredMessage } from '../inbox/message-store.js';
 import type { Inbox } from '../inbox/inbox.js';
 import type { Envelope } from '../http/send.js';
@@ -47,20 +43,6 @@ import { isAcceptance } from '../channel/reply.js';
 export interface CliIO {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
-}
-
-/** Writes a run file, or says which flag's file could not be written, as whom, and why. */
-async function writeRunFile(path: string, flag: string, text: string): Promise<void> {
-  try {
-    await writeFileAtomic(path, text);
-  } catch (err) {
-    const user = process.getuid?.() === 0 ? '' : ` as uid ${process.getuid?.()}`;
-    const why =
-      (err as NodeJS.ErrnoException).code === 'ENOENT'
-        ? `the folder ${dirname(path)} does not exist`
-        : describeIoError(err);
-    throw new StartError(`cannot write ${flag} ${path}${user}: ${why}`);
-  }
 }
 
 /** A started sink: its server, outputs and address. */
@@ -134,23 +116,24 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   // upstream, a generated certificate and Maildir file names all use it.
   const hostname = os.hostname();
   const outputs = await openOutputs(config, io.stdout, process.env, hostname, role?.open);
-  // A start that fails leaves nothing behind: the inbox and outputs closed, the Maildir folders it created removed.
-  let opened: Inbox | null = null;
-  const abandon = async () => {
-    await opened?.close();
+  // A start that fails leaves nothing behind: what it opened is closed again, newest first (the Maildir folders
+  // it created removed), and the error is a worded one.
+  const opened: (() => Promise<unknown>)[] = [];
+  const fail = async (err: unknown): Promise<never> => {
+    for (const close of opened.reverse()) await close().catch(() => {});
+    const worded = err instanceof UsageError || err instanceof StartError || err instanceof OutputError;
+    throw worded ? err : new StartError((err as Error).message);
+  };
+  opened.push(async () => {
     await outputs.close();
     await outputs.maildir?.removeCreated();
-  };
+  });
   // TLS certificate and --auth-file, read (or generated) before binding. A
   // file a flag names that cannot be read is a UsageError (exit 2).
-  const orClose = async (err: Error): Promise<never> => {
-    await abandon();
-    throw err instanceof UsageError ? err : new StartError(err.message);
-  };
-  const credentials = await credentialOptions(config, io.stderr, hostname).catch(orClose);
-  const authFile = config.httpAccess.authFile;
+  const credentials = await credentialOptions(config, io.stderr, hostname).catch(fail);
+  const authFile = config.inbox?.authFile ?? null;
   // Read with the other files flags name, before anything listens (a bad one is exit 2).
-  const users = authFile === null ? null : await readUsersFile(authFile, '--http-auth-file').catch(orClose);
+  const users = authFile === null ? null : await readUsersFile(authFile, '--http-auth-file').catch(fail);
   const expecting = config.expectCount !== null || config.expectations.length > 0;
   const expectations =
     expecting && role === undefined ? new ExpectationTracker(config.expectCount, config.expectations) : null;
@@ -162,18 +145,18 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   // With --http, the inbox: opened before the server listens (with --store, the database; with --save-dir, what
   // the Maildir holds read back), so that every message answered 250 is in it before its 250.
   // A worker's inbox is the primary's (with --store, the database each opens for itself); it serves no HTTP.
-  const remote = config.http && role && !config.store ? role.inbox : null;
+  const settings = config.inbox;
+  const remote = settings && role && !settings.kept.database ? role.inbox : null;
   const inbox =
-    config.http && !remote
+    settings && !remote
       ? await openInbox({
-          ...config.inboxLimits,
+          ...settings.kept,
           mailboxLimits: router?.bounded() ?? new Map(),
           maildir: outputs.maildir?.dir ?? null,
-          database: config.store,
           log: io.stderr,
-        }).catch(orClose)
+        }).catch(fail)
       : null;
-  opened = inbox;
+  if (inbox) opened.push(() => inbox.close());
   const rules = config.rules;
   const seed = rules.seed ?? randomInt(0, 2 ** 32);
   if (usesRandom(rules) && rules.seed === null)
@@ -190,8 +173,8 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     parseAlways: expecting,
     lintAlways: expecting,
     offload: true,
-    ...(config.http ? { briefFrom: PARSE_OFFLOAD_BYTES } : {}),
-    ...((expecting && observe) || config.http
+    ...(settings ? { briefFrom: PARSE_OFFLOAD_BYTES } : {}),
+    ...((expecting && observe) || settings
       ? {
           onWritten: (message, context) => {
             // The inbox keeps the printers' parse when there is one, a large message's in brief (briefFrom);
@@ -204,7 +187,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   });
   // PureProxy, --relay, --deliver: a RelayHandler delivers, then prints with `printer`
   // (src/handlers/relay.ts); --strict refuses before either runs.
-  const { upstream, ...relay } = await relayServerOptions(config.relay, io.stderr, printer, hostname).catch(orClose);
+  const { upstream, ...relay } = await relayServerOptions(config.relay, io.stderr, printer, hostname).catch(fail);
   // --store: the message's row is committed before its outputs are written.
   const reserving = inbox?.reserve && inbox.withdraw ? (inbox as Required<Pick<Inbox, 'reserve' | 'withdraw'>>) : null;
   const stored = reserving ? new DatabaseHandler(relay.handler, reserving) : relay.handler;
@@ -224,19 +207,18 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     connectionRate: rules.connectionRate,
     ...(role ? { admission: role.admission, exclusive: false } : {}),
     // The inbox shows the dialogue that carried each message.
-    ...(config.http ? { dialogue: true } : {}),
+    ...(settings ? { dialogue: true } : {}),
     ...(rules.transcript
       ? { transcript: (session: FinishedSession) => writeSession(outputs, session, io.stderr, recordWrites) }
       : {}),
   });
   reportRefusals(server, outputs, io.stderr, config.jsonRefusals, recordWrites);
-  let address: net.AddressInfo;
-  try {
-    address = await server.listen();
-  } catch (err) {
-    await abandon();
-    throw new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${listenFailure(err)}`);
-  }
+  const address = await server
+    .listen()
+    .catch((err: unknown) =>
+      fail(new StartError(`cannot listen on ${config.local.host}:${config.local.port}: ${listenFailure(err)}`)),
+    );
+  opened.push(() => server.close(0));
   const smtp = server;
   // POST /api/v1/send: the message goes where an SMTP one goes (the handler, the outputs, the inbox).
   const submit = intake
@@ -250,7 +232,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       }
     : null;
   let served: Started['inbox'] = null;
-  if (inbox && config.http && role === undefined) {
+  if (inbox && role === undefined) {
     const [{ serveInbox }, { releaseUpstream }] = await Promise.all([
       import('./serve-inbox.js'),
       import('../http/send.js'),
@@ -275,23 +257,12 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
               ),
           }
         : {}),
-    }).catch(async (err: Error) => {
-      await smtp.close(0);
-      await abandon();
-      throw err;
-    });
+    }).catch(fail);
+    opened.push(() => http.close());
     served = { server: http, url: http.url };
   }
-  const stopInbox = async () => {
-    await served?.server.close();
-  };
   const refusal = relayRefusal(config.relay, config.local.host, address.address);
-  if (refusal !== null) {
-    await server.close(0);
-    await stopInbox();
-    await abandon();
-    throw new StartError(refusal);
-  }
+  if (refusal !== null) await fail(new StartError(refusal));
   const runAs = dropTarget(config, address.port);
   try {
     // A Maildir the sink created as root is given to the user it becomes, so that user can deliver to it.
@@ -312,52 +283,11 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     });
     if (role === undefined) await writeRunFiles(config, address, served?.url);
   } catch (err) {
-    await server.close(0);
-    await stopInbox();
-    await abandon();
-    if (role === undefined) await removeRunFiles(config);
-    throw err instanceof StartError || err instanceof OutputError ? err : new StartError((err as Error).message);
+    if (role === undefined) opened.push(() => removeRunFiles(config));
+    await fail(err);
   }
   // Before the listening line, which says the sink is ready (the HTTP API already is).
   if (served) announceInbox(served.url, io.stderr);
   if (role === undefined) announce(config, address, io.stderr);
   return { server, outputs, address, expectations, recordWrites, printer, backend: inbox, inbox: served, submit };
-}
-
-/**
- * The run files come last, written by the user the sink runs as (who must
- * remove them at exit): a ready file always means a running sink.
- */
-export async function writeRunFiles(config: Config, address: net.AddressInfo, httpUrl?: string): Promise<void> {
-  if (config.pidFile) await writeRunFile(config.pidFile, '--pid-file', `${process.pid}\n`);
-  // host:port of SMTP, then (with --http) the inbox's URL on a line of its own.
-  if (config.readyFile)
-    await writeRunFile(
-      config.readyFile,
-      '--ready-file',
-      `${formatHostPort(address.address, address.port)}\n${httpUrl ? `${httpUrl}\n` : ''}`,
-    );
-}
-
-/** The listening line, and the warnings that go with it. `workers`: how many share the port (`--workers`). */
-export function announce(config: Config, address: net.AddressInfo, stderr: NodeJS.WritableStream, workers = 1): void {
-  if (!isLoopbackAddress(address.address)) {
-    stderr.write(
-      `smtpd-ts: warning: listening on ${config.local.host}: anyone who can reach this address can send to it\n`,
-    );
-  }
-  stderr.write(
-    `smtpd-ts ${VERSION}: ${config.className} listening on ${formatHostPort(address.address, address.port)} (${describeMode(config, workers > 1 ? [`${workers} workers`] : [])})\n`,
-  );
-  const upstream = config.relay.upstream;
-  if (upstream) {
-    // Not awaited: the sink is up either way; the warning is for the person reading stderr.
-    void probeUpstream(upstream).then((problem) => {
-      if (problem === null) return;
-      stderr.write(
-        `smtpd-ts: warning: the upstream ${formatHostPort(upstream.host, upstream.port)} does not answer (${problem}): ` +
-          'messages will get 451 until it does\n',
-      );
-    });
-  }
 }

@@ -20,6 +20,9 @@ export const MAX_MESSAGES_DEFAULT = 500;
 /** The most bytes of messages the inbox holds by default (`--max-inbox-size`). */
 export const MAX_INBOX_BYTES_DEFAULT = 128 * 1024 * 1024;
 
+/** The inbox's bounds where none is given: every backend's, the one place they are decided. */
+export const INBOX_DEFAULTS = { maxMessages: MAX_MESSAGES_DEFAULT, maxBytes: MAX_INBOX_BYTES_DEFAULT, maxAgeMs: 0 };
+
 /** The inbox's bounds: past any of them, the oldest messages go first. */
 export interface StoreLimits {
   /** Messages at most; 0 for no limit. */
@@ -186,9 +189,9 @@ export class MessageStore extends EventEmitter {
 
   constructor(limits: StoreLimits = {}) {
     super();
-    this.maxMessages = limits.maxMessages ?? MAX_MESSAGES_DEFAULT;
-    this.maxBytes = limits.maxBytes ?? MAX_INBOX_BYTES_DEFAULT;
-    this.maxAgeMs = limits.maxAgeMs ?? 0;
+    this.maxMessages = limits.maxMessages ?? INBOX_DEFAULTS.maxMessages;
+    this.maxBytes = limits.maxBytes ?? INBOX_DEFAULTS.maxBytes;
+    this.maxAgeMs = limits.maxAgeMs ?? INBOX_DEFAULTS.maxAgeMs;
     this.mailboxLimits = limits.mailbox ?? (() => ({}));
   }
 

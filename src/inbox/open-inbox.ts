@@ -8,13 +8,16 @@ import { StartError } from '../errors.js';
 import type { MailboxLimits } from '../mailboxes.js';
 import type { Inbox } from './inbox.js';
 import { MemoryInbox } from './memory-inbox.js';
-import type { StoreLimits } from './message-store.js';
+import { INBOX_DEFAULTS, type StoreLimits } from './message-store.js';
 
 export interface InboxSettings {
-  /** The bounds: count (`--max-messages`), bytes (`--max-inbox-size`), age (`--max-age`); 0 for none. */
-  readonly maxMessages: number;
-  readonly maxBytes: number;
-  readonly maxAgeMs: number;
+  /**
+   * The bounds: count (`--max-messages`), bytes (`--max-inbox-size`), age
+   * (`--max-age`); 0 for none; INBOX_DEFAULTS where absent.
+   */
+  readonly maxMessages?: number;
+  readonly maxBytes?: number;
+  readonly maxAgeMs?: number;
   /** Each mailbox's own bounds (`--mailbox NAME=...;max-messages=N;max-age=D`); none by default. */
   readonly mailboxLimits?: ReadonlyMap<string, MailboxLimits>;
   /** `--save-dir`: the Maildir the messages are read back from and kept in step with. */
@@ -26,13 +29,18 @@ export interface InboxSettings {
 }
 
 /** Opens the inbox the settings name; a database that cannot be used is a StartError. */
-export async function openInbox(settings: InboxSettings): Promise<Inbox> {
-  const mailboxLimits = settings.mailboxLimits ?? new Map<string, MailboxLimits>();
-  const { database, log } = settings;
+export async function openInbox(given: InboxSettings): Promise<Inbox> {
+  const settings = {
+    maxMessages: given.maxMessages ?? INBOX_DEFAULTS.maxMessages,
+    maxBytes: given.maxBytes ?? INBOX_DEFAULTS.maxBytes,
+    maxAgeMs: given.maxAgeMs ?? INBOX_DEFAULTS.maxAgeMs,
+  };
+  const mailboxLimits = given.mailboxLimits ?? new Map<string, MailboxLimits>();
+  const { database, log } = given;
   if (database) {
     const { PostgresInbox, redactUrl } = await import('./postgres-inbox.js');
     try {
-      return await PostgresInbox.open({ ...settings, url: database, mailboxLimits });
+      return await PostgresInbox.open({ ...settings, log, url: database, mailboxLimits });
     } catch (err) {
       const message = (err as Error).message;
       if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND')
@@ -47,11 +55,11 @@ export async function openInbox(settings: InboxSettings): Promise<Inbox> {
     mailbox: (name) => mailboxLimits.get(name) ?? {},
   };
   let inbox: MemoryInbox;
-  if (settings.maildir) {
+  if (given.maildir) {
     const { MaildirInbox } = await import('./maildir-inbox.js');
-    const maildir = await MaildirInbox.open(settings.maildir, limits, log);
+    const maildir = await MaildirInbox.open(given.maildir, limits, log);
     if (maildir.read > 0)
-      log.write(`smtpd-ts: inbox: ${maildir.read} message(s) read from the Maildir ${settings.maildir}\n`);
+      log.write(`smtpd-ts: inbox: ${maildir.read} message(s) read from the Maildir ${given.maildir}\n`);
     inbox = maildir;
   } else inbox = new MemoryInbox(limits);
   // A mailbox's age bound is kept as the inbox's is: pruned every few seconds too.

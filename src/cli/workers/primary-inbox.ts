@@ -47,13 +47,12 @@ export class PrimaryInbox {
     pick: () => Worker | null,
     tell: (worker: Worker, m: PrimarySays) => void,
   ): Promise<PrimaryInbox> {
-    const users =
-      config.httpAccess.authFile === null ? null : await readUsersFile(config.httpAccess.authFile, '--http-auth-file');
+    const settings = config.inbox!;
+    const users = settings.authFile === null ? null : await readUsersFile(settings.authFile, '--http-auth-file');
     const inbox = await openInbox({
-      ...config.inboxLimits,
+      ...settings.kept,
       mailboxLimits: new MailboxRouter(config.mailboxes.rules).bounded(),
       maildir: outputs.maildir?.dir ?? null,
-      database: config.store,
       log,
     });
     const primary = new PrimaryInbox(inbox);

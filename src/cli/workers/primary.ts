@@ -22,9 +22,9 @@ import { DEFAULT_MAX_CONNECTIONS, SHUTDOWN_GRACE_MS } from '../../server/server.
 import { ConnectionLimits } from '../../server/connection-limits.js';
 import type { Config } from '../config.js';
 import { dropPrivileges } from '../privileges.js';
-import { removeRunFiles } from '../run-control.js';
-import { announce, writeRunFiles, type CliIO } from '../start.js';
-import { announceInbox } from '../announce.js';
+import { removeRunFiles, writeRunFiles } from '../run-control.js';
+import type { CliIO } from '../start.js';
+import { announce, announceInbox } from '../announce.js';
 import { StartError, UsageError } from '../../errors.js';
 import { WORKER_ENV, type PrimarySays, type WorkerSays, type WorkerStart } from './protocol.js';
 
@@ -168,7 +168,7 @@ export async function startPrimary(config: Config, argv: readonly string[], io: 
     return live.length === 0 ? null : live[turn++ % live.length]!;
   };
   // Open before any worker is forked: a worker's first message may come as soon as it listens.
-  const inbox = config.http
+  const inbox = config.inbox
     ? await import('./primary-inbox.js')
         .then(({ PrimaryInbox }) => PrimaryInbox.open(config, outputs, io.stderr, os.hostname(), pick, tell))
         .catch(async (err: unknown) => {

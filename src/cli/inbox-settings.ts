@@ -1,0 +1,100 @@
+/**
+ * `--http` and the flags of the inbox it serves, as data: one setting
+ * each, under one name (`config.inbox`), null without `--http`. Pure, like
+ * the rest of config.ts; bad values throw UsageError (exit 2). The bounds
+ * hold only what was given: their defaults are the inbox's (INBOX_DEFAULTS,
+ * applied where the inbox is opened).
+ */
+import { parseDuration } from '../duration.js';
+import { UsageError } from '../errors.js';
+import type { InboxSettings } from '../inbox/open-inbox.js';
+import { optionalPath, parseHostPort, parseSize, wholeNumber, type HostPort } from './flag-values.js';
+
+/** Where `--http` listens when given without a value: Mailpit's port, on loopback. */
+export const DEFAULT_HTTP = '127.0.0.1:8025';
+
+export interface InboxCliSettings {
+  /** `--http`: where the HTTP API listens. */
+  readonly listen: HostPort;
+  /** `--http-allow-host`, lower case. */
+  readonly allowHosts: readonly string[];
+  /** `--http-cors`: an origin or `*`; null: none. */
+  readonly corsOrigin: string | null;
+  /** `--http-auth-file` (read at start); null: no auth. */
+  readonly authFile: string | null;
+  /** `--max-messages`, `--max-inbox-size`, `--max-age`, as given; `--store` (a PostgreSQL URL, or null). */
+  readonly kept: Pick<InboxSettings, 'maxMessages' | 'maxBytes' | 'maxAgeMs' | 'database'>;
+}
+
+/** The inbox flags as commander gives them. */
+export interface InboxCliOptions {
+  http?: string | boolean;
+  httpAllowHost?: string[];
+  httpCors?: string;
+  httpAuthFile?: string;
+  maxMessages?: string;
+  maxInboxSize?: string;
+  maxAge?: string;
+  store?: string;
+}
+
+/** `--http`, `--http PORT` or `--http HOST:PORT`. */
+function httpAddress(value: string | boolean): HostPort {
+  if (value === true) return parseHostPort(DEFAULT_HTTP, 'HTTP');
+  const spec = String(value);
+  return parseHostPort(/^[0-9]+$/.test(spec) ? `127.0.0.1:${spec}` : spec, 'HTTP');
+}
+
+/** `90s`, `30m`, `12h`, `7d`, or seconds, as milliseconds (above 0). */
+function duration(value: string, flag: string): number {
+  const ms = parseDuration(value);
+  if (!(ms > 0)) throw new UsageError(`${flag} takes a duration such as 90s, 30m, 12h or 7d, not '${value}'`);
+  return ms;
+}
+
+/** `--store`: a PostgreSQL URL. */
+function storeUrl(value: string): string {
+  if (!/^postgres(?:ql)?:\/\/\S+$/.test(value))
+    throw new UsageError(`--store takes a postgres://user@host:port/database URL, not '${value}'`);
+  return value;
+}
+
+/** The inbox's settings; null without `--http`, where any of its flags is a usage error. */
+export function toInboxSettings(options: InboxCliOptions): InboxCliSettings | null {
+  if (options.http === undefined) {
+    if (options.store !== undefined) {
+      storeUrl(options.store);
+      throw new UsageError('--store needs --http (it holds the inbox)');
+    }
+    const given = [
+      options.httpAllowHost,
+      options.httpCors,
+      options.httpAuthFile,
+      options.maxMessages,
+      options.maxInboxSize,
+      options.maxAge,
+    ].some((o) => o !== undefined);
+    if (given)
+      throw new UsageError(
+        '--http-allow-host, --http-cors, --http-auth-file, --max-messages, --max-inbox-size and --max-age need --http',
+      );
+    return null;
+  }
+  const cors = options.httpCors ?? null;
+  if (cors !== null && cors !== '*' && !/^https?:\/\/[^/\s]+$/.test(cors))
+    throw new UsageError(`--http-cors takes an origin (http://host:port) or *, not '${cors}'`);
+  return {
+    listen: httpAddress(options.http),
+    allowHosts: (options.httpAllowHost ?? []).map((h) => h.toLowerCase()),
+    corsOrigin: cors,
+    authFile: optionalPath(options.httpAuthFile, '--http-auth-file'),
+    kept: {
+      ...(options.maxMessages !== undefined
+        ? { maxMessages: wholeNumber(options.maxMessages, '--max-messages', 0) }
+        : {}),
+      ...(options.maxInboxSize !== undefined ? { maxBytes: parseSize(options.maxInboxSize, '--max-inbox-size') } : {}),
+      ...(options.maxAge !== undefined ? { maxAgeMs: duration(options.maxAge, '--max-age') } : {}),
+      database: options.store === undefined ? null : storeUrl(options.store),
+    },
+  };
+}

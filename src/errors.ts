@@ -8,7 +8,7 @@
  * handlers (a reply to send instead of 250) and misuse of the API.
  */
 import { R, type Reply } from './channel/reply.js';
-import type { Finding } from './lint/findings.js';
+import type { Finding } from './finding.js';
 
 /** The base: `name` is the class's, `code` a stable `ERR_SMTPD_*`. */
 export class SmtpdError extends Error {

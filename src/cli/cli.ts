@@ -7,7 +7,7 @@
  */
 import { CommanderError } from 'commander';
 import { constants as osConstants } from 'node:os';
-import { toConfig, type CliOptions, type Config } from './config.js';
+import { refuseUnknownCommand, toConfig, type CliOptions, type Config } from './config.js';
 import { judgeRun } from '../expect/outcome.js';
 import { loadRulesFile } from './rule-settings.js';
 import { loadMailboxFile } from './mailbox-settings.js';
@@ -33,6 +33,8 @@ function parseArgv(argv: readonly string[], io: CliIO): Config | number {
     // Commander keeps the last of the two; a contradiction is better said.
     if (argv.includes('--color') && argv.includes('--no-color'))
       throw new UsageError('--color and --no-color contradict each other');
+    // A mistyped command is said as one before its own options (`sendmial -t`) are taken for the sink's.
+    if (argv[0] !== undefined && !argv[0].startsWith('-')) refuseUnknownCommand(argv[0]);
     cmd.parse([...argv], { from: 'user' });
     const config = toConfig(cmd.opts<CliOptions>(), cmd.args);
     // Read here, not in the pure toConfig, so that a bad line is still a usage error (exit 2).

@@ -81,6 +81,8 @@ export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOpti
   expect?: string[];
   expectCount?: string;
   workers?: string;
+  /** Mailpit's name for the address to listen on. */
+  smtp?: string;
   mailbox?: string[];
   mailboxFile?: string;
 }
@@ -135,6 +137,22 @@ function unknownClass(name: string): string {
   return `unknown class '${name}'${didYouMean(name, SERVER_CLASSES)} (available: ${SERVER_CLASSES.join(', ')})`;
 }
 
+/**
+ * `smtpd-ts wiat` is a mistyped command, not an address without a port: a
+ * usage error that names the command meant.
+ */
+export function refuseUnknownCommand(word: string): void {
+  if (!/^[a-z][a-z-]*$/i.test(word) || word === 'localhost') return;
+  throw new UsageError(
+    `unknown command '${word}'${didYouMean(word, COMMANDS)} (commands: ${COMMANDS.join(', ')}; an address is host:port)`,
+  );
+}
+
+/** `host:port`, or a bare port on 127.0.0.1 (as `--http 8025` takes one). */
+function address(spec: string, what: string): HostPort {
+  return parseHostPort(/^[0-9]+$/.test(spec) ? `127.0.0.1:${spec}` : spec, what);
+}
+
 /** The commands besides the sink itself (dispatched in cli.ts before the flags are parsed). */
 export const COMMANDS = ['wait', 'sendmail'] as const;
 
@@ -145,14 +163,11 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     throw new UsageError('--user and -n/--nosetuid contradict each other');
   const timeout = options.timeout === undefined ? null : seconds(options.timeout, '--timeout', 0) / 1000;
   if (timeout === 0) throw new UsageError('--timeout needs a number of seconds above 0');
-  // `smtpd-ts wiat` is a mistyped command, not an address without a port.
-  if (args[0] !== undefined && /^[a-z][a-z-]*$/i.test(args[0]) && args[0] !== 'localhost') {
-    throw new UsageError(
-      `unknown command '${args[0]}'${didYouMean(args[0], COMMANDS)} (commands: ${COMMANDS.join(', ')}; an address is host:port)`,
-    );
-  }
-  const local = parseHostPort(args[0] ?? DEFAULT_LOCAL, 'local');
-  const remote = parseHostPort(args[1] ?? DEFAULT_REMOTE, 'remote');
+  if (args[0] !== undefined) refuseUnknownCommand(args[0]);
+  if (options.smtp !== undefined && args[0] !== undefined)
+    throw new UsageError(`--smtp and the address '${args[0]}' both say where to listen: give one`);
+  const local = address(options.smtp ?? args[0] ?? DEFAULT_LOCAL, 'local');
+  const remote = address(args[1] ?? DEFAULT_REMOTE, 'remote');
   const rules = toRuleSettings(options);
   const workers = options.workers === undefined ? 1 : wholeNumber(options.workers, '--workers', 1, 1);
   if (workers > 1 && rules.rules.length > 0) {

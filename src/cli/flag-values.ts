@@ -5,6 +5,7 @@
  * (extensions/, relay/, rules/, wait/) use it, and it uses none of them.
  */
 import net from 'node:net';
+import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 
 export interface HostPort {
@@ -24,16 +25,18 @@ export function wholeNumber(value: string | undefined, flag: string, fallback: n
 /** Seconds (decimals allowed) from a flag, as milliseconds. */
 export function seconds(value: string | undefined, flag: string, fallbackMs: number): number {
   if (value === undefined) return fallbackMs;
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new UsageError(`${flag} needs a number of seconds, not '${value}'`);
-  return Math.round(Number(value) * 1000);
+  // Seconds, or with a unit as every duration flag takes it (`5s`, `2m`, `1h`).
+  const ms = parseDuration(value);
+  if (Number.isNaN(ms)) throw new UsageError(`${flag} needs a number of seconds (or 90s, 5m, 1h), not '${value}'`);
+  return Math.round(ms);
 }
 
 /** Seconds above 0 (decimals allowed) from a flag, as milliseconds, or `fallbackMs` when the flag is absent. */
 export function positiveSeconds(value: string | undefined, flag: string, fallbackMs: number): number {
   if (value === undefined) return fallbackMs;
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || Number(value) === 0)
-    throw new UsageError(`${flag} needs a number of seconds above 0, not '${value}'`);
-  return Math.round(Number(value) * 1000);
+  const ms = parseDuration(value);
+  if (!(ms > 0)) throw new UsageError(`${flag} needs a number of seconds above 0 (or 90s, 5m, 1h), not '${value}'`);
+  return Math.round(ms);
 }
 
 /** A path from a flag, or null when the flag is absent; an empty one is a usage error. */

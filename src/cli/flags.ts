@@ -25,7 +25,10 @@ export function program(): Command {
       'A debugging SMTP sink: accepts every message and prints it, like `python -m smtpd -n -c DebuggingServer`.',
     )
     .usage('[options] [localhost:port [remotehost:port]]')
-    .argument('[localhost:port]', `address to listen on; port 0 picks a free port (default: ${DEFAULT_LOCAL})`)
+    .argument(
+      '[localhost:port]',
+      `address to listen on, or a port on 127.0.0.1; port 0 picks a free port (default: ${DEFAULT_LOCAL})`,
+    )
     .argument('[remotehost:port]', `upstream server for relaying classes (default: ${DEFAULT_REMOTE})`)
     .optionsGroup('Output:')
     .option('-f, --format <name>', `how messages are shown: ${FORMAT_NAMES.join(', ')}`, 'raw')
@@ -55,8 +58,10 @@ export function program(): Command {
     .optionsGroup('Inbox over HTTP:')
     .option(
       '--http [host:port]',
-      `serve the inbox over HTTP in Mailpit's API (default: ${DEFAULT_HTTP} when given alone)`,
+      `serve the inbox over HTTP: a web inbox, and Mailpit's and MailHog's APIs (default: ${DEFAULT_HTTP} when given alone)`,
     )
+    .option('--listen <host:port>', "Mailpit's name for --http HOST:PORT")
+    .option('--smtp <host:port>', "Mailpit's name for the address to listen on (the first argument)")
     .option(
       '--max-messages <n>',
       `messages the inbox keeps, oldest dropped first, 0 for no limit (default: ${MAX_MESSAGES_DEFAULT})`,

@@ -29,6 +29,8 @@ export interface InboxCliSettings {
 /** The inbox flags as commander gives them. */
 export interface InboxCliOptions {
   http?: string | boolean;
+  /** Mailpit's name for `--http HOST:PORT`. */
+  listen?: string;
   httpAllowHost?: string[];
   httpCors?: string;
   httpAuthFile?: string;
@@ -60,7 +62,10 @@ function storeUrl(value: string): string {
 }
 
 /** The inbox's settings; null without `--http`, where any of its flags is a usage error. */
-export function toInboxSettings(options: InboxCliOptions): InboxCliSettings | null {
+export function toInboxSettings(given: InboxCliOptions): InboxCliSettings | null {
+  if (given.listen !== undefined && given.http !== undefined)
+    throw new UsageError("--listen is --http under Mailpit's name: give one");
+  const options = given.listen === undefined ? given : { ...given, http: given.listen };
   if (options.http === undefined) {
     if (options.store !== undefined) {
       storeUrl(options.store);

@@ -89,7 +89,10 @@ describe('smtpd-ts wait', () => {
     [['wait'], /^smtpd-ts wait: wait needs --ready-file PATH, --jsonl FILE, or both\n$/],
     [['wait', '--ready-file', 'r', '--count', '2'], /--count counts the sink's JSON lines: give --jsonl FILE/],
     [['wait', '--jsonl', 'f', '--count', '0'], /--count needs a whole number from 1, not '0'/],
-    [['wait', '--jsonl', 'f', '--timeout', 'soon'], /--timeout needs a number of seconds above 0, not 'soon'/],
+    [
+      ['wait', '--jsonl', 'f', '--timeout', 'soon'],
+      /--timeout needs a number of seconds above 0 \(or 90s, 5m, 1h\), not 'soon'/,
+    ],
     [['wait', '--ready-file', 'r', '127.0.0.1:0'], /too many arguments.*\(see smtpd-ts wait --help\)/],
   ] as [string[], RegExp][]) {
     it(`exits 2 with one line for ${args.join(' ')}`, async () => {

@@ -61,6 +61,11 @@ export function program(): Command {
       `serve the inbox over HTTP: a web inbox, and Mailpit's and MailHog's APIs (default: ${DEFAULT_HTTP} when given alone)`,
     )
     .option('--listen <host:port>', "Mailpit's name for --http HOST:PORT")
+    .option(
+      '--tags-disable <sources>',
+      'tag no message from these at arrival: x-tags, plus-addresses (comma separated)',
+    )
+    .option('--tags-username', "tag each message with its AUTH user name, as Mailpit's --tags-username")
     .option('--smtp <host:port>', "Mailpit's name for the address to listen on (the first argument)")
     .option(
       '--max-messages <n>',

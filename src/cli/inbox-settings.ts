@@ -8,6 +8,7 @@
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import type { InboxSettings } from '../inbox/open-inbox.js';
+import type { TagSources } from '../inbox/tags.js';
 import { optionalPath, parseHostPort, parseSize, wholeNumber, type HostPort } from './flag-values.js';
 
 /** Where `--http` listens when given without a value: Mailpit's port, on loopback. */
@@ -22,6 +23,8 @@ export interface InboxCliSettings {
   readonly corsOrigin: string | null;
   /** `--http-auth-file` (read at start); null: no auth. */
   readonly authFile: string | null;
+  /** Where a message's tags come from at arrival (`--tags-disable`, `--tags-username`). */
+  readonly tags: TagSources;
   /** `--max-messages`, `--max-inbox-size`, `--max-age`, as given; `--store` (a PostgreSQL URL, or null). */
   readonly kept: Pick<InboxSettings, 'maxMessages' | 'maxBytes' | 'maxAgeMs' | 'database'>;
 }
@@ -38,6 +41,23 @@ export interface InboxCliOptions {
   maxInboxSize?: string;
   maxAge?: string;
   store?: string;
+  tagsDisable?: string;
+  tagsUsername?: boolean;
+}
+
+/** What `--tags-disable` takes, as Mailpit names them. */
+const TAG_SOURCES = ['x-tags', 'plus-addresses'] as const;
+
+/** `--tags-disable x-tags,plus-addresses` and `--tags-username`. */
+function tagSources(disable: string | undefined, username: boolean): TagSources {
+  const off = (disable ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+  for (const name of off)
+    if (!(TAG_SOURCES as readonly string[]).includes(name))
+      throw new UsageError(`--tags-disable takes ${TAG_SOURCES.join(', ')} (comma separated), not '${name}'`);
+  return { xTags: !off.includes('x-tags'), plusAddresses: !off.includes('plus-addresses'), username };
 }
 
 /** `--http`, `--http PORT` or `--http HOST:PORT`. */
@@ -78,10 +98,12 @@ export function toInboxSettings(given: InboxCliOptions): InboxCliSettings | null
       options.maxMessages,
       options.maxInboxSize,
       options.maxAge,
+      options.tagsDisable,
+      options.tagsUsername,
     ].some((o) => o !== undefined);
     if (given)
       throw new UsageError(
-        '--http-allow-host, --http-cors, --http-auth-file, --max-messages, --max-inbox-size and --max-age need --http',
+        '--http-allow-host, --http-cors, --http-auth-file, --max-messages, --max-inbox-size, --max-age and --tags-* need --http',
       );
     return null;
   }
@@ -93,6 +115,7 @@ export function toInboxSettings(given: InboxCliOptions): InboxCliSettings | null
     allowHosts: (options.httpAllowHost ?? []).map((h) => h.toLowerCase()),
     corsOrigin: cors,
     authFile: optionalPath(options.httpAuthFile, '--http-auth-file'),
+    tags: tagSources(options.tagsDisable, options.tagsUsername ?? false),
     kept: {
       ...(options.maxMessages !== undefined
         ? { maxMessages: wholeNumber(options.maxMessages, '--max-messages', 0) }

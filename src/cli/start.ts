@@ -193,7 +193,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   const stored = reserving ? new DatabaseHandler(relay.handler, reserving) : relay.handler;
   const checked = config.strict ? new StrictHandler(stored, (m) => printer.lint(m)) : stored;
   // Every message answered 250 is in the inbox before its 250; nothing answered otherwise is.
-  const intake = inbox || remote ? new InboxHandler(checked, (inbox ?? remote)!) : null;
+  const intake = inbox || remote ? new InboxHandler(checked, (inbox ?? remote)!, settings?.tags) : null;
   const handler = router ? new MailboxHandler(intake ?? checked, router) : (intake ?? checked);
   const server = new SMTPServer(config.local, config.remote, {
     hostname,

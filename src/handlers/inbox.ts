@@ -16,6 +16,7 @@ import type { PrintContext } from '../printers/printer.js';
 import type { Handler } from '../server/server.js';
 import type { ParsedMessage } from '../mime/parse-message.js';
 import type { Arrival, ParseResult } from '../inbox/message-store.js';
+import { arrivalTags, type TagSources } from '../inbox/tags.js';
 
 /** A parse the printers made (`parsed`, or why it failed), as the store keeps it; null when they made none. */
 function parseResultOf(made: { readonly parsed?: ParsedMessage; readonly parseError?: string }): ParseResult | null {
@@ -41,6 +42,8 @@ export class InboxHandler implements Handler {
   constructor(
     private readonly inner: Handler,
     private readonly inbox: InboxIntake,
+    /** Where a message's tags come from at arrival (`--tags-disable`, `--tags-username`). */
+    private readonly tagSources: TagSources = {},
   ) {}
 
   async handleMessage(message: Message): Promise<Verdict> {
@@ -50,7 +53,9 @@ export class InboxHandler implements Handler {
       if (isAcceptance(replyOf(verdict))) {
         const noted = this.notes.get(message.id);
         // Rejects when the inbox cannot keep it (a database gone since): the server answers 451.
-        const { id } = await this.inbox.add(noted?.message ?? message, noted?.arrival ?? {});
+        const kept = noted?.message ?? message;
+        const arrival = { ...noted?.arrival, tags: arrivalTags(kept, this.tagSources) };
+        const { id } = await this.inbox.add(kept, arrival);
         this.recent.set(message.id, id);
         if (this.recent.size > ADDED_KEPT) this.recent.delete(this.recent.keys().next().value!);
       }

@@ -99,7 +99,8 @@ export function summary(entry: StoredMessage): MailpitSummary {
     Subject: p?.subject ?? '',
     Created: rfc3339(entry.message.receivedAt),
     Username: entry.message.authUser ?? '',
-    Tags: entry.mailbox === null ? [] : [entry.mailbox],
+    // Its mailbox shows first among its tags.
+    Tags: [...(entry.mailbox === null ? [] : [entry.mailbox]), ...entry.tags.filter((t) => t !== entry.mailbox)],
     Size: entry.message.data.length,
     Attachments: p?.attachments.filter((a) => a.disposition !== 'inline').length ?? 0,
     Snippet: snippet(p?.text ?? null),
@@ -128,6 +129,14 @@ export function appInformation(stats: InboxStats, startedAt: number): Record<str
   };
 }
 
+/** Every tag of the inbox, mailboxes among them, sorted: what `GET /api/v1/tags` and a list's `tags` say. */
+export function allTags(stats: InboxStats): string[] {
+  const names = new Set([...stats.mailboxes.map((m) => m.name), ...stats.tags]);
+  return [...names].sort((a, b) =>
+    a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0,
+  );
+}
+
 /**
  * GET /api/v1/messages and /api/v1/search: one page (whose entries have
  * their parse, or their brief), the inbox's counts and the matches'.
@@ -140,7 +149,7 @@ export function messagesSummary(page: InboxPage, stats: InboxStats, start: numbe
     messages_count: page.matched.total,
     messages_unread: page.matched.unread,
     start,
-    tags: stats.mailboxes.map((m) => m.name),
+    tags: allTags(stats),
     messages: page.messages.map(summary),
   };
 }

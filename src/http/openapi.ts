@@ -193,13 +193,45 @@ export const OPENAPI = {
     ),
     '/api/v1/tags': {
       get: {
-        summary: 'The mailboxes holding mail, as Mailpit tags',
+        summary: 'Every tag, the mailboxes among them (Mailpit)',
         responses: {
           200: {
             description: 'names',
             content: { 'application/json': { schema: { type: 'array', items: { type: 'string' } } } },
           },
         },
+      },
+      put: {
+        summary: 'Give these messages exactly these tags; none: no tags (Mailpit)',
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  IDs: { type: 'array', items: { type: 'string' } },
+                  Tags: { type: 'array', items: { type: 'string' } },
+                },
+              },
+            },
+          },
+        },
+        responses: { 200: ok, 400: bad },
+      },
+    },
+    '/api/v1/tags/{Tag}': {
+      put: {
+        summary: 'Rename a tag on every message that has it (Mailpit)',
+        parameters: [{ name: 'Tag', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: {
+          content: { 'application/json': { schema: { type: 'object', properties: { Name: { type: 'string' } } } } },
+        },
+        responses: { 200: ok, 400: bad },
+      },
+      delete: {
+        summary: 'Take a tag off every message that has it; no message is deleted (Mailpit)',
+        parameters: [{ name: 'Tag', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: ok },
       },
     },
     '/view/{ID}.txt': {

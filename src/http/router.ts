@@ -49,6 +49,8 @@ const PARAMS: Readonly<Record<string, string>> = {
   PartID: '[0-9]+(?:\\.[0-9]+)*',
   N: '[0-9]+',
   Asset: '[A-Za-z0-9._-]+',
+  // A tag as its route's decoded path holds it (spaces, dots, @); cleaned where it is used.
+  Tag: '[^/]{1,200}',
 };
 
 /** The bound of a route that takes a body and names none. */

@@ -25,6 +25,8 @@ export interface InboxStats extends InboxCounts {
   readonly deleted: number;
   /** The mailboxes that hold messages, by name, with their counts. */
   readonly mailboxes: readonly (InboxCounts & { readonly name: string })[];
+  /** Every tag some message has, sorted. */
+  readonly tags: readonly string[];
 }
 
 /** A page of the inbox or of a search: its messages, newest first, and the counts of all that matched. */
@@ -62,6 +64,12 @@ export interface Inbox extends EventEmitter {
   stats(): Promise<InboxStats>;
   /** Marks these messages (null: all) read or unread. */
   setRead(ids: readonly string[] | null, read: boolean): Promise<void>;
+  /** Gives these messages exactly these tags (cleaned; none: no tags). */
+  setTags(ids: readonly string[], tags: readonly string[]): Promise<void>;
+  /** Renames a tag on every message that has it (any case); a name that cleans to nothing is a no-op. */
+  renameTag(from: string, to: string): Promise<void>;
+  /** Takes a tag off every message that has it (any case); no message is deleted. */
+  deleteTag(tag: string): Promise<void>;
   /** Deletes these messages; IDs of no message are passed over. */
   remove(ids: readonly string[]): Promise<void>;
   /** Deletes every message. */

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { SearchTimeoutError } from '../errors.js';
 import type { Message } from '../message.js';
 import type { Inbox, InboxPage, InboxSearch, InboxStats } from './inbox.js';
+import { cleanTag, tagList } from './tags.js';
 import { MessageStore, type Arrival, type ParseResult, type StoredMessage, type StoreLimits } from './message-store.js';
 
 export class MemoryInbox extends EventEmitter implements Inbox {
@@ -52,7 +53,30 @@ export class MemoryInbox extends EventEmitter implements Inbox {
 
   async stats(): Promise<InboxStats> {
     const store = this.store;
-    return { total: store.size, unread: store.unread, deleted: store.deletedCount, mailboxes: store.mailboxes() };
+    const tags = tagList(store.list(0, store.size).flatMap((e) => e.tags));
+    return { total: store.size, unread: store.unread, deleted: store.deletedCount, mailboxes: store.mailboxes(), tags };
+  }
+
+  async setTags(ids: readonly string[], tags: readonly string[]): Promise<void> {
+    const clean = tagList(tags);
+    for (const id of ids) {
+      const e = this.store.get(id);
+      if (e) e.tags = clean;
+    }
+  }
+
+  async renameTag(from: string, to: string): Promise<void> {
+    const old = cleanTag(from).toLowerCase();
+    if (old === '' || cleanTag(to) === '') return;
+    for (const e of this.store.list(0, this.store.size))
+      if (e.tags.some((t) => t.toLowerCase() === old))
+        e.tags = tagList(e.tags.map((t) => (t.toLowerCase() === old ? to : t)));
+  }
+
+  async deleteTag(tag: string): Promise<void> {
+    const old = cleanTag(tag).toLowerCase();
+    for (const e of this.store.list(0, this.store.size))
+      if (e.tags.some((t) => t.toLowerCase() === old)) e.tags = e.tags.filter((t) => t.toLowerCase() !== old);
   }
 
   async setRead(ids: readonly string[] | null, read: boolean): Promise<void> {

@@ -50,6 +50,8 @@ export interface ParseResult {
  */
 export class StoredMessage {
   read = false;
+  /** Its tags (tags.ts): cleaned, each once, sorted; its mailbox is not among them. */
+  tags: readonly string[] = [];
   /** @internal The parse, while cached by the store (MessageStore.load). */
   slot: ParseResult | null = null;
   /** @internal The parse under way: every request that needs it waits for this one, none starts another. */
@@ -117,6 +119,8 @@ export interface Arrival {
   readonly relay?: RelayRecord | null;
   /** Its ID when it has one (the database's); else the message's `inboxId`, its file's, or a new one. */
   readonly id?: string;
+  /** Its tags at arrival (tags.ts's `arrivalTags`). */
+  readonly tags?: readonly string[];
 }
 
 export async function parseStored(message: Message): Promise<ParseResult> {
@@ -245,6 +249,7 @@ export class MessageStore extends EventEmitter {
     const file = arrival.file ?? null;
     const id = arrival.id ?? message.inboxId ?? (file === null ? newId() : idFromName(path.basename(file)));
     const entry = new StoredMessage(id, message, file, arrival.relay ?? null, arrival.brief ?? null);
+    entry.tags = arrival.tags ?? [];
     if (arrival.parse) this.keep(entry, arrival.parse);
     if (this.byId.has(id)) this.remove(id, 'pruned');
     this.entries.push(entry);

@@ -19,6 +19,7 @@ import type { Message } from '../message.js';
 import type { Inbox, InboxPage, InboxSearch, InboxStats } from './inbox.js';
 import { newId, parseStored, StoredMessage, type Arrival, type ParseResult } from './message-store.js';
 import { insertRow, jsonb, toMessage, type Row } from './postgres-row.js';
+import { cleanTag, tagList } from './tags.js';
 import { COUNTS, PostgresTable, TABLE, type Change, type TableOptions } from './postgres-table.js';
 
 export { redactUrl } from './postgres-table.js';
@@ -27,7 +28,7 @@ export { redactUrl } from './postgres-table.js';
 export const CACHE_ENTRIES = 1000;
 export const CACHE_BYTES = 64 * 1024 * 1024;
 
-const COLUMNS = 'id, received_at, mailbox, read, mail_from, rcpt_to, envelope, raw, brief';
+const COLUMNS = 'id, received_at, mailbox, read, mail_from, rcpt_to, envelope, raw, brief, tags';
 const NEWEST = 'ORDER BY received_at DESC, id DESC';
 
 export type PostgresOptions = Omit<TableOptions, 'changed'>;
@@ -80,14 +81,16 @@ export class PostgresInbox extends EventEmitter implements Inbox {
     const id = arrival.id ?? message.inboxId ?? newId();
     const relay = arrival.relay ?? null;
     const brief = arrival.brief ?? null;
-    if (!this.reserved.delete(id)) await this.table.insert(await insertRow(id, message, relay, brief));
-    else if (relay !== null || brief !== null)
-      // What came after the row was reserved: the relay's outcome, a large message's brief.
+    const tags = arrival.tags ?? [];
+    if (!this.reserved.delete(id)) await this.table.insert(await insertRow(id, message, relay, brief, tags));
+    else if (relay !== null || brief !== null || tags.length > 0)
+      // What came after the row was reserved: the relay's outcome, a large message's brief, its tags.
       await this.query(
-        `UPDATE ${TABLE} SET envelope = jsonb_set(envelope, '{relay}', $2::jsonb), brief = $3 WHERE id = $1`,
-        [id, jsonb(relay), brief === null ? null : jsonb(brief)],
+        `UPDATE ${TABLE} SET envelope = jsonb_set(envelope, '{relay}', $2::jsonb), brief = $3, tags = $4 WHERE id = $1`,
+        [id, jsonb(relay), brief === null ? null : jsonb(brief), tags],
       );
     const entry = new StoredMessage(id, message, arrival.file ?? null, relay, brief);
+    entry.tags = tags;
     if (arrival.parse) entry.slot = arrival.parse;
     this.remember(entry);
     this.emit('new', entry);
@@ -146,7 +149,54 @@ export class PostgresInbox extends EventEmitter implements Inbox {
       unread: rows.reduce((n, r) => n + r.unread, 0),
       deleted: this.deleted,
       mailboxes: rows.flatMap((r) => (r.mailbox === '' ? [] : [{ name: r.mailbox, total: r.total, unread: r.unread }])),
+      // Read through the index of tagged rows only: an untagged table costs nothing here.
+      tags: tagList(
+        (
+          await this.query<{ tag: string }>(
+            `SELECT DISTINCT unnest(tags) AS tag FROM ${TABLE} WHERE cardinality(tags) > 0`,
+          )
+        ).rows.map((r) => r.tag),
+      ),
     };
+  }
+
+  async setTags(ids: readonly string[], tags: readonly string[]): Promise<void> {
+    const clean = tagList(tags);
+    const { rows } = await this.query<{ id: string }>(`UPDATE ${TABLE} SET tags = $2 WHERE id = ANY($1) RETURNING id`, [
+      ids,
+      clean,
+    ]);
+    for (const { id } of rows) {
+      const e = this.cache.get(id);
+      if (e) e.tags = clean;
+    }
+    await this.table.notify({ op: 'tags', ids: rows.map((r) => r.id) });
+  }
+
+  async renameTag(from: string, to: string): Promise<void> {
+    const old = cleanTag(from);
+    if (old === '' || cleanTag(to) === '') return;
+    await this.retag(old, (tags) => tagList(tags.map((t) => (t.toLowerCase() === old.toLowerCase() ? to : t))));
+  }
+
+  async deleteTag(tag: string): Promise<void> {
+    const old = cleanTag(tag);
+    await this.retag(old, (tags) => tags.filter((t) => t.toLowerCase() !== old.toLowerCase()));
+  }
+
+  /** Changes the tags of every message that has `tag` (any case) as `change` says. */
+  private async retag(tag: string, change: (tags: readonly string[]) => string[]): Promise<void> {
+    const { rows } = await this.query<{ id: string; tags: string[] }>(
+      `SELECT id, tags FROM ${TABLE} WHERE cardinality(tags) > 0 AND EXISTS (SELECT 1 FROM unnest(tags) t WHERE lower(t) = lower($1))`,
+      [tag],
+    );
+    for (const row of rows) {
+      const tags = change(row.tags);
+      await this.query(`UPDATE ${TABLE} SET tags = $2 WHERE id = $1`, [row.id, tags]);
+      const e = this.cache.get(row.id);
+      if (e) e.tags = tags;
+    }
+    await this.table.notify({ op: 'tags', ids: rows.map((r) => r.id) });
   }
 
   async setRead(ids: readonly string[] | null, read: boolean): Promise<void> {
@@ -215,6 +265,7 @@ export class PostgresInbox extends EventEmitter implements Inbox {
   private entry(row: Row): StoredMessage {
     const entry = new StoredMessage(row.id, toMessage(row), null, row.envelope.relay ?? null, row.brief);
     entry.read = row.read;
+    entry.tags = row.tags;
     return this.remember(entry);
   }
 
@@ -265,6 +316,10 @@ export class PostgresInbox extends EventEmitter implements Inbox {
           if (e) e.read = change.read;
           this.emit('update', { id, read: change.read });
         }
+        return;
+      case 'tags':
+        // Read again when next asked.
+        for (const id of change.ids) this.forget(id);
         return;
       case 'delete':
       case 'prune':

@@ -32,6 +32,7 @@ export const INSERTED = [
   'raw',
   'words',
   'brief',
+  'tags',
 ];
 /** Messages up to this size are parsed for their summary (as Mailpit parses at ingest); larger give their headers. */
 const PARSED_MAX = 256 * 1024;
@@ -114,6 +115,7 @@ export interface Row {
   raw: Buffer;
   /** A large message's parse in brief (`briefParse`), for lists; null for others. */
   brief: ParsedMessage | null;
+  tags: string[];
 }
 
 /** A value as jsonb takes it: no `\u0000` in any string (U+FFFD instead). */
@@ -143,6 +145,7 @@ export async function insertRow(
   message: Message,
   relay: RelayRecord | null,
   brief: ParsedMessage | null = null,
+  tags: readonly string[] = [],
 ): Promise<InsertRow> {
   const envelope: Envelope = { ...storedEnvelopeOf(message), relay };
   const s = await summarize(message);
@@ -167,5 +170,6 @@ export async function insertRow(
     // The words PostgreSQL's full-text search finds a message by: subject, addresses, envelope, text.
     column([s.subject, s.from, s.to, s.cc, s.bcc, message.mailFrom, ...message.rcptTos, s.text].join(' '), WORDS_MAX),
     brief === null ? null : jsonb(brief),
+    tags.map((t) => column(t)),
   ];
 }

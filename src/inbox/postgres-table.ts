@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   words tsvector NOT NULL
 );
 ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS brief jsonb;
+ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS tags text[] NOT NULL DEFAULT '{}';
+CREATE INDEX IF NOT EXISTS ${TABLE}_tagged ON ${TABLE} (id) WHERE cardinality(tags) > 0;
 CREATE INDEX IF NOT EXISTS ${TABLE}_newest ON ${TABLE} (received_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS ${TABLE}_mailbox ON ${TABLE} (mailbox, received_at DESC);
 `;
@@ -98,6 +100,8 @@ export type Change =
   | { readonly op: 'new'; readonly ids: readonly string[] }
   | { readonly op: 'read'; readonly ids: readonly string[]; readonly read: boolean }
   | { readonly op: 'delete' | 'prune'; readonly ids: readonly string[] }
+  /** Tags changed on these messages; none named: on any. */
+  | { readonly op: 'tags'; readonly ids: readonly string[] }
   | { readonly op: 'clear' };
 
 export interface TableOptions {

@@ -115,8 +115,8 @@ function test({ key, value, text }: Term): Test {
     case 'message-id':
       return (e) => lower(e.parsed?.messageId).replace(/^<|>$/g, '') === value.replace(/^<|>$/g, '');
     case 'tag':
-      // Mailboxes are Mailpit's tags: `tag:team-a` is one mailbox.
-      return (e) => (e.mailbox ?? '').toLowerCase() === value;
+      // A message's tags, and its mailbox, which shows among them.
+      return (e) => (e.mailbox ?? '').toLowerCase() === value || e.tags.some((t) => t.toLowerCase() === value);
     case 'is':
       if (value === 'read') return (e) => e.read;
       if (value === 'unread') return (e) => !e.read;
@@ -196,8 +196,10 @@ export function searchSql(query: string, first = 1): { where: string; params: un
         return `lower(subject) LIKE ${p(likeContaining(value))}`;
       case 'message-id':
         return `message_id = ${p(value.replace(/^<|>$/g, ''))}`;
-      case 'tag':
-        return `lower(coalesce(mailbox, '')) = ${p(value)}`;
+      case 'tag': {
+        const v = p(value);
+        return `(lower(coalesce(mailbox, '')) = ${v} OR EXISTS (SELECT 1 FROM unnest(tags) t WHERE lower(t) = ${v}))`;
+      }
       case 'is':
         if (value === 'read') return 'read';
         if (value === 'unread') return 'NOT read';

@@ -61,6 +61,46 @@ async function send(cli: RunningCli, subject: string, extra = ''): Promise<void>
 }
 
 describe('--http: the inbox in Mailpit’s API', () => {
+  it('tags messages from X-Tags, plus addresses and the send request, and sets, renames and deletes tags through the published client', async () => {
+    await withInbox(['--tags-username'], async (cli) => {
+      const mailpit = new MailpitClient(inboxUrl(cli));
+      await send(cli, 'Tagged', 'X-Tags: Billing, urgent!\r\n');
+      // With AUTH, the user's mailbox too (it shows first among the tags); --tags-username tags it as well.
+      await nodemailer
+        .createTransport({
+          host: '127.0.0.1',
+          port: cli.port,
+          secure: false,
+          ignoreTLS: true,
+          auth: { user: 'ops', pass: 'x' },
+        })
+        .sendMail({ from: 'app@example.test', to: 'dev+signup@example.test', subject: 'Plus', text: 'hi' });
+      await mailpit.sendMessage({
+        From: { Email: 'api@example.test' },
+        To: [{ Email: 'b@example.test' }],
+        Subject: 'Sent',
+        Tags: ['From API'],
+      });
+      const tagsOf = async (subject: string) =>
+        (await mailpit.searchMessages({ query: `subject:${subject}` })).messages[0]!.Tags;
+      assert.deepEqual(await tagsOf('Tagged'), ['Billing', 'urgent']);
+      assert.deepEqual(await tagsOf('Plus'), ['ops', 'signup']);
+      assert.deepEqual(await tagsOf('Sent'), ['From API']);
+      assert.deepEqual(await mailpit.getTags(), ['Billing', 'From API', 'ops', 'signup', 'urgent']);
+      const plus = (await mailpit.searchMessages({ query: 'tag:signup' })).messages;
+      assert.deepEqual(
+        plus.map((m) => m.Subject),
+        ['Plus'],
+      );
+      await mailpit.setTags({ IDs: [plus[0]!.ID], Tags: ['Reviewed'] });
+      assert.deepEqual(await tagsOf('Plus'), ['ops', 'Reviewed'], 'the mailbox stays: its rules decide it');
+      await mailpit.renameTag('billing', 'Finance');
+      await mailpit.deleteTag('urgent');
+      assert.deepEqual(await tagsOf('Tagged'), ['Finance']);
+      assert.deepEqual(await mailpit.getTags(), ['Finance', 'From API', 'ops', 'Reviewed']);
+    });
+  });
+
   it('serves what the published Mailpit client reads: list, summary, headers, source, search, read status, delete', async () => {
     await withInbox([], async (cli) => {
       const mailpit = new MailpitClient(inboxUrl(cli));

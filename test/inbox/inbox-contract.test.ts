@@ -13,6 +13,7 @@ import { mailhogSearch } from '../../src/http/mailhog-shapes.js';
 import type { Message } from '../../src/message.js';
 import { Maildir } from '../../src/outputs/maildir.js';
 import type { Inbox, InboxSearch } from '../../src/inbox/inbox.js';
+import type { Arrival } from '../../src/inbox/message-store.js';
 import { openInbox, type InboxSettings } from '../../src/inbox/open-inbox.js';
 import { mailpitSearch } from '../../src/inbox/search.js';
 import { makeMessage } from '../helpers/message.js';
@@ -29,7 +30,7 @@ interface Backend {
   setUp(): Promise<void>;
   open(limits?: Partial<InboxSettings>): Promise<Inbox>;
   /** Keeps a message as the CLI keeps it (the Maildir: its file written first, as the output does). */
-  add(inbox: Inbox, message: Message): Promise<string>;
+  add(inbox: Inbox, message: Message, arrival?: Arrival): Promise<string>;
   tearDown(): Promise<void>;
 }
 
@@ -42,7 +43,7 @@ function memory(): Backend {
     persistent: false,
     setUp: async () => {},
     open: (limits) => openInbox({ ...settings, ...limits }),
-    add: async (inbox, message) => (await inbox.add(message)).id,
+    add: async (inbox, message, arrival) => (await inbox.add(message, arrival)).id,
     tearDown: async () => {},
   };
 }
@@ -60,9 +61,9 @@ function maildir(): Backend {
       await new Maildir(dir).open();
     },
     open: (limits) => openInbox({ ...settings, ...limits, maildir: dir }),
-    add: async (inbox, message) => {
+    add: async (inbox, message, arrival) => {
       const file = await new Maildir(dir).save(message);
-      return (await inbox.add(message, { file })).id;
+      return (await inbox.add(message, { ...arrival, file })).id;
     },
     tearDown: () => rm(tmp, { recursive: true, force: true }),
   };
@@ -79,7 +80,7 @@ function postgres(): Backend {
       cluster.clearMessages();
     },
     open: (limits) => openInbox({ ...settings, ...limits, database: cluster!.url }),
-    add: async (inbox, message) => (await inbox.add(message)).id,
+    add: async (inbox, message, arrival) => (await inbox.add(message, arrival)).id,
     tearDown: async () => {
       cluster?.remove();
       cluster = null;
@@ -227,6 +228,28 @@ for (const backend of [memory(), maildir(), postgres()]) {
       inbox.off('new', onNew);
       assert.deepEqual(added, [id]);
       assert.deepEqual(await subjects(inbox), ['note 6']);
+    });
+
+    it('tags messages, renames and deletes a tag in any case, and finds messages by tag', async () => {
+      const first = await backend.add(inbox, numbered(20), { tags: ['Alpha', 'beta'] });
+      const second = await backend.add(inbox, numbered(21), { tags: ['beta'] });
+      assert.deepEqual((await inbox.get(first))?.tags, ['Alpha', 'beta']);
+      assert.deepEqual(await subjects(inbox, 0, 100, search('tag:alpha')), ['note 20']);
+      assert.deepEqual(await subjects(inbox, 0, 100, search('tag:BETA')), ['note 21', 'note 20']);
+      await inbox.setTags([second, 'nosuchmessage0000000000'], ['gamma', 'Gamma', '  x!  ']);
+      assert.deepEqual((await inbox.get(second))?.tags, ['gamma', 'x']);
+      await inbox.renameTag('BETA', 'Delta');
+      await inbox.deleteTag('alpha');
+      assert.deepEqual((await inbox.get(first))?.tags, ['Delta']);
+      assert.deepEqual((await inbox.stats()).tags, ['Delta', 'gamma', 'x']);
+      assert.deepEqual(await subjects(inbox, 0, 100, search('tag:delta')), ['note 20']);
+      if (backend.name === 'on PostgreSQL') {
+        // What another instance reads from the table, not this one's cache.
+        const other = await open();
+        assert.deepEqual((await other.get(first))?.tags, ['Delta']);
+        assert.deepEqual((await other.get(second))?.tags, ['gamma', 'x']);
+      }
+      await inbox.remove([first, second]);
     });
 
     it('keeps within --max-messages, the oldest going first', async () => {

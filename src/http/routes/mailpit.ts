@@ -8,7 +8,8 @@ import type { InboxSearch } from '../../inbox/inbox.js';
 import type { StoredMessage } from '../../inbox/message-store.js';
 import type { ApiCall, ApiRoute } from '../api-context.js';
 import { mimeParts } from '../mime-parts.js';
-import { appInformation, fullMessage, headersObject, messagesSummary } from '../mailpit-shapes.js';
+import { allTags, appInformation, fullMessage, headersObject, messagesSummary } from '../mailpit-shapes.js';
+import { cleanTag } from '../../inbox/tags.js';
 import { OPENAPI } from '../openapi.js';
 import { goFields, intParam, jsonObject } from '../request.js';
 import { dispositionOf, json, SANDBOX_CSP, send, sendBytes, text } from '../responses.js';
@@ -144,15 +145,42 @@ export const MAILPIT_ROUTES: readonly ApiRoute[] = [
         HideDeleteAllButton: false,
       }),
   },
-  // Mailpit's tags are our mailboxes.
+  // Tags, the mailboxes among them (a mailbox is renamed or taken off only by its rules).
   {
     method: 'GET',
     path: '/api/v1/tags',
-    handle: async ({ res, context }) =>
-      json(
-        res,
-        (await context.inbox.stats()).mailboxes.map((m) => m.name),
-      ),
+    handle: async ({ res, context }) => json(res, allTags(await context.inbox.stats())),
+  },
+  {
+    method: 'PUT',
+    path: '/api/v1/tags',
+    body: JSON_BODY,
+    handle: async ({ res, body, context }) => {
+      const { Tags: tags, IDs: ids } = goFields(body, { Tags: 'string[]', IDs: 'string[]' });
+      await context.inbox.setTags(ids, tags);
+      text(res, 'ok');
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/api/v1/tags/{Tag}',
+    decoded: true,
+    body: JSON_BODY,
+    handle: async ({ res, body, params, context }) => {
+      const { Name: name } = goFields(body, { Name: 'string' });
+      if (cleanTag(name) === '') throw new HttpError(400, 'invalid new tag name');
+      await context.inbox.renameTag(params.Tag!, name);
+      text(res, 'ok');
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/tags/{Tag}',
+    decoded: true,
+    handle: async ({ res, params, context }) => {
+      await context.inbox.deleteTag(params.Tag!);
+      text(res, 'ok');
+    },
   },
   { method: 'GET', path: '/api/v1/messages', handle: (call) => page(call) },
   { method: 'PUT', path: '/api/v1/messages', body: JSON_BODY, handle: markRead },

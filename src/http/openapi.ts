@@ -10,6 +10,11 @@ const text = { 'text/plain': { schema: { type: 'string' } } };
 const ok = { description: 'ok', content: text };
 const bad = { description: 'a bad request: one line of text', content: text };
 const notFound = { description: 'no such message: one line of text', content: text };
+const strings = { type: 'array', items: { type: 'string' } };
+/** A JSON object request body with these properties. */
+const jsonBody = (properties: Record<string, object>) => ({
+  content: { 'application/json': { schema: { type: 'object', properties } } },
+});
 const jsonOf = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
 const idParam = {
   name: 'ID',
@@ -93,31 +98,12 @@ export const OPENAPI = {
       },
       put: {
         summary: 'Set the read status of messages (Mailpit); neither IDs nor Search: every message',
-        requestBody: {
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: {
-                  IDs: { type: 'array', items: { type: 'string' } },
-                  Read: { type: 'boolean' },
-                  Search: { type: 'string' },
-                },
-              },
-            },
-          },
-        },
+        requestBody: jsonBody({ IDs: strings, Read: { type: 'boolean' }, Search: { type: 'string' } }),
         responses: { 200: ok, 400: bad },
       },
       delete: {
         summary: 'Delete messages by ID, or every message without IDs (Mailpit and MailHog)',
-        requestBody: {
-          content: {
-            'application/json': {
-              schema: { type: 'object', properties: { IDs: { type: 'array', items: { type: 'string' } } } },
-            },
-          },
-        },
+        requestBody: jsonBody({ IDs: strings }),
         responses: { 200: { description: 'an empty body' }, 400: bad },
       },
     },
@@ -168,13 +154,7 @@ export const OPENAPI = {
       post: {
         summary: 'Send the message on to new recipients through the relay (--relay) (Mailpit)',
         parameters: [idParam],
-        requestBody: {
-          content: {
-            'application/json': {
-              schema: { type: 'object', properties: { To: { type: 'array', items: { type: 'string' } } } },
-            },
-          },
-        },
+        requestBody: jsonBody({ To: strings }),
         responses: { 200: ok, 400: bad, 404: notFound },
       },
     },
@@ -203,19 +183,7 @@ export const OPENAPI = {
       },
       put: {
         summary: 'Give these messages exactly these tags; none: no tags (Mailpit)',
-        requestBody: {
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: {
-                  IDs: { type: 'array', items: { type: 'string' } },
-                  Tags: { type: 'array', items: { type: 'string' } },
-                },
-              },
-            },
-          },
-        },
+        requestBody: jsonBody({ IDs: strings, Tags: strings }),
         responses: { 200: ok, 400: bad },
       },
     },
@@ -223,9 +191,7 @@ export const OPENAPI = {
       put: {
         summary: 'Rename a tag on every message that has it (Mailpit)',
         parameters: [{ name: 'Tag', in: 'path', required: true, schema: { type: 'string' } }],
-        requestBody: {
-          content: { 'application/json': { schema: { type: 'object', properties: { Name: { type: 'string' } } } } },
-        },
+        requestBody: jsonBody({ Name: { type: 'string' } }),
         responses: { 200: ok, 400: bad },
       },
       delete: {

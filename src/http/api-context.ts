@@ -47,8 +47,9 @@ export interface ApiContext {
   heavy(entries: readonly StoredMessage[], work: () => Promise<void>): Promise<void>;
   /**
    * The message a route's `{ID}` names; for `latest`, the newest, or (as
-   * Mailpit's LatestID) the newest that `?query=` matches. Undefined when
-   * there is none.
+   * Mailpit's LatestID) the newest that `?query=` matches; with `after=ID`
+   * only one newer than that message, and with `wait=D` the request is held
+   * up to D for one to arrive (latest-waiters.ts). Undefined when there is none.
    */
   message(id: string, url: URL): Promise<StoredMessage | undefined>;
   /** A Mailpit search query as the inbox takes it; a bad one is a 400. */

@@ -12,6 +12,7 @@ import { EventStreams } from './event-streams.js';
 import type { RequestGuard } from './guard.js';
 import { ResponseBudget } from './json-stream.js';
 import { mailpitSearch } from '../inbox/search.js';
+import { LatestWaiters, newer, waitMs } from './latest-waiters.js';
 import { ViewPool } from './view-pool.js';
 import { WebUi } from './web-ui.js';
 
@@ -26,6 +27,8 @@ export class InboxApi implements ApiContext {
   readonly ui = WebUi.load();
   readonly views = new ViewPool();
   readonly events: EventStreams;
+  /** Requests held until a message they wait for arrives (`latest?wait=`). */
+  private readonly waiters: LatestWaiters;
   /** Mail that responses in flight may hold as strings. */
   private readonly budget = new ResponseBudget(RESPONSE_BUDGET_BYTES);
 
@@ -34,6 +37,7 @@ export class InboxApi implements ApiContext {
     guard: RequestGuard,
   ) {
     this.events = new EventStreams(options.inbox, options.hostname, guard);
+    this.waiters = new LatestWaiters(options.inbox);
     options.inbox.parser = (message) => this.views.parse(message);
   }
 
@@ -44,13 +48,28 @@ export class InboxApi implements ApiContext {
   close(): void {
     void this.views.close();
     this.events.close();
+    this.waiters.close();
   }
 
   async message(id: string, url: URL): Promise<StoredMessage | undefined> {
-    const query = id === 'latest' ? (url.searchParams.get('query') ?? '').trim() : '';
-    if (query === '') return this.inbox.get(id);
-    const search = mailpitSearch(query);
-    return typeof search === 'string' ? undefined : (await this.page(0, 1, search)).messages[0];
+    if (id !== 'latest') return this.inbox.get(id);
+    const params = url.searchParams;
+    const query = (params.get('query') ?? '').trim();
+    const search = query === '' ? undefined : mailpitSearch(query);
+    if (typeof search === 'string') return undefined;
+    const afterId = params.get('after');
+    const after = afterId === null ? null : await this.inbox.get(afterId);
+    if (after === undefined) throw new HttpError(400, `after: no message ${afterId}`);
+    const wait = params.get('wait');
+    // Listening before looking: a message that arrives in between is not missed.
+    const held = wait === null ? null : this.waiters.hold(search, after, waitMs(wait));
+    try {
+      const found = search ? (await this.page(0, 1, search)).messages[0] : await this.inbox.get('latest');
+      if (found && newer(found, after)) return found;
+      return held ? await held.result : undefined;
+    } finally {
+      held?.cancel();
+    }
   }
 
   search(query: string): InboxSearch {

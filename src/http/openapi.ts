@@ -30,6 +30,19 @@ const latestQuery = {
   schema: { type: 'string' },
   description: 'with latest: the newest message this Mailpit search matches (404 when none does)',
 };
+/** With `latest`: hold the request until such a message arrives, and count only those newer than a message. */
+const latestWait = {
+  name: 'wait',
+  in: 'query',
+  schema: { type: 'string' },
+  description: 'with latest: wait up to this long (30s, 500ms, 2m, or seconds; at most 2 minutes) for a match',
+};
+const latestAfter = {
+  name: 'after',
+  in: 'query',
+  schema: { type: 'string' },
+  description: 'with latest: only a message newer than this ID (400 when there is no such message)',
+};
 const paging = [
   { name: 'start', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 0, default: 50 } },
@@ -122,14 +135,14 @@ export const OPENAPI = {
     '/api/v1/message/{ID}': {
       get: {
         summary: 'A message, marked read (Mailpit)',
-        parameters: [idParam, latestQuery],
+        parameters: [idParam, latestQuery, latestWait, latestAfter],
         responses: { 200: { description: 'the message', content: jsonOf('Message') }, 404: notFound },
       },
     },
     '/api/v1/message/{ID}/headers': {
       get: {
         summary: "Its headers, as Go's mail.Header (Mailpit)",
-        parameters: [idParam, latestQuery],
+        parameters: [idParam, latestQuery, latestWait, latestAfter],
         responses: {
           200: {
             description: 'header name -> values',
@@ -146,7 +159,13 @@ export const OPENAPI = {
     '/api/v1/message/{ID}/raw': {
       get: {
         summary: 'The message as received; dl=1: as an attachment, {ID}.eml (Mailpit)',
-        parameters: [idParam, latestQuery, { name: 'dl', in: 'query', schema: { type: 'string', enum: ['1'] } }],
+        parameters: [
+          idParam,
+          latestQuery,
+          latestWait,
+          latestAfter,
+          { name: 'dl', in: 'query', schema: { type: 'string', enum: ['1'] } },
+        ],
         responses: { 200: { description: 'the bytes', content: text }, 404: notFound },
       },
     },
@@ -165,11 +184,15 @@ export const OPENAPI = {
       'An attachment or inline part, decoded, with its content type (Mailpit)',
       { name: 'PartID', in: 'path', required: true, schema: { type: 'string' } },
       latestQuery,
+      latestWait,
+      latestAfter,
     ),
     '/view/{ID}.html': bytesOf(
       'The HTML body as the web UI previews it, under a sandboxing CSP; remote=1 allows remote images, CSS, fonts',
       { name: 'remote', in: 'query', schema: { type: 'string', enum: ['1'] } },
       latestQuery,
+      latestWait,
+      latestAfter,
     ),
     '/api/v1/tags': {
       get: {
@@ -203,7 +226,7 @@ export const OPENAPI = {
     '/view/{ID}.txt': {
       get: {
         summary: 'The text body (Mailpit)',
-        parameters: [idParam, latestQuery],
+        parameters: [idParam, latestQuery, latestWait, latestAfter],
         responses: { 200: ok, 404: notFound },
       },
     },

@@ -61,6 +61,20 @@ async function send(cli: RunningCli, subject: string, extra = ''): Promise<void>
 }
 
 describe('--http: the inbox in Mailpit’s API', () => {
+  it('answers a held latest?wait= request with the message sent over SMTP, and the next one with after=', async () => {
+    await withInbox([], async (cli) => {
+      const url = `${inboxUrl(cli)}/api/v1/message/latest?query=${encodeURIComponent('subject:Ready')}&wait=10s`;
+      const first = fetch(url).then((r) => r.json() as Promise<{ ID: string; Subject: string }>);
+      await send(cli, 'Ready one');
+      const one = await first;
+      assert.equal(one.Subject, 'Ready one');
+      const second = fetch(`${url}&after=${one.ID}`).then((r) => r.json() as Promise<{ Subject: string }>);
+      await send(cli, 'Not it');
+      await send(cli, 'Ready two');
+      assert.equal((await second).Subject, 'Ready two');
+    });
+  });
+
   it('tags messages from X-Tags, plus addresses and the send request, and sets, renames and deletes tags through the published client', async () => {
     await withInbox(['--tags-username'], async (cli) => {
       const mailpit = new MailpitClient(inboxUrl(cli));

@@ -12,6 +12,7 @@ import { InboxHttpServer } from '../../src/http/http-server.js';
 import { buildSend } from '../../src/http/send.js';
 import { MemoryInbox } from '../../src/inbox/memory-inbox.js';
 import { makeMessage } from '../helpers/message.js';
+import { until } from '../helpers/until.js';
 
 /** A GET as a client sends it on the wire (fetch would clean `//` itself); resolves with status, headers, body. */
 function get(base: string, path: string): Promise<{ status: number; location?: string; body: string }> {
@@ -61,6 +62,32 @@ describe("Mailpit's calls", () => {
     assert.deepEqual(headers.Subject, ['beta']);
     assert.match((await get(base, '/api/v1/message/latest/raw?query=subject:alpha')).body, /the alpha text/);
     assert.equal((await get(base, '/view/latest.txt?query=subject:beta')).body.trim(), 'the beta text');
+  });
+
+  it('holds latest?wait= until a message the query matches arrives, newer than after=, and 404 past the wait', async () => {
+    const waiting = () => inbox.listenerCount('new') === 1;
+    // Held: nothing matches yet.
+    const held = get(base, '/api/v1/message/latest?query=subject:later&wait=10s');
+    await until(waiting, 5000, 'the request to be held');
+    await inbox.add(makeMessage('Subject: other\r\n\r\nnot this one\r\n'));
+    const later = await inbox.add(makeMessage('Subject: later\r\n\r\nthe later text\r\n'));
+    const answer = await held;
+    assert.equal(answer.status, 200);
+    assert.equal((JSON.parse(answer.body) as { ID: string }).ID, later.id);
+    // after=: the newest match is the one named, so the request waits for the next.
+    const next = get(base, `/api/v1/message/latest?query=subject:later&after=${later.id}&wait=10s`);
+    await until(waiting, 5000, 'the second request to be held');
+    const again = await inbox.add(makeMessage('Subject: later\r\n\r\nagain\r\n'));
+    assert.equal((JSON.parse((await next).body) as { ID: string }).ID, again.id);
+    // Without a newer match, after= answers 404 at once; with a wait, after it.
+    assert.equal((await get(base, `/api/v1/message/latest?query=subject:later&after=${again.id}`)).status, 404);
+    assert.deepEqual(await get(base, '/api/v1/message/latest?query=subject:never&wait=150ms'), {
+      status: 404,
+      body: 'Message not found\n',
+    });
+    assert.equal(inbox.listenerCount('new'), 0, 'nothing is left listening');
+    assert.equal((await get(base, '/api/v1/message/latest?wait=soon')).status, 400);
+    assert.equal((await get(base, '/api/v1/message/latest?after=nosuchmessage0000000000')).status, 400);
   });
 
   it('sends a path with a doubled slash to its clean form with 301, the query kept', async () => {

@@ -19,6 +19,8 @@ export interface TagSources {
 /** The most characters of a tag, and the most tags a message gets at arrival. */
 const MAX_TAG_CHARS = 100;
 const MAX_TAGS = 32;
+/** How much of a message its X-Tags field is looked for in: it is read on the server's thread for every message. */
+const HEADER_READ_BYTES = 64 * 1024;
 
 /**
  * A tag as Mailpit's CleanTag makes it: characters outside letters, digits,
@@ -44,8 +46,9 @@ export function tagList(tags: readonly string[]): string[] {
 export function arrivalTags(message: Message, sources: TagSources = {}): string[] {
   const tags: string[] = [];
   if (sources.xTags ?? true) {
-    // The header's first 4 KiB: a hostile header cannot make a long list.
-    const header = firstFieldValues(message.data, message.data.length, 'utf8').get('x-tags') ?? '';
+    // Read in the first 64 KiB of the message, and the field's first 4 KiB: a hostile header costs nothing more.
+    const end = Math.min(message.data.length, HEADER_READ_BYTES);
+    const header = firstFieldValues(message.data, end, 'utf8').get('x-tags') ?? '';
     tags.push(...header.slice(0, 4096).split(','));
   }
   if (sources.plusAddresses ?? true)

@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { formatHostPort, type HostPort } from './flag-values.js';
 import { isLoopbackAddress } from '../loopback.js';
 import { VERSION } from '../version.js';
+import { DEFAULT_HTTP } from './inbox-settings.js';
 
 /** `SMTP, STARTTLS; relaying to localhost:25`: the mode, in the words of the flags. */
 export function describeMode(config: Config, extra: readonly string[] = []): string {
@@ -79,6 +80,9 @@ export function announce(config: Config, address: net.AddressInfo, stderr: NodeJ
   stderr.write(
     `smtpd-ts ${VERSION}: ${config.className} listening on ${formatHostPort(address.address, address.port)} (${describeMode(config, workers > 1 ? [`${workers} workers`] : [])})\n`,
   );
+  // For a person at a terminal only: scripts read these lines, and know their flags.
+  if (config.inbox === null && (stderr as { isTTY?: boolean }).isTTY)
+    stderr.write(`smtpd-ts: add --http to read the mail in a web inbox (and Mailpit's API) on ${DEFAULT_HTTP}\n`);
   const upstream = config.relay.upstream;
   if (upstream) {
     // Not awaited: the sink is up either way; the warning is for the person reading stderr.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { describeMode, probeUpstream } from '../../src/cli/announce.js';
+import { announce, describeMode, probeUpstream } from '../../src/cli/announce.js';
 import { toConfig } from '../../src/cli/config.js';
 import { startCli } from '../helpers/cli.js';
 
@@ -22,6 +22,22 @@ async function fakeUpstream(greeting: string | null): Promise<net.Server> {
 const portOf = (s: net.Server) => (s.address() as net.AddressInfo).port;
 
 describe('the listening line', () => {
+  it('tells a person at a terminal, and only them, that --http adds a web inbox', () => {
+    const said = (tty: boolean, args: Partial<Parameters<typeof toConfig>[0]> = {}) => {
+      let text = '';
+      const stderr = { isTTY: tty, write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream;
+      announce(
+        toConfig({ class: 'DebuggingServer', ...args }, []),
+        { address: '127.0.0.1', port: 1025, family: 'IPv4' },
+        stderr,
+      );
+      return text;
+    };
+    assert.match(said(true), /add --http to read the mail in a web inbox/);
+    assert.doesNotMatch(said(false), /--http/, 'a script reading stderr gets no hint');
+    assert.doesNotMatch(said(true, { http: true }), /add --http/);
+  });
+
   it('names the protocol, the TLS mode and where messages go', () => {
     assert.equal(mode({}), 'SMTP');
     assert.equal(mode({ lmtp: true, tls: true }), 'LMTP, STARTTLS');

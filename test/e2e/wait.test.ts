@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { NODE_ARGS, ROOT, startCli } from '../helpers/cli.js';
+import { inboxUrl, NODE_ARGS, ROOT, startCli } from '../helpers/cli.js';
 import { deliver } from '../helpers/fixtures.js';
 import { exitCode } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -76,6 +76,35 @@ describe('smtpd-ts wait', () => {
     }
   });
 
+  it('waits for a message a search matches in the inbox, prints it, and exits 3 when none comes in time', async () => {
+    const cli = await startCli(['--http', '127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const url = inboxUrl(cli);
+      const waiting = run(['wait', '--http', url, '--query', 'subject:Welcome', '--timeout', '10']);
+      assert.equal(await deliver(cli.port, ENVELOPE, 'Subject: Welcome\r\n\r\nhello\r\n'), 250);
+      const result = await waiting.done;
+      assert.equal(result.code, 0, result.stderr);
+      const printed = JSON.parse(result.stdout) as { ID: string; Subject: string };
+      assert.equal(printed.Subject, 'Welcome');
+      // --after: the next one only; none comes, so the wait ends with 3.
+      const none = await run([
+        'wait',
+        '--http',
+        url,
+        '--query',
+        'subject:Welcome',
+        '--after',
+        printed.ID,
+        '--timeout',
+        '0.5',
+      ]).done;
+      assert.equal(none.code, 3);
+      assert.equal(none.stderr, `smtpd-ts wait: timeout: 0.5 s passed; no message in ${url} matches subject:Welcome\n`);
+    } finally {
+      await cli.stop();
+    }
+  });
+
   it('exits 3 on --timeout when the ready file is never written', async () => {
     const result = await run(['wait', '--ready-file', dir.join('never'), '--timeout', '0.3']).done;
     assert.equal(result.code, 3);
@@ -86,7 +115,9 @@ describe('smtpd-ts wait', () => {
   });
 
   for (const [args, message] of [
-    [['wait'], /^smtpd-ts wait: wait needs --ready-file PATH, --jsonl FILE, or both\n$/],
+    [['wait'], /^smtpd-ts wait: wait needs --ready-file PATH, --jsonl FILE, --http URL --query Q, or several\n$/],
+    [['wait', '--http', 'http://127.0.0.1:1'], /--http URL and --query Q go together/],
+    [['wait', '--http', 'localhost:8025', '--query', 'x'], /--http takes the inbox's base URL/],
     [['wait', '--ready-file', 'r', '--count', '2'], /--count counts the sink's JSON lines: give --jsonl FILE/],
     [['wait', '--jsonl', 'f', '--count', '0'], /--count needs a whole number from 1, not '0'/],
     [

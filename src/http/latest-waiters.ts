@@ -5,6 +5,7 @@
  * timer and an entry in a set: one listener on the inbox's `new` event
  * serves them all, and tests each new message against each held query.
  */
+import { parseDuration } from '../duration.js';
 import { HttpError } from '../errors.js';
 import type { Inbox, InboxSearch } from '../inbox/inbox.js';
 import type { StoredMessage } from '../inbox/message-store.js';
@@ -19,11 +20,10 @@ interface Held {
   readonly done: (entry: StoredMessage | undefined) => void;
 }
 
-/** `wait=`: `30s`, `500ms`, `2m`, or seconds; within MAX_WAIT_MS; a bad one is a 400. */
+/** `wait=`: a duration as the flags take one (`30s`, `500ms`, `2m`, or seconds), within MAX_WAIT_MS; else 400. */
 export function waitMs(value: string): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)?$/.exec(value.trim());
-  if (!m) throw new HttpError(400, `wait takes a duration (30s, 500ms, 2m, or seconds), not '${value}'`);
-  const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+  const ms = parseDuration(value.trim());
+  if (Number.isNaN(ms)) throw new HttpError(400, `wait takes a duration (30s, 500ms, 2m, or seconds), not '${value}'`);
   return Math.min(ms, MAX_WAIT_MS);
 }
 

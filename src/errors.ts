@@ -139,3 +139,13 @@ export class SearchTimeoutError extends SmtpdError {
     super('ERR_SMTPD_SEARCH_TIMEOUT', message);
   }
 }
+
+/**
+ * A message the HTTP API was asked to send or release is refused: not one
+ * Mailpit would send, or refused as SMTP would refuse it (a 400 with the reason).
+ */
+export class SendError extends SmtpdError {
+  constructor(message: string) {
+    super('ERR_SMTPD_SEND', message);
+  }
+}

@@ -64,6 +64,7 @@ export {
   OutputError,
   ReplyError,
   SearchTimeoutError,
+  SendError,
   RuleSyntaxError,
   SinkTimeoutError,
   SmtpdError,

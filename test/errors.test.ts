@@ -22,6 +22,7 @@ describe('errors', () => {
       new errors.WorkerJobError('w', 'failed'),
       new errors.HttpError(404, 'h'),
       new errors.SearchTimeoutError('s'),
+      new errors.SendError('refused'),
     ];
     const exported = Object.entries(errors).filter(([, v]) => typeof v === 'function' && v !== errors.SmtpdError);
     assert.equal(made.length, exported.length, 'a new error class needs a line here');

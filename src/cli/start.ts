@@ -24,7 +24,7 @@ import type { FinishedSession } from '../transcript/transcript.js';
 import { relayRefusal } from './relay-settings.js';
 import { removeRunFiles, writeRunFiles } from './run-control.js';
 import { SMTPServer, type Admission } from '../server/server.js';
-import { OutputError, StartError, UsageError } from '../errors.js';
+import { OutputError, SendError, StartError, UsageError } from '../errors.js';
 import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js';
 import { reportRefusals } from './refusals.js';
 import { announce, announceInbox, listenFailure } from './announce.js';
@@ -223,7 +223,6 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   // POST /api/v1/send: the message goes where an SMTP one goes (the handler, the outputs, the inbox).
   const submit = intake
     ? async (envelope: Envelope, data: Buffer, peer: string, authenticated: boolean) => {
-        const { SendError } = await import('../http/send.js');
         const { message, verdict } = await smtp.submit(envelope, data, { address: peer, port: 0 }, authenticated);
         if (verdict !== undefined && !isAcceptance(verdict)) throw new SendError(verdict.lines.join(' '));
         const id = intake.added(message.id);

@@ -6,6 +6,7 @@
  * never a path the sink would read), then delivered as if received over
  * SMTP: to every output and the inbox.
  */
+import { SendError } from '../errors.js';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Reply } from '../channel/reply.js';
 import type { Message } from '../message.js';
@@ -15,9 +16,6 @@ export interface Envelope {
   readonly from: string;
   readonly to: readonly string[];
 }
-
-/** A 400: the request is not a message Mailpit would send. */
-export class SendError extends Error {}
 
 interface SendAddress {
   readonly Email: string;

@@ -227,13 +227,22 @@ export function searchSql(query: string, first = 1): { where: string; params: un
 }
 
 /**
+ * Why a search is refused for holding NUL, or null: PostgreSQL's text cannot
+ * hold it, so every backend refuses it, and every search language (Mailpit's,
+ * MailHog's) alike.
+ */
+export function nulRefusal(query: string): string | null {
+  return query.includes('\0') ? 'a search cannot hold NUL' : null;
+}
+
+/**
  * A Mailpit search as the inbox takes it (inbox.ts): its test and the same
  * as SQL; or why it is refused (empty, NUL, too long, too many terms).
  */
 export function mailpitSearch(query: string): InboxSearch | string {
   if (query.trim() === '') return 'no search query';
-  // PostgreSQL's text cannot hold NUL: refused whatever the backend, so that all answer alike.
-  if (query.includes('\0')) return 'a search cannot hold NUL';
+  const nul = nulRefusal(query);
+  if (nul !== null) return nul;
   const test = searchPredicate(query);
   if (typeof test === 'string') return test;
   return { test, sql: (first) => searchSql(query, first) };

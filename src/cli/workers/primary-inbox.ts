@@ -7,7 +7,7 @@
  * from there.
  */
 import type { Worker } from 'node:cluster';
-import { SendError } from '../../http/send.js';
+import { SendError } from '../../errors.js';
 import { MailboxRouter } from '../../mailboxes.js';
 import type { Message } from '../../message.js';
 import type { OpenedOutputs } from '../../outputs/open-outputs.js';

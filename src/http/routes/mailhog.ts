@@ -7,6 +7,7 @@ import { HttpError } from '../../errors.js';
 import type { StoredMessage } from '../../inbox/message-store.js';
 import type { ApiCall, ApiRoute } from '../api-context.js';
 import { mailhogMessage, mailhogMessages, mailhogPart, mailhogSearch } from '../mailhog-shapes.js';
+import { nulRefusal } from '../../inbox/search.js';
 import { mailhogStartLimit } from '../request.js';
 import { json, MAILHOG_JSON, SANDBOX_CSP, send, sendBytes } from '../responses.js';
 
@@ -35,8 +36,8 @@ async function search({ res, url, context }: ApiCall): Promise<void> {
   const query = url.searchParams.get('query') ?? '';
   const search = mailhogSearch(url.searchParams.get('kind') ?? '', query);
   if (search === null || query === '') return send(res, 400, 'text/plain; charset=utf-8', '');
-  // As a Mailpit search, NUL is a bad request: PostgreSQL's text cannot hold it.
-  if (query.includes('\0')) throw new HttpError(400, 'a search cannot hold NUL');
+  const nul = nulRefusal(query);
+  if (nul !== null) throw new HttpError(400, nul);
   const { messages, matched } = await context.page(start, limit, search);
   const hostname = context.options.hostname;
   return context.heavy(messages, () => json(res, mailhogMessages(matched.total, start, messages, hostname)));

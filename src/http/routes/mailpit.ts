@@ -14,7 +14,8 @@ import { OPENAPI } from '../openapi.js';
 import { goFields, intParam, jsonObject } from '../request.js';
 import { dispositionOf, json, SANDBOX_CSP, send, sendBytes, text } from '../responses.js';
 import { JSON_BODY } from '../router.js';
-import { buildSend, SendError } from '../send.js';
+import { buildSend } from '../send.js';
+import { SendError } from '../../errors.js';
 
 /** The largest `POST /api/v1/send` body (attachments come base64 inside it). */
 const MAX_SEND_BYTES = 32 * 1024 * 1024;

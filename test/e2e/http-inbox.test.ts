@@ -61,6 +61,57 @@ async function send(cli: RunningCli, subject: string, extra = ''): Promise<void>
 }
 
 describe('--http: the inbox in Mailpit’s API', () => {
+  it("answers Mailpit's clients as Mailpit does: latest?query=, a doubled slash, a send request's keys in any case", async () => {
+    await withInbox([], async (cli) => {
+      const url = inboxUrl(cli);
+      await send(cli, 'Alpha');
+      await send(cli, 'Beta');
+      const subject = async (query: string) =>
+        (
+          (await (await fetch(`${url}/api/v1/message/latest?query=${encodeURIComponent(query)}`)).json()) as {
+            Subject: string;
+          }
+        ).Subject;
+      assert.equal(await subject('subject:Alpha'), 'Alpha');
+      assert.equal(await subject('subject:Beta'), 'Beta');
+      const none = await fetch(`${url}/api/v1/message/latest?query=subject:Gamma`);
+      assert.deepEqual([none.status, await none.text()], [404, 'Message not found\n']);
+      // node:http, not fetch: the doubled slash reaches the server as a client sends it.
+      const moved = await new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+        request(
+          { host: '127.0.0.1', port: new URL(url).port, path: '//view/latest.txt?query=subject:Alpha' },
+          (res) => {
+            res.resume();
+            resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+          },
+        )
+          .on('error', reject)
+          .end();
+      });
+      assert.deepEqual(moved, { status: 301, location: '/view/latest.txt?query=subject:Alpha' });
+      assert.match(await (await fetch(`${url}${moved.location!}`)).text(), /Hello Alpha/);
+      const sent = await fetch(`${url}/api/v1/send`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          from: { email: 'app@example.test' },
+          to: [{ email: 'user@example.test' }],
+          subject: 'Report',
+          attachments: [{ content: Buffer.from('%PDF-1.4').toString('base64'), FileName: 'report.pdf' }],
+        }),
+      });
+      assert.equal(sent.status, 200);
+      const { ID } = (await sent.json()) as { ID: string };
+      const message = (await (await fetch(`${url}/api/v1/message/${ID}`)).json()) as {
+        Attachments: { FileName: string; ContentType: string }[];
+      };
+      assert.deepEqual(
+        message.Attachments.map((a) => [a.FileName, a.ContentType]),
+        [['report.pdf', 'application/pdf']],
+      );
+    });
+  });
+
   it('answers a held latest?wait= request with the message sent over SMTP, and the next one with after=', async () => {
     await withInbox([], async (cli) => {
       const url = `${inboxUrl(cli)}/api/v1/message/latest?query=${encodeURIComponent('subject:Ready')}&wait=10s`;

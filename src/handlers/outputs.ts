@@ -22,6 +22,7 @@ import type { Handler } from '../server/server.js';
 import { OFFLOAD_MIN_BYTES, RenderPool } from './render-pool.js';
 import { prepare, renderOutput, type Rendered, type RenderSettings } from './render.js';
 import { OutputError } from '../errors.js';
+import { fromWire } from '../mime/parse-message.js';
 
 export interface OutputHandlerOptions {
   readonly outputs: readonly Output[];
@@ -199,7 +200,7 @@ export class OutputHandler implements Handler {
       ...extra,
       ...(reply.lint ? { lint: reply.lint } : {}),
       ...(reply.parseError !== undefined ? { parseError: reply.parseError } : {}),
-      ...(reply.parsed ? { parsed: reply.parsed } : {}),
+      ...(reply.parsed ? { parsed: fromWire(reply.parsed) } : {}),
       ...(reply.brief ? { brief: reply.brief } : {}),
     };
     return { context, rendered: reply.rendered.map((r) => [r]) };

@@ -8,11 +8,11 @@
  */
 import type { Finding } from '../lint/findings.js';
 import type { Message } from '../message.js';
-import type { ParsedMessage } from '../mime/parse-message.js';
+import type { ParsedMessage, ParseOnWire } from '../mime/parse-message.js';
 import type { PrintContext } from '../printers/printer.js';
 import type { FormatName } from '../printers/registry.js';
 import type { RenderSettings } from './render.js';
-import { toShared, WorkerPool } from '../worker-pool.js';
+import { HEAVY_JOB_BYTES, toShared, WorkerPool } from '../worker-pool.js';
 
 /** Messages at least this large are formatted in the worker; smaller ones cost less than the hand-over. */
 export const OFFLOAD_MIN_BYTES = 1 << 20;
@@ -37,7 +37,8 @@ export interface RenderReply {
   readonly rendered: readonly Uint8Array[];
   readonly lint?: readonly Finding[];
   readonly parseError?: string;
-  readonly parsed?: ParsedMessage;
+  /** As the worker posts it (`toWire`): large bodies as bytes; `fromWire` on this side. */
+  readonly parsed?: ParseOnWire['parsed'];
   readonly brief?: ParsedMessage;
 }
 
@@ -51,7 +52,9 @@ export class RenderPool {
 
   /** Formats `job` in the worker; rejects when it fails, dies or takes `timeoutMs` (60 s by default). */
   render(job: RenderJob, timeoutMs = RENDER_TIMEOUT_MS): Promise<RenderReply> {
-    return this.pool.run({ ...job, message: { ...job.message, data: toShared(job.message.data) } }, [], timeoutMs);
+    const data = job.message.data;
+    const heavy = data.length >= HEAVY_JOB_BYTES;
+    return this.pool.run({ ...job, message: { ...job.message, data: toShared(data) } }, [], timeoutMs, heavy);
   }
 
   /** Stops the worker (at shutdown); anything pending is rejected. */

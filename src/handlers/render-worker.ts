@@ -6,7 +6,7 @@
  * text as one buffer, transferred, not copied.
  */
 import type { Message } from '../message.js';
-import { briefParse } from '../mime/parse-message.js';
+import { briefParse, toWire } from '../mime/parse-message.js';
 import { FORMATS } from '../printers/registry.js';
 import { loadColorStyle, PLAIN, type Style } from '../printers/style.js';
 import type { RenderJob, RenderReply } from './render-pool.js';
@@ -29,14 +29,15 @@ async function run(job: RenderJob): Promise<{ reply: RenderReply; transfer: Arra
     for (const b of buffers) at += Buffer.from(b.buffer, b.byteOffset, b.byteLength).copy(whole, at);
     rendered.push(whole);
   }
+  const wire = job.wantParsed && context.parsed ? toWire(context.parsed) : null;
   const reply: RenderReply = {
     rendered,
     ...(context.lint ? { lint: context.lint } : {}),
     ...(context.parseError !== undefined ? { parseError: context.parseError } : {}),
-    ...(job.wantParsed && context.parsed ? { parsed: context.parsed } : {}),
+    ...(wire ? { parsed: wire.parsed } : {}),
     ...(job.wantBrief && !job.wantParsed && context.parsed ? { brief: briefParse(context.parsed) } : {}),
   };
-  return { reply, transfer: rendered.map((r) => r.buffer as ArrayBuffer) };
+  return { reply, transfer: [...rendered.map((r) => r.buffer as ArrayBuffer), ...(wire?.transfer ?? [])] };
 }
 
 serveJobs(run);

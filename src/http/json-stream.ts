@@ -19,7 +19,7 @@ import { slices } from '../slices.js';
 const PIECE = 64 * 1024;
 
 /** Bytes written between two turns of the event loop. */
-const YIELD_BYTES = 1 << 20;
+const YIELD_BYTES = 256 * 1024;
 
 /**
  * A value made only when the writer reaches it: a list of large messages
@@ -49,7 +49,7 @@ function large(value: unknown): boolean {
     if (v instanceof Deferred || v instanceof Utf8Text) return true;
     if (typeof v === 'string') {
       total += v.length;
-      if (v.length > PIECE || total > YIELD_BYTES) return true;
+      if (v.length > PIECE || total > 1 << 20) return true;
     } else if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
       // One at a time: a spread of a huge array (a header block of a million fields) overflows the stack.
       for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push(child);

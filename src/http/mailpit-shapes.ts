@@ -6,14 +6,23 @@
  * lint, the relay's outcome) is under `SmtpdTs`, a name no Mailpit client reads.
  */
 import { unfoldedFields } from '../header-block.js';
-import { BRIEF_TEXT_CHARS, type ParsedAddress } from '../mime/parse-message.js';
+import {
+  BRIEF_TEXT_CHARS,
+  bodyBytes,
+  textStart,
+  type ParsedAddress,
+  type ParsedMessage,
+} from '../mime/parse-message.js';
 import { addressList } from '../mime/quick-parse.js';
 import { lintMessage } from '../lint/lint.js';
 import { attachmentLists, attachmentSummary, mimeParts } from './mime-parts.js';
+import { Utf8Text } from './json-stream.js';
 import type { InboxPage, InboxStats } from '../inbox/inbox.js';
 import type { StoredMessage } from '../inbox/message-store.js';
 import { VERSION } from '../version.js';
 import { envelopeOf } from '../envelope.js';
+import type { Finding } from '../finding.js';
+import type { Message } from '../message.js';
 
 export interface MailpitAddress {
   readonly Name: string;
@@ -103,7 +112,7 @@ export function summary(entry: StoredMessage): MailpitSummary {
     Tags: [...(entry.mailbox === null ? [] : [entry.mailbox]), ...entry.tags.filter((t) => t !== entry.mailbox)],
     Size: entry.message.data.length,
     Attachments: p?.attachments.filter((a) => a.disposition !== 'inline').length ?? 0,
-    Snippet: snippet(p?.text ?? null),
+    Snippet: snippet(p ? textStart(p) : null),
   };
 }
 
@@ -182,13 +191,28 @@ export function fullMessage(entry: StoredMessage, remote = 0): Record<string, un
     Date: p?.date ? rfc3339(new Date(p.date)) : s.Created,
     Tags: s.Tags,
     Username: s.Username,
-    Text: p?.text ?? '',
-    HTML: p?.html ?? '',
+    Text: body(p, 'text'),
+    HTML: body(p, 'html'),
     Size: s.Size,
     Inline: inline.map(attachmentSummary),
     Attachments: attachments.map(attachmentSummary),
     SmtpdTs: envelope(entry, remote),
   };
+}
+
+/** Each message's lint, made once: reading a 30 MiB message's lines costs tens of milliseconds each time. */
+const lints = new WeakMap<Message, readonly Finding[]>();
+
+function lintOf(m: Message): readonly Finding[] {
+  let found = lints.get(m);
+  if (!found) lints.set(m, (found = lintMessage(m)));
+  return found;
+}
+
+/** A body for the JSON writer: its bytes when the parse has them (never made into one string here), else its text. */
+function body(p: ParsedMessage | null, which: 'text' | 'html'): string | Utf8Text {
+  const bytes = p && bodyBytes(p, which);
+  return bytes ? new Utf8Text(bytes) : (p?.[which] ?? '');
 }
 
 /** What only smtpd-ts knows: the envelope (as the JSON line spells it: src/envelope.ts), the session, the lint. */
@@ -197,7 +221,7 @@ function envelope(entry: StoredMessage, remote: number): Record<string, unknown>
   return {
     ...envelopeOf(m),
     // The protocol lint's findings (src/lint/), made here: the SMTP path does not lint for the inbox.
-    lint: lintMessage(m),
+    lint: lintOf(m),
     // With --transcript: the session's dialogue up to this message (AUTH secrets hidden).
     dialogue: m.dialogue ?? null,
     // Relaying and --deliver: who accepted the message and who refused it.

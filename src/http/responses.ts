@@ -25,7 +25,8 @@ export const json = (res: http.ServerResponse, value: unknown, type = 'applicati
 /** MailHog answers its lists and messages as `text/json`. */
 export const MAILHOG_JSON = 'text/json';
 /** 200 with plain text. */
-export const text = (res: http.ServerResponse, body: string) => send(res, 200, 'text/plain; charset=utf-8', body);
+export const text = (res: http.ServerResponse, body: string | Buffer) =>
+  send(res, 200, 'text/plain; charset=utf-8', body);
 
 /** What the sender wrote (a part, a downloaded message) served as bytes: sandboxed, never a page of this origin. */
 export const SANDBOX_CSP = "default-src 'none'; sandbox";

@@ -10,11 +10,12 @@
  */
 import type { Message } from '../message.js';
 import { WorkerJobError } from '../errors.js';
-import { BRIEF_TEXT_CHARS, PARSE_TIMEOUT_MS } from '../mime/parse-message.js';
-import type { ParsedMessage } from '../mime/parse-message.js';
+import { bodyBytes, fromWire, PARSE_TIMEOUT_MS, textStart } from '../mime/parse-message.js';
+import type { ParsedMessage, ParseOnWire } from '../mime/parse-message.js';
+import { keepSearchBytes } from '../inbox/search.js';
 import { PARSE_OFFLOAD_BYTES, parseStored, type ParseResult, type StoredMessage } from '../inbox/message-store.js';
-import { toShared, WorkerPool } from '../worker-pool.js';
-import { escapeText, previewHtml, type Preview } from './html-view.js';
+import { HEAVY_JOB_BYTES, inPlace, toShared, WorkerPool } from '../worker-pool.js';
+import { escapeText, previewHtml } from './html-view.js';
 import { mimeParts } from './mime-parts.js';
 
 /** HTML at least this long (in characters) is cleaned in the worker: about 30 ms here at most. */
@@ -25,9 +26,30 @@ export const PREVIEW_TIMEOUT_MS = 5_000;
 
 export type ViewJob =
   | { readonly kind: 'parse'; readonly message: Message }
-  | { readonly kind: 'preview'; readonly html: string; readonly data: Buffer; readonly id: string };
+  | { readonly kind: 'preview'; readonly html: string | Buffer; readonly data: Buffer; readonly id: string };
 
-export type ViewReply = ParseResult | Preview;
+/** The worker's parse: the parse as `toWire` posts it, and its search text (search.ts's `searchBytes`). */
+interface ParseReply {
+  readonly kind: 'parse';
+  readonly parsed: ParseOnWire['parsed'] | null;
+  readonly parseError: string | null;
+  readonly search?: Uint8Array;
+}
+
+/** The worker's preview: cleaned HTML of LARGE_BODY_CHARS or more comes as UTF-8 bytes. */
+interface PreviewReply {
+  readonly kind: 'preview';
+  readonly html: string | Uint8Array;
+  readonly remote: number;
+}
+
+export type ViewReply = ParseReply | PreviewReply;
+
+/** A preview ready to serve: its HTML as a string when small, as UTF-8 bytes when large. */
+export interface ServedPreview {
+  readonly html: string | Buffer;
+  readonly remote: number;
+}
 
 /** The preview's `cid:` resolver for a message: its parts' URLs, the parts read once when first asked. */
 export function partUrls(id: string, data: Buffer): (contentId: string) => string | null {
@@ -45,7 +67,7 @@ export class ViewPool {
     'reading the message',
     PARSE_TIMEOUT_MS,
   );
-  private readonly previews = new WeakMap<ParsedMessage, Promise<Preview>>();
+  private readonly previews = new WeakMap<ParsedMessage, Promise<ServedPreview>>();
 
   /** @param previewTimeoutMs the budget for cleaning one message's HTML in the worker */
   constructor(private readonly previewTimeoutMs = PREVIEW_TIMEOUT_MS) {}
@@ -54,8 +76,13 @@ export class ViewPool {
   async parse(message: Message): Promise<ParseResult> {
     if (message.data.length < PARSE_OFFLOAD_BYTES) return parseStored(message);
     const job = { kind: 'parse', message: { ...message, data: toShared(message.data) } } as const;
-    const reply = await this.run(job, PARSE_TIMEOUT_MS);
-    return reply instanceof WorkerJobError ? { parsed: null, parseError: reply.message } : (reply as ParseResult);
+    const reply = await this.run(job, PARSE_TIMEOUT_MS, message.data.length >= HEAVY_JOB_BYTES);
+    if (reply instanceof WorkerJobError) return { parsed: null, parseError: reply.message };
+    const { parsed, parseError, search } = reply as ParseReply;
+    if (!parsed) return { parsed: null, parseError };
+    const made = fromWire(parsed);
+    if (search) keepSearchBytes(made, search);
+    return { parsed: made, parseError };
   }
 
   /**
@@ -64,21 +91,28 @@ export class ViewPool {
    * is (opening a message counts its remote content, then its frame shows
    * it: cleaned once).
    */
-  preview(entry: StoredMessage): Promise<Preview> | null {
+  preview(entry: StoredMessage): Promise<ServedPreview> | null {
     const parsed = entry.parsed;
-    if (!parsed?.html) return null;
+    if (!parsed || (!bodyBytes(parsed, 'html') && !parsed.html)) return null;
     let made = this.previews.get(parsed);
     if (!made) {
-      made = this.makePreview(entry.id, entry.message.data, parsed.html, parsed.text);
+      made = this.makePreview(entry.id, entry.message.data, parsed);
       this.previews.set(parsed, made);
     }
     return made;
   }
 
-  private async makePreview(id: string, data: Buffer, html: string, text: string | null): Promise<Preview> {
-    if (html.length < PREVIEW_OFFLOAD_CHARS) return previewHtml(html, { cid: partUrls(id, data) });
-    const reply = await this.run({ kind: 'preview', html, data: toShared(data), id }, this.previewTimeoutMs);
-    return reply instanceof WorkerJobError ? { html: notice(reply.message, text), remote: 0 } : (reply as Preview);
+  private async makePreview(id: string, data: Buffer, parsed: ParsedMessage): Promise<ServedPreview> {
+    const bytes = bodyBytes(parsed, 'html');
+    if (!bytes && parsed.html!.length < PREVIEW_OFFLOAD_CHARS)
+      return previewHtml(parsed.html!, { cid: partUrls(id, data) });
+    // Bytes in shared memory cost the worker one copy here; the string is made there.
+    const html = bytes ? toShared(bytes) : parsed.html!;
+    const job = { kind: 'preview', html, data: toShared(data), id } as const;
+    const reply = await this.run(job, this.previewTimeoutMs, html.length * 2 >= HEAVY_JOB_BYTES);
+    if (reply instanceof WorkerJobError) return { html: notice(reply.message, parsed), remote: 0 };
+    const { html: cleaned, remote } = reply as PreviewReply;
+    return { html: typeof cleaned === 'string' ? cleaned : inPlace(cleaned), remote };
   }
 
   close(): Promise<void> {
@@ -90,10 +124,10 @@ export class ViewPool {
    * ended it. A job that failed only because another one ran out of time
    * (and took the worker with it) is run once more: its own mail did nothing.
    */
-  private async run(job: ViewJob, timeoutMs: number): Promise<ViewReply | WorkerJobError> {
+  private async run(job: ViewJob, timeoutMs: number, heavy: boolean): Promise<ViewReply | WorkerJobError> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.pool.run(job, [], timeoutMs);
+        return await this.pool.run(job, [], timeoutMs, heavy);
       } catch (err) {
         if (!(err instanceof WorkerJobError)) throw err;
         if (err.reason !== 'replaced' || attempt > 0) return err;
@@ -107,9 +141,11 @@ export class ViewPool {
  * and the start of the text part (as much as a list's brief holds: the text
  * may be as large as the HTML that could not be cleaned).
  */
-function notice(why: string, text: string | null): string {
-  const shown = (text ?? '').slice(0, BRIEF_TEXT_CHARS);
-  const cut = shown.length < (text ?? '').length ? '\n…' : '';
+function notice(why: string, parsed: ParsedMessage): string {
+  const shown = textStart(parsed) ?? '';
+  const bytes = bodyBytes(parsed, 'text');
+  const longer = bytes ? bytes.length > Buffer.byteLength(shown) : (parsed.text ?? '').length > shown.length;
+  const cut = longer ? '\n…' : '';
   return (
     `<!DOCTYPE html><p><strong>smtpd-ts could not prepare this message's HTML for the preview</strong> ` +
     `(${escapeText(why)}). Its text part follows; the HTML is in the Raw tab and the .eml download.</p>` +

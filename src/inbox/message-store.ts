@@ -95,10 +95,11 @@ export const PARSED_KEPT = 512;
 
 /**
  * The most message bytes whose parse is kept at once (the newest parse is
- * always kept): a parse holds about its message's size in strings, and
- * 512 large ones held gigabytes.
+ * always kept): a parse holds up to twice its message's size (its text
+ * and HTML, and what a search reads, the same again), and 512 large ones
+ * held gigabytes.
  */
-export const PARSED_KEPT_BYTES = 64 * 1024 * 1024;
+export const PARSED_KEPT_BYTES = 32 * 1024 * 1024;
 
 /**
  * Messages at least this large are never parsed on the main thread: the

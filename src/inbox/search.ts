@@ -11,6 +11,7 @@
 import type { ParsedMessage } from '../mime/parse-message.js';
 import type { StoredMessage } from './message-store.js';
 import type { InboxSearch } from './inbox.js';
+import { slices } from '../slices.js';
 
 /** The most terms a query may have; a query of thousands of negated words held the sink for a minute. */
 export const MAX_SEARCH_TERMS = 32;
@@ -50,8 +51,7 @@ function terms(query: string): Term[] {
 
 const lower = (s: string | null | undefined) => (s ?? '').toLowerCase();
 
-function addresses(e: StoredMessage, fields: readonly ('from' | 'to' | 'cc' | 'bcc')[]): string {
-  const p = e.parsed;
+function addressesOf(p: ParsedMessage | null, fields: readonly ('from' | 'to' | 'cc' | 'bcc')[]): string {
   if (!p) return '';
   return fields
     .flatMap((f) => p[f])
@@ -59,6 +59,9 @@ function addresses(e: StoredMessage, fields: readonly ('from' | 'to' | 'cc' | 'b
     .join(', ')
     .toLowerCase();
 }
+
+const addresses = (e: StoredMessage, fields: readonly ('from' | 'to' | 'cc' | 'bcc')[]) =>
+  addressesOf(e.parsed, fields);
 
 function replyTo(e: StoredMessage): string {
   return lower(e.parsed?.headers.find((h) => h.name.toLowerCase() === 'reply-to')?.value);
@@ -73,27 +76,63 @@ function size(value: string): number {
 }
 
 /**
- * What a free word is looked for in, lower case, made once per parse and
- * kept while the parse is (a query of many words reads each message's text
- * once, not once a word).
+ * What a free word is looked for in, lower case: the subject, the
+ * addresses, the text, the HTML and the envelope sender. Made once per
+ * parse and kept while the parse is (a query of many words reads each
+ * message's text once, not once a word); a large parse's is made as UTF-8
+ * bytes where the parse was made (`searchBytes`, in the view worker), so
+ * the server's thread never lower-cases 30 MiB of text.
  */
-const haystacks = new WeakMap<ParsedMessage, string>();
+export function searchText(p: ParsedMessage, mailFrom: string): string {
+  return [p.subject, addressesOf(p, ['from', 'to', 'cc', 'bcc']), p.text, p.html, mailFrom]
+    .map((part) => lower(part))
+    .join('\n');
+}
 
-function haystack(e: StoredMessage): string {
+const haystacks = new WeakMap<ParsedMessage, string | Buffer>();
+
+/** The characters lower-cased at once when the search text is made as bytes. */
+const SEARCH_SLICE_CHARS = 1 << 20;
+
+/**
+ * `searchText` as UTF-8 bytes, for a parse made in a worker: given with it
+ * to `keepSearchBytes` on the other side. Lower-cased and encoded a slice
+ * at a time, so making it holds little more than the parse itself (the
+ * whole lower-cased string, then joined, was three copies of a 30 MiB text).
+ */
+export function searchBytes(p: ParsedMessage, mailFrom: string): Buffer {
+  const parts = [p.subject, addressesOf(p, ['from', 'to', 'cc', 'bcc']), p.text, p.html, mailFrom];
+  const pieces: Buffer[] = [];
+  parts.forEach((part, i) => {
+    if (i > 0) pieces.push(Buffer.from('\n'));
+    for (const slice of slices([part ?? ''], SEARCH_SLICE_CHARS)) pieces.push(Buffer.from(slice.toLowerCase()));
+  });
+  // One buffer of its own (never a slice of Node's pool), so that it can be transferred.
+  const bytes = Buffer.allocUnsafeSlow(pieces.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const piece of pieces) at += piece.copy(bytes, at);
+  return bytes;
+}
+
+/** Keeps `bytes` (made by `searchBytes` in a worker) as what a free word is looked for in `p`. */
+export function keepSearchBytes(p: ParsedMessage, bytes: Uint8Array): void {
+  haystacks.set(p, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+function haystack(e: StoredMessage): string | Buffer {
   const p = e.parsed;
   if (!p) return lower(e.message.mailFrom);
   let text = haystacks.get(p);
   if (text === undefined) {
-    text = [p.subject, addresses(e, ['from', 'to', 'cc', 'bcc']), p.text, p.html, e.message.mailFrom]
-      .map((part) => lower(part))
-      .join('\n');
+    text = searchText(p, e.message.mailFrom);
     haystacks.set(p, text);
   }
   return text;
 }
 
 function anywhere(e: StoredMessage, word: string): boolean {
-  return haystack(e).includes(word);
+  const h = haystack(e);
+  return typeof h === 'string' ? h.includes(word) : h.includes(word, 0, 'utf8');
 }
 
 function test({ key, value, text }: Term): Test {

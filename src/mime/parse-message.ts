@@ -18,6 +18,7 @@ import type {
 import { MessageParseError } from '../errors.js';
 import type { Message } from '../message.js';
 import { quickParse } from './quick-parse.js';
+import { transferableUtf8 } from '../worker-pool.js';
 
 /** A mailbox from an address header. Groups are flattened into their members. */
 export interface ParsedAddress {
@@ -77,7 +78,19 @@ export const BRIEF_TEXT_CHARS = 64 * 1024;
  * server's thread, where a 30 MiB text cost 200 ms to copy.
  */
 export function briefParse(parsed: ParsedMessage): ParsedMessage {
-  return { ...parsed, text: parsed.text === null ? null : parsed.text.slice(0, BRIEF_TEXT_CHARS), html: null };
+  const { headers, messageId, subject, from, to, cc, bcc, date, attachments } = parsed;
+  return { headers, messageId, subject, from, to, cc, bcc, date, attachments, text: textStart(parsed), html: null };
+}
+
+/**
+ * The text's first BRIEF_TEXT_CHARS characters (null when it has none):
+ * from its bytes when it has them, so the whole string is never made for it.
+ */
+export function textStart(parsed: ParsedMessage): string | null {
+  const bytes = bodyBytes(parsed, 'text');
+  // 4 bytes a character at most: the cut (if it splits one) lies past the characters kept.
+  const text = bytes ? bytes.subarray(0, 4 * BRIEF_TEXT_CHARS).toString('utf8') : parsed.text;
+  return text === null ? null : text.slice(0, BRIEF_TEXT_CHARS);
 }
 
 /** How long a parse may take before the message is shown raw instead. */
@@ -86,11 +99,14 @@ export const PARSE_TIMEOUT_MS = 10_000;
 /** HTML longer than this is not converted to text (html-to-text is slow on huge documents). */
 const MAX_HTML_TO_TEXT = 1 << 20;
 
+/** What a parse reads of a message: its bytes, and its recipients (for Bcc). */
+export type ParseInput = Pick<Message, 'data' | 'rcptTos'>;
+
 /**
  * Parses `message.data`; rejects with MessageParseError. A plain text
  * message is read without mailparser (quick-parse.ts), to the same result.
  */
-export async function parseMessage(message: Message, timeoutMs = PARSE_TIMEOUT_MS): Promise<ParsedMessage> {
+export async function parseMessage(message: ParseInput, timeoutMs = PARSE_TIMEOUT_MS): Promise<ParsedMessage> {
   const quick = quickParse(message.data);
   if (quick === null) return parseWithMailparser(message, timeoutMs);
   const { fields, lines } = quick;
@@ -111,7 +127,7 @@ export async function parseMessage(message: Message, timeoutMs = PARSE_TIMEOUT_M
 }
 
 /** Parses `message.data` with mailparser, whatever it holds; rejects with MessageParseError. */
-export async function parseWithMailparser(message: Message, timeoutMs = PARSE_TIMEOUT_MS): Promise<ParsedMessage> {
+export async function parseWithMailparser(message: ParseInput, timeoutMs = PARSE_TIMEOUT_MS): Promise<ParsedMessage> {
   // Loaded here, on first use, not at the top: mailparser and its
   // dependencies take a noticeable time to load, which `raw` and `headers`
   // users should not pay, and `import 'smtpd-ts'` must not load it at all.
@@ -291,4 +307,87 @@ export async function attachmentContent(data: Buffer, index: number): Promise<Bu
     });
     parser.end(data);
   });
+}
+
+/**
+ * Loads mailparser and the modules its first HTML message needs, by
+ * parsing one: about 300 ms on this thread, once, which a server does
+ * before it listens rather than while a client waits.
+ */
+export async function warmUpParser(): Promise<void> {
+  const data = Buffer.from('From: a@warm.up\r\nSubject: warm\r\nContent-Type: text/html\r\n\r\n<p>up</p>\r\n');
+  await parseMessage({ data, rcptTos: ['b@warm.up'] });
+}
+
+/**
+ * A body (text or HTML) at least this long is handed from a worker to the
+ * server's thread as UTF-8 bytes, not as a string: a string of 30 million
+ * characters costs about 90 ms to copy across (the structured clone) and
+ * again to make from bytes, all of it on the thread every client shares;
+ * bytes are transferred for nothing and read a piece at a time
+ * (`bodyBytes`).
+ */
+export const LARGE_BODY_CHARS = 1 << 20;
+
+/** The bytes behind a parse's bodies, for the parses `fromWire` made. */
+const backing = new WeakMap<ParsedMessage, { readonly text: Buffer | null; readonly html: Buffer | null }>();
+
+/**
+ * The parse's `text` or `html` as UTF-8 bytes when it came from a worker as
+ * bytes (null otherwise, or when it has none): what a reader that can take
+ * bytes (a streamed JSON answer, a plain-text view) reads instead of the
+ * string, which is made only when something asks for it.
+ */
+export function bodyBytes(parsed: ParsedMessage, which: 'text' | 'html'): Buffer | null {
+  return backing.get(parsed)?.[which] ?? null;
+}
+
+/** A parse as a worker posts it: its large bodies as transferable bytes. */
+export interface ParseOnWire {
+  readonly parsed: Omit<ParsedMessage, 'text' | 'html'> & {
+    readonly text: string | Uint8Array | null;
+    readonly html: string | Uint8Array | null;
+  };
+  /** The buffers to transfer with it. */
+  readonly transfer: ArrayBuffer[];
+}
+
+/** `parsed` for posting from a worker: text and HTML of LARGE_BODY_CHARS or more as UTF-8 bytes. */
+export function toWire(parsed: ParsedMessage): ParseOnWire {
+  const transfer: ArrayBuffer[] = [];
+  const body = (s: string | null) => {
+    if (s === null || s.length < LARGE_BODY_CHARS) return s;
+    const bytes = transferableUtf8(s);
+    transfer.push(bytes.buffer as ArrayBuffer);
+    return bytes;
+  };
+  return { parsed: { ...parsed, text: body(parsed.text), html: body(parsed.html) }, transfer };
+}
+
+/**
+ * A parse posted by `toWire`, on the receiving thread: a body that came as
+ * bytes is decoded only when first read (then kept), and `bodyBytes` has
+ * its bytes meanwhile.
+ */
+export function fromWire(wire: ParseOnWire['parsed']): ParsedMessage {
+  const asBytes = (v: string | Uint8Array | null) =>
+    v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : null;
+  const text = asBytes(wire.text);
+  const html = asBytes(wire.html);
+  if (!text && !html) return wire as ParsedMessage;
+  const decoded: { text?: string | null; html?: string | null } = {};
+  const parsed = { ...wire } as Record<string, unknown>;
+  for (const [key, bytes] of [
+    ['text', text],
+    ['html', html],
+  ] as const) {
+    if (!bytes) continue;
+    Object.defineProperty(parsed, key, {
+      enumerable: true,
+      get: () => (decoded[key] ??= bytes.toString('utf8')),
+    });
+  }
+  const made = parsed as unknown as ParsedMessage;
+  backing.set(made, { text, html });
+  return made;
 }

@@ -5,6 +5,7 @@
  */
 import { HttpError } from '../../errors.js';
 import type { StoredMessage } from '../../inbox/message-store.js';
+import { bodyBytes } from '../../mime/parse-message.js';
 import type { ApiCall, ApiRoute } from '../api-context.js';
 import { previewCsp } from '../html-view.js';
 import { sendBytes, text } from '../responses.js';
@@ -25,7 +26,11 @@ export const VIEW_ROUTES: readonly ApiRoute[] = [
   {
     method: 'GET',
     path: '/view/{ID}.txt',
-    handle: (call) => withParse(call, (entry) => text(call.res, entry.parsed?.text ?? '')),
+    handle: (call) =>
+      withParse(call, (entry) => {
+        const parsed = entry.parsed;
+        text(call.res, (parsed && bodyBytes(parsed, 'text')) ?? parsed?.text ?? '');
+      }),
   },
   {
     method: 'GET',
@@ -36,7 +41,7 @@ export const VIEW_ROUTES: readonly ApiRoute[] = [
         if (!preview) throw new HttpError(404, 'Message does not contain HTML');
         const cleaned = await preview;
         call.res.setHeader('X-DNS-Prefetch-Control', 'off');
-        sendBytes(call.res, Buffer.from(cleaned.html), {
+        sendBytes(call.res, typeof cleaned.html === 'string' ? Buffer.from(cleaned.html) : cleaned.html, {
           type: 'text/html; charset=utf-8',
           csp: previewCsp(call.url.searchParams.get('remote') === '1'),
         });

@@ -81,7 +81,14 @@ export class LatestWaiters {
     const waiting = [...this.held].filter((h) => h.after === null || h.after.id !== entry.id);
     if (waiting.length === 0) return;
     const answer = () => {
-      for (const h of waiting) if (this.held.has(h) && (!h.search || h.search.test(entry))) h.done(entry);
+      for (const h of waiting) {
+        const match = h.search ? h.search.test(entry) : true;
+        const answerIf = (yes: boolean) => {
+          if (yes && this.held.has(h)) h.done(entry);
+        };
+        if (typeof match === 'boolean') answerIf(match);
+        else void match.then(answerIf, () => {});
+      }
     };
     // A query reads the parse: made once for every held request.
     if (waiting.some((h) => h.search)) void this.inbox.load(entry).then(answer, () => {});

@@ -8,6 +8,7 @@
  * bodies at the boundary, and the Message-ID, Received and Return-Path
  * headers MailHog adds.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { InboxSearch } from '../inbox/inbox.js';
 import type { StoredMessage } from '../inbox/message-store.js';
 import { likeContaining } from '../inbox/search.js';
@@ -226,9 +227,31 @@ export function mailhogSearch(kind: string, query: string): InboxSearch | null {
   return { test, sql };
 }
 
-function mailhogMatches(kind: string, query: string): ((e: StoredMessage) => boolean) | null {
+/** The bytes of a message `containing` reads as text at once; a larger one is read in slices of this. */
+const CONTAINING_SLICE = 1 << 20;
+
+/**
+ * Whether the message, as lower-case text, contains `q`: a large one a
+ * slice at a time (each overlapping the last by the query's length), with
+ * a turn of the event loop between slices; the whole of a 30 MiB message
+ * at once held every client for 250 ms.
+ */
+function containing(data: Buffer, q: string): boolean | Promise<boolean> {
+  if (data.length <= CONTAINING_SLICE) return data.toString('utf8').toLowerCase().includes(q);
+  // The overlap in bytes: a match cut by a slice's end lies whole in the next slice.
+  const overlap = Buffer.byteLength(q) * 4;
+  return (async () => {
+    for (let at = 0; at < data.length; at += CONTAINING_SLICE) {
+      const slice = data.subarray(at === 0 ? 0 : at - overlap, at + CONTAINING_SLICE);
+      if (slice.toString('utf8').toLowerCase().includes(q)) return true;
+      await nextTurn();
+    }
+    return false;
+  })();
+}
+
+function mailhogMatches(kind: string, query: string): InboxSearch['test'] | null {
   const q = query.toLowerCase();
-  const text = (e: StoredMessage) => e.message.data.toString('utf8').toLowerCase();
   const headerOf = (e: StoredMessage, name: string) =>
     (e.parsed?.headers.filter((h) => h.name.toLowerCase() === name).map((h) => h.value) ?? []).join(', ').toLowerCase();
   switch (kind) {
@@ -237,7 +260,7 @@ function mailhogMatches(kind: string, query: string): ((e: StoredMessage) => boo
     case 'to':
       return (e) => e.message.rcptTos.some((r) => r.toLowerCase().includes(q)) || headerOf(e, 'to').includes(q);
     case 'containing':
-      return (e) => text(e).includes(q);
+      return (e) => containing(e.message.data, q);
     default:
       return null;
   }

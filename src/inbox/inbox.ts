@@ -41,7 +41,11 @@ export interface InboxPage {
  * (`first`: the number of its first placeholder).
  */
 export interface InboxSearch {
-  readonly test: (entry: StoredMessage) => boolean;
+  /**
+   * Whether the message matches; a promise when it reads megabytes, which a
+   * test does in slices with turns of the event loop between them.
+   */
+  readonly test: (entry: StoredMessage) => boolean | Promise<boolean>;
   readonly sql: (first: number) => { readonly where: string; readonly params: readonly unknown[] };
 }
 

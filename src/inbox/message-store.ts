@@ -316,14 +316,18 @@ export class MessageStore extends EventEmitter {
    * The walk gives the event loop a turn every SLICE_MS, so a search of a
    * large inbox never holds other clients up.
    */
-  async filter(matches: (e: StoredMessage) => boolean, deadlineMs = Infinity): Promise<StoredMessage[] | null> {
+  async filter(
+    matches: (e: StoredMessage) => boolean | Promise<boolean>,
+    deadlineMs = Infinity,
+  ): Promise<StoredMessage[] | null> {
     const out: StoredMessage[] = [];
     const started = performance.now();
     let slice = started;
     for (const e of this.list(0, this.entries.length)) {
       if (!this.byId.has(e.id)) continue; // deleted while the walk waited
       await this.load(e);
-      if (matches(e)) out.push(e);
+      const match = matches(e);
+      if (match === true || (match !== false && (await match))) out.push(e);
       const now = performance.now();
       if (now - started > deadlineMs) return null;
       if (now - slice > SLICE_MS) {

@@ -20,6 +20,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 describe('the packed tarball', { timeout: 240_000 }, () => {
   const tmp = tempDir('pack');
   let project = '';
+  let packed = '';
 
   before(async () => {
     const dir = tmp.path;
@@ -31,6 +32,7 @@ describe('the packed tarball', { timeout: 240_000 }, () => {
       maxBuffer: 1 << 24,
     });
     const [info] = JSON.parse(stdout) as { filename: string }[];
+    packed = path.join(dir, info!.filename);
     project = path.join(dir, 'project');
     await run('mkdir', ['-p', project]);
     await writeFile(
@@ -43,14 +45,10 @@ describe('the packed tarball', { timeout: 240_000 }, () => {
       packages: Record<string, { version: string }>;
     };
     const nodemailer = `nodemailer@${lock.packages['node_modules/nodemailer']!.version}`;
-    await run(
-      npm,
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, info!.filename), nodemailer],
-      {
-        cwd: project,
-        maxBuffer: 1 << 24,
-      },
-    );
+    await run(npm, ['install', '-D', '--prefer-offline', '--no-audit', '--no-fund', packed, nodemailer], {
+      cwd: project,
+      maxBuffer: 1 << 24,
+    });
   });
 
   it('contains compiled JavaScript and no TypeScript sources or tests', async () => {
@@ -113,6 +111,40 @@ describe('the packed tarball', { timeout: 240_000 }, () => {
         `exports ${name}: ${stdout}`,
       );
     }
+  });
+
+  it("the README's install lines name this version's tarball, which is what this test installed", async () => {
+    const { version } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const lines = readmeExample('install').trim().split('\n');
+    const tarball = `smtpd-ts-${version}.tgz`;
+    assert.match(lines[0]!, new RegExp(`^npm pack\\s+# in the clone: writes ${tarball.replaceAll('.', '\\.')}`));
+    assert.match(lines[1]!, new RegExp(`^npm i -D \\S+/${tarball.replaceAll('.', '\\.')}\\s`));
+    assert.match(lines[2]!, new RegExp(`^npm i -g \\S+/${tarball.replaceAll('.', '\\.')}\\s`));
+    assert.equal(path.basename(packed), tarball);
+    // npm records what `npm i -D TARBALL` installed as a file: devDependency.
+    const pkg = JSON.parse(await readFile(path.join(project, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
+    assert.match(pkg.devDependencies['smtpd-ts']!, /^file:.*\.tgz$/);
+    // `npm i -g TARBALL`, into a prefix of the test's own: `smtpd-ts` in its bin/ runs.
+    const prefix = path.join(tmp.path, 'global');
+    await run(npm, ['i', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', packed], {
+      maxBuffer: 1 << 24,
+    });
+    const { stdout } = await run(path.join(prefix, 'bin', 'smtpd-ts'), ['--version']);
+    assert.equal(stdout.trim(), version);
+  });
+
+  it('loads with require() from a CommonJS file, the same exports as import', async () => {
+    const file = path.join(project, 'consumer.cjs');
+    await writeFile(
+      file,
+      `const m = require('smtpd-ts');\n` +
+        `import('smtpd-ts').then((e) => console.log(typeof m.startSink, m.startSink === e.startSink, Object.keys(m).length === Object.keys(e).length));\n`,
+    );
+    const { stdout, stderr } = await run(process.execPath, [file], { cwd: project, timeout: 60_000 });
+    assert.equal(stdout, 'function true true\n');
+    assert.doesNotMatch(stderr, /Error/);
   });
 
   it("runs the README's Node snippet against the installed package", async () => {

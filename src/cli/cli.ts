@@ -16,6 +16,7 @@ import { removeRunFiles, removeRunFilesNow, watchRun } from './run-control.js';
 import { runWait } from './wait/wait-command.js';
 import { UsageError } from '../errors.js';
 import { program } from './flags.js';
+import { layeredArgv, withSource, type FlagSource } from './flag-sources.js';
 import { start, type CliIO } from './start.js';
 import type { ExpectationTracker } from '../expect/tracker.js';
 import type { OpenedOutputs } from '../outputs/open-outputs.js';
@@ -29,13 +30,17 @@ export type { CliIO };
 function parseArgv(argv: readonly string[], io: CliIO): Config | number {
   const cmd = program();
   cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: () => {} });
+  // Where each flag the environment or --config gave came from, for an error about its value.
+  let sources: ReadonlyMap<string, FlagSource> = new Map();
   try {
     // Commander keeps the last of the two; a contradiction is better said.
     if (argv.includes('--color') && argv.includes('--no-color'))
       throw new UsageError('--color and --no-color contradict each other');
     // A mistyped command is said as one before its own options (`sendmial -t`) are taken for the sink's.
     if (argv[0] !== undefined && !argv[0].startsWith('-')) refuseUnknownCommand(argv[0]);
-    cmd.parse([...argv], { from: 'user' });
+    const layered = layeredArgv(cmd, argv, process.env);
+    sources = layered.sources;
+    cmd.parse(layered.argv, { from: 'user' });
     const config = toConfig(cmd.opts<CliOptions>(), cmd.args);
     // Read here, not in the pure toConfig, so that a bad line is still a usage error (exit 2).
     return { ...config, rules: loadRulesFile(config.rules), mailboxes: loadMailboxFile(config.mailboxes) };
@@ -44,11 +49,11 @@ function parseArgv(argv: readonly string[], io: CliIO): Config | number {
       if (err.exitCode === 0) return EXIT.OK; // --help, --version
       // One line: commander puts its "(Did you mean --format?)" on a line of its own.
       const message = err.message.replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean');
-      io.stderr.write(`smtpd-ts: ${message} (see smtpd-ts --help)\n`);
+      io.stderr.write(`smtpd-ts: ${withSource(message, sources)} (see smtpd-ts --help)\n`);
       return EXIT.USAGE;
     }
     if (err instanceof UsageError) {
-      io.stderr.write(`smtpd-ts: ${err.message}\n`);
+      io.stderr.write(`smtpd-ts: ${withSource(err.message, sources)}\n`);
       return EXIT.USAGE;
     }
     throw err;

@@ -16,10 +16,16 @@ import { DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUTS } from '../server/server.js';
 import { BODY_BUDGET_DEFAULT } from '../server/body-budget.js';
 import { VERSION } from '../version.js';
 import { WAIT_SUMMARY } from './wait/wait-command.js';
+import { environmentHelp } from './flag-sources.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function program(): Command {
+  const cmd = sinkCommand();
+  return cmd.addHelpText('after', () => environmentHelp(cmd));
+}
+
+function sinkCommand(): Command {
   return new Command('smtpd-ts')
     .description(
       'A debugging SMTP sink: accepts every message and prints it, like `python -m smtpd -n -c DebuggingServer`.',
@@ -204,6 +210,7 @@ export function program(): Command {
     .option('--connection-rate <n/seconds>', 'more than N new connections within SECONDS get 421 and a close')
     .option('--transcript', 'record every session: a JSON line of type session, or the dialogue before each message')
     .optionsGroup('Other:')
+    .option('--config <file>', 'read flags from FILE, one `name = value` a line (see below); SMTPD_TS_CONFIG too')
     .addHelpText('after', WAIT_SUMMARY)
     .version(VERSION, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')

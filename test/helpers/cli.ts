@@ -56,8 +56,12 @@ export interface RunningCli {
 const LISTENING = /listening on (\[[^\]]+\]|[^\s:]+):(\d+)/;
 
 /** Spawns the CLI with `args` (default address 127.0.0.1:0) and waits until it listens. */
-export async function startCli(args: readonly string[] = ['127.0.0.1:0'], timeoutMs = 15_000): Promise<RunningCli> {
-  const child = spawn(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startCli(
+  args: readonly string[] = ['127.0.0.1:0'],
+  timeoutMs = 15_000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RunningCli> {
+  const child = spawn(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();

@@ -52,6 +52,8 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
   readonly relay: RelaySettings;
   /** `--workers`: processes sharing the listening socket (src/cli/workers/); 1: this process alone. */
   readonly workers: number;
+  /** `--metrics`: on the inbox's HTTP server (`inbox`), on an address of its own, or null: none. */
+  readonly metrics: 'inbox' | HostPort | null;
   /** `--http` and its inbox's flags (inbox-settings.ts); null: no inbox, no API. */
   readonly inbox: InboxCliSettings | null;
   /** `--reply`, `--rules`, `--seed`, `--connection-rate`, `--transcript` (rule-settings.ts). */
@@ -81,6 +83,7 @@ export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOpti
   expect?: string[];
   expectCount?: string;
   workers?: string;
+  metrics?: string | boolean;
   /** Mailpit's name for the address to listen on. */
   smtp?: string;
   mailbox?: string[];
@@ -157,6 +160,20 @@ function address(spec: string, what: string): HostPort {
 export const COMMANDS = ['wait', 'sendmail'] as const;
 
 /** Turns parsed options and positional arguments into a Config. Pure. */
+/** `--metrics` (on --http's server), `--metrics PORT` or `--metrics HOST:PORT` (a server of its own). */
+function toMetrics(value: string | boolean | undefined, http: boolean, workers: number): Config['metrics'] {
+  if (value === undefined) return null;
+  if (workers > 1)
+    throw new UsageError('--metrics counts the SMTP side of one process, not of --workers: leave out one of them');
+  if (value === true) {
+    if (!http)
+      throw new UsageError('--metrics alone serves /metrics beside --http: give --http, or --metrics HOST:PORT');
+    return 'inbox';
+  }
+  const spec = String(value);
+  return parseHostPort(/^[0-9]+$/.test(spec) ? `127.0.0.1:${spec}` : spec, 'metrics');
+}
+
 export function toConfig(options: CliOptions, args: readonly string[]): Config {
   if (!(SERVER_CLASSES as readonly string[]).includes(options.class)) throw new UsageError(unknownClass(options.class));
   if (options.user !== undefined && options.nosetuid)
@@ -175,6 +192,7 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
       '--reply and --rules count messages across the whole run, which workers cannot share: leave out --workers',
     );
   }
+  const inbox = toInboxSettings(options);
   return {
     local,
     remote,
@@ -198,7 +216,8 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     ...expectations(options),
     rules,
     workers,
-    inbox: toInboxSettings(options),
+    inbox,
+    metrics: toMetrics(options.metrics, inbox !== null, workers),
     mailboxes: toMailboxSettings(options.mailbox, optionalPath(options.mailboxFile, '--mailbox-file') ?? undefined),
   };
 }

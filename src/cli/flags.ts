@@ -90,6 +90,10 @@ function sinkCommand(): Command {
     .option('--http-cors <origin>', 'let pages from ORIGIN (or * for any) call the API; none by default')
     .option('--http-auth-file <path>', 'require HTTP basic auth, users from PATH (user:password lines)')
     .option(
+      '--metrics [host:port]',
+      'Prometheus metrics: at /metrics beside --http, or on HOST:PORT (or a port on 127.0.0.1) of its own',
+    )
+    .option(
       '--mailbox <rule>',
       'file matching mail in a mailbox: NAME=*@a.example, NAME=from:GLOB, user:GLOB, header:Field=GLOB; repeatable',
       collect,

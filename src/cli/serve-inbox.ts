@@ -13,6 +13,7 @@ import type { StoredMessage } from '../inbox/message-store.js';
 import type { Config } from './config.js';
 import { listenFailure } from './announce.js';
 import { formatHostPort } from './flag-values.js';
+import type { SinkMetrics } from '../http/metrics.js';
 
 export interface InboxService {
   readonly config: Config;
@@ -30,11 +31,13 @@ export interface InboxService {
     peer: string,
     authenticated: boolean,
   ) => Promise<void>;
+  /** `--metrics` without an address: served at /metrics beside the API. */
+  readonly metrics?: SinkMetrics;
 }
 
 /** Starts the inbox's HTTP server where `--http` says; a port that cannot be bound is a StartError. */
 export async function serveInbox(service: InboxService): Promise<InboxHttpServer> {
-  const { config, users, log, submit, release } = service;
+  const { config, users, log, submit, release, metrics } = service;
   const access = config.inbox!;
   const where = access.listen;
   // The API's login (--http-auth-file) is what AUTH is to SMTP: without it, --require-auth refuses.
@@ -49,6 +52,7 @@ export async function serveInbox(service: InboxService): Promise<InboxHttpServer
     users,
     ...(submit ? { submit: (envelope, data, peer) => submit(envelope, data, peer, authenticated) } : {}),
     ...(release ? { release: (entry, to, peer) => release(entry, to, peer, authenticated) } : {}),
+    ...(metrics ? { metrics } : {}),
   });
   try {
     const bound = await http.listen();

@@ -64,6 +64,8 @@ export interface Started {
   readonly backend: Inbox | null;
   /** `--http`: the inbox's HTTP server (none in a worker: the primary serves it); null without it. */
   readonly inbox: { readonly server: InboxHttpServer; readonly url: string } | null;
+  /** `--metrics HOST:PORT`: its own server; null without it (or beside --http). */
+  readonly metrics: { readonly url: string; close(): Promise<void> } | null;
   /**
    * `--http`: takes a message as the HTTP API's send does (the handler, the
    * outputs, the inbox) and resolves with its inbox ID; rejects with
@@ -234,6 +236,11 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
         return id;
       }
     : null;
+  // --metrics counts this process's SMTP server and reads the inbox at each scrape.
+  const metrics =
+    config.metrics && role === undefined
+      ? await import('../http/metrics.js').then(({ SinkMetrics }) => SinkMetrics.create([server], inbox))
+      : null;
   let served: Started['inbox'] = null;
   if (inbox && role === undefined) {
     const [{ serveInbox }, { releaseUpstream }] = await Promise.all([
@@ -247,6 +254,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       users,
       log: io.stderr,
       ...(submit ? { submit } : {}),
+      ...(metrics && config.metrics === 'inbox' ? { metrics } : {}),
       // Mailpit's release: through the relay's upstream (--relay, -c PureProxy), when there is one. Released
       // mail passes what relayed SMTP mail passes: AUTH, size, count, the relay policy.
       ...(upstream
@@ -264,6 +272,18 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     opened.push(() => http.close());
     served = { server: http, url: http.url };
   }
+  let metricsUrl: string | null = null;
+  let metricsServer: Started['metrics'] = null;
+  if (metrics && config.metrics && config.metrics !== 'inbox') {
+    const { host, port } = config.metrics;
+    const { serveMetrics } = await import('../http/metrics.js');
+    const own = await serveMetrics(metrics, host, port).catch((err: unknown) =>
+      fail(new StartError(`cannot listen on ${host}:${port} for --metrics: ${listenFailure(err)}`)),
+    );
+    opened.push(() => own.close());
+    metricsServer = own;
+    metricsUrl = own.url;
+  } else if (metrics && served) metricsUrl = `${served.url}/metrics`;
   const refusal = relayRefusal(config.relay, config.local.host, address.address);
   if (refusal !== null) await fail(new StartError(refusal));
   const runAs = dropTarget(config, address.port);
@@ -291,6 +311,18 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   }
   // Before the listening line, which says the sink is ready (the HTTP API already is).
   if (served) announceInbox(served.url, io.stderr);
+  if (metricsUrl) io.stderr.write(`smtpd-ts: metrics on ${metricsUrl}\n`);
   if (role === undefined) announce(config, address, io.stderr);
-  return { server, outputs, address, expectations, recordWrites, printer, backend: inbox, inbox: served, submit };
+  return {
+    server,
+    outputs,
+    address,
+    expectations,
+    recordWrites,
+    printer,
+    backend: inbox,
+    inbox: served,
+    metrics: metricsServer,
+    submit,
+  };
 }

@@ -4,6 +4,7 @@
  * bounds for all routes together (response budget, searches, the view
  * worker). http-server.ts implements it.
  */
+import type { SinkMetrics } from './metrics.js';
 import type { Inbox, InboxPage, InboxSearch } from '../inbox/inbox.js';
 import type { StoredMessage } from '../inbox/message-store.js';
 import type { EventStreams } from './event-streams.js';
@@ -28,6 +29,8 @@ export interface HttpOptions extends GuardOptions {
   readonly submit?: (envelope: Envelope, data: Buffer, peer: string) => Promise<string>;
   /** Sends a stored message on to `to` through the relay's upstream; rejects with SendError. Absent: no release. */
   readonly release?: (entry: StoredMessage, to: readonly string[], peer: string) => Promise<void>;
+  /** `--metrics` beside the API: what `GET /metrics` answers. Absent: 404. */
+  readonly metrics?: SinkMetrics;
 }
 
 export interface ApiContext {

@@ -18,6 +18,7 @@ import { HttpError, SearchTimeoutError } from '../errors.js';
 import { send } from './responses.js';
 import { Router, RouteTable, type Route } from './router.js';
 import { EVENT_ROUTES } from './routes/events.js';
+import { METRICS_ROUTES } from './routes/metrics.js';
 import { MAILHOG_ROUTES } from './routes/mailhog.js';
 import { MAILPIT_ROUTES } from './routes/mailpit.js';
 import { VIEW_ROUTES } from './routes/views.js';
@@ -33,6 +34,7 @@ export const ROUTES: readonly Route<ApiContext>[] = [
   ...VIEW_ROUTES,
   ...MAILHOG_ROUTES,
   ...EVENT_ROUTES,
+  ...METRICS_ROUTES,
 ];
 
 /** The table compiled at import (so the ReDoS test sees every pattern it makes). */

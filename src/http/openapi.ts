@@ -230,6 +230,12 @@ export const OPENAPI = {
         responses: { 200: ok, 404: notFound },
       },
     },
+    '/metrics': {
+      get: {
+        summary: "The sink's figures in Prometheus's text format (with --metrics)",
+        responses: { 200: { description: 'text/plain; version=0.0.4' }, 404: notFound },
+      },
+    },
     '/api/v1/send': {
       post: {
         summary: 'Send a message into the sink, as if received over SMTP (Mailpit)',

@@ -27,6 +27,8 @@ export interface InboxStats extends InboxCounts {
   readonly mailboxes: readonly (InboxCounts & { readonly name: string })[];
   /** Every tag some message has, sorted. */
   readonly tags: readonly string[];
+  /** The bytes of the messages it holds, where the backend counts them (not the database). */
+  readonly bytes?: number;
 }
 
 /** A page of the inbox or of a search: its messages, newest first, and the counts of all that matched. */

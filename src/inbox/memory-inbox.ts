@@ -54,7 +54,8 @@ export class MemoryInbox extends EventEmitter implements Inbox {
   async stats(): Promise<InboxStats> {
     const store = this.store;
     const tags = tagList(store.list(0, store.size).flatMap((e) => e.tags));
-    return { total: store.size, unread: store.unread, deleted: store.deletedCount, mailboxes: store.mailboxes(), tags };
+    const { size: total, unread, deletedCount: deleted, heldBytes: bytes } = store;
+    return { total, unread, deleted, mailboxes: store.mailboxes(), tags, bytes };
   }
 
   async setTags(ids: readonly string[], tags: readonly string[]): Promise<void> {

@@ -278,6 +278,11 @@ export class MessageStore extends EventEmitter {
   }
 
   /** `id`, or the newest message for `latest`; undefined when there is none. */
+  /** The bytes of the messages held. */
+  get heldBytes(): number {
+    return this.bytes;
+  }
+
   get(id: string): StoredMessage | undefined {
     return id === 'latest' ? this.entries.at(-1) : this.byId.get(id);
   }

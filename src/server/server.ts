@@ -459,5 +459,6 @@ export class SMTPServer extends EventEmitter implements ConnectionHost {
       return;
     }
     this.connections.add(new Connection(this, socket, peer, local));
+    this.emit('session', peer);
   }
 }

@@ -49,3 +49,32 @@ export function blockListOf(cidrs: readonly string[]): (address: string) => bool
     return net.isIP(ip) !== 0 && list.check(ip, net.isIPv4(ip) ? 'ipv4' : 'ipv6');
   };
 }
+
+/**
+ * Addresses a request the sink makes on a stranger's behalf must not reach
+ * unless the operator allows it (a webhook, a link check): this machine,
+ * private and shared networks, link-local (the cloud metadata service,
+ * 169.254.169.254, is there), multicast and reserved ranges.
+ */
+export const INTERNAL_CIDRS = [
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+  '::/128',
+  '::1/128',
+  '64:ff9b::/96',
+  'fc00::/7',
+  'fe80::/10',
+  'ff00::/8',
+] as const;
+
+/** Whether an IP address is internal (INTERNAL_CIDRS); an IPv4-mapped IPv6 address is judged as IPv4. */
+export const isInternalAddress = blockListOf(INTERNAL_CIDRS);

@@ -97,6 +97,7 @@ async function startRunning(config: Config, argv: readonly string[], io: CliIO):
       await started.server.close();
       await started.inbox?.server.close();
       await started.metrics?.close();
+      started.webhook?.close();
       await started.backend?.close();
       await Promise.all(started.recordWrites);
       await started.printer.close();

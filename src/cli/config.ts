@@ -13,6 +13,8 @@ import { toRuleSettings, type RuleCliOptions, type RuleSettings } from './rule-s
 import { toMailboxSettings, type MailboxSettings } from './mailbox-settings.js';
 import type { RunControl } from './run-control.js';
 import { ExpectSyntaxError, UsageError } from '../errors.js';
+import { toWebhookSettings, type WebhookCliOptions } from './webhook-settings.js';
+import type { WebhookSettings } from '../http/webhook.js';
 import { didYouMean, optionalPath, parseHostPort, seconds, wholeNumber, type HostPort } from './flag-values.js';
 
 /** The `-c` classes smtpd-ts provides. */
@@ -52,6 +54,8 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
   readonly relay: RelaySettings;
   /** `--workers`: processes sharing the listening socket (src/cli/workers/); 1: this process alone. */
   readonly workers: number;
+  /** `--webhook` and its flags; null without it. */
+  readonly webhook: WebhookSettings | null;
   /** `--metrics`: on the inbox's HTTP server (`inbox`), on an address of its own, or null: none. */
   readonly metrics: 'inbox' | HostPort | null;
   /** `--http` and its inbox's flags (inbox-settings.ts); null: no inbox, no API. */
@@ -63,7 +67,8 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
 }
 
 /** Options as commander gives them (strings; validated here). */
-export interface CliOptions extends RelayCliOptions, SmtpCliOptions, RuleCliOptions, InboxCliOptions {
+export interface CliOptions
+  extends RelayCliOptions, SmtpCliOptions, RuleCliOptions, InboxCliOptions, WebhookCliOptions {
   nosetuid?: boolean;
   class: string;
   debug?: boolean;
@@ -218,6 +223,7 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     workers,
     inbox,
     metrics: toMetrics(options.metrics, inbox !== null, workers),
+    webhook: toWebhookSettings(options, inbox !== null),
     mailboxes: toMailboxSettings(options.mailbox, optionalPath(options.mailboxFile, '--mailbox-file') ?? undefined),
   };
 }

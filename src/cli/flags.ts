@@ -89,6 +89,17 @@ function sinkCommand(): Command {
     )
     .option('--http-cors <origin>', 'let pages from ORIGIN (or * for any) call the API; none by default')
     .option('--http-auth-file <path>', 'require HTTP basic auth, users from PATH (user:password lines)')
+    .option('--webhook <url>', "POST each new message's summary (Mailpit's shape) as JSON to URL")
+    .option('--webhook-url <url>', "Mailpit's name for --webhook")
+    .option('--webhook-limit <n>', 'webhook requests a second at most; more wait their turn (default: 5)')
+    .option('--webhook-delay <duration>', 'post each message this long after it arrives at the earliest (2s, 500ms)')
+    .option('--webhook-query <query>', 'post only messages this search matches (tag:NAME for a mailbox)')
+    .option('--webhook-raw', 'add the whole message, base64, as Raw')
+    .option('--webhook-label <text>', 'send TEXT as the Smtpd-Ts-Label and Mailpit-Label headers')
+    .option(
+      '--webhook-allow-internal',
+      'let --webhook reach loopback, private and link-local addresses (refused by default)',
+    )
     .option(
       '--metrics [host:port]',
       'Prometheus metrics: at /metrics beside --http, or on HOST:PORT (or a port on 127.0.0.1) of its own',

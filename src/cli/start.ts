@@ -64,6 +64,8 @@ export interface Started {
   readonly backend: Inbox | null;
   /** `--http`: the inbox's HTTP server (none in a worker: the primary serves it); null without it. */
   readonly inbox: { readonly server: InboxHttpServer; readonly url: string } | null;
+  /** `--webhook`: stopped with the sink; null without it. */
+  readonly webhook: { close(): void } | null;
   /** `--metrics HOST:PORT`: its own server; null without it (or beside --http). */
   readonly metrics: { readonly url: string; close(): Promise<void> } | null;
   /**
@@ -272,6 +274,14 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     opened.push(() => http.close());
     served = { server: http, url: http.url };
   }
+  // --webhook: the inbox's new messages, posted off the SMTP path.
+  const webhook =
+    config.webhook && inbox && role === undefined
+      ? await import('../http/webhook.js').then(
+          ({ WebhookSender }) => new WebhookSender(config.webhook!, inbox, io.stderr),
+        )
+      : null;
+  if (webhook) opened.push(async () => webhook.close());
   let metricsUrl: string | null = null;
   let metricsServer: Started['metrics'] = null;
   if (metrics && config.metrics && config.metrics !== 'inbox') {
@@ -323,6 +333,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     backend: inbox,
     inbox: served,
     metrics: metricsServer,
+    webhook,
     submit,
   };
 }

@@ -89,6 +89,16 @@ function sinkCommand(): Command {
     )
     .option('--http-cors <origin>', 'let pages from ORIGIN (or * for any) call the API; none by default')
     .option('--http-auth-file <path>', 'require HTTP basic auth, users from PATH (user:password lines)')
+    .option('--http-webroot <path>', 'serve the inbox and its API under PATH (/mail/), as behind a reverse proxy')
+    .option(
+      '--http-tls',
+      "serve the inbox over HTTPS with the SMTP side's certificate (--tls-cert), or one made for the run",
+    )
+    .option(
+      '--http-tls-cert <file>',
+      'serve the inbox over HTTPS with this PEM certificate (chain), with --http-tls-key',
+    )
+    .option('--http-tls-key <file>', 'the PEM private key of --http-tls-cert')
     .option('--webhook <url>', "POST each new message's summary (Mailpit's shape) as JSON to URL")
     .option('--webhook-url <url>', "Mailpit's name for --webhook")
     .option('--webhook-limit <n>', 'webhook requests a second at most; more wait their turn (default: 5)')

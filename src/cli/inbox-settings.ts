@@ -25,6 +25,10 @@ export interface InboxCliSettings {
   readonly authFile: string | null;
   /** Where a message's tags come from at arrival (`--tags-disable`, `--tags-username`). */
   readonly tags: TagSources;
+  /** `--http-webroot`: the path the inbox is served under, a slash at each end (`/` for none). */
+  readonly webroot: string;
+  /** HTTPS: `--http-tls-cert` and `--http-tls-key`, or `smtp` for `--http-tls` (SMTP's, or one made for the run). */
+  readonly tls: { readonly cert: string; readonly key: string } | 'smtp' | null;
   /** `--max-messages`, `--max-inbox-size`, `--max-age`, as given; `--store` (a PostgreSQL URL, or null). */
   readonly kept: Pick<InboxSettings, 'maxMessages' | 'maxBytes' | 'maxAgeMs' | 'database'>;
 }
@@ -43,6 +47,10 @@ export interface InboxCliOptions {
   store?: string;
   tagsDisable?: string;
   tagsUsername?: boolean;
+  httpWebroot?: string;
+  httpTls?: boolean;
+  httpTlsCert?: string;
+  httpTlsKey?: string;
 }
 
 /** What `--tags-disable` takes, as Mailpit names them. */
@@ -74,6 +82,27 @@ function duration(value: string, flag: string): number {
   return ms;
 }
 
+/** `--http-webroot mail`, `/mail`, `/mail/`: `/mail/`; paths of letters, digits and `-._~` only. */
+function webroot(value: string | undefined): string {
+  if (value === undefined) return '/';
+  const parts = value.split('/').filter((p) => p !== '');
+  if (!parts.every((p) => /^[A-Za-z0-9._~-]+$/.test(p) && p !== '.' && p !== '..'))
+    throw new UsageError(`--http-webroot takes a path such as /mail/, not '${value}'`);
+  return parts.length === 0 ? '/' : `/${parts.join('/')}/`;
+}
+
+/** `--http-tls`, or `--http-tls-cert` with `--http-tls-key`. */
+function httpsCredentials(options: InboxCliOptions): InboxCliSettings['tls'] {
+  const { httpTls, httpTlsCert, httpTlsKey } = options;
+  if ((httpTlsCert === undefined) !== (httpTlsKey === undefined))
+    throw new UsageError('--http-tls-cert and --http-tls-key go together: give both');
+  if (httpTlsCert !== undefined) {
+    if (httpTls) throw new UsageError("--http-tls uses the SMTP side's certificate, --http-tls-cert its own: give one");
+    return { cert: optionalPath(httpTlsCert, '--http-tls-cert')!, key: optionalPath(httpTlsKey, '--http-tls-key')! };
+  }
+  return httpTls ? 'smtp' : null;
+}
+
 /** `--store`: a PostgreSQL URL. */
 function storeUrl(value: string): string {
   if (!/^postgres(?:ql)?:\/\/\S+$/.test(value))
@@ -100,11 +129,13 @@ export function toInboxSettings(given: InboxCliOptions): InboxCliSettings | null
       options.maxAge,
       options.tagsDisable,
       options.tagsUsername,
+      options.httpWebroot,
+      options.httpTls,
+      options.httpTlsCert,
+      options.httpTlsKey,
     ].some((o) => o !== undefined);
     if (given)
-      throw new UsageError(
-        '--http-allow-host, --http-cors, --http-auth-file, --max-messages, --max-inbox-size, --max-age and --tags-* need --http',
-      );
+      throw new UsageError('the --http-* flags, --max-messages, --max-inbox-size, --max-age and --tags-* need --http');
     return null;
   }
   const cors = options.httpCors ?? null;
@@ -116,6 +147,8 @@ export function toInboxSettings(given: InboxCliOptions): InboxCliSettings | null
     corsOrigin: cors,
     authFile: optionalPath(options.httpAuthFile, '--http-auth-file'),
     tags: tagSources(options.tagsDisable, options.tagsUsername ?? false),
+    webroot: webroot(options.httpWebroot),
+    tls: httpsCredentials(options),
     kept: {
       ...(options.maxMessages !== undefined
         ? { maxMessages: wholeNumber(options.maxMessages, '--max-messages', 0) }

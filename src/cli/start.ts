@@ -32,7 +32,6 @@ import { PARSE_OFFLOAD_BYTES, type StoredMessage } from '../inbox/message-store.
 import type { Inbox } from '../inbox/inbox.js';
 import type { Envelope } from '../http/send.js';
 import { openInbox } from '../inbox/open-inbox.js';
-import { warmUpParser } from '../mime/parse-message.js';
 import { MailboxRouter } from '../mailboxes.js';
 import { MailboxHandler } from '../handlers/mailbox.js';
 import { InboxHandler, type InboxIntake } from '../handlers/inbox.js';
@@ -218,9 +217,6 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       : {}),
   });
   reportRefusals(server, outputs, io.stderr, config.jsonRefusals, recordWrites);
-  // The inbox parses small messages on this thread: mailparser's first use (loading it and its HTML-to-text)
-  // holds the thread for about 300 ms, better before the first client than in front of one.
-  if (inbox && role === undefined) await warmUpParser();
   const address = await server
     .listen()
     .catch((err: unknown) =>
@@ -257,6 +253,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       log: io.stderr,
       ...(submit ? { submit } : {}),
       ...(metrics && config.metrics === 'inbox' ? { metrics } : {}),
+      ...(credentials.tls ? { smtpTls: credentials.tls } : {}),
       // Mailpit's release: through the relay's upstream (--relay, -c PureProxy), when there is one. Released
       // mail passes what relayed SMTP mail passes: AUTH, size, count, the relay policy.
       ...(upstream

@@ -55,10 +55,10 @@ export class EventStreams {
   }
 
   /** `/api/events`: a WebSocket, for a request from this server's own pages or from outside a browser. */
-  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, webroot = '/'): void {
     socket.on('error', () => {});
     try {
-      if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/api/events')
+      if (new URL(req.url ?? '/', 'http://localhost').pathname !== `${webroot}api/events`)
         throw new HttpError(404, '404 page not found');
       this.guard.checkUpgrade(req);
       if (this.sockets.clients.size >= MAX_LISTENERS) throw new HttpError(503, `too many listeners (${MAX_LISTENERS})`);

@@ -11,6 +11,7 @@
  * bounded in size and time (json-stream.ts, view-pool.ts, search.ts).
  */
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 import type { ApiContext, HttpOptions } from './api-context.js';
 import { RequestGuard } from './guard.js';
@@ -48,9 +49,10 @@ export class InboxHttpServer {
 
   constructor(private readonly options: HttpOptions) {
     const guard = new RequestGuard(options);
-    this.router = new Router(TABLE, guard);
+    this.router = new Router(TABLE, guard, options.webroot);
     this.context = new InboxApi(options, guard);
-    this.server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    const timeouts = { requestTimeout: 30_000, headersTimeout: 10_000 };
+    const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.router.serve(req, res, this.context).catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : err instanceof SearchTimeoutError ? 503 : 500;
         // A bug is said in full on the sink's stderr; the client gets one line that tells nothing of the internals.
@@ -64,16 +66,21 @@ export class InboxHttpServer {
         if (!res.headersSent) send(res, status, 'text/plain; charset=utf-8', `${message.split('\n')[0]}\n`);
         else res.destroy();
       });
-    });
+    };
+    this.server = options.tls
+      ? https.createServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, handle)
+      : http.createServer(timeouts, handle);
     // A client that sends garbage gets a 400 from Node and the connection closed; nothing else happens.
     this.server.on('clientError', (_err, socket) => socket.destroy());
-    this.server.on('upgrade', (req, socket, head) => this.context.events.upgrade(req, socket, head));
+    const webroot = options.webroot ?? '/';
+    this.server.on('upgrade', (req, socket, head) => this.context.events.upgrade(req, socket, head, webroot));
   }
 
-  /** The base URL (`http://127.0.0.1:8025`), once listening. */
+  /** The base URL (`http://127.0.0.1:8025`, `https://…/mail` under a webroot), once listening: no slash at the end. */
   get url(): string {
     const { address, port } = this.server.address() as net.AddressInfo;
-    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    const scheme = this.options.tls ? 'https' : 'http';
+    return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}${(this.options.webroot ?? '/').slice(0, -1)}`;
   }
 
   listen(): Promise<net.AddressInfo> {

@@ -91,9 +91,13 @@ export class RouteTable<Context> {
 export class Router<Context> {
   private readonly compiled: readonly Compiled<Context>[];
 
+  /**
+   * @param webroot the path every route is under (`/mail/`: a slash at each end); `/` for none
+   */
   constructor(
     table: RouteTable<Context>,
     private readonly guard: RequestGuard,
+    private readonly webroot = '/',
   ) {
     this.compiled = table.compiled;
   }
@@ -117,6 +121,17 @@ export class Router<Context> {
       res.writeHead(301, { Location: `${clean}${url.search}`, 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('Moved Permanently\n');
       return;
+    }
+    if (this.webroot !== '/') {
+      // `--http-webroot /mail/`: `/mail` is sent to `/mail/`, anything outside it is not here.
+      if (url.pathname === this.webroot.slice(0, -1)) {
+        res.writeHead(301, { Location: `${this.webroot}${url.search}`, 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('Moved Permanently\n');
+        return;
+      }
+      if (!url.pathname.startsWith(this.webroot))
+        throw new HttpError(404, `404 page not found (the inbox is at ${this.webroot})`);
+      url.pathname = url.pathname.slice(this.webroot.length - 1);
     }
     const found = this.match(req.method ?? '', url.pathname);
     if (!found) throw new HttpError(404, '404 page not found');

@@ -10,10 +10,10 @@
  */
 import type { Message } from '../message.js';
 import { WorkerJobError } from '../errors.js';
-import { bodyBytes, fromWire, PARSE_TIMEOUT_MS, textStart } from '../mime/parse-message.js';
+import { bodyBytes, fromWire, PARSE_TIMEOUT_MS, parseQuickly, textStart } from '../mime/parse-message.js';
 import type { ParsedMessage, ParseOnWire } from '../mime/parse-message.js';
 import { keepSearchBytes } from '../inbox/search.js';
-import { PARSE_OFFLOAD_BYTES, parseStored, type ParseResult, type StoredMessage } from '../inbox/message-store.js';
+import { PARSE_OFFLOAD_BYTES, type ParseResult, type StoredMessage } from '../inbox/message-store.js';
 import { HEAVY_JOB_BYTES, inPlace, toShared, WorkerPool } from '../worker-pool.js';
 import { escapeText, previewHtml } from './html-view.js';
 import { mimeParts } from './mime-parts.js';
@@ -72,9 +72,15 @@ export class ViewPool {
   /** @param previewTimeoutMs the budget for cleaning one message's HTML in the worker */
   constructor(private readonly previewTimeoutMs = PREVIEW_TIMEOUT_MS) {}
 
-  /** The parse of a stored message: in the worker when large; a failure or an overrun is a parse error. */
+  /**
+   * The parse of a stored message: a small plain text one here, anything
+   * else in the worker, where mailparser is (loading it on this thread held
+   * every client for 300 ms, and hostile MIME is its business); a failure
+   * or an overrun is a parse error.
+   */
   async parse(message: Message): Promise<ParseResult> {
-    if (message.data.length < PARSE_OFFLOAD_BYTES) return parseStored(message);
+    const quick = message.data.length < PARSE_OFFLOAD_BYTES ? parseQuickly(message) : null;
+    if (quick) return { parsed: quick, parseError: null };
     const job = { kind: 'parse', message: { ...message, data: toShared(message.data) } } as const;
     const reply = await this.run(job, PARSE_TIMEOUT_MS, message.data.length >= HEAVY_JOB_BYTES);
     if (reply instanceof WorkerJobError) return { parsed: null, parseError: reply.message };

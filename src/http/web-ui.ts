@@ -29,11 +29,11 @@ const PAGE = `<!doctype html>
 <meta name="color-scheme" content="light dark">
 <title>smtpd-ts</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/assets/app.css">
-<script type="module" src="/assets/app.js"></script>
+<link rel="stylesheet" href="assets/app.css">
+<script type="module" src="assets/app.js"></script>
 </head>
 <body>
-<div id="app"><noscript>The smtpd-ts inbox needs JavaScript; the API is at /api/v1/messages.</noscript></div>
+<div id="app"><noscript>The smtpd-ts inbox needs JavaScript; the API is at api/v1/messages.</noscript></div>
 </body>
 </html>
 `;

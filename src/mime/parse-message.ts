@@ -107,8 +107,17 @@ export type ParseInput = Pick<Message, 'data' | 'rcptTos'>;
  * message is read without mailparser (quick-parse.ts), to the same result.
  */
 export async function parseMessage(message: ParseInput, timeoutMs = PARSE_TIMEOUT_MS): Promise<ParsedMessage> {
+  return parseQuickly(message) ?? parseWithMailparser(message, timeoutMs);
+}
+
+/**
+ * The parse of a plain text message, read without mailparser
+ * (quick-parse.ts); null for anything that needs mailparser (MIME parts,
+ * HTML, encodings), which a server may then parse elsewhere.
+ */
+export function parseQuickly(message: ParseInput): ParsedMessage | null {
   const quick = quickParse(message.data);
-  if (quick === null) return parseWithMailparser(message, timeoutMs);
+  if (quick === null) return null;
   const { fields, lines } = quick;
   const headers = lines.map(headerField);
   return {
@@ -307,16 +316,6 @@ export async function attachmentContent(data: Buffer, index: number): Promise<Bu
     });
     parser.end(data);
   });
-}
-
-/**
- * Loads mailparser and the modules its first HTML message needs, by
- * parsing one: about 300 ms on this thread, once, which a server does
- * before it listens rather than while a client waits.
- */
-export async function warmUpParser(): Promise<void> {
-  const data = Buffer.from('From: a@warm.up\r\nSubject: warm\r\nContent-Type: text/html\r\n\r\n<p>up</p>\r\n');
-  await parseMessage({ data, rcptTos: ['b@warm.up'] });
 }
 
 /**

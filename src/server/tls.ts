@@ -25,13 +25,17 @@ export interface TlsCredentials {
 const SELF_SIGNED_DAYS = 365;
 
 /** Reads a PEM certificate (chain) and key; throws an Error worded for stderr. */
-export async function loadCredentials(certFile: string, keyFile: string): Promise<TlsCredentials> {
+export async function loadCredentials(
+  certFile: string,
+  keyFile: string,
+  flags = { cert: '--tls-cert', key: '--tls-key' },
+): Promise<TlsCredentials> {
   const [cert, key] = await Promise.all([
     readFile(certFile, 'utf8').catch((e: Error) =>
-      Promise.reject(new Error(`cannot read --tls-cert ${certFile}: ${describeIoError(e)}`)),
+      Promise.reject(new Error(`cannot read ${flags.cert} ${certFile}: ${describeIoError(e)}`)),
     ),
     readFile(keyFile, 'utf8').catch((e: Error) =>
-      Promise.reject(new Error(`cannot read --tls-key ${keyFile}: ${describeIoError(e)}`)),
+      Promise.reject(new Error(`cannot read ${flags.key} ${keyFile}: ${describeIoError(e)}`)),
     ),
   ]);
   return check({ cert, key, fingerprint256: '', selfSigned: false });

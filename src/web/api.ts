@@ -81,8 +81,17 @@ export interface Message {
 /** An answer other than 2xx: its one line of text. */
 export class ApiError extends Error {}
 
+/**
+ * Where the inbox is served: the page's own folder (`/`, or `/mail/` under
+ * `--http-webroot`), so that every path below is taken from there.
+ */
+export const BASE = new URL('.', location.href).pathname;
+
+/** A path of the API (`/api/v1/...`) under BASE. */
+const under = (path: string) => `${BASE}${path.slice(1)}`;
+
 async function call(method: string, path: string, body?: unknown): Promise<Response> {
-  const res = await fetch(path, {
+  const res = await fetch(under(path), {
     method,
     ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }),
   });
@@ -152,9 +161,9 @@ export async function relayEnabled(): Promise<boolean> {
 }
 
 export const partUrl = (id: string, part: string): string =>
-  `/api/v1/message/${encodeURIComponent(id)}/part/${encodeURIComponent(part)}`;
+  under(`/api/v1/message/${encodeURIComponent(id)}/part/${encodeURIComponent(part)}`);
 
 export const previewUrl = (id: string, remote: boolean): string =>
-  `/view/${encodeURIComponent(id)}.html${remote ? '?remote=1' : ''}`;
+  under(`/view/${encodeURIComponent(id)}.html${remote ? '?remote=1' : ''}`);
 
-export const emlUrl = (id: string): string => `/api/v1/message/${encodeURIComponent(id)}/raw?dl=1`;
+export const emlUrl = (id: string): string => under(`/api/v1/message/${encodeURIComponent(id)}/raw?dl=1`);

@@ -3,6 +3,7 @@
  * `{Type, Data}`), opened again after a drop, 1 s later and backing off to
  * 10 s.
  */
+import { BASE } from './api.js';
 export interface InboxEvent {
   readonly Type: string;
   readonly Data: unknown;
@@ -15,7 +16,7 @@ export function followEvents(onEvent: (event: InboxEvent) => void, onState: (con
   let stopped = false;
   const open = (): void => {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    socket = new WebSocket(`${scheme}//${location.host}/api/events`);
+    socket = new WebSocket(`${scheme}//${location.host}${BASE}api/events`);
     socket.onopen = () => {
       delay = 1000;
       onState(true);

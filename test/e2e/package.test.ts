@@ -79,7 +79,7 @@ describe('the packed tarball', { timeout: 240_000 }, () => {
       child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
       await until(() => /inbox over HTTP on http:\/\/\S+\//.test(err), 10_000, 'the inbox line');
       const url = /inbox over HTTP on (http:\/\/\S+)\//.exec(err)![1]!;
-      assert.match(await (await fetch(`${url}/`)).text(), /\/assets\/app.js/);
+      assert.match(await (await fetch(`${url}/`)).text(), /src="assets\/app.js"/);
       const app = await fetch(`${url}/assets/app.js`);
       assert.equal(app.status, 200);
       assert.ok((await app.text()).length > 10_000);

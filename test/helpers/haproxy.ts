@@ -1,7 +1,8 @@
 /**
  * Debian's HAProxy (`apt-get install haproxy`) as a TCP load balancer in
  * front of sink instances on loopback, each sent a PROXY protocol v2
- * header (`send-proxy-v2`), round robin. Started in the foreground by
+ * header (`send-proxy-v2`), round robin; or as a reverse proxy that hosts
+ * the inbox at a sub-path. Started in the foreground by
  * its PID with a config in a temporary folder, and stopped by it. Tests
  * skip with HAPROXY_SKIP where it is missing.
  */
@@ -26,9 +27,8 @@ export class Balancer {
 
   /** A balancer on a free loopback port in front of `backends` (SMTP ports on 127.0.0.1). */
   static async start(backends: readonly number[]): Promise<Balancer> {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'smtpd-ts-haproxy-'));
     const port = await freePort();
-    const config = [
+    return Balancer.run(port, [
       'global',
       '  maxconn 256',
       'defaults',
@@ -46,9 +46,38 @@ export class Balancer {
       ...backends.map(
         (b, i) => `  server sink${i} 127.0.0.1:${b} send-proxy-v2 check check-send-proxy inter 500ms fall 1 rise 1`,
       ),
-      '',
-    ].join('\n');
-    writeFileSync(path.join(dir, 'haproxy.cfg'), config);
+    ]);
+  }
+
+  /**
+   * A reverse proxy in HTTP mode on a free loopback port that sends paths
+   * under `prefix` (`/mail/`), unchanged, to the HTTP server on `backend`
+   * and answers anything else 404 itself, as a site that hosts the inbox
+   * at a sub-path would. WebSocket upgrades pass through.
+   */
+  static async httpPrefix(prefix: string, backend: number): Promise<Balancer> {
+    const port = await freePort();
+    return Balancer.run(port, [
+      'defaults',
+      '  mode http',
+      '  timeout connect 2s',
+      '  timeout client 30s',
+      '  timeout server 30s',
+      '  timeout tunnel 30s',
+      'frontend site',
+      `  bind 127.0.0.1:${port}`,
+      `  acl inbox path_beg ${prefix.slice(0, -1)}`,
+      '  use_backend sink if inbox',
+      '  http-request return status 404 content-type text/plain string "not the inbox" if !inbox',
+      'backend sink',
+      `  server sink 127.0.0.1:${backend}`,
+    ]);
+  }
+
+  /** Runs HAProxy with `config` (lines), and waits until it takes connections on `port`. */
+  private static async run(port: number, config: readonly string[]): Promise<Balancer> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'smtpd-ts-haproxy-'));
+    writeFileSync(path.join(dir, 'haproxy.cfg'), [...config, ''].join('\n'));
     const child = spawn(BIN, ['-db', '-f', path.join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));

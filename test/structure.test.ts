@@ -62,6 +62,7 @@ const LAYERS: readonly (readonly [string, readonly string[]])[] = [
       'loopback.ts',
       'exit-codes.ts',
       'finding.ts',
+      'pop3/channel.ts',
     ],
   ],
   // A message as the channel hands it on, and what reads it. The relay's outcome is data the printers and
@@ -81,7 +82,7 @@ const LAYERS: readonly (readonly [string, readonly string[]])[] = [
     ],
   ],
   ['keeping', ['inbox/', 'outputs/', 'relay/']],
-  ['serving', ['server/', 'handlers/', 'http/', 'expect/']],
+  ['serving', ['server/', 'handlers/', 'http/', 'expect/', 'pop3/']],
   ['top', ['cli/', 'sink.ts', 'index.ts']],
 ];
 

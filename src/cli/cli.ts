@@ -98,6 +98,7 @@ async function startRunning(config: Config, argv: readonly string[], io: CliIO):
       await started.inbox?.server.close();
       await started.metrics?.close();
       started.webhook?.close();
+      await started.pop3?.server.close();
       await started.backend?.close();
       await Promise.all(started.recordWrites);
       await started.printer.close();

@@ -14,6 +14,7 @@ import { toMailboxSettings, type MailboxSettings } from './mailbox-settings.js';
 import type { RunControl } from './run-control.js';
 import { ExpectSyntaxError, UsageError } from '../errors.js';
 import { toWebhookSettings, type WebhookCliOptions } from './webhook-settings.js';
+import { toPop3Settings, type Pop3CliOptions, type Pop3CliSettings } from './pop3-settings.js';
 import type { WebhookSettings } from '../http/webhook.js';
 import { didYouMean, optionalPath, parseHostPort, seconds, wholeNumber, type HostPort } from './flag-values.js';
 
@@ -54,6 +55,8 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
   readonly relay: RelaySettings;
   /** `--workers`: processes sharing the listening socket (src/cli/workers/); 1: this process alone. */
   readonly workers: number;
+  /** `--pop3` and its flags; null without it. */
+  readonly pop3: Pop3CliSettings | null;
   /** `--webhook` and its flags; null without it. */
   readonly webhook: WebhookSettings | null;
   /** `--metrics`: on the inbox's HTTP server (`inbox`), on an address of its own, or null: none. */
@@ -68,7 +71,7 @@ export interface Config extends OutputSettings, RunControl, SenderChecks, SmtpSe
 
 /** Options as commander gives them (strings; validated here). */
 export interface CliOptions
-  extends RelayCliOptions, SmtpCliOptions, RuleCliOptions, InboxCliOptions, WebhookCliOptions {
+  extends RelayCliOptions, SmtpCliOptions, RuleCliOptions, InboxCliOptions, WebhookCliOptions, Pop3CliOptions {
   nosetuid?: boolean;
   class: string;
   debug?: boolean;
@@ -224,6 +227,7 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     inbox,
     metrics: toMetrics(options.metrics, inbox !== null, workers),
     webhook: toWebhookSettings(options, inbox !== null),
+    pop3: toPop3Settings(options, inbox !== null),
     mailboxes: toMailboxSettings(options.mailbox, optionalPath(options.mailboxFile, '--mailbox-file') ?? undefined),
   };
 }

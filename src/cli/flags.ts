@@ -99,6 +99,9 @@ function sinkCommand(): Command {
       'serve the inbox over HTTPS with this PEM certificate (chain), with --http-tls-key',
     )
     .option('--http-tls-key <file>', 'the PEM private key of --http-tls-cert')
+    .option('--pop3 <host:port>', 'serve the inbox over POP3 too: each user reads the mailbox of their name')
+    .option('--pop3-auth-file <path>', 'POP3 users and passwords from PATH (user:password lines)')
+    .option('--pop3-tls', "POP3 over TLS from the first byte (POP3S) instead of STLS; the SMTP side's certificate")
     .option('--webhook <url>', "POST each new message's summary (Mailpit's shape) as JSON to URL")
     .option('--webhook-url <url>', "Mailpit's name for --webhook")
     .option('--webhook-limit <n>', 'webhook requests a second at most; more wait their turn (default: 5)')

@@ -28,6 +28,8 @@ import { OutputError, SendError, StartError, UsageError } from '../errors.js';
 import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js';
 import { reportRefusals } from './refusals.js';
 import { announce, announceInbox, listenFailure } from './announce.js';
+import { formatHostPort } from './flag-values.js';
+import { selfSignedCredentials } from '../server/tls.js';
 import { PARSE_OFFLOAD_BYTES, type StoredMessage } from '../inbox/message-store.js';
 import type { Inbox } from '../inbox/inbox.js';
 import type { Envelope } from '../http/send.js';
@@ -63,6 +65,8 @@ export interface Started {
   readonly backend: Inbox | null;
   /** `--http`: the inbox's HTTP server (none in a worker: the primary serves it); null without it. */
   readonly inbox: { readonly server: InboxHttpServer; readonly url: string } | null;
+  /** `--pop3`: its server; null without it. */
+  readonly pop3: { readonly server: { close(): Promise<void> }; readonly url: string } | null;
   /** `--webhook`: stopped with the sink; null without it. */
   readonly webhook: { close(): void } | null;
   /** `--metrics HOST:PORT`: its own server; null without it (or beside --http). */
@@ -279,6 +283,28 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
         )
       : null;
   if (webhook) opened.push(async () => webhook.close());
+  // --pop3: the inbox for mail clients, each user their mailbox.
+  let pop3: Started['pop3'] = null;
+  if (config.pop3 && inbox && role === undefined) {
+    const { listen, authFile, implicit } = config.pop3;
+    const [{ Pop3Server }, pop3Users] = await Promise.all([
+      import('../pop3/server.js'),
+      readUsersFile(authFile, '--pop3-auth-file'),
+    ]).catch(fail);
+    // STLS (or POP3S) with the SMTP side's certificate; one made for the run when SMTP has none.
+    const tls = credentials.tls ?? (await selfSignedCredentials(hostname));
+    const server = new Pop3Server(
+      { ...listen, users: pop3Users, tls, implicit, mailboxes: config.mailboxes.rules.length > 0 },
+      inbox,
+    );
+    const bound = await server
+      .listen()
+      .catch((err: unknown) =>
+        fail(new StartError(`cannot listen for POP3 on ${listen.host}:${listen.port}: ${listenFailure(err)}`)),
+      );
+    opened.push(() => server.close());
+    pop3 = { server, url: `pop3${implicit ? 's' : ''}://${formatHostPort(bound.address, bound.port)}` };
+  }
   let metricsUrl: string | null = null;
   let metricsServer: Started['metrics'] = null;
   if (metrics && config.metrics && config.metrics !== 'inbox') {
@@ -319,6 +345,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   // Before the listening line, which says the sink is ready (the HTTP API already is).
   if (served) announceInbox(served.url, io.stderr);
   if (metricsUrl) io.stderr.write(`smtpd-ts: metrics on ${metricsUrl}\n`);
+  if (pop3) io.stderr.write(`smtpd-ts: inbox over POP3 on ${pop3.url}\n`);
   if (role === undefined) announce(config, address, io.stderr);
   return {
     server,
@@ -331,6 +358,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     inbox: served,
     metrics: metricsServer,
     webhook,
+    pop3,
     submit,
   };
 }

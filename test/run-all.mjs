@@ -15,10 +15,14 @@ const SLOWEST = [
   'test/bench/smoke.test.ts',
   'test/e2e/inbox-hardening.test.ts',
   'test/e2e/http-inbox.test.ts',
+  'test/e2e/package.test.ts',
+  'test/e2e/webhook.test.ts',
   'test/web/web-ui.test.ts',
   'test/e2e/workers.test.ts',
   'test/e2e/wait.test.ts',
   'test/e2e/cli.test.ts',
+  'test/e2e/http-service.test.ts',
+  'test/e2e/build.test.ts',
 ];
 
 function files(dir) {

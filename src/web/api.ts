@@ -83,12 +83,13 @@ export class ApiError extends Error {}
 
 /**
  * Where the inbox is served: the page's own folder (`/`, or `/mail/` under
- * `--http-webroot`), so that every path below is taken from there.
+ * `--http-webroot`), so that every path below is taken from there. Read
+ * when asked, not at import (the ReDoS test imports every module in Node).
  */
-export const BASE = new URL('.', location.href).pathname;
+export const base = (): string => new URL('.', location.href).pathname;
 
-/** A path of the API (`/api/v1/...`) under BASE. */
-const under = (path: string) => `${BASE}${path.slice(1)}`;
+/** A path of the API (`/api/v1/...`) under the base. */
+const under = (path: string) => `${base()}${path.slice(1)}`;
 
 async function call(method: string, path: string, body?: unknown): Promise<Response> {
   const res = await fetch(under(path), {

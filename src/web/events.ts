@@ -3,7 +3,8 @@
  * `{Type, Data}`), opened again after a drop, 1 s later and backing off to
  * 10 s.
  */
-import { BASE } from './api.js';
+import { base } from './api.js';
+
 export interface InboxEvent {
   readonly Type: string;
   readonly Data: unknown;
@@ -16,7 +17,7 @@ export function followEvents(onEvent: (event: InboxEvent) => void, onState: (con
   let stopped = false;
   const open = (): void => {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    socket = new WebSocket(`${scheme}//${location.host}${BASE}api/events`);
+    socket = new WebSocket(`${scheme}//${location.host}${base()}api/events`);
     socket.onopen = () => {
       delay = 1000;
       onState(true);

@@ -14,6 +14,7 @@ import os from 'node:os';
 import type { Message } from './message.js';
 import type { Finding } from './lint/findings.js';
 import { lintMessage } from './lint/lint.js';
+import { searchPredicate } from './inbox/search.js';
 import type { ParsedMessage } from './mime/parse-message.js';
 import { SMTPServer, type Handler, type Verdict } from './server/server.js';
 import { InboxHandler } from './handlers/inbox.js';
@@ -191,9 +192,30 @@ export class Sink {
     );
   }
 
-  /** Resolves with the first message (received or future) for which `predicate` is true. */
-  waitFor(predicate: (message: SinkMessage) => boolean, options: WaitOptions = {}): Promise<SinkMessage> {
-    return this.until(() => this.received.find(predicate), 'a message matching the predicate', options);
+  /**
+   * Resolves with the first message (received or future) that `match`
+   * holds for: a predicate, or a search in Mailpit's query language
+   * (`'subject:Welcome to:dev+t1@example.test'`, as `--http`'s search and
+   * `latest?query=` read it). With `after` (a message or its `id`), only
+   * messages received after that one count: "the next one", without a race.
+   */
+  waitFor(
+    match: ((message: SinkMessage) => boolean) | string,
+    options: WaitOptions & { readonly after?: SinkMessage | string } = {},
+  ): Promise<SinkMessage> {
+    const test = typeof match === 'string' ? queryTest(match) : match;
+    const afterId = typeof options.after === 'string' ? options.after : options.after?.id;
+    if (afterId !== undefined && !this.received.some((m) => m.id === afterId))
+      return Promise.reject(new TypeError(`after: no message ${afterId} was received (or it was cleared)`));
+    const what = typeof match === 'string' ? `a message matching '${match}'` : 'a message matching the predicate';
+    return this.until(
+      () => {
+        const from = afterId === undefined ? 0 : this.received.findIndex((m) => m.id === afterId) + 1;
+        return this.received.slice(from).find(test);
+      },
+      what,
+      options,
+    );
   }
 
   /** Stops the server: transactions in flight get a short grace period. */
@@ -230,6 +252,20 @@ export class Sink {
       wake();
     });
   }
+}
+
+/** A Mailpit search as a predicate on received messages; a query it cannot read is a TypeError. */
+function queryTest(query: string): (m: SinkMessage) => boolean {
+  const test = searchPredicate(query);
+  if (typeof test === 'string') throw new TypeError(`waitFor: ${test}`);
+  return (m) =>
+    test({
+      parsed: m.parsed,
+      mailbox: null,
+      tags: [],
+      read: false,
+      message: { mailFrom: m.mailFrom, receivedAt: m.receivedAt, data: m.raw },
+    });
 }
 
 async function toSinkMessage(message: Message, parse: boolean): Promise<SinkMessage> {

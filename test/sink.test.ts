@@ -69,6 +69,27 @@ describe('startSink', () => {
     }
   });
 
+  it("waitFor takes Mailpit's query language, and after: counts only later messages", async () => {
+    const sink = await startSink();
+    try {
+      const t = transport(sink.port);
+      await t.sendMail({ from: 'a@x.test', to: 'dev+t1@x.test', subject: 'Welcome Ann', text: 'token 111' });
+      const first = await sink.waitFor('subject:welcome to:dev+t1@x.test');
+      assert.equal(first.parsed?.subject, 'Welcome Ann');
+      // The next welcome, not the one already here: held until it arrives.
+      const next = sink.waitFor('subject:welcome', { after: first, timeout: 5000 });
+      await t.sendMail({ from: 'a@x.test', to: 'dev+t2@x.test', subject: 'Other', text: 'token 222' });
+      await t.sendMail({ from: 'a@x.test', to: 'dev+t2@x.test', subject: 'Welcome Bob', text: 'token 333' });
+      assert.equal((await next).parsed?.subject, 'Welcome Bob');
+      assert.equal((await sink.waitFor('333 -subject:other', { after: first.id })).parsed?.subject, 'Welcome Bob');
+      await assert.rejects(sink.waitFor('subject:welcome', { after: 'no-such-id' }), /after: no message no-such-id/);
+      assert.throws(() => sink.waitFor('x'.repeat(5000)), /waitFor: a search is at most/);
+      await assert.rejects(sink.waitFor('subject:never', { timeout: 50 }), /matching 'subject:never'/);
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('rejects a timed-out wait with an error listing what did arrive', async () => {
     const sink = await startSink();
     try {

@@ -9,6 +9,7 @@
  * not matter.
  */
 import type { ParsedMessage } from '../mime/parse-message.js';
+import type { Message } from '../message.js';
 import type { StoredMessage } from './message-store.js';
 import type { InboxSearch } from './inbox.js';
 import { slices } from '../slices.js';
@@ -19,7 +20,15 @@ export const MAX_SEARCH_TERMS = 32;
 /** The longest query, in characters. */
 export const MAX_SEARCH_CHARS = 4096;
 
-type Test = (e: StoredMessage) => boolean;
+/**
+ * What a search reads of a message: a stored one (message-store.ts), or
+ * one the library's sink received (sink.ts's `waitFor` with a query).
+ */
+export type Searchable = Pick<StoredMessage, 'parsed' | 'mailbox' | 'tags' | 'read'> & {
+  readonly message: Pick<Message, 'mailFrom' | 'receivedAt' | 'data'>;
+};
+
+type Test = (e: Searchable) => boolean;
 
 /** One term of a query, lower case: `key:value` (key '' for a word or phrase), `-` or `!` before it negating it. */
 interface Term {
@@ -60,10 +69,9 @@ function addressesOf(p: ParsedMessage | null, fields: readonly ('from' | 'to' | 
     .toLowerCase();
 }
 
-const addresses = (e: StoredMessage, fields: readonly ('from' | 'to' | 'cc' | 'bcc')[]) =>
-  addressesOf(e.parsed, fields);
+const addresses = (e: Searchable, fields: readonly ('from' | 'to' | 'cc' | 'bcc')[]) => addressesOf(e.parsed, fields);
 
-function replyTo(e: StoredMessage): string {
+function replyTo(e: Searchable): string {
   return lower(e.parsed?.headers.find((h) => h.name.toLowerCase() === 'reply-to')?.value);
 }
 
@@ -119,7 +127,7 @@ export function keepSearchBytes(p: ParsedMessage, bytes: Uint8Array): void {
   haystacks.set(p, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
-function haystack(e: StoredMessage): string | Buffer {
+function haystack(e: Searchable): string | Buffer {
   const p = e.parsed;
   if (!p) return lower(e.message.mailFrom);
   let text = haystacks.get(p);
@@ -130,7 +138,7 @@ function haystack(e: StoredMessage): string | Buffer {
   return text;
 }
 
-function anywhere(e: StoredMessage, word: string): boolean {
+function anywhere(e: Searchable, word: string): boolean {
   const h = haystack(e);
   return typeof h === 'string' ? h.includes(word) : h.includes(word, 0, 'utf8');
 }
@@ -194,7 +202,7 @@ export function searchPredicate(query: string): Test | string {
   if (distinct.size > MAX_SEARCH_TERMS) return `a search has at most ${MAX_SEARCH_TERMS} terms`;
   const tests = [...distinct.values()].map((t) => {
     const inner = test(t);
-    return t.negated ? (e: StoredMessage) => !inner(e) : inner;
+    return t.negated ? (e: Searchable) => !inner(e) : inner;
   });
   return (e) => tests.every((t) => t(e));
 }

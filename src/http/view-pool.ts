@@ -1,12 +1,14 @@
 /**
- * The inbox's heavy reading, off the server's thread: parsing a large
- * stored message (mailparser over megabytes of hostile MIME) and cleaning
- * large HTML for the preview (view-worker.ts). Small inputs are done here,
- * where the hand-over would cost more than the work; the bounds below keep
- * what is done here to a few milliseconds. Each job has a time budget: a
- * parse past it is a parse error, a preview past it a notice with the
- * message's text, and the worker is replaced, so no mail can hold the
- * inbox (the SMTP side's render pool does the same for the printers).
+ * The inbox's reading, off the server's thread: parsing stored messages
+ * with mailparser (over megabytes of hostile MIME, and never loaded on the
+ * server's thread) and cleaning large HTML for the preview
+ * (view-worker.ts), in two workers, so that a small message's parse for a
+ * list never waits behind a large one's. A plain text message and small
+ * HTML are done here, where the hand-over would cost more than the work;
+ * the bounds below keep that to a few milliseconds. Each job has a time
+ * budget: a parse past it is a parse error, a preview past it a notice
+ * with the message's text, and the worker is replaced, so no mail can hold
+ * the inbox (the SMTP side's render pool does the same for the printers).
  */
 import type { Message } from '../message.js';
 import { WorkerJobError } from '../errors.js';
@@ -61,12 +63,18 @@ export function partUrls(id: string, data: Buffer): (contentId: string) => strin
   };
 }
 
-export class ViewPool {
-  private readonly pool = new WorkerPool<ViewJob, ViewReply>(
+const viewWorkers = () =>
+  new WorkerPool<ViewJob, ViewReply>(
     new URL('./view-worker.js', import.meta.url),
     'reading the message',
     PARSE_TIMEOUT_MS,
   );
+
+export class ViewPool {
+  /** Large parses and previews: seconds of work a hostile message can ask for. */
+  private readonly pool = viewWorkers();
+  /** Small messages' parses (what a list needs), never queued behind a large one. */
+  private readonly small = viewWorkers();
   private readonly previews = new WeakMap<ParsedMessage, Promise<ServedPreview>>();
 
   /** @param previewTimeoutMs the budget for cleaning one message's HTML in the worker */
@@ -82,7 +90,8 @@ export class ViewPool {
     const quick = message.data.length < PARSE_OFFLOAD_BYTES ? parseQuickly(message) : null;
     if (quick) return { parsed: quick, parseError: null };
     const job = { kind: 'parse', message: { ...message, data: toShared(message.data) } } as const;
-    const reply = await this.run(job, PARSE_TIMEOUT_MS, message.data.length >= HEAVY_JOB_BYTES);
+    const size = message.data.length;
+    const reply = await this.run(size < PARSE_OFFLOAD_BYTES ? this.small : this.pool, job, PARSE_TIMEOUT_MS, size);
     if (reply instanceof WorkerJobError) return { parsed: null, parseError: reply.message };
     const { parsed, parseError, search } = reply as ParseReply;
     if (!parsed) return { parsed: null, parseError };
@@ -115,25 +124,31 @@ export class ViewPool {
     // Bytes in shared memory cost the worker one copy here; the string is made there.
     const html = bytes ? toShared(bytes) : parsed.html!;
     const job = { kind: 'preview', html, data: toShared(data), id } as const;
-    const reply = await this.run(job, this.previewTimeoutMs, html.length * 2 >= HEAVY_JOB_BYTES);
+    const reply = await this.run(this.pool, job, this.previewTimeoutMs, html.length * 2);
     if (reply instanceof WorkerJobError) return { html: notice(reply.message, parsed), remote: 0 };
     const { html: cleaned, remote } = reply as PreviewReply;
     return { html: typeof cleaned === 'string' ? cleaned : inPlace(cleaned), remote };
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    await Promise.all([this.pool.close(), this.small.close()]);
   }
 
   /**
-   * Runs a job; resolves with its reply, or with the WorkerJobError that
-   * ended it. A job that failed only because another one ran out of time
-   * (and took the worker with it) is run once more: its own mail did nothing.
+   * Runs a job of about `bytes` in `pool`; resolves with its reply, or with
+   * the WorkerJobError that ended it. A job that failed only because another
+   * one ran out of time (and took the worker with it) is run once more: its
+   * own mail did nothing.
    */
-  private async run(job: ViewJob, timeoutMs: number, heavy: boolean): Promise<ViewReply | WorkerJobError> {
+  private async run(
+    pool: WorkerPool<ViewJob, ViewReply>,
+    job: ViewJob,
+    timeoutMs: number,
+    bytes: number,
+  ): Promise<ViewReply | WorkerJobError> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.pool.run(job, [], timeoutMs, heavy);
+        return await pool.run(job, [], timeoutMs, bytes >= HEAVY_JOB_BYTES);
       } catch (err) {
         if (!(err instanceof WorkerJobError)) throw err;
         if (err.reason !== 'replaced' || attempt > 0) return err;

@@ -6,7 +6,9 @@
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { mailpitSearch } from '../inbox/search.js';
-import { webhookRefusal, type WebhookSettings } from '../http/webhook.js';
+import net from 'node:net';
+import type { WebhookSettings } from '../http/webhook.js';
+import { isInternalAddress } from '../loopback.js';
 import { wholeNumber } from './flag-values.js';
 
 export interface WebhookCliOptions {
@@ -19,6 +21,15 @@ export interface WebhookCliOptions {
   webhookRaw?: boolean;
   webhookLabel?: string;
   webhookAllowInternal?: boolean;
+}
+
+/** Why `url` may not be posted to as written (an internal IP literal), or null. */
+function webhookRefusal(url: URL, allowInternal: boolean): string | null {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `--webhook takes an http:// or https:// URL`;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!allowInternal && net.isIP(host) !== 0 && isInternalAddress(host))
+    return `--webhook ${url.host} is an internal address: allow it with --webhook-allow-internal`;
+  return null;
 }
 
 /** Requests a second by default: a burst of mail is posted in order, not all at once. */

@@ -67,15 +67,6 @@ function guardedLookup(allowInternal: boolean): net.LookupFunction {
   };
 }
 
-/** Why `url` may not be posted to as written (an internal IP literal), or null. */
-export function webhookRefusal(url: URL, allowInternal: boolean): string | null {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `--webhook takes an http:// or https:// URL`;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!allowInternal && net.isIP(host) !== 0 && isInternalAddress(host))
-    return `--webhook ${url.host} is an internal address: allow it with --webhook-allow-internal`;
-  return null;
-}
-
 /** POSTs `body`; resolves with the status, rejects with Refused or a network error. */
 function post(
   url: URL,

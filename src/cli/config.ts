@@ -168,6 +168,13 @@ function address(spec: string, what: string): HostPort {
 export const COMMANDS = ['wait', 'sendmail'] as const;
 
 /** Turns parsed options and positional arguments into a Config. Pure. */
+/** `value`, unless `--workers` is also given: `flag` runs in the one process that is the whole sink. */
+function alone<T>(value: T | null, flag: string, workers: number): T | null {
+  if (value !== null && workers > 1)
+    throw new UsageError(`${flag} runs in a sink of one process, not with --workers: leave out one of them`);
+  return value;
+}
+
 /** `--metrics` (on --http's server), `--metrics PORT` or `--metrics HOST:PORT` (a server of its own). */
 function toMetrics(value: string | boolean | undefined, http: boolean, workers: number): Config['metrics'] {
   if (value === undefined) return null;
@@ -226,8 +233,8 @@ export function toConfig(options: CliOptions, args: readonly string[]): Config {
     workers,
     inbox,
     metrics: toMetrics(options.metrics, inbox !== null, workers),
-    webhook: toWebhookSettings(options, inbox !== null),
-    pop3: toPop3Settings(options, inbox !== null),
+    webhook: alone(toWebhookSettings(options, inbox !== null), '--webhook', workers),
+    pop3: alone(toPop3Settings(options, inbox !== null), '--pop3', workers),
     mailboxes: toMailboxSettings(options.mailbox, optionalPath(options.mailboxFile, '--mailbox-file') ?? undefined),
   };
 }

@@ -142,5 +142,6 @@ describe('--pop3', () => {
     assertUsageError(['--http', '127.0.0.1:0', '--pop3', '127.0.0.1:0']);
     assertUsageError(['--pop3', '127.0.0.1:0', '--pop3-auth-file', 'users']);
     assertUsageError(['--pop3-tls', '-n']);
+    assertUsageError(['--http', '127.0.0.1:0', '--pop3', '127.0.0.1:0', '--pop3-auth-file', 'users', '--workers', '2']);
   });
 });

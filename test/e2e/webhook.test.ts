@@ -130,6 +130,7 @@ describe('--webhook', () => {
     assertUsageError(['--http', '127.0.0.1:0', '--webhook', 'http://[::1]:8080/']);
     assertUsageError(['--http', '127.0.0.1:0', '--webhook', 'ftp://example.test/']);
     assertUsageError(['--webhook', 'https://example.test/hook', '-n']);
+    assertUsageError(['--http', '127.0.0.1:0', '--webhook', 'https://example.test/hook', '--workers', '2']);
     // A name is judged by the address it resolves to, when the request is made.
     const cli = await sink(['--webhook', r.url('localhost')]);
     await send(cli, 'dev@example.test', 'never posted');

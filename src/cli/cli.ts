@@ -96,9 +96,7 @@ async function startRunning(config: Config, argv: readonly string[], io: CliIO):
     async stop() {
       await started.server.close();
       await started.inbox?.server.close();
-      await started.metrics?.close();
-      started.webhook?.close();
-      await started.pop3?.server.close();
+      await started.services.close();
       await started.backend?.close();
       await Promise.all(started.recordWrites);
       await started.printer.close();

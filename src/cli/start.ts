@@ -28,8 +28,7 @@ import { OutputError, SendError, StartError, UsageError } from '../errors.js';
 import { dropPrivileges, dropTarget, userIds, writableBy } from './privileges.js';
 import { reportRefusals } from './refusals.js';
 import { announce, announceInbox, listenFailure } from './announce.js';
-import { formatHostPort } from './flag-values.js';
-import { selfSignedCredentials } from '../server/tls.js';
+import { startServices, type Services } from './services.js';
 import { PARSE_OFFLOAD_BYTES, type StoredMessage } from '../inbox/message-store.js';
 import type { Inbox } from '../inbox/inbox.js';
 import type { Envelope } from '../http/send.js';
@@ -65,12 +64,8 @@ export interface Started {
   readonly backend: Inbox | null;
   /** `--http`: the inbox's HTTP server (none in a worker: the primary serves it); null without it. */
   readonly inbox: { readonly server: InboxHttpServer; readonly url: string } | null;
-  /** `--pop3`: its server; null without it. */
-  readonly pop3: { readonly server: { close(): Promise<void> }; readonly url: string } | null;
-  /** `--webhook`: stopped with the sink; null without it. */
-  readonly webhook: { close(): void } | null;
-  /** `--metrics HOST:PORT`: its own server; null without it (or beside --http). */
-  readonly metrics: { readonly url: string; close(): Promise<void> } | null;
+  /** `--webhook`, `--pop3`, `--metrics HOST:PORT`: stopped with the sink. */
+  readonly services: Services;
   /**
    * `--http`: takes a message as the HTTP API's send does (the handler, the
    * outputs, the inbox) and resolves with its inbox ID; rejects with
@@ -275,48 +270,17 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     opened.push(() => http.close());
     served = { server: http, url: http.url };
   }
-  // --webhook: the inbox's new messages, posted off the SMTP path.
-  const webhook =
-    config.webhook && inbox && role === undefined
-      ? await import('../http/webhook.js').then(
-          ({ WebhookSender }) => new WebhookSender(config.webhook!, inbox, io.stderr),
-        )
-      : null;
-  if (webhook) opened.push(async () => webhook.close());
-  // --pop3: the inbox for mail clients, each user their mailbox.
-  let pop3: Started['pop3'] = null;
-  if (config.pop3 && inbox && role === undefined) {
-    const { listen, authFile, implicit } = config.pop3;
-    const [{ Pop3Server }, pop3Users] = await Promise.all([
-      import('../pop3/server.js'),
-      readUsersFile(authFile, '--pop3-auth-file'),
-    ]).catch(fail);
-    // STLS (or POP3S) with the SMTP side's certificate; one made for the run when SMTP has none.
-    const tls = credentials.tls ?? (await selfSignedCredentials(hostname));
-    const server = new Pop3Server(
-      { ...listen, users: pop3Users, tls, implicit, mailboxes: config.mailboxes.rules.length > 0 },
-      inbox,
-    );
-    const bound = await server
-      .listen()
-      .catch((err: unknown) =>
-        fail(new StartError(`cannot listen for POP3 on ${listen.host}:${listen.port}: ${listenFailure(err)}`)),
-      );
-    opened.push(() => server.close());
-    pop3 = { server, url: `pop3${implicit ? 's' : ''}://${formatHostPort(bound.address, bound.port)}` };
-  }
-  let metricsUrl: string | null = null;
-  let metricsServer: Started['metrics'] = null;
-  if (metrics && config.metrics && config.metrics !== 'inbox') {
-    const { host, port } = config.metrics;
-    const { serveMetrics } = await import('../http/metrics.js');
-    const own = await serveMetrics(metrics, host, port).catch((err: unknown) =>
-      fail(new StartError(`cannot listen on ${host}:${port} for --metrics: ${listenFailure(err)}`)),
-    );
-    opened.push(() => own.close());
-    metricsServer = own;
-    metricsUrl = own.url;
-  } else if (metrics && served) metricsUrl = `${served.url}/metrics`;
+  // Each of these is closed with the rest when the start fails; run.ts's stop closes them after it.
+  const services = await startServices({
+    config,
+    inbox: role === undefined ? inbox : null,
+    metrics,
+    served,
+    hostname,
+    log: io.stderr,
+    smtpTls: credentials.tls ?? null,
+  }).catch(fail);
+  opened.push(() => services.close());
   const refusal = relayRefusal(config.relay, config.local.host, address.address);
   if (refusal !== null) await fail(new StartError(refusal));
   const runAs = dropTarget(config, address.port);
@@ -344,8 +308,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
   }
   // Before the listening line, which says the sink is ready (the HTTP API already is).
   if (served) announceInbox(served.url, io.stderr);
-  if (metricsUrl) io.stderr.write(`smtpd-ts: metrics on ${metricsUrl}\n`);
-  if (pop3) io.stderr.write(`smtpd-ts: inbox over POP3 on ${pop3.url}\n`);
+  for (const line of services.lines) io.stderr.write(`smtpd-ts: ${line}\n`);
   if (role === undefined) announce(config, address, io.stderr);
   return {
     server,
@@ -356,9 +319,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
     printer,
     backend: inbox,
     inbox: served,
-    metrics: metricsServer,
-    webhook,
-    pop3,
+    services,
     submit,
   };
 }

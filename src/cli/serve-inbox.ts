@@ -34,6 +34,8 @@ export interface InboxService {
   ) => Promise<void>;
   /** `--metrics` without an address: served at /metrics beside the API. */
   readonly metrics?: SinkMetrics;
+  /** The relay's upstream as `host:port`, where MailHog's release may send (with `release`). */
+  readonly releaseTo?: string;
   /** The SMTP side's certificate and key, for `--http-tls`; absent: SMTP has no TLS. */
   readonly smtpTls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
@@ -77,6 +79,7 @@ export async function serveInbox(service: InboxService): Promise<InboxHttpServer
     ...(submit ? { submit: (envelope, data, peer) => submit(envelope, data, peer, authenticated) } : {}),
     ...(release ? { release: (entry, to, peer) => release(entry, to, peer, authenticated) } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(service.releaseTo ? { releaseTo: service.releaseTo } : {}),
     ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     webroot: access.webroot,
   });

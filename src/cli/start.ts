@@ -257,6 +257,7 @@ export async function start(config: Config, io: CliIO, role?: WorkerRole): Promi
       // mail passes what relayed SMTP mail passes: AUTH, size, count, the relay policy.
       ...(upstream
         ? {
+            releaseTo: `${upstream.host}:${upstream.port}`,
             release: (entry: StoredMessage, to: readonly string[], peer: string, authenticated: boolean) =>
               releaseUpstream(
                 upstream,

@@ -29,6 +29,8 @@ export interface HttpOptions extends GuardOptions {
   readonly submit?: (envelope: Envelope, data: Buffer, peer: string) => Promise<string>;
   /** Sends a stored message on to `to` through the relay's upstream; rejects with SendError. Absent: no release. */
   readonly release?: (entry: StoredMessage, to: readonly string[], peer: string) => Promise<void>;
+  /** The relay's upstream as `host:port`: the one server MailHog's release may name. */
+  readonly releaseTo?: string;
   /** `--http-webroot`: the path everything is served under, with a slash at each end; absent: `/`. */
   readonly webroot?: string;
   /** `--http-tls-*`: HTTPS with this certificate and key (PEM); absent: plain HTTP. */

@@ -296,6 +296,19 @@ export const OPENAPI = {
       },
     },
     '/api/v1/messages/{ID}/download': bytesOf('The message as message/rfc822 (MailHog)'),
+    '/api/v1/messages/{ID}/release': {
+      post: {
+        summary: "Send the message to Email through the relay's upstream, which Host and Port must name (MailHog)",
+        parameters: [idParam],
+        requestBody: jsonBody({ Host: { type: 'string' }, Port: { type: 'string' }, Email: { type: 'string' } }),
+        responses: {
+          200: { description: 'an empty body: sent' },
+          400: bad,
+          404: notFound,
+          500: { description: 'the upstream refused it' },
+        },
+      },
+    },
     '/api/v1/messages/{ID}/mime/part/{N}/download': bytesOf("The Nth of MailHog's MIME parts, decoded (MailHog)", {
       name: 'N',
       in: 'path',

@@ -756,6 +756,49 @@ describe('--http: sending through the API', () => {
     }
   });
 
+  it("releases through MailHog's release with its published client, only to the relay's upstream", async () => {
+    const upstream = await startCli(['-n', '-f', 'json', '127.0.0.1:0']);
+    const cli = await startCli(['-n', '--http', '127.0.0.1:0', '--relay', `127.0.0.1:${upstream.port}`, '127.0.0.1:0']);
+    try {
+      await send(cli, 'To release, MailHog');
+      const { port } = new URL(inboxUrl(cli));
+      const api = mailhog({ host: '127.0.0.1', port: Number(port) });
+      const id = (await api.messages(0, 1))!.items[0]!.ID;
+      const released = await api.releaseMessage(id, {
+        host: '127.0.0.1',
+        port: String(upstream.port),
+        email: 'qa@example.test',
+      });
+      assert.equal(released.statusCode, 200);
+      await upstream.waitForStdout((out) => out.includes('"qa@example.test"'));
+      const line = upstream
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { rcptTo: string[]; subject: string })
+        .find((r) => r.rcptTo.includes('qa@example.test'));
+      assert.equal(line?.subject, 'To release, MailHog');
+      // Anywhere else a request names is refused: another port, a saved server, no address.
+      const release = (body: object) =>
+        fetch(`${inboxUrl(cli)}/api/v1/messages/${id}/release`, { method: 'POST', body: JSON.stringify(body) });
+      const elsewhere = await release({ Host: '127.0.0.1', Port: '25', Email: 'qa@example.test' });
+      assert.equal(elsewhere.status, 400);
+      assert.match(
+        await elsewhere.text(),
+        /^release goes only to the --relay upstream \(127\.0\.0\.1:\d+\), not 127\.0\.0\.1:25\n$/,
+      );
+      const saved = await release({ Name: 'prod', Save: true });
+      assert.equal(saved.status, 400);
+      const noAddress = await release({ Host: '127.0.0.1', Port: String(upstream.port), Email: 'nobody' });
+      assert.equal(noAddress.status, 400);
+      const upstreamLines = upstream.stdout().trim().split('\n').length;
+      assert.equal(upstreamLines, 2, 'the upstream got the relayed original and the one release, nothing else');
+    } finally {
+      await cli.stop('SIGTERM');
+      await upstream.stop('SIGTERM');
+    }
+  });
+
   it('delivers POST /api/v1/send as if received over SMTP: to stdout, the inbox, --exit-after', async () => {
     const cli = await startCli(['-n', '--http', '127.0.0.1:0', '-f', 'json', '--exit-after', '1', '127.0.0.1:0']);
     const mailpit = new MailpitClient(inboxUrl(cli));

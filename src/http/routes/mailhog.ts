@@ -3,12 +3,13 @@
  * its shapes (mailhog-shapes.ts): its lists and search, and one message by
  * its ID, which is ours with `@hostname` after it.
  */
-import { HttpError } from '../../errors.js';
+import { HttpError, SendError } from '../../errors.js';
 import type { StoredMessage } from '../../inbox/message-store.js';
 import type { ApiCall, ApiRoute } from '../api-context.js';
 import { mailhogMessage, mailhogMessages, mailhogPart, mailhogSearch } from '../mailhog-shapes.js';
 import { nulRefusal } from '../../inbox/search.js';
-import { mailhogStartLimit } from '../request.js';
+import { goFields, mailhogStartLimit } from '../request.js';
+import { JSON_BODY } from '../router.js';
 import { json, MAILHOG_JSON, SANDBOX_CSP, send, sendBytes } from '../responses.js';
 
 /** MailHog's message ID: ours, then `@` and a host name, which is not checked. */
@@ -20,6 +21,37 @@ async function entryOf({ context, params }: ApiCall): Promise<StoredMessage> {
   const entry = id === 'latest' ? undefined : await context.inbox.get(id);
   if (!entry) throw new HttpError(404, '404 page not found');
   return entry;
+}
+
+/**
+ * MailHog's release (`POST /api/v1/messages/{ID}/release`, its
+ * ReleaseConfig body): the message to `Email` through an SMTP server the
+ * body names. Here the only server a request may name is the relay's
+ * upstream (`--relay HOST:PORT`), and the message passes what relayed SMTP
+ * mail passes (recipient domains, size, AUTH where SMTP requires it);
+ * MailHog's saved servers (`Save`, `Name`) are not kept, and the upstream's
+ * login is the operator's (`--relay-user`), not the request's. 200 with an
+ * empty body when sent, 500 when the upstream refuses (as MailHog answers),
+ * 400 for the rest.
+ */
+async function release(call: ApiCall): Promise<void> {
+  const entry = await entryOf(call);
+  const { release: relay, releaseTo } = call.context.options;
+  if (!relay || !releaseTo) throw new HttpError(400, 'release is not enabled: start smtpd-ts with --relay HOST:PORT');
+  const cfg = goFields(call.body, { Host: 'string', Port: 'string', Email: 'string', Save: 'boolean', Name: 'string' });
+  if (cfg.Save || cfg.Name !== '')
+    throw new HttpError(400, 'saved release servers are not kept here: give Host and Port');
+  const target = `${cfg.Host}:${cfg.Port}`;
+  if (target !== releaseTo)
+    throw new HttpError(400, `release goes only to the --relay upstream (${releaseTo}), not ${target}`);
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(cfg.Email)) throw new HttpError(400, `Invalid email address: ${cfg.Email}`);
+  try {
+    await relay(entry, [cfg.Email], call.req.socket.remoteAddress ?? '');
+  } catch (err) {
+    if (err instanceof SendError) return send(call.res, 500, MAILHOG_JSON, `${err.message.split('\n')[0]}\n`);
+    throw err;
+  }
+  send(call.res, 200, MAILHOG_JSON, '');
 }
 
 async function list({ res, url, context }: ApiCall): Promise<void> {
@@ -91,4 +123,5 @@ export const MAILHOG_ROUTES: readonly ApiRoute[] = [
     },
   },
   { method: 'GET', path: '/api/v1/messages/{ID}/mime/part/{N}/download', ...byId, handle: part },
+  { method: 'POST', path: '/api/v1/messages/{ID}/release', ...byId, body: JSON_BODY, handle: release },
 ];

@@ -1,4 +1,4 @@
-// `npm test`: every test file under test/, three at a time (most wait on
+// `npm test`: every test file under test/, four at a time (most wait on
 // sockets, not the CPU), the slowest files first. The run lasts as long as
 // its last file: started late, a 40-second file kept the run going alone.
 // Arguments are passed on to node (`--test-reporter=dot`).
@@ -47,7 +47,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       '--import',
       'tsx',
       '--test',
-      '--test-concurrency=3',
+      '--test-concurrency=4',
       '--test-reporter=spec',
       ...process.argv.slice(2),
       ...testFiles(),

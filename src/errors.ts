@@ -149,3 +149,13 @@ export class SendError extends SmtpdError {
     super('ERR_SMTPD_SEND', message);
   }
 }
+
+/**
+ * A webhook post that was not made: its URL's name resolves only to
+ * internal addresses, which `--webhook-allow-internal` did not allow.
+ */
+export class WebhookRefusedError extends SmtpdError {
+  constructor(message: string) {
+    super('ERR_SMTPD_WEBHOOK_REFUSED', message);
+  }
+}

@@ -65,6 +65,7 @@ export {
   ReplyError,
   SearchTimeoutError,
   SendError,
+  WebhookRefusedError,
   RuleSyntaxError,
   SinkTimeoutError,
   SmtpdError,

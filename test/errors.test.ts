@@ -23,6 +23,7 @@ describe('errors', () => {
       new errors.HttpError(404, 'h'),
       new errors.SearchTimeoutError('s'),
       new errors.SendError('refused'),
+      new errors.WebhookRefusedError('internal'),
     ];
     const exported = Object.entries(errors).filter(([, v]) => typeof v === 'function' && v !== errors.SmtpdError);
     assert.equal(made.length, exported.length, 'a new error class needs a line here');

@@ -10,39 +10,31 @@ const text = { 'text/plain': { schema: { type: 'string' } } };
 const ok = { description: 'ok', content: text };
 const bad = { description: 'a bad request: one line of text', content: text };
 const notFound = { description: 'no such message: one line of text', content: text };
-const strings = { type: 'array', items: { type: 'string' } };
+const string = { type: 'string' };
+const strings = { type: 'array', items: string };
+const upstreamRefused = { description: 'the upstream refused it' };
 /** A JSON object request body with these properties. */
 const jsonBody = (properties: Record<string, object>) => ({
   content: { 'application/json': { schema: { type: 'object', properties } } },
 });
 const jsonOf = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
-const idParam = {
-  name: 'ID',
-  in: 'path',
-  required: true,
-  description: 'a message ID, or `latest`',
-  schema: { type: 'string' },
-};
+const idParam = { name: 'ID', in: 'path', required: true, description: 'a message ID, or `latest`', schema: string };
+/** A string parameter in the query. */
+const inQuery = (name: string, description: string) => ({ name, in: 'query', schema: string, description });
 /** With `{ID}` = `latest`: the newest message a search matches, as Mailpit's LatestID. */
-const latestQuery = {
-  name: 'query',
-  in: 'query',
-  schema: { type: 'string' },
-  description: 'with latest: the newest message this Mailpit search matches (404 when none does)',
-};
+const latestQuery = inQuery(
+  'query',
+  'with latest: the newest message this Mailpit search matches (404 when none does)',
+);
 /** With `latest`: hold the request until such a message arrives, and count only those newer than a message. */
-const latestWait = {
-  name: 'wait',
-  in: 'query',
-  schema: { type: 'string' },
-  description: 'with latest: wait up to this long (30s, 500ms, 2m, or seconds; at most 2 minutes) for a match',
-};
-const latestAfter = {
-  name: 'after',
-  in: 'query',
-  schema: { type: 'string' },
-  description: 'with latest: only a message newer than this ID (400 when there is no such message)',
-};
+const latestWait = inQuery(
+  'wait',
+  'with latest: wait up to this long (30s, 500ms, 2m, or seconds; at most 2 minutes) for a match',
+);
+const latestAfter = inQuery(
+  'after',
+  'with latest: only a message newer than this ID (400 when there is no such message)',
+);
 const paging = [
   { name: 'start', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 0, default: 50 } },
@@ -232,8 +224,8 @@ export const OPENAPI = {
     },
     '/metrics': {
       get: {
-        summary: "The sink's figures in Prometheus's text format (with --metrics)",
-        responses: { 200: { description: 'text/plain; version=0.0.4' }, 404: notFound },
+        summary: "The sink's figures, Prometheus's text format (--metrics)",
+        responses: { 200: ok, 404: notFound },
       },
     },
     '/api/v1/send': {
@@ -300,13 +292,8 @@ export const OPENAPI = {
       post: {
         summary: "Send the message to Email through the relay's upstream, which Host and Port must name (MailHog)",
         parameters: [idParam],
-        requestBody: jsonBody({ Host: { type: 'string' }, Port: { type: 'string' }, Email: { type: 'string' } }),
-        responses: {
-          200: { description: 'an empty body: sent' },
-          400: bad,
-          404: notFound,
-          500: { description: 'the upstream refused it' },
-        },
+        requestBody: jsonBody({ Host: string, Port: string, Email: string }),
+        responses: { 200: { description: 'an empty body: sent' }, 400: bad, 404: notFound, 500: upstreamRefused },
       },
     },
     '/api/v1/messages/{ID}/mime/part/{N}/download': bytesOf("The Nth of MailHog's MIME parts, decoded (MailHog)", {

@@ -32,6 +32,10 @@ export async function readBody(req: http.IncomingMessage, max = MAX_BODY_BYTES):
   }
 }
 
+/** Whether `value` is an address Mailpit's and MailHog's send and release take: local@domain, no spaces or <>. */
+export const isMailAddress = (value: unknown): value is string =>
+  typeof value === 'string' && /^[^\s@<>]+@[^\s@<>]+$/.test(value);
+
 /** A body read as a JSON object (empty: `{}`); anything else is taken as `{}`, as the send route always did. */
 export function jsonObject(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};

@@ -20,6 +20,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Inbox, InboxSearch } from '../inbox/inbox.js';
 import type { StoredMessage } from '../inbox/message-store.js';
+import { WebhookRefusedError } from '../errors.js';
 import { isInternalAddress } from '../loopback.js';
 import { VERSION } from '../version.js';
 import { summary } from './mailpit-shapes.js';
@@ -47,9 +48,6 @@ export const WEBHOOK_TRIES = 5;
 /** How long one request may take. */
 const REQUEST_TIMEOUT_MS = 5_000;
 
-/** A request that was not made, or whose answer says another try would fail the same. */
-class Refused extends Error {}
-
 /** `lookup` for a request: the name's address, refused when internal (unless allowed). */
 function guardedLookup(allowInternal: boolean): net.LookupFunction {
   return (hostname, options, callback) => {
@@ -59,7 +57,7 @@ function guardedLookup(allowInternal: boolean): net.LookupFunction {
       if (usable.length === 0) {
         const shown = addresses.map((a) => a.address).join(', ');
         const why = `${hostname} resolves to ${shown}, an internal address (allow with --webhook-allow-internal)`;
-        return callback(new Refused(why), '', 0);
+        return callback(new WebhookRefusedError(why), '', 0);
       }
       if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, usable);
       callback(null, usable[0]!.address, usable[0]!.family);
@@ -67,7 +65,7 @@ function guardedLookup(allowInternal: boolean): net.LookupFunction {
   };
 }
 
-/** POSTs `body`; resolves with the status, rejects with Refused or a network error. */
+/** POSTs `body`; resolves with the status, rejects with WebhookRefusedError or a network error. */
 function post(
   url: URL,
   body: Buffer,
@@ -191,7 +189,7 @@ export class WebhookSender {
         why = `${url.host} answered ${status}`;
         if (status !== 429 && status < 500) return this.say(`${why} for message ${entry.id}; not tried again`);
       } catch (err) {
-        if (err instanceof Refused) return this.say(`refused: ${err.message}`);
+        if (err instanceof WebhookRefusedError) return this.say(`refused: ${err.message}`);
         why = (err as Error).message;
       }
       if (tries >= WEBHOOK_TRIES) return this.say(`gave up on message ${entry.id} after ${tries} tries: ${why}`);

@@ -181,8 +181,8 @@ export class MessageStore extends EventEmitter {
   private parsedBytes = 0;
   /** Messages pruned or deleted since start. */
   deletedCount = 0;
-  /** Bytes of message data held. */
-  private bytes = 0;
+  /** Bytes of message data held (the inbox's stats read it; only this class changes it). */
+  heldBytes = 0;
   readonly maxMessages: number;
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
@@ -237,7 +237,7 @@ export class MessageStore extends EventEmitter {
       const oldest = this.entries[0]!;
       const over =
         (this.maxMessages > 0 && this.entries.length > this.maxMessages) ||
-        (this.maxBytes > 0 && this.bytes > this.maxBytes && this.entries.length > 1) ||
+        (this.maxBytes > 0 && this.heldBytes > this.maxBytes && this.entries.length > 1) ||
         tooOld(oldest);
       if (!over) break;
       this.remove(oldest.id, 'pruned');
@@ -261,7 +261,7 @@ export class MessageStore extends EventEmitter {
       if (list) list.push(entry);
       else this.byMailbox.set(mailbox, [entry]);
     }
-    this.bytes += message.data.length;
+    this.heldBytes += message.data.length;
     this.prune();
     this.emit('new', entry);
     return entry;
@@ -278,11 +278,6 @@ export class MessageStore extends EventEmitter {
   }
 
   /** `id`, or the newest message for `latest`; undefined when there is none. */
-  /** The bytes of the messages held. */
-  get heldBytes(): number {
-    return this.bytes;
-  }
-
   get(id: string): StoredMessage | undefined {
     return id === 'latest' ? this.entries.at(-1) : this.byId.get(id);
   }
@@ -366,7 +361,7 @@ export class MessageStore extends EventEmitter {
     if (!entry) return false;
     this.byId.delete(id);
     this.unkeep(entry);
-    this.bytes -= entry.message.data.length;
+    this.heldBytes -= entry.message.data.length;
     // The oldest goes first when pruning: shift() then, not a search.
     if (this.entries[0] === entry) this.entries.shift();
     else this.entries.splice(this.entries.indexOf(entry), 1);
@@ -389,7 +384,7 @@ export class MessageStore extends EventEmitter {
     this.byMailbox.clear();
     this.withParse.clear();
     this.parsedBytes = 0;
-    this.bytes = 0;
+    this.heldBytes = 0;
     this.emit('truncate');
     for (const entry of all) this.emit('removed', entry, 'cleared');
   }

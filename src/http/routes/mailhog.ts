@@ -8,7 +8,7 @@ import type { StoredMessage } from '../../inbox/message-store.js';
 import type { ApiCall, ApiRoute } from '../api-context.js';
 import { mailhogMessage, mailhogMessages, mailhogPart, mailhogSearch } from '../mailhog-shapes.js';
 import { nulRefusal } from '../../inbox/search.js';
-import { goFields, mailhogStartLimit } from '../request.js';
+import { goFields, isMailAddress, mailhogStartLimit } from '../request.js';
 import { JSON_BODY } from '../router.js';
 import { json, MAILHOG_JSON, SANDBOX_CSP, send, sendBytes } from '../responses.js';
 
@@ -44,7 +44,7 @@ async function release(call: ApiCall): Promise<void> {
   const target = `${cfg.Host}:${cfg.Port}`;
   if (target !== releaseTo)
     throw new HttpError(400, `release goes only to the --relay upstream (${releaseTo}), not ${target}`);
-  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(cfg.Email)) throw new HttpError(400, `Invalid email address: ${cfg.Email}`);
+  if (!isMailAddress(cfg.Email)) throw new HttpError(400, `Invalid email address: ${cfg.Email}`);
   try {
     await relay(entry, [cfg.Email], call.req.socket.remoteAddress ?? '');
   } catch (err) {

@@ -11,7 +11,7 @@ import { mimeParts } from '../mime-parts.js';
 import { allTags, appInformation, fullMessage, headersObject, messagesSummary } from '../mailpit-shapes.js';
 import { cleanTag } from '../../inbox/tags.js';
 import { OPENAPI } from '../openapi.js';
-import { goFields, intParam, jsonObject } from '../request.js';
+import { goFields, intParam, isMailAddress, jsonObject } from '../request.js';
 import { dispositionOf, json, SANDBOX_CSP, send, sendBytes, text } from '../responses.js';
 import { JSON_BODY } from '../router.js';
 import { buildSend } from '../send.js';
@@ -79,8 +79,7 @@ async function release(call: ApiCall): Promise<void> {
   const body = jsonObject(call.body);
   const to = Array.isArray(body['To']) ? body['To'] : [];
   for (const address of to)
-    if (typeof address !== 'string' || !/^[^\s@<>]+@[^\s@<>]+$/.test(address))
-      throw new HttpError(400, `Invalid email address: ${String(address)}`);
+    if (!isMailAddress(address)) throw new HttpError(400, `Invalid email address: ${String(address)}`);
   if (to.length === 0) throw new HttpError(400, 'No valid addresses found');
   try {
     await relay(entry, to as string[], call.req.socket.remoteAddress ?? '');
